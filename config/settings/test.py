@@ -1,0 +1,18 @@
+"""Settings for pytest."""
+
+from .base import *  # noqa: F403
+
+SECRET_KEY = "test-secret-key-not-for-production"  # noqa: S105
+DEBUG = False
+ALLOWED_HOSTS = ["127.0.0.1", "localhost", "testserver"]
+
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+EMAIL_BACKEND = "anymail.backends.test.EmailBackend"
+
+# Tasks run in-process even when REDIS_URL is set; tests that need a real worker say so.
+CELERY_TASK_ALWAYS_EAGER = True
+
+# Serve static files straight from the finders, so live-server tests need no collectstatic.
+WHITENOISE_AUTOREFRESH = True
+WHITENOISE_USE_FINDERS = True

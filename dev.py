@@ -1,0 +1,138 @@
+#!/usr/bin/env python3
+"""Developer entry point, standard library only.
+
+python3 dev.py start     set up, migrate, seed demo data, run the server
+python3 dev.py test ...  run the test suite (extra arguments go to pytest)
+python3 dev.py lint      ruff check and ruff format --check
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+if sys.version_info < (3, 11):  # noqa: UP036 - this script must explain itself on old Pythons
+    sys.exit(
+        f"Backorder Desk needs Python 3.11 or newer; this is {sys.version.split()[0]}. "
+        "Run it with a newer python3."
+    )
+
+ROOT = Path(__file__).resolve().parent
+VENV = ROOT / ".venv"
+VENV_PYTHON = VENV / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
+INSTALLED_HASH = VENV / ".installed-hash"
+
+DEMO_USERNAME = "demo"
+DEMO_PASSWORD = "demo-backorder"  # noqa: S105 - the local demo login, printed on start
+ADDRESS = "127.0.0.1:8000"
+
+ENSURE_DEMO_USER = f"""
+from django.contrib.auth import get_user_model
+User = get_user_model()
+user, _ = User.objects.get_or_create(username={DEMO_USERNAME!r})
+user.email = "demo@example.com"
+user.is_staff = True
+user.is_superuser = True
+user.is_active = True
+user.set_password({DEMO_PASSWORD!r})
+user.save()
+"""
+
+
+def say(message: str) -> None:
+    print(f"==> {message}", flush=True)
+
+
+def run(*args: str | Path, check: bool = True) -> subprocess.CompletedProcess[bytes]:
+    return subprocess.run([str(a) for a in args], cwd=ROOT, check=check)  # noqa: S603
+
+
+def manage(*args: str, check: bool = True) -> subprocess.CompletedProcess[bytes]:
+    return run(VENV_PYTHON, "manage.py", *args, check=check)
+
+
+def bootstrap() -> None:
+    """Create .venv and install the project into it when pyproject.toml changed."""
+    if not VENV_PYTHON.exists():
+        say("Creating virtual environment in .venv")
+        run(sys.executable, "-m", "venv", VENV)
+    wanted = hashlib.sha256((ROOT / "pyproject.toml").read_bytes()).hexdigest()
+    installed = INSTALLED_HASH.read_text().strip() if INSTALLED_HASH.exists() else ""
+    if installed != wanted:
+        say("Installing dependencies")
+        run(VENV_PYTHON, "-m", "pip", "install", "--quiet", "--upgrade", "pip")
+        run(VENV_PYTHON, "-m", "pip", "install", "--quiet", "-e", ".[test]")
+        INSTALLED_HASH.write_text(wanted + "\n")
+
+
+def has_command(name: str) -> bool:
+    probe = subprocess.run(  # noqa: S603
+        [str(VENV_PYTHON), "manage.py", "help", name],
+        cwd=ROOT,
+        capture_output=True,
+    )
+    return probe.returncode == 0
+
+
+def start() -> int:
+    bootstrap()
+    say("Applying migrations")
+    manage("migrate", "--noinput")
+    if has_command("seed_demo"):
+        say("Seeding demo data")
+        manage("seed_demo")
+    else:
+        say("WARNING: no seed_demo command yet; starting without demo data")
+    say(f"Ensuring the demo staff user {DEMO_USERNAME!r} exists")
+    manage("shell", "--no-imports", "-c", ENSURE_DEMO_USER)
+    print()
+    say(f"Backorder Desk: http://{ADDRESS}/admin/")
+    say(f"Log in as {DEMO_USERNAME} / {DEMO_PASSWORD}")
+    print(flush=True)
+    os.chdir(ROOT)
+    os.execv(VENV_PYTHON, [str(VENV_PYTHON), "manage.py", "runserver", ADDRESS])  # noqa: S606
+    return 0  # not reached
+
+
+def test(pytest_args: list[str]) -> int:
+    bootstrap()
+    say("Running tests" + (f": pytest {' '.join(pytest_args)}" if pytest_args else ""))
+    code = run(VENV_PYTHON, "-m", "pytest", *pytest_args, check=False).returncode
+    if code == 5:
+        say("FAILED: pytest collected no tests")
+        return 1
+    return code
+
+
+def lint() -> int:
+    bootstrap()
+    say("ruff check")
+    checked = run(VENV_PYTHON, "-m", "ruff", "check", ".", check=False).returncode
+    say("ruff format --check")
+    formatted = run(VENV_PYTHON, "-m", "ruff", "format", "--check", ".", check=False).returncode
+    return 1 if checked or formatted else 0
+
+
+def main(argv: list[str]) -> int:
+    if not argv or argv[0] not in {"start", "test", "lint"}:
+        print(__doc__.strip(), file=sys.stderr)
+        return 2
+    command, rest = argv[0], argv[1:]
+    try:
+        if command == "start":
+            return start()
+        if command == "test":
+            return test(rest)
+        return lint()
+    except subprocess.CalledProcessError as exc:
+        say(f"FAILED ({exc.returncode}): {' '.join(map(str, exc.cmd))}")
+        return exc.returncode or 1
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,1 @@
+"""Admin for notifications: registered with the outbox models."""

@@ -1,0 +1,1 @@
+"""Notification models: the email outbox arrives with the notifications issue."""

@@ -1,0 +1,1 @@
+"""Writes for notifications (queueing and sending customer and staff emails)."""

@@ -1,0 +1,311 @@
+from __future__ import annotations
+
+from collections.abc import Iterable
+from decimal import Decimal
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Case, Exists, F, OuterRef, Q, Value, When
+from django.db.models.functions import Lower
+
+from inventory.models import Product
+
+
+class Customer(models.Model):
+    email = models.EmailField()
+    name = models.CharField(max_length=200, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["email"]
+        constraints = [models.UniqueConstraint(Lower("email"), name="customer_email_ci_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.name} <{self.email}>" if self.name else self.email
+
+
+class OrderStatus(models.TextChoices):
+    OPEN = "open", "Open"
+    BACKORDERED = "backordered", "Backordered"
+    PARTIALLY_SHIPPED = "partially_shipped", "Partially shipped"
+    SHIPPED = "shipped", "Shipped"
+    CANCELLED = "cancelled", "Cancelled"
+
+
+class OrderQuerySet(models.QuerySet["Order"]):
+    def with_status(self) -> OrderQuerySet:
+        """Annotate `status`, derived from the lines (never stored, so it cannot drift)."""
+        lines = OrderLine.objects.filter(order=OuterRef("pk"))
+        return self.annotate(
+            status=Case(
+                When(
+                    ~Exists(lines.filter(quantity__gt=F("quantity_cancelled"))),
+                    then=Value(OrderStatus.CANCELLED),
+                ),
+                When(
+                    ~Exists(
+                        lines.filter(quantity__gt=F("quantity_shipped") + F("quantity_cancelled"))
+                    ),
+                    then=Value(OrderStatus.SHIPPED),
+                ),
+                When(
+                    Exists(lines.filter(quantity_shipped__gt=0)),
+                    then=Value(OrderStatus.PARTIALLY_SHIPPED),
+                ),
+                When(
+                    Exists(lines.filter(quantity_backordered__gt=0)),
+                    then=Value(OrderStatus.BACKORDERED),
+                ),
+                default=Value(OrderStatus.OPEN),
+                output_field=models.CharField(max_length=20, choices=OrderStatus.choices),
+            )
+        )
+
+
+def status_from_lines(lines: Iterable[OrderLine]) -> str:
+    """The same derivation as OrderQuerySet.with_status, for lines already in memory."""
+    lines = list(lines)
+    if all(line.quantity_cancelled == line.quantity for line in lines):
+        return OrderStatus.CANCELLED
+    if all(line.quantity_open == 0 for line in lines):
+        return OrderStatus.SHIPPED
+    if any(line.quantity_shipped for line in lines):
+        return OrderStatus.PARTIALLY_SHIPPED
+    if any(line.backordered for line in lines):
+        return OrderStatus.BACKORDERED
+    return OrderStatus.OPEN
+
+
+class Order(models.Model):
+    Status = OrderStatus
+
+    class ShipPreference(models.TextChoices):
+        SHIP_AVAILABLE = "ship_available", "Ship what is available as it comes"
+        SHIP_COMPLETE = "ship_complete", "Wait and ship everything together"
+
+    class PaymentMethod(models.TextChoices):
+        CARD = "card", "Card"
+        PAYPAL = "paypal", "PayPal"
+        CHECK = "check", "Check"
+        MONEY_ORDER = "money_order", "Money order"
+        CASH = "cash", "Cash"
+        STORE_CREDIT = "store_credit", "Store credit account"
+        COD = "cod", "Cash on delivery"
+        BILL_ME = "bill_me", "Bill me (invoice after delivery)"
+
+    number = models.CharField(max_length=20, unique=True, editable=False)
+    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="orders")
+    external_id = models.CharField(max_length=100, null=True, blank=True, unique=True)
+    placed_at = models.DateTimeField(db_index=True)
+    paid_at = models.DateTimeField(
+        "properly completed at",
+        null=True,
+        blank=True,
+        help_text="When payment (or authorisation) and everything needed to ship arrived.",
+    )
+    promised_ship_date = models.DateField(null=True, blank=True)
+    ship_preference = models.CharField(
+        max_length=16, choices=ShipPreference.choices, default=ShipPreference.SHIP_AVAILABLE
+    )
+    payment_method = models.CharField(
+        max_length=16, choices=PaymentMethod.choices, default=PaymentMethod.CARD
+    )
+    amount_paid = models.DecimalField(max_digits=12, decimal_places=2, default=Decimal("0"))
+    amount_captured = models.DecimalField(max_digits=12, decimal_places=2, default=Decimal("0"))
+    amount_refunded = models.DecimalField(max_digits=12, decimal_places=2, default=Decimal("0"))
+    is_priority = models.BooleanField("priority", default=False)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+
+    objects = OrderQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-placed_at", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(amount_paid__gte=0, amount_captured__gte=0, amount_refunded__gte=0),
+                name="order_amounts_not_negative",
+            ),
+            models.CheckConstraint(
+                condition=Q(amount_captured__lte=F("amount_paid")),
+                name="order_captured_lte_paid",
+            ),
+            models.CheckConstraint(
+                condition=Q(amount_refunded__lte=F("amount_paid")),
+                name="order_refunded_lte_paid",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.number
+
+
+class OrderLine(models.Model):
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="lines")
+    product = models.ForeignKey(Product, on_delete=models.PROTECT, related_name="order_lines")
+    quantity = models.PositiveIntegerField()
+    unit_price = models.DecimalField(max_digits=12, decimal_places=2)
+    quantity_allocated = models.PositiveIntegerField(default=0)
+    quantity_shipped = models.PositiveIntegerField(default=0)
+    quantity_cancelled = models.PositiveIntegerField(default=0)
+    quantity_backordered = models.GeneratedField(
+        expression=F("quantity")
+        - F("quantity_allocated")
+        - F("quantity_shipped")
+        - F("quantity_cancelled"),
+        output_field=models.IntegerField(),
+        db_persist=True,
+    )
+    # The allocation queue: priority first, then when the order was placed, then id.
+    priority = models.PositiveSmallIntegerField(default=0)
+    queued_at = models.DateTimeField()
+    last_allocated_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["order_id", "id"]
+        indexes = [
+            models.Index(
+                F("product"),
+                F("priority").desc(),
+                F("queued_at"),
+                F("id"),
+                name="orderline_queue_idx",
+                condition=Q(quantity_backordered__gt=0),
+            ),
+            models.Index(
+                fields=["product"],
+                name="orderline_allocated_idx",
+                condition=Q(quantity_allocated__gt=0),
+            ),
+        ]
+        constraints = [
+            models.CheckConstraint(condition=Q(quantity__gt=0), name="line_quantity_positive"),
+            models.CheckConstraint(
+                condition=Q(unit_price__gte=0), name="line_unit_price_not_negative"
+            ),
+            models.CheckConstraint(
+                condition=Q(
+                    quantity__gte=F("quantity_allocated")
+                    + F("quantity_shipped")
+                    + F("quantity_cancelled")
+                ),
+                name="line_allocated_shipped_cancelled_lte_ordered",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.quantity} × {self.product_id} on order {self.order_id}"
+
+    @property
+    def backordered(self) -> int:
+        """Backordered units computed in Python (the stored column refreshes only on reload)."""
+        return (
+            self.quantity
+            - self.quantity_allocated
+            - self.quantity_shipped
+            - self.quantity_cancelled
+        )
+
+    @property
+    def quantity_open(self) -> int:
+        """Units neither shipped nor cancelled."""
+        return self.quantity - self.quantity_shipped - self.quantity_cancelled
+
+
+class OrderEvent(models.Model):
+    """The order's timeline: one row for every service that changed the order."""
+
+    class Kind(models.TextChoices):
+        PLACED = "placed", "Placed"
+        ALLOCATED = "allocated", "Stock allocated"
+        DEALLOCATED = "deallocated", "Stock taken back"
+        PRIORITISED = "prioritised", "Prioritised"
+        CANCELLED = "cancelled", "Cancelled"
+        SHIPPED = "shipped", "Shipped"
+        REFUND_DUE = "refund_due", "Refund due"
+        REFUND_ISSUED = "refund_issued", "Refund issued"
+        NOTE = "note", "Note"
+
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="events")
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    message = models.CharField(max_length=300)
+    data = models.JSONField(default=dict, blank=True)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        indexes = [models.Index(fields=["order", "created_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.order_id}: {self.message}"
+
+
+class Shipment(models.Model):
+    order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="shipments")
+    carrier = models.CharField(max_length=60, blank=True)
+    tracking_number = models.CharField(max_length=100, blank=True)
+    shipping_method = models.CharField(max_length=60, blank=True)
+    shipped_at = models.DateTimeField(db_index=True)
+    override_reason = models.CharField(max_length=200, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["-shipped_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"Shipment {self.pk} of {self.order_id}"
+
+
+class ShipmentLine(models.Model):
+    shipment = models.ForeignKey(Shipment, on_delete=models.CASCADE, related_name="lines")
+    order_line = models.ForeignKey(
+        OrderLine, on_delete=models.PROTECT, related_name="shipment_lines"
+    )
+    quantity = models.PositiveIntegerField()
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(condition=Q(quantity__gt=0), name="shipment_line_quantity_gt_0"),
+            models.UniqueConstraint(
+                fields=["shipment", "order_line"], name="shipment_line_unique_per_line"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.quantity} of line {self.order_line_id}"
+
+
+class Refund(models.Model):
+    """A refund obligation: owed from the moment the right vested until issued."""
+
+    order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="refunds")
+    order_line = models.ForeignKey(
+        OrderLine, on_delete=models.PROTECT, null=True, blank=True, related_name="refunds"
+    )
+    amount = models.DecimalField(max_digits=12, decimal_places=2)
+    reason = models.CharField(max_length=200)
+    vested_at = models.DateTimeField()
+    due_date = models.DateField(db_index=True)
+    issued_at = models.DateTimeField(null=True, blank=True)
+    issued_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    issue_reference = models.CharField(max_length=100, blank=True)
+
+    class Meta:
+        ordering = ["due_date", "id"]
+        indexes = [
+            models.Index(fields=["due_date"], name="refund_open_idx", condition=Q(issued_at=None))
+        ]
+        constraints = [
+            models.CheckConstraint(condition=Q(amount__gt=0), name="refund_amount_positive"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Refund {self.amount} on {self.order_id}"

@@ -1,0 +1,852 @@
+"""Every write to orders, and every write that needs both inventory and orders (allocation)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+from functools import lru_cache
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import holidays
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
+from django.db import IntegrityError, transaction
+from django.db.models import Case, F, Sum, Value, When
+from django.db.models.functions import Lower
+from django.utils import timezone
+
+from inventory.locks import lock_stock, lock_stocks
+from inventory.models import Product, Stock, StockMovement
+from inventory.services import stock_movement_record
+
+from .locks import lock_order
+from .models import Customer, Order, OrderEvent, OrderLine, Refund, Shipment, ShipmentLine
+
+# Lines read per round trip when walking a queue: memory stays bounded by one batch.
+ALLOCATION_BATCH_SIZE = 2000
+CENT = Decimal("0.01")
+QUEUE_ORDER = ("-priority", "queued_at", "id")
+# Reverse of "most recently allocated first", ties broken by reverse queue order.
+TAKEBACK_ORDER = (F("last_allocated_at").desc(nulls_last=True), "priority", "-queued_at", "-id")
+
+
+@dataclass(frozen=True)
+class LineRequest:
+    sku: str
+    quantity: int
+    unit_price: Decimal | None = None
+
+
+@dataclass
+class AllocationResult:
+    product_id: int
+    units: int = 0
+    # line id -> units given
+    lines: dict[int, int] = field(default_factory=dict)
+    order_ids: set[int] = field(default_factory=set)
+
+
+@dataclass
+class StockChangeResult:
+    movement: StockMovement
+    allocation: AllocationResult | None = None
+    # (order number, line id, units taken back) for a downward adjustment
+    taken_back: list[tuple[str, int, int]] = field(default_factory=list)
+
+
+def _user(actor: Any) -> Any:
+    return actor if actor is not None and getattr(actor, "is_authenticated", False) else None
+
+
+def _money(value: Decimal) -> Decimal:
+    return value.quantize(CENT)
+
+
+# --- refunds -----------------------------------------------------------------------------
+
+
+@lru_cache(maxsize=32)
+def _us_federal_holidays(year: int) -> frozenset[dt.date]:
+    return frozenset(holidays.country_holidays("US", years=year).keys())
+
+
+def add_working_days(start: dt.date, days: int) -> dt.date:
+    """The date `days` working days after `start` (Mon–Fri, US federal holidays excluded)."""
+    current = start
+    remaining = days
+    while remaining > 0:
+        current += dt.timedelta(days=1)
+        if current.weekday() < 5 and current not in _us_federal_holidays(current.year):
+            remaining -= 1
+    return current
+
+
+def refund_due_date(*, vested_at: dt.datetime, payment_method: str) -> dt.date:
+    """7 working days, or one billing cycle when the shop is the creditor (store credit)."""
+    vested_on = vested_at.astimezone(ZoneInfo(settings.STORE_TIME_ZONE)).date()
+    if payment_method == Order.PaymentMethod.STORE_CREDIT:
+        return vested_on + dt.timedelta(days=getattr(settings, "STORE_CREDIT_BILLING_DAYS", 30))
+    return add_working_days(vested_on, 7)
+
+
+def _refund_obligation_create(
+    *, order: Order, amount: Decimal, reason: str, now: dt.datetime, line: OrderLine | None = None
+) -> Refund | None:
+    """Owe the customer `amount`, never more than they paid and are not yet owed."""
+    if order.amount_paid <= 0:
+        return None
+    already_owed = order.refunds.aggregate(total=Sum("amount"))["total"] or Decimal("0")
+    amount = min(_money(amount), order.amount_paid - already_owed)
+    if amount <= 0:
+        return None
+    return Refund.objects.create(
+        order=order,
+        order_line=line,
+        amount=amount,
+        reason=reason,
+        vested_at=now,
+        due_date=refund_due_date(vested_at=now, payment_method=order.payment_method),
+    )
+
+
+# --- allocation --------------------------------------------------------------------------
+
+
+def _allocate_locked(
+    *, stock: Stock, now: dt.datetime, actor: Any = None, reason: str = ""
+) -> AllocationResult:
+    """Hand the product's available units to its queue, head first. Caller holds the lock."""
+    result = AllocationResult(product_id=stock.pk)
+    available = stock.on_hand - stock.allocated
+    if available <= 0:
+        return result
+    sku: str | None = None
+    waiting = OrderLine.objects.filter(product_id=stock.pk, quantity_backordered__gt=0)
+    while available > 0:
+        batch = list(
+            waiting.order_by(*QUEUE_ORDER).values_list("id", "order_id", "quantity_backordered")[
+                :ALLOCATION_BATCH_SIZE
+            ]
+        )
+        if not batch:
+            break
+        full_ids: list[int] = []
+        partial: tuple[int, int] | None = None
+        given_by_order: dict[int, dict[int, int]] = defaultdict(dict)
+        for line_id, order_id, backordered in batch:
+            if available >= backordered:
+                full_ids.append(line_id)
+                units = backordered
+            else:
+                partial = (line_id, available)
+                units = available
+            available -= units
+            given_by_order[order_id][line_id] = units
+            result.lines[line_id] = units
+            result.units += units
+            if available == 0:
+                break
+        if full_ids:
+            OrderLine.objects.filter(pk__in=full_ids).update(
+                quantity_allocated=F("quantity") - F("quantity_shipped") - F("quantity_cancelled"),
+                last_allocated_at=now,
+            )
+        if partial is not None:
+            OrderLine.objects.filter(pk=partial[0]).update(
+                quantity_allocated=F("quantity_allocated") + partial[1], last_allocated_at=now
+            )
+        if sku is None:
+            sku = Product.objects.values_list("sku", flat=True).get(pk=stock.pk)
+        OrderEvent.objects.bulk_create(
+            OrderEvent(
+                order_id=order_id,
+                kind=OrderEvent.Kind.ALLOCATED,
+                message=f"{sum(lines.values())} × {sku} allocated"
+                + (f" ({reason})" if reason else ""),
+                data={"sku": sku, "lines": {str(k): v for k, v in lines.items()}},
+                actor=_user(actor),
+            )
+            for order_id, lines in given_by_order.items()
+        )
+        result.order_ids.update(given_by_order)
+        if len(batch) < ALLOCATION_BATCH_SIZE:
+            break
+    if result.units:
+        Stock.objects.filter(pk=stock.pk).update(
+            allocated=F("allocated") + result.units, updated_at=now
+        )
+        stock.allocated += result.units
+    return result
+
+
+@transaction.atomic
+def product_allocate(*, product_id: int, actor: Any = None) -> AllocationResult:
+    """Give a product's available units to its waiting lines, first come first served."""
+    stock = lock_stock(product_id=product_id)
+    return _allocate_locked(stock=stock, now=timezone.now(), actor=actor)
+
+
+def _take_back_locked(
+    *, stock: Stock, units: int, now: dt.datetime, reason: str, actor: Any = None
+) -> list[tuple[str, int, int]]:
+    """Return `units` allocated units to the queue, most recently allocated lines first."""
+    taken: list[tuple[str, int, int]] = []
+    remaining = units
+    rows = (
+        OrderLine.objects.filter(product_id=stock.pk, quantity_allocated__gt=0)
+        .order_by(*TAKEBACK_ORDER)
+        .values_list("id", "order_id", "order__number", "quantity_allocated")
+    )
+    by_order: dict[int, dict[int, int]] = defaultdict(dict)
+    for line_id, order_id, number, allocated in rows.iterator(chunk_size=ALLOCATION_BATCH_SIZE):
+        take = min(allocated, remaining)
+        taken.append((number, line_id, take))
+        by_order[order_id][line_id] = take
+        remaining -= take
+        if remaining == 0:
+            break
+    if remaining:
+        raise ValidationError("Fewer units are allocated than the adjustment takes back.")
+    OrderLine.objects.filter(pk__in=[line_id for _, line_id, _ in taken]).update(
+        quantity_allocated=F("quantity_allocated")
+        - Case(
+            *(When(pk=line_id, then=Value(take)) for _, line_id, take in taken),
+            default=Value(0),
+        )
+    )
+    sku = Product.objects.values_list("sku", flat=True).get(pk=stock.pk)
+    OrderEvent.objects.bulk_create(
+        OrderEvent(
+            order_id=order_id,
+            kind=OrderEvent.Kind.DEALLOCATED,
+            message=f"{sum(lines.values())} × {sku} taken back and returned to the queue: {reason}",
+            data={"sku": sku, "lines": {str(k): v for k, v in lines.items()}},
+            actor=_user(actor),
+        )
+        for order_id, lines in by_order.items()
+    )
+    Stock.objects.filter(pk=stock.pk).update(allocated=F("allocated") - units, updated_at=now)
+    stock.allocated -= units
+    return taken
+
+
+def _positive_quantity(quantity: Any, *, what: str = "Quantity") -> int:
+    if isinstance(quantity, bool) or not isinstance(quantity, int) or quantity <= 0:
+        raise ValidationError(f"{what} must be a whole number above zero.")
+    return quantity
+
+
+def _required_reason(reason: str, *, what: str) -> str:
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationError(f"{what} needs a reason.")
+    return reason
+
+
+@transaction.atomic
+def stock_receive(
+    *,
+    product: Product,
+    quantity: int,
+    reference: str = "",
+    reason: str = "Received",
+    actor: Any = None,
+) -> StockChangeResult:
+    """Receive units into stock and hand them to the product's queue."""
+    _positive_quantity(quantity)
+    stock = lock_stock(product_id=product.pk)
+    now = timezone.now()
+    movement = stock_movement_record(
+        stock=stock,
+        kind=StockMovement.Kind.RECEIPT,
+        quantity=quantity,
+        reason=reason,
+        reference=reference,
+        actor=_user(actor),
+    )
+    allocation = _allocate_locked(stock=stock, now=now, actor=actor)
+    return StockChangeResult(movement=movement, allocation=allocation)
+
+
+@transaction.atomic
+def stock_adjust(
+    *,
+    product: Product,
+    quantity: int,
+    reason: str,
+    reference: str = "",
+    actor: Any = None,
+) -> StockChangeResult:
+    """Correct on hand by a signed quantity (a count, damage, loss, a find).
+
+    Going below what is allocated takes units back from the most recently allocated lines
+    first; they return to the queue and the result says which.
+    """
+    if isinstance(quantity, bool) or not isinstance(quantity, int) or quantity == 0:
+        raise ValidationError("An adjustment must be a whole number other than zero.")
+    reason = _required_reason(reason, what="A stock adjustment")
+    stock = lock_stock(product_id=product.pk)
+    now = timezone.now()
+    if stock.on_hand + quantity < 0:
+        raise ValidationError(
+            f"{product.sku} has only {stock.on_hand} on hand; it cannot go down by {-quantity}."
+        )
+    taken_back: list[tuple[str, int, int]] = []
+    shortfall = stock.allocated - (stock.on_hand + quantity)
+    if shortfall > 0:
+        taken_back = _take_back_locked(
+            stock=stock, units=shortfall, now=now, reason=reason, actor=actor
+        )
+    movement = stock_movement_record(
+        stock=stock,
+        kind=StockMovement.Kind.ADJUSTMENT,
+        quantity=quantity,
+        reason=reason,
+        reference=reference,
+        actor=_user(actor),
+    )
+    allocation = _allocate_locked(stock=stock, now=now, actor=actor) if quantity > 0 else None
+    return StockChangeResult(movement=movement, allocation=allocation, taken_back=taken_back)
+
+
+# --- placing orders ----------------------------------------------------------------------
+
+
+def _customer_get_or_create(*, email: str, name: str) -> Customer:
+    customer = Customer.objects.filter(email__iexact=email).first()
+    if customer is None:
+        try:
+            with transaction.atomic():
+                customer = Customer.objects.create(email=email, name=name)
+        except IntegrityError:
+            # Another order created the same customer a moment ago.
+            customer = Customer.objects.get(email__iexact=email)
+    elif name and not customer.name:
+        customer.name = name
+        customer.save(update_fields=["name"])
+    return customer
+
+
+def _clean_line_requests(
+    lines: Sequence[LineRequest | Mapping[str, Any]], errors: list[str]
+) -> list[LineRequest]:
+    cleaned: list[LineRequest] = []
+    first_line_of_sku: dict[str, int] = {}
+    if not lines:
+        errors.append("An order needs at least one line.")
+    for number, raw in enumerate(lines, start=1):
+        req = raw if isinstance(raw, LineRequest) else LineRequest(**raw)
+        sku = (req.sku or "").strip()
+        if not sku:
+            errors.append(f"Line {number}: a SKU is required.")
+            continue
+        if isinstance(req.quantity, bool) or not isinstance(req.quantity, int):
+            errors.append(f"Line {number} ({sku}): quantity must be a whole number.")
+            continue
+        if req.quantity <= 0:
+            errors.append(f"Line {number} ({sku}): quantity must be at least 1.")
+            continue
+        if req.unit_price is not None and Decimal(req.unit_price) < 0:
+            errors.append(f"Line {number} ({sku}): unit price cannot be negative.")
+            continue
+        key = sku.lower()
+        if key in first_line_of_sku:
+            errors.append(
+                f"Line {number} ({sku}): already ordered on line {first_line_of_sku[key]}."
+            )
+            continue
+        first_line_of_sku[key] = number
+        cleaned.append(LineRequest(sku=sku, quantity=req.quantity, unit_price=req.unit_price))
+    return cleaned
+
+
+def _assign_number(order: Order) -> None:
+    order.number = f"BD-{order.pk:06d}"
+    Order.objects.filter(pk=order.pk).update(number=order.number)
+
+
+@transaction.atomic
+def order_place(
+    *,
+    customer_email: str,
+    lines: Sequence[LineRequest | Mapping[str, Any]],
+    customer_name: str = "",
+    external_id: str | None = None,
+    placed_at: dt.datetime | None = None,
+    paid: bool = True,
+    paid_at: dt.datetime | None = None,
+    amount_paid: Decimal | None = None,
+    promised_ship_date: dt.date | None = None,
+    ship_preference: str = Order.ShipPreference.SHIP_AVAILABLE,
+    payment_method: str = Order.PaymentMethod.CARD,
+    is_priority: bool = False,
+    actor: Any = None,
+) -> Order:
+    """Take an order: each line takes what is available, the rest joins the product's queue.
+
+    Raises ValidationError naming each bad line; nothing is written then.
+    """
+    errors: list[str] = []
+    customer_email = (customer_email or "").strip()
+    if not customer_email:
+        errors.append("The customer's email address is required.")
+    else:
+        try:
+            validate_email(customer_email)
+        except ValidationError:
+            errors.append(f"'{customer_email}' is not a valid email address.")
+    if ship_preference not in Order.ShipPreference.values:
+        errors.append(f"Unknown ship preference '{ship_preference}'.")
+    if payment_method not in Order.PaymentMethod.values:
+        errors.append(f"Unknown payment method '{payment_method}'.")
+    requests = _clean_line_requests(lines, errors)
+    external_id = (external_id or "").strip() or None
+    if external_id and Order.objects.filter(external_id=external_id).exists():
+        errors.append(f"An order with external id '{external_id}' already exists.")
+    products_by_sku = {
+        p.sku_lower: p
+        for p in Product.objects.annotate(sku_lower=Lower("sku")).filter(
+            sku_lower__in=[r.sku.lower() for r in requests]
+        )
+    }
+    for number, req in enumerate(requests, start=1):
+        if req.sku.lower() not in products_by_sku:
+            errors.append(f"Line {number}: unknown SKU '{req.sku}'.")
+    if errors:
+        raise ValidationError(errors)
+
+    now = timezone.now()
+    placed_at = placed_at or now
+    priority = 1 if is_priority else 0
+    products = [products_by_sku[r.sku.lower()] for r in requests]
+    stocks = lock_stocks(product_ids=[p.pk for p in products])
+
+    # Units already waiting per product: all of them (for caps), and those ahead of a new line.
+    needs_queue = [
+        p.pk for p in products if stocks[p.pk].available > 0 or p.backorder_cap is not None
+    ]
+    waiting_total: dict[int, int] = defaultdict(int)
+    waiting_ahead: dict[int, int] = defaultdict(int)
+    if needs_queue:
+        for product_id, line_priority, units in (
+            OrderLine.objects.filter(product_id__in=needs_queue, quantity_backordered__gt=0)
+            .values_list("product_id", "priority")
+            .annotate(units=Sum("quantity_backordered"))
+            .order_by()
+        ):
+            waiting_total[product_id] += units
+            if line_priority >= priority:
+                waiting_ahead[product_id] += units
+
+    new_lines: list[OrderLine] = []
+    allocated_by_product: dict[int, int] = {}
+    rerun_queue: list[Stock] = []
+    for number, (req, product) in enumerate(zip(requests, products, strict=True), start=1):
+        stock = stocks[product.pk]
+        available = stock.available
+        take = max(0, min(req.quantity, available - waiting_ahead[product.pk]))
+        shortfall = req.quantity - take
+        if shortfall:
+            if product.is_discontinued:
+                errors.append(
+                    f"Line {number} ({product.sku}): discontinued; only {take} left to sell."
+                )
+            elif not product.accepts_backorders:
+                errors.append(
+                    f"Line {number} ({product.sku}): only {take} available and this product "
+                    "is not sold on backorder."
+                )
+            elif product.backorder_cap is not None:
+                backordered_after = max(0, waiting_total[product.pk] + req.quantity - available)
+                if backordered_after > product.backorder_cap:
+                    room = max(
+                        0, product.backorder_cap - max(0, waiting_total[product.pk] - available)
+                    )
+                    errors.append(
+                        f"Line {number} ({product.sku}): only {take + room} can be ordered now "
+                        f"(backorders are capped at {product.backorder_cap} units)."
+                    )
+        if take and available - take > 0 and waiting_ahead[product.pk]:
+            # Stock arrived but its allocation has not run yet: hand the rest out first.
+            rerun_queue.append(stock)
+        allocated_by_product[product.pk] = take
+        new_lines.append(
+            OrderLine(
+                product=product,
+                quantity=req.quantity,
+                unit_price=_money(
+                    Decimal(req.unit_price) if req.unit_price is not None else product.unit_price
+                ),
+                quantity_allocated=take,
+                priority=priority,
+                queued_at=placed_at,
+                last_allocated_at=now if take else None,
+            )
+        )
+    if errors:
+        raise ValidationError(errors)
+
+    total = sum((line.unit_price * line.quantity for line in new_lines), Decimal("0"))
+    if not paid:
+        amount_paid = Decimal("0")
+    elif amount_paid is None:
+        amount_paid = total
+    order = Order(
+        customer=_customer_get_or_create(email=customer_email, name=customer_name.strip()),
+        external_id=external_id,
+        placed_at=placed_at,
+        paid_at=(paid_at or placed_at) if paid else None,
+        amount_paid=_money(amount_paid),
+        amount_captured=_money(amount_paid)
+        if settings.PAYMENT_CAPTURE == "order"
+        else Decimal("0"),
+        promised_ship_date=promised_ship_date,
+        ship_preference=ship_preference,
+        payment_method=payment_method,
+        is_priority=is_priority,
+        created_by=_user(actor),
+    )
+    order.number = ""
+    try:
+        with transaction.atomic():
+            order.save()
+    except IntegrityError as exc:
+        raise ValidationError(f"An order with external id '{external_id}' already exists.") from exc
+    _assign_number(order)
+    for line in new_lines:
+        line.order = order
+    OrderLine.objects.bulk_create(new_lines)
+
+    increments = {pid: units for pid, units in allocated_by_product.items() if units}
+    if increments:
+        Stock.objects.filter(pk__in=increments).update(
+            allocated=F("allocated")
+            + Case(*(When(pk=pid, then=Value(u)) for pid, u in increments.items()), default=0),
+            updated_at=now,
+        )
+        for pid, units in increments.items():
+            stocks[pid].allocated += units
+    for stock in rerun_queue:
+        _allocate_locked(stock=stock, now=now, actor=actor)
+
+    backordered = sum(line.backordered for line in new_lines)
+    OrderEvent.objects.create(
+        order=order,
+        kind=OrderEvent.Kind.PLACED,
+        message=f"Order placed: {sum(line.quantity for line in new_lines)} units, "
+        f"{backordered} backordered",
+        data={
+            "lines": [
+                {
+                    "sku": line.product.sku,
+                    "quantity": line.quantity,
+                    "allocated": line.quantity_allocated,
+                    "backordered": line.backordered,
+                }
+                for line in new_lines
+            ]
+        },
+        actor=_user(actor),
+    )
+    return order
+
+
+# --- priority ----------------------------------------------------------------------------
+
+
+def _prioritise_lines(
+    *, order: Order, lines: Iterable[OrderLine], reason: str, actor: Any
+) -> list[AllocationResult]:
+    lines = [line for line in lines if line.quantity_open > 0]
+    if not lines:
+        raise ValidationError(f"Order {order.number} has nothing left to prioritise.")
+    stocks = lock_stocks(product_ids=[line.product_id for line in lines])
+    lock_order(order_id=order.pk)
+    now = timezone.now()
+    OrderLine.objects.filter(pk__in=[line.pk for line in lines]).update(priority=1)
+    OrderEvent.objects.create(
+        order=order,
+        kind=OrderEvent.Kind.PRIORITISED,
+        message=f"Prioritised: {reason}",
+        data={"reason": reason, "lines": [line.pk for line in lines]},
+        actor=_user(actor),
+    )
+    return [
+        _allocate_locked(stock=stocks[pid], now=now, actor=actor, reason="after prioritising")
+        for pid in sorted(stocks)
+    ]
+
+
+@transaction.atomic
+def line_prioritise(*, line: OrderLine, reason: str, actor: Any = None) -> OrderLine:
+    """Move a line to the front of its product's queue (among prioritised lines, by age)."""
+    reason = _required_reason(reason, what="Prioritising")
+    _prioritise_lines(order=line.order, lines=[line], reason=reason, actor=actor)
+    line.refresh_from_db()
+    return line
+
+
+@transaction.atomic
+def order_prioritise(*, order: Order, reason: str, actor: Any = None) -> Order:
+    """Prioritise every open line of an order and flag the order."""
+    reason = _required_reason(reason, what="Prioritising")
+    _prioritise_lines(order=order, lines=order.lines.all(), reason=reason, actor=actor)
+    Order.objects.filter(pk=order.pk).update(is_priority=True)
+    order.is_priority = True
+    return order
+
+
+# --- cancelling --------------------------------------------------------------------------
+
+
+def _cancel_locked(
+    *,
+    order: Order,
+    quantities: Mapping[int, int],
+    stocks: Mapping[int, Stock],
+    reason: str,
+    actor: Any,
+    now: dt.datetime,
+) -> tuple[list[OrderLine], Refund | None]:
+    """Cancel units of locked lines: backordered units first, then allocated ones."""
+    lines = list(OrderLine.objects.filter(order=order, pk__in=quantities).select_related("product"))
+    released: dict[int, int] = defaultdict(int)
+    summary = []
+    amount = Decimal("0")
+    for line in lines:
+        units = quantities[line.pk]
+        if units > line.quantity_open:
+            raise ValidationError(
+                f"{line.product.sku}: only {line.quantity_open} of {line.quantity} can still be "
+                f"cancelled ({line.quantity_shipped} shipped, {line.quantity_cancelled} cancelled)."
+            )
+        from_allocated = max(0, units - line.backordered)
+        line.quantity_cancelled += units
+        line.quantity_allocated -= from_allocated
+        released[line.product_id] += from_allocated
+        amount += line.unit_price * units
+        summary.append({"sku": line.product.sku, "line": line.pk, "cancelled": units})
+    OrderLine.objects.bulk_update(lines, ["quantity_cancelled", "quantity_allocated"])
+    for product_id, units in released.items():
+        if units:
+            Stock.objects.filter(pk=product_id).update(
+                allocated=F("allocated") - units, updated_at=now
+            )
+            stocks[product_id].allocated -= units
+    refund = _refund_obligation_create(
+        order=order,
+        amount=amount,
+        reason=f"Cancelled: {reason}",
+        now=now,
+        line=lines[0] if len(lines) == 1 else None,
+    )
+    OrderEvent.objects.create(
+        order=order,
+        kind=OrderEvent.Kind.CANCELLED,
+        message=f"Cancelled {sum(quantities.values())} units: {reason}"
+        + (f"; refund of {refund.amount} due by {refund.due_date:%Y-%m-%d}" if refund else ""),
+        data={
+            "reason": reason,
+            "lines": summary,
+            "refund": str(refund.amount) if refund else None,
+        },
+        actor=_user(actor),
+    )
+    for product_id, units in released.items():
+        if units:
+            _allocate_locked(
+                stock=stocks[product_id], now=now, actor=actor, reason="released by a cancellation"
+            )
+    return lines, refund
+
+
+@transaction.atomic
+def line_cancel(
+    *, line: OrderLine, reason: str, quantity: int | None = None, actor: Any = None
+) -> OrderLine:
+    """Cancel a line or part of it; released units go to the next waiting line."""
+    reason = _required_reason(reason, what="A cancellation")
+    stocks = lock_stocks(product_ids=[line.product_id])
+    order = lock_order(order_id=line.order_id)
+    line.refresh_from_db()
+    units = line.quantity_open if quantity is None else _positive_quantity(quantity)
+    if units == 0:
+        raise ValidationError("Nothing is left to cancel on this line.")
+    lines, _ = _cancel_locked(
+        order=order,
+        quantities={line.pk: units},
+        stocks=stocks,
+        reason=reason,
+        actor=actor,
+        now=timezone.now(),
+    )
+    return lines[0]
+
+
+@transaction.atomic
+def order_cancel(*, order: Order, reason: str, actor: Any = None) -> Order:
+    """Cancel everything not yet shipped on an order."""
+    reason = _required_reason(reason, what="A cancellation")
+    product_ids = list(order.lines.values_list("product_id", flat=True))
+    stocks = lock_stocks(product_ids=product_ids)
+    order = lock_order(order_id=order.pk)
+    quantities = {
+        line.pk: line.quantity_open for line in order.lines.all() if line.quantity_open > 0
+    }
+    if not quantities:
+        raise ValidationError(f"Order {order.number} has nothing left to cancel.")
+    _cancel_locked(
+        order=order,
+        quantities=quantities,
+        stocks=stocks,
+        reason=reason,
+        actor=actor,
+        now=timezone.now(),
+    )
+    return order
+
+
+# --- shipping ----------------------------------------------------------------------------
+
+
+@transaction.atomic
+def shipment_create(
+    *,
+    order: Order,
+    quantities: Mapping[int, int] | None = None,
+    carrier: str = "",
+    tracking_number: str = "",
+    shipping_method: str = "",
+    override_reason: str = "",
+    shipped_at: dt.datetime | None = None,
+    actor: Any = None,
+) -> Shipment:
+    """Ship allocated units (all of them, or `quantities` by line id).
+
+    A ship-complete order ships only when nothing is backordered, unless staff give a reason.
+    """
+    product_ids = list(order.lines.values_list("product_id", flat=True))
+    stocks = lock_stocks(product_ids=product_ids)
+    order = lock_order(order_id=order.pk)
+    lines = {line.pk: line for line in order.lines.select_related("product")}
+    if quantities is None:
+        quantities = {
+            pk: line.quantity_allocated for pk, line in lines.items() if line.quantity_allocated
+        }
+        if not quantities:
+            raise ValidationError(f"Order {order.number} has no allocated units to ship.")
+    errors = []
+    for line_id, units in quantities.items():
+        line = lines.get(line_id)
+        if line is None:
+            errors.append(f"Line {line_id} is not on order {order.number}.")
+        elif isinstance(units, bool) or not isinstance(units, int) or units <= 0:
+            errors.append(f"{line.product.sku}: quantity to ship must be at least 1.")
+        elif units > line.quantity_allocated:
+            errors.append(
+                f"{line.product.sku}: only {line.quantity_allocated} allocated, "
+                f"cannot ship {units}."
+            )
+    if errors:
+        raise ValidationError(errors)
+    override_reason = (override_reason or "").strip()
+    waiting = sum(line.backordered for line in lines.values())
+    unshipped_allocated = sum(line.quantity_allocated for line in lines.values()) - sum(
+        quantities.values()
+    )
+    if (
+        order.ship_preference == Order.ShipPreference.SHIP_COMPLETE
+        and not override_reason
+        and (waiting or unshipped_allocated)
+    ):
+        raise ValidationError(
+            f"Order {order.number} ships complete and {waiting + unshipped_allocated} units would "
+            "stay behind; give a reason to ship part of it now."
+        )
+
+    now = timezone.now()
+    shipment = Shipment.objects.create(
+        order=order,
+        carrier=carrier.strip(),
+        tracking_number=tracking_number.strip(),
+        shipping_method=shipping_method.strip(),
+        shipped_at=shipped_at or now,
+        override_reason=override_reason,
+        created_by=_user(actor),
+    )
+    ShipmentLine.objects.bulk_create(
+        ShipmentLine(shipment=shipment, order_line_id=line_id, quantity=units)
+        for line_id, units in quantities.items()
+    )
+    for line_id, units in quantities.items():
+        lines[line_id].quantity_allocated -= units
+        lines[line_id].quantity_shipped += units
+    OrderLine.objects.bulk_update(
+        [lines[line_id] for line_id in quantities], ["quantity_allocated", "quantity_shipped"]
+    )
+    by_product: dict[int, int] = defaultdict(int)
+    for line_id, units in quantities.items():
+        by_product[lines[line_id].product_id] += units
+    for product_id in sorted(by_product):
+        units = by_product[product_id]
+        stock_movement_record(
+            stock=stocks[product_id],
+            kind=StockMovement.Kind.SHIPMENT,
+            quantity=-units,
+            allocated_delta=-units,
+            reason="Shipped",
+            reference=order.number,
+            actor=_user(actor),
+        )
+    value = _money(sum((lines[i].unit_price * u for i, u in quantities.items()), Decimal("0")))
+    if settings.PAYMENT_CAPTURE == "shipment" and order.amount_paid > order.amount_captured:
+        capture = min(value, order.amount_paid - order.amount_captured)
+        Order.objects.filter(pk=order.pk).update(amount_captured=F("amount_captured") + capture)
+    OrderEvent.objects.create(
+        order=order,
+        kind=OrderEvent.Kind.SHIPPED,
+        message=f"Shipped {sum(quantities.values())} units"
+        + (f" by {shipment.carrier}" if shipment.carrier else "")
+        + (f", tracking {shipment.tracking_number}" if shipment.tracking_number else "")
+        + (f" (partial, ship-complete overridden: {override_reason})" if override_reason else ""),
+        data={
+            "shipment": shipment.pk,
+            "lines": [
+                {"sku": lines[i].product.sku, "line": i, "shipped": u}
+                for i, u in quantities.items()
+            ],
+            "value": str(value),
+        },
+        actor=_user(actor),
+    )
+    return shipment
+
+
+@transaction.atomic
+def refund_mark_issued(*, refund: Refund, reference: str, actor: Any = None) -> Refund:
+    """Record that the money went back to the customer, and how."""
+    reference = _required_reason(reference, what="Marking a refund issued")
+    refund = Refund.objects.select_for_update().get(pk=refund.pk)
+    if refund.issued_at is not None:
+        raise ValidationError(f"This refund was already issued on {refund.issued_at:%Y-%m-%d}.")
+    now = timezone.now()
+    refund.issued_at = now
+    refund.issued_by = _user(actor)
+    refund.issue_reference = reference
+    refund.save(update_fields=["issued_at", "issued_by", "issue_reference"])
+    Order.objects.filter(pk=refund.order_id).update(
+        amount_refunded=F("amount_refunded") + refund.amount
+    )
+    OrderEvent.objects.create(
+        order_id=refund.order_id,
+        kind=OrderEvent.Kind.REFUND_ISSUED,
+        message=f"Refund of {refund.amount} issued ({reference})",
+        data={"refund": refund.pk, "amount": str(refund.amount), "reference": reference},
+        actor=_user(actor),
+    )
+    return refund
