@@ -49,13 +49,18 @@ class Product(models.Model):
     class Meta:
         ordering = ["sku"]
         constraints = [
-            models.UniqueConstraint(Lower("sku"), name="product_sku_ci_unique"),
+            models.UniqueConstraint(
+                Lower("sku"),
+                name="product_sku_ci_unique",
+                violation_error_message="A product with this SKU already exists.",
+            ),
             models.CheckConstraint(
                 condition=Q(unit_price__gte=0), name="product_unit_price_not_negative"
             ),
             models.CheckConstraint(
                 condition=Q(is_preorder=False) | Q(release_date__isnull=False),
                 name="product_preorder_has_release_date",
+                violation_error_message="A preorder needs a release date.",
             ),
         ]
 

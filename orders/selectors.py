@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from django.db.models import DecimalField, F, Prefetch, QuerySet, Sum
+from django.db.models import DecimalField, Exists, F, OuterRef, Prefetch, QuerySet, Sum
 
 from inventory.models import Stock
 from inventory.selectors import products_without_stock, stock_ledger_mismatches
@@ -47,7 +47,7 @@ def order_status(*, order: Order) -> str:
 
 
 def invariant_violations() -> list[str]:
-    """Every breach of PRODUCT.md's invariants 1–4 and 7 on the live database, in words."""
+    """Every breach of the stock and order invariants (1–5 and 7) in the database, in words."""
     problems: list[str] = []
     for stock in Stock.objects.filter(allocated__gt=F("on_hand")).select_related("product"):
         problems.append(
@@ -86,6 +86,18 @@ def invariant_violations() -> list[str]:
                 f"{stock.product.sku}: stock says {stock.allocated} allocated, its lines say "
                 f"{line_sums.get(stock.pk) or 0}."
             )
+    # 5: stock is never left free while a line waits for it.
+    idle = (
+        Stock.objects.filter(allocated__lt=F("on_hand"))
+        .filter(
+            Exists(OrderLine.objects.filter(product=OuterRef("pk"), quantity_backordered__gt=0))
+        )
+        .select_related("product")
+    )
+    for stock in idle:
+        problems.append(
+            f"{stock.product.sku}: {stock.available} available while lines still wait for it."
+        )
     # 7: every paid, cancelled unit is covered by a refund obligation.
     cancelled = list(
         OrderLine.objects.filter(quantity_cancelled__gt=0, order__amount_paid__gt=0)
