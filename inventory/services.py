@@ -2,7 +2,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import F
@@ -12,9 +11,7 @@ from .models import Product, Stock, StockMovement
 
 
 @transaction.atomic
-def product_create(
-    *, on_hand: int = 0, actor: AbstractBaseUser | None = None, **fields: Any
-) -> Product:
+def product_create(*, on_hand: int = 0, actor: Any = None, **fields: Any) -> Product:
     """Create a product with its stock row; opening stock is recorded as a receipt."""
     product = Product(**fields)
     product.full_clean()
@@ -38,7 +35,7 @@ def stock_movement_record(
     quantity: int,
     reason: str,
     reference: str = "",
-    actor: AbstractBaseUser | None = None,
+    actor: Any = None,
     allocated_delta: int = 0,
 ) -> StockMovement:
     """Change on hand by a signed quantity and write its ledger row.
@@ -69,7 +66,7 @@ def stock_movement_record(
 
 
 @transaction.atomic
-def product_discontinue(*, product: Product, actor: AbstractBaseUser | None = None) -> Product:
+def product_discontinue(*, product: Product, actor: Any = None) -> Product:
     """Mark a product discontinued: it accepts no new backorders from now on."""
     if product.is_discontinued:
         return product

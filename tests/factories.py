@@ -58,10 +58,10 @@ def place_order(
     *items: tuple[Product, int], customer: Customer | None = None, **kwargs: Any
 ) -> Order:
     """Place an order through the real service: place_order((phone, 2), (case, 1))."""
-    customer = customer or CustomerFactory()
+    buyer: Customer = customer or CustomerFactory.create()
     return order_place(
-        customer_email=customer.email,
-        customer_name=customer.name,
+        customer_email=buyer.email,
+        customer_name=buyer.name,
         lines=[LineRequest(sku=product.sku, quantity=quantity) for product, quantity in items],
         **kwargs,
     )
