@@ -1,0 +1,530 @@
+"""Admin for orders: a thin caller of orders services. Quantities are never edited here."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.contrib import admin
+from django.db.models import Count, IntegerField, OuterRef, QuerySet, Subquery, Sum
+from django.db.models.functions import Coalesce
+from django.http import HttpRequest, HttpResponse
+from django.utils import timezone
+
+from inventory.admin import ReadOnlyAdminMixin, run_form_action
+
+from .models import (
+    Customer,
+    Order,
+    OrderEvent,
+    OrderLine,
+    OrderStatus,
+    Refund,
+    Shipment,
+    ShipmentLine,
+)
+from .selectors import order_list
+from .services import (
+    line_cancel,
+    line_prioritise,
+    order_cancel,
+    order_prioritise,
+    refund_mark_issued,
+    shipment_create,
+)
+
+ACTION_TEMPLATE = "admin/orders/action_form.html"
+
+
+# --- forms -------------------------------------------------------------------------------
+
+
+class ReasonForm(forms.Form):
+    reason = forms.CharField(max_length=200, widget=forms.TextInput(attrs={"size": 60}))
+
+
+class ShipForm(forms.Form):
+    carrier = forms.CharField(max_length=60, required=False)
+    tracking_number = forms.CharField(max_length=100, required=False)
+    shipping_method = forms.CharField(max_length=60, required=False)
+    override_reason = forms.CharField(
+        max_length=200,
+        required=False,
+        help_text="Only for a ship-complete order that should ship in part now.",
+    )
+
+
+class MarkIssuedForm(forms.Form):
+    reference = forms.CharField(
+        max_length=100, help_text="Payment provider refund id, cheque number, credit note…"
+    )
+
+
+# --- filters -----------------------------------------------------------------------------
+
+
+class OrderStatusFilter(admin.SimpleListFilter):
+    """Filters on the `status` annotation of Order.objects.with_status()."""
+
+    title = "status"
+    parameter_name = "status"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> Any:
+        return OrderStatus.choices
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any]:
+        if self.value() in OrderStatus.values:
+            return queryset.filter(status=self.value())
+        return queryset
+
+
+class WaitingFilter(admin.SimpleListFilter):
+    title = "backordered"
+    parameter_name = "waiting"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> Any:
+        return (("yes", "Waiting for stock"), ("no", "Nothing backordered"))
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any]:
+        if self.value() == "yes":
+            return queryset.filter(quantity_backordered__gt=0)
+        if self.value() == "no":
+            return queryset.filter(quantity_backordered=0)
+        return queryset
+
+
+class RefundStateFilter(admin.SimpleListFilter):
+    title = "state"
+    parameter_name = "state"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> Any:
+        return (("open", "Owed"), ("overdue", "Owed and overdue"), ("issued", "Issued"))
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any]:
+        if self.value() == "open":
+            return queryset.filter(issued_at__isnull=True)
+        if self.value() == "overdue":
+            return queryset.filter(issued_at__isnull=True, due_date__lt=timezone.localdate())
+        if self.value() == "issued":
+            return queryset.filter(issued_at__isnull=False)
+        return queryset
+
+
+# --- inlines (all read-only: they change only through services) --------------------------
+
+
+class ReadOnlyInlineMixin:
+    can_delete = False
+    extra = 0
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+class OrderLineInline(ReadOnlyInlineMixin, admin.TabularInline):
+    model = OrderLine
+    fields = (
+        "product",
+        "quantity",
+        "unit_price",
+        "quantity_allocated",
+        "quantity_shipped",
+        "quantity_cancelled",
+        "quantity_backordered",
+        "priority",
+        "queued_at",
+        "last_allocated_at",
+    )
+    readonly_fields = fields
+    show_change_link = True
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[OrderLine]:
+        return super().get_queryset(request).select_related("product")
+
+
+class OrderEventInline(ReadOnlyInlineMixin, admin.TabularInline):
+    model = OrderEvent
+    verbose_name = "timeline entry"
+    verbose_name_plural = "timeline"
+    fields = ("created_at", "kind", "message", "actor")
+    readonly_fields = fields
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[OrderEvent]:
+        return super().get_queryset(request).select_related("actor")
+
+
+class ShipmentInline(ReadOnlyInlineMixin, admin.TabularInline):
+    model = Shipment
+    fields = (
+        "shipped_at",
+        "carrier",
+        "tracking_number",
+        "shipping_method",
+        "override_reason",
+        "created_by",
+    )
+    readonly_fields = fields
+    show_change_link = True
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Shipment]:
+        return super().get_queryset(request).select_related("created_by")
+
+
+class RefundInline(ReadOnlyInlineMixin, admin.TabularInline):
+    model = Refund
+    fields = (
+        "amount",
+        "reason",
+        "vested_at",
+        "due_date",
+        "issued_at",
+        "issue_reference",
+        "issued_by",
+    )
+    readonly_fields = fields
+    show_change_link = True
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Refund]:
+        return super().get_queryset(request).select_related("issued_by")
+
+
+class ShipmentLineInline(ReadOnlyInlineMixin, admin.TabularInline):
+    model = ShipmentLine
+    fields = ("order_line", "product", "quantity")
+    readonly_fields = fields
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[ShipmentLine]:
+        return super().get_queryset(request).select_related("order_line__product")
+
+    @admin.display(description="product")
+    def product(self, obj: ShipmentLine) -> str:
+        return str(obj.order_line.product)
+
+
+# --- customers ---------------------------------------------------------------------------
+
+
+@admin.register(Customer)
+class CustomerAdmin(admin.ModelAdmin):
+    list_display = ("email", "name", "order_count", "created_at")
+    search_fields = ("email", "name")
+    date_hierarchy = "created_at"
+    ordering = ("email",)
+    readonly_fields = ("created_at",)
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Customer]:
+        return super().get_queryset(request).annotate(order_count=Count("orders"))
+
+    @admin.display(description="orders", ordering="order_count")
+    def order_count(self, obj: Customer) -> int:
+        return getattr(obj, "order_count", 0)
+
+
+# --- orders ------------------------------------------------------------------------------
+
+
+@admin.register(Order)
+class OrderAdmin(admin.ModelAdmin):
+    list_display = (
+        "number",
+        "customer",
+        "placed_at",
+        "status_display",
+        "units_backordered",
+        "amount_paid",
+        "amount_captured",
+        "amount_refunded",
+        "payment_method",
+        "ship_preference",
+        "is_priority",
+    )
+    list_filter = (
+        OrderStatusFilter,
+        "is_priority",
+        "ship_preference",
+        "payment_method",
+        "placed_at",
+    )
+    list_select_related = ("customer",)
+    search_fields = ("number", "external_id", "customer__email", "customer__name")
+    date_hierarchy = "placed_at"
+    ordering = ("-placed_at", "-id")
+    inlines = (OrderLineInline, OrderEventInline, ShipmentInline, RefundInline)
+    actions = ("prioritise", "cancel", "ship_allocated")
+    fields = (
+        "number",
+        "status_display",
+        "customer",
+        "external_id",
+        "placed_at",
+        "paid_at",
+        "promised_ship_date",
+        "ship_preference",
+        "payment_method",
+        "amount_paid",
+        "amount_captured",
+        "amount_refunded",
+        "is_priority",
+        "created_by",
+    )
+    # Every change to an order goes through a service that writes its timeline entry.
+    readonly_fields = fields
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Order]:
+        backordered = (
+            OrderLine.objects.filter(order=OuterRef("pk"))
+            .order_by()
+            .values("order")
+            .annotate(total=Sum("quantity_backordered"))
+            .values("total")
+        )
+        return (
+            order_list()
+            .select_related("created_by")
+            .annotate(
+                units_backordered=Coalesce(Subquery(backordered, output_field=IntegerField()), 0)
+            )
+        )
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        # Orders are placed through order_place (dashboard, API), never typed in here.
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    @admin.display(description="status", ordering="status")
+    def status_display(self, obj: Order) -> str:
+        status = getattr(obj, "status", None)
+        return OrderStatus(status).label if status else "—"
+
+    @admin.display(description="backordered", ordering="units_backordered")
+    def units_backordered(self, obj: Order) -> int:
+        return getattr(obj, "units_backordered", 0)
+
+    @admin.action(description="Prioritise the selected orders", permissions=["change"])
+    def prioritise(self, request: HttpRequest, queryset: QuerySet[Order]) -> HttpResponse | None:
+        def apply(order: Order, data: dict[str, Any]) -> str:
+            order_prioritise(order=order, reason=data["reason"], actor=request.user)
+            return f"{order.number}: prioritised; its lines now head their queues."
+
+        return run_form_action(
+            self,
+            request,
+            queryset,
+            form_class=ReasonForm,
+            title="Prioritise orders",
+            apply=apply,
+            template=ACTION_TEMPLATE,
+        )
+
+    @admin.action(description="Cancel the selected orders", permissions=["change"])
+    def cancel(self, request: HttpRequest, queryset: QuerySet[Order]) -> HttpResponse | None:
+        def apply(order: Order, data: dict[str, Any]) -> str:
+            order_cancel(order=order, reason=data["reason"], actor=request.user)
+            return f"{order.number}: {_last_event_message(order, OrderEvent.Kind.CANCELLED)}"
+
+        return run_form_action(
+            self,
+            request,
+            queryset,
+            form_class=ReasonForm,
+            title="Cancel orders",
+            apply=apply,
+            template=ACTION_TEMPLATE,
+        )
+
+    @admin.action(description="Ship allocated units of the selected orders", permissions=["change"])
+    def ship_allocated(
+        self, request: HttpRequest, queryset: QuerySet[Order]
+    ) -> HttpResponse | None:
+        def apply(order: Order, data: dict[str, Any]) -> str:
+            shipment_create(order=order, actor=request.user, **data)
+            return f"{order.number}: {_last_event_message(order, OrderEvent.Kind.SHIPPED)}"
+
+        return run_form_action(
+            self,
+            request,
+            queryset,
+            form_class=ShipForm,
+            title="Ship allocated units",
+            apply=apply,
+            template=ACTION_TEMPLATE,
+        )
+
+
+def _last_event_message(order: Order, kind: str) -> str:
+    """What the service just wrote on the order's timeline (it says what happened, in words)."""
+    event = OrderEvent.objects.filter(order=order, kind=kind).order_by("-created_at", "-id").first()
+    return event.message if event else "done."
+
+
+@admin.register(OrderLine)
+class OrderLineAdmin(admin.ModelAdmin):
+    list_display = (
+        "id",
+        "order",
+        "product",
+        "quantity",
+        "quantity_allocated",
+        "quantity_shipped",
+        "quantity_cancelled",
+        "quantity_backordered",
+        "priority",
+        "queued_at",
+    )
+    list_filter = (WaitingFilter, "priority", "queued_at")
+    list_select_related = ("order", "product")
+    search_fields = ("order__number", "product__sku", "product__name")
+    date_hierarchy = "queued_at"
+    ordering = ("-queued_at", "-id")
+    actions = ("prioritise", "cancel")
+    fields = (
+        "order",
+        "product",
+        "quantity",
+        "unit_price",
+        "quantity_allocated",
+        "quantity_shipped",
+        "quantity_cancelled",
+        "quantity_backordered",
+        "priority",
+        "queued_at",
+        "last_allocated_at",
+    )
+    readonly_fields = fields
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    @admin.action(description="Prioritise the selected lines", permissions=["change"])
+    def prioritise(
+        self, request: HttpRequest, queryset: QuerySet[OrderLine]
+    ) -> HttpResponse | None:
+        def apply(line: OrderLine, data: dict[str, Any]) -> str:
+            line = line_prioritise(line=line, reason=data["reason"], actor=request.user)
+            return f"{line.order.number} / {line.product.sku}: prioritised."
+
+        return run_form_action(
+            self,
+            request,
+            queryset,
+            form_class=ReasonForm,
+            title="Prioritise lines",
+            apply=apply,
+            template=ACTION_TEMPLATE,
+        )
+
+    @admin.action(description="Cancel what is left of the selected lines", permissions=["change"])
+    def cancel(self, request: HttpRequest, queryset: QuerySet[OrderLine]) -> HttpResponse | None:
+        def apply(line: OrderLine, data: dict[str, Any]) -> str:
+            number, sku = line.order.number, line.product.sku
+            line_cancel(line=line, reason=data["reason"], actor=request.user)
+            return f"{number} / {sku}: {_last_event_message(line.order, OrderEvent.Kind.CANCELLED)}"
+
+        return run_form_action(
+            self,
+            request,
+            queryset,
+            form_class=ReasonForm,
+            title="Cancel lines",
+            apply=apply,
+            template=ACTION_TEMPLATE,
+        )
+
+
+@admin.register(OrderEvent)
+class OrderEventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ("created_at", "order", "kind", "message", "actor")
+    list_filter = ("kind", "created_at")
+    list_select_related = ("order", "actor")
+    search_fields = ("order__number", "message")
+    date_hierarchy = "created_at"
+    ordering = ("-created_at", "-id")
+
+
+@admin.register(Shipment)
+class ShipmentAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = (
+        "id",
+        "order",
+        "shipped_at",
+        "carrier",
+        "tracking_number",
+        "shipping_method",
+        "override_reason",
+        "created_by",
+    )
+    list_filter = ("carrier", "shipping_method", "shipped_at")
+    list_select_related = ("order", "created_by")
+    search_fields = ("order__number", "tracking_number")
+    date_hierarchy = "shipped_at"
+    ordering = ("-shipped_at", "-id")
+    inlines = (ShipmentLineInline,)
+
+
+@admin.register(Refund)
+class RefundAdmin(admin.ModelAdmin):
+    list_display = (
+        "id",
+        "order",
+        "amount",
+        "reason",
+        "vested_at",
+        "due_date",
+        "issued_at",
+        "issue_reference",
+        "issued_by",
+    )
+    list_filter = (RefundStateFilter, "due_date", "issued_at")
+    list_select_related = ("order", "issued_by")
+    search_fields = ("order__number", "reason", "issue_reference")
+    date_hierarchy = "due_date"
+    ordering = ("due_date", "id")
+    actions = ("mark_issued",)
+    fields = (
+        "order",
+        "order_line",
+        "amount",
+        "reason",
+        "vested_at",
+        "due_date",
+        "issued_at",
+        "issued_by",
+        "issue_reference",
+    )
+    # Refunds are created by cancellations and closed by the Mark issued action.
+    readonly_fields = fields
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    @admin.action(description="Mark the selected refunds issued", permissions=["change"])
+    def mark_issued(self, request: HttpRequest, queryset: QuerySet[Refund]) -> HttpResponse | None:
+        def apply(refund: Refund, data: dict[str, Any]) -> str:
+            refund = refund_mark_issued(
+                refund=refund, reference=data["reference"], actor=request.user
+            )
+            return f"{refund.order.number}: refund of {refund.amount} issued ({data['reference']})."
+
+        return run_form_action(
+            self,
+            request,
+            queryset,
+            form_class=MarkIssuedForm,
+            title="Mark refunds issued",
+            apply=apply,
+            template=ACTION_TEMPLATE,
+        )

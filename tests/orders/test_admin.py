@@ -1,0 +1,298 @@
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from django.contrib import messages
+from django.contrib.messages import get_messages
+from django.db import connection
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+
+from inventory.models import Stock
+from orders.models import Order, OrderEvent, OrderLine, Refund, Shipment
+from orders.services import order_cancel, shipment_create
+from tests.factories import ProductFactory, place_order
+
+ORDERS_URL = reverse("admin:orders_order_changelist")
+
+
+def run_action(client: Client, url: str, action: str, objects: list[Any], **form: Any) -> Any:
+    """Pick the action on the changelist, then submit its intermediate form."""
+    selected = [obj.pk for obj in objects]
+    page = client.post(url, {"action": action, "_selected_action": selected, "index": 0})
+    assert page.status_code == 200
+    assert "admin/orders/action_form.html" in [t.name for t in page.templates]
+    return client.post(url, {"action": action, "_selected_action": selected, "apply": "1", **form})
+
+
+def messages_of(response: Any) -> list[tuple[int, str]]:
+    return [(m.level, str(m)) for m in get_messages(response.wsgi_request)]
+
+
+def changelist_queries(client: Client, url: str) -> int:
+    with CaptureQueriesContext(connection) as ctx:
+        response = client.get(url)
+    assert response.status_code == 200
+    return len(ctx.captured_queries)
+
+
+@pytest.fixture
+def orders_in_every_state() -> dict[str, Order]:
+    """One order of each status, with a shipment, a refund and events along the way."""
+    product = ProductFactory(on_hand=6)
+    shipped = place_order((product, 1))
+    shipment_create(order=shipped, carrier="UPS", tracking_number="1Z1")
+    cancelled = place_order((product, 1))
+    order_cancel(order=cancelled, reason="Customer asked")
+    return {
+        "open": place_order((product, 2)),
+        "backordered": place_order((product, 5)),
+        "shipped": shipped,
+        "cancelled": cancelled,
+    }
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "model_name", ["customer", "order", "orderline", "orderevent", "shipment", "refund"]
+)
+def test_orders_changelists_render_with_rows(
+    admin_client: Client, orders_in_every_state: dict[str, Order], model_name: str
+) -> None:
+    response = admin_client.get(reverse(f"admin:orders_{model_name}_changelist"))
+
+    assert response.status_code == 200
+    assert response.context["cl"].result_count >= 1
+
+
+@pytest.mark.django_db
+def test_order_changelist_shows_derived_status(
+    admin_client: Client, orders_in_every_state: dict[str, Order]
+) -> None:
+    response = admin_client.get(ORDERS_URL)
+
+    rows = {order.number: order.status for order in response.context["cl"].result_list}
+    assert rows == {order.number: status for status, order in orders_in_every_state.items()}
+    assert b'<td class="field-status_display">Backordered</td>' in response.content
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("status", ["open", "backordered", "shipped", "cancelled"])
+def test_order_status_filter(
+    admin_client: Client, orders_in_every_state: dict[str, Order], status: str
+) -> None:
+    response = admin_client.get(ORDERS_URL, {"status": status})
+
+    assert [order.number for order in response.context["cl"].result_list] == [
+        orders_in_every_state[status].number
+    ]
+
+
+@pytest.mark.django_db
+def test_order_changelist_queries_do_not_grow_with_rows(admin_client: Client) -> None:
+    product = ProductFactory(on_hand=10)
+    for _ in range(5):
+        place_order((product, 3), (ProductFactory(), 1))
+    five = changelist_queries(admin_client, ORDERS_URL)
+    for _ in range(20):
+        place_order((product, 3), (ProductFactory(), 1))
+
+    twenty_five = changelist_queries(admin_client, ORDERS_URL)
+
+    assert five == twenty_five
+
+
+@pytest.mark.django_db
+def test_order_change_page_shows_lines_timeline_shipments_and_refunds(
+    admin_client: Client,
+) -> None:
+    product = ProductFactory(sku="BOOT-1", on_hand=2)
+    order = place_order((product, 5), (ProductFactory(on_hand=1), 1))
+    shipment_create(order=order, quantities={order.lines.get(product=product).pk: 2})
+    url = reverse("admin:orders_order_change", args=[order.pk])
+
+    response = admin_client.get(url)
+
+    assert response.status_code == 200
+    inline_names = [
+        formset.opts.__class__.__name__ for formset in response.context["inline_admin_formsets"]
+    ]
+    assert inline_names == ["OrderLineInline", "OrderEventInline", "ShipmentInline", "RefundInline"]
+    assert response.context["adminform"].form.fields == {}
+    content = response.content.decode()
+    assert "BOOT-1" in content
+    assert "Partially shipped" in content
+    assert "Order placed: 6 units, 3 backordered" in content
+
+
+@pytest.mark.django_db
+def test_order_change_page_queries_do_not_grow_with_lines(admin_client: Client) -> None:
+    small = place_order(*[(ProductFactory(on_hand=1), 2) for _ in range(2)])
+    large = place_order(*[(ProductFactory(on_hand=1), 2) for _ in range(10)])
+
+    counts = [
+        changelist_queries(admin_client, reverse("admin:orders_order_change", args=[order.pk]))
+        for order in (small, large)
+    ]
+
+    assert counts[0] == counts[1]
+
+
+@pytest.mark.django_db
+def test_orders_cannot_be_added_or_deleted_in_the_admin(admin_client: Client) -> None:
+    order = place_order((ProductFactory(on_hand=1), 1))
+
+    assert admin_client.get(reverse("admin:orders_order_add")).status_code == 403
+    delete_url = reverse("admin:orders_order_delete", args=[order.pk])
+    assert admin_client.post(delete_url, {"post": "yes"}).status_code == 403
+
+
+@pytest.mark.django_db
+def test_cancel_action_cancels_and_creates_a_refund(admin_client: Client) -> None:
+    product = ProductFactory(unit_price=Decimal("20.00"), on_hand=1)
+    order = place_order((product, 3))
+
+    response = run_action(
+        admin_client, ORDERS_URL, "cancel", [order], reason="Customer changed their mind"
+    )
+
+    assert response.status_code == 302
+    refund = Refund.objects.get(order=order)
+    assert refund.amount == Decimal("60.00")
+    assert refund.issued_at is None
+    line = OrderLine.objects.get(order=order)
+    assert (line.quantity_cancelled, line.quantity_allocated) == (3, 0)
+    assert Stock.objects.get(pk=product.pk).allocated == 0
+    event = order.events.get(kind=OrderEvent.Kind.CANCELLED)
+    assert event.actor.username == "admin"
+    assert messages_of(response) == [(messages.SUCCESS, f"{order.number}: {event.message}")]
+    assert "refund of 60.00 due by" in event.message
+
+
+@pytest.mark.django_db
+def test_cancel_action_without_a_reason_redisplays_the_form(admin_client: Client) -> None:
+    order = place_order((ProductFactory(on_hand=1), 1))
+
+    response = run_action(admin_client, ORDERS_URL, "cancel", [order], reason="")
+
+    assert response.status_code == 200
+    assert "reason" in response.context["form"].errors
+    assert not Refund.objects.exists()
+
+
+@pytest.mark.django_db
+def test_cancel_action_reports_orders_it_cannot_cancel(admin_client: Client) -> None:
+    product = ProductFactory(on_hand=2)
+    done = place_order((product, 1))
+    order_cancel(order=done, reason="Earlier")
+    live = place_order((product, 1))
+
+    response = run_action(admin_client, ORDERS_URL, "cancel", [done, live], reason="Clean up")
+
+    levels = sorted(level for level, _ in messages_of(response))
+    assert levels == [messages.SUCCESS, messages.ERROR]
+    assert (messages.ERROR, f"{done.number}: Order {done.number} has nothing left to cancel.") in (
+        messages_of(response)
+    )
+    assert Refund.objects.filter(order=live).count() == 1
+
+
+@pytest.mark.django_db
+def test_prioritise_action_moves_the_order_ahead_and_allocates(admin_client: Client) -> None:
+    product = ProductFactory(on_hand=0)
+    first = place_order((product, 1))
+    second = place_order((product, 1))
+    Stock.objects.filter(pk=product.pk).update(on_hand=1)  # arrives without allocation yet
+
+    response = run_action(admin_client, ORDERS_URL, "prioritise", [second], reason="VIP")
+
+    assert response.status_code == 302
+    second.refresh_from_db()
+    assert second.is_priority
+    assert OrderLine.objects.get(order=second).quantity_allocated == 1
+    assert OrderLine.objects.get(order=first).quantity_allocated == 0
+    assert messages_of(response)[0][0] == messages.SUCCESS
+
+
+@pytest.mark.django_db
+def test_ship_action_ships_allocated_units(admin_client: Client) -> None:
+    product = ProductFactory(on_hand=5)
+    order = place_order((product, 2))
+
+    response = run_action(
+        admin_client,
+        ORDERS_URL,
+        "ship_allocated",
+        [order],
+        carrier="UPS",
+        tracking_number="1Z999",
+        shipping_method="Ground",
+        override_reason="",
+    )
+
+    shipment = Shipment.objects.get(order=order)
+    assert (shipment.carrier, shipment.tracking_number, shipment.created_by.username) == (
+        "UPS",
+        "1Z999",
+        "admin",
+    )
+    assert OrderLine.objects.get(order=order).quantity_shipped == 2
+    assert Stock.objects.get(pk=product.pk).on_hand == 3
+    assert messages_of(response) == [
+        (messages.SUCCESS, f"{order.number}: Shipped 2 units by UPS, tracking 1Z999")
+    ]
+
+
+@pytest.mark.django_db
+def test_ship_action_without_allocated_units_shows_an_error(admin_client: Client) -> None:
+    order = place_order((ProductFactory(on_hand=0), 2))
+
+    response = run_action(admin_client, ORDERS_URL, "ship_allocated", [order])
+
+    assert messages_of(response) == [
+        (messages.ERROR, f"{order.number}: Order {order.number} has no allocated units to ship.")
+    ]
+    assert not Shipment.objects.exists()
+
+
+@pytest.mark.django_db
+def test_mark_issued_action(admin_client: Client) -> None:
+    order = place_order((ProductFactory(unit_price=Decimal("15.00"), on_hand=1), 1))
+    order_cancel(order=order, reason="Out of stock for good")
+    refund = Refund.objects.get(order=order)
+
+    response = run_action(
+        admin_client,
+        reverse("admin:orders_refund_changelist"),
+        "mark_issued",
+        [refund],
+        reference="re_123",
+    )
+
+    refund.refresh_from_db()
+    assert refund.issue_reference == "re_123"
+    assert refund.issued_by.username == "admin"
+    order.refresh_from_db()
+    assert order.amount_refunded == Decimal("15.00")
+    assert messages_of(response) == [
+        (messages.SUCCESS, f"{order.number}: refund of 15.00 issued (re_123).")
+    ]
+
+
+@pytest.mark.django_db
+def test_cancel_line_action(admin_client: Client) -> None:
+    keep, drop = ProductFactory(on_hand=1), ProductFactory(on_hand=0)
+    order = place_order((keep, 1), (drop, 2))
+    line = OrderLine.objects.get(order=order, product=drop)
+
+    response = run_action(
+        admin_client, reverse("admin:orders_orderline_changelist"), "cancel", [line], reason="Gone"
+    )
+
+    line.refresh_from_db()
+    assert line.quantity_cancelled == 2
+    assert OrderLine.objects.get(order=order, product=keep).quantity_cancelled == 0
+    assert messages_of(response)[0][0] == messages.SUCCESS
