@@ -9,6 +9,21 @@ from django.db.models import F, Q
 from django.db.models.functions import Lower
 
 
+class Supplier(models.Model):
+    name = models.CharField(max_length=200, unique=True)
+    email = models.EmailField(blank=True)
+    lead_time_days = models.PositiveIntegerField(
+        "default lead time (days)", default=14, help_text="Days from sending a PO to receiving it."
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
 class Product(models.Model):
     class BackorderPolicy(models.TextChoices):
         DENY = "deny", "Deny (never sell below zero)"
@@ -33,7 +48,23 @@ class Product(models.Model):
     release_date = models.DateField(null=True, blank=True)
     is_discontinued = models.BooleanField("discontinued", default=False)
     discontinued_at = models.DateTimeField(null=True, blank=True, editable=False)
-    lead_time_days = models.PositiveIntegerField("supplier lead time (days)", null=True, blank=True)
+    preferred_supplier = models.ForeignKey(
+        Supplier, on_delete=models.SET_NULL, null=True, blank=True, related_name="products"
+    )
+    lead_time_days = models.PositiveIntegerField(
+        "supplier lead time (days)",
+        null=True,
+        blank=True,
+        help_text="Empty: the preferred supplier's default lead time.",
+    )
+    backorder_limit_from_incoming = models.BooleanField(
+        "limit backorders to incoming supply",
+        default=False,
+        help_text="Accept backorders only up to the units on open purchase orders (plus margin).",
+    )
+    backorder_margin = models.PositiveIntegerField(
+        default=0, help_text="Extra units beyond incoming supply that may be backordered."
+    )
     safety_stock = models.PositiveIntegerField(default=0)
     reorder_point = models.PositiveIntegerField(default=0)
     reorder_quantity = models.PositiveIntegerField(default=0)
@@ -66,6 +97,14 @@ class Product(models.Model):
 
     def __str__(self) -> str:
         return f"{self.sku} — {self.name}"
+
+    @property
+    def effective_lead_time_days(self) -> int | None:
+        if self.lead_time_days is not None:
+            return self.lead_time_days
+        if self.preferred_supplier is not None:
+            return self.preferred_supplier.lead_time_days
+        return None
 
     @property
     def accepts_backorders(self) -> bool:
@@ -138,3 +177,116 @@ class StockMovement(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} {self.quantity:+d} {self.product_id}"
+
+
+class PurchaseOrder(models.Model):
+    class Status(models.TextChoices):
+        DRAFT = "draft", "Draft"
+        SENT = "sent", "Sent"
+        PARTIALLY_RECEIVED = "partially_received", "Partially received"
+        RECEIVED = "received", "Received"
+        CANCELLED = "cancelled", "Cancelled"
+
+    OPEN_STATUSES = (Status.SENT, Status.PARTIALLY_RECEIVED)
+
+    number = models.CharField(max_length=20, unique=True, editable=False)
+    supplier = models.ForeignKey(Supplier, on_delete=models.PROTECT, related_name="purchase_orders")
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.DRAFT)
+    note = models.CharField(max_length=300, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    cancelled_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["status"])]
+
+    def __str__(self) -> str:
+        return self.number
+
+
+class PurchaseOrderLine(models.Model):
+    purchase_order = models.ForeignKey(
+        PurchaseOrder, on_delete=models.CASCADE, related_name="lines"
+    )
+    product = models.ForeignKey(Product, on_delete=models.PROTECT, related_name="purchase_lines")
+    quantity_ordered = models.PositiveIntegerField()
+    quantity_received = models.PositiveIntegerField(default=0)
+    expected_date = models.DateField()
+    is_cancelled = models.BooleanField("cancelled", default=False)
+
+    class Meta:
+        ordering = ["purchase_order_id", "id"]
+        indexes = [
+            models.Index(
+                fields=["product", "expected_date"],
+                name="po_line_open_idx",
+                condition=Q(is_cancelled=False, quantity_received__lt=F("quantity_ordered")),
+            )
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(quantity_ordered__gt=0), name="po_line_quantity_positive"
+            ),
+            models.CheckConstraint(
+                condition=Q(quantity_received__lte=F("quantity_ordered")),
+                name="po_line_received_lte_ordered",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.quantity_ordered} × {self.product_id} on {self.purchase_order_id}"
+
+    @property
+    def quantity_outstanding(self) -> int:
+        return 0 if self.is_cancelled else self.quantity_ordered - self.quantity_received
+
+
+class PurchaseOrderEvent(models.Model):
+    """A purchase order's history: sent, rescheduled (with the reason), received, cancelled."""
+
+    purchase_order = models.ForeignKey(
+        PurchaseOrder, on_delete=models.CASCADE, related_name="events"
+    )
+    line = models.ForeignKey(
+        PurchaseOrderLine, on_delete=models.CASCADE, null=True, blank=True, related_name="events"
+    )
+    message = models.CharField(max_length=300)
+    data = models.JSONField(default=dict, blank=True)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class LowStockAlert(models.Model):
+    """One per product per day, recorded by the daily replenishment check."""
+
+    product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="low_stock_alerts")
+    date = models.DateField()
+    on_hand = models.IntegerField()
+    available = models.IntegerField()
+    backordered = models.IntegerField()
+    incoming = models.IntegerField()
+    projected = models.IntegerField()
+    suggested_quantity = models.PositiveIntegerField()
+    created_at = models.DateTimeField(auto_now_add=True)
+    notified_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-date", "product_id"]
+        constraints = [
+            models.UniqueConstraint(fields=["product", "date"], name="low_stock_alert_once_a_day")
+        ]
+
+    def __str__(self) -> str:
+        return f"Low stock {self.product_id} on {self.date}"

@@ -1,8 +1,13 @@
 from __future__ import annotations
 
-from django.db.models import F, QuerySet, Sum
+import datetime as dt
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
 
-from .models import Product, Stock, StockMovement
+from django.db.models import F, OuterRef, QuerySet, Subquery, Sum
+
+from .models import Product, PurchaseOrder, PurchaseOrderLine, Stock, StockMovement
 
 
 def product_list() -> QuerySet[Product]:
@@ -35,3 +40,60 @@ def stock_ledger_mismatches() -> list[tuple[int, str, int, int]]:
 
 def products_without_stock() -> QuerySet[Product]:
     return Product.objects.filter(stock__isnull=True)
+
+
+@dataclass(frozen=True)
+class Supply:
+    """Units still to arrive on one open purchase-order line."""
+
+    expected_date: dt.date
+    quantity: int
+    reference: str
+
+
+def open_purchase_lines() -> QuerySet[PurchaseOrderLine]:
+    """Lines of sent purchase orders with units still to arrive."""
+    return PurchaseOrderLine.objects.filter(
+        is_cancelled=False,
+        quantity_received__lt=F("quantity_ordered"),
+        purchase_order__status__in=PurchaseOrder.OPEN_STATUSES,
+    )
+
+
+def incoming_supply(*, product_ids: Iterable[int]) -> dict[int, list[Supply]]:
+    """Each product's open supply, earliest expected first (one query)."""
+    supply: dict[int, list[Supply]] = defaultdict(list)
+    rows = (
+        open_purchase_lines()
+        .filter(product_id__in=list(product_ids))
+        .order_by("expected_date", "id")
+        .values_list(
+            "product_id",
+            "expected_date",
+            "quantity_ordered",
+            "quantity_received",
+            "purchase_order__number",
+        )
+    )
+    for product_id, expected, ordered, received, number in rows:
+        supply[product_id].append(Supply(expected, ordered - received, number))
+    return supply
+
+
+def incoming_units_subquery() -> Subquery:
+    """Units on open purchase orders for the product at OuterRef('pk'), for annotations."""
+    return Subquery(
+        open_purchase_lines()
+        .filter(product_id=OuterRef("pk"))
+        .values("product_id")
+        .annotate(units=Sum(F("quantity_ordered") - F("quantity_received")))
+        .values("units")[:1]
+    )
+
+
+def purchase_order_detail(*, purchase_order_id: int) -> PurchaseOrder:
+    return (
+        PurchaseOrder.objects.select_related("supplier", "created_by")
+        .prefetch_related("lines__product", "events")
+        .get(pk=purchase_order_id)
+    )

@@ -147,6 +147,13 @@ class Order(models.Model):
         return self.number
 
 
+class EtaSource(models.TextChoices):
+    PURCHASE_ORDER = "po", "Purchase order"
+    LEAD_TIME = "lead_time", "Estimated from lead time"
+    RELEASE = "release", "Release date"
+    UNKNOWN = "unknown", "Unknown"
+
+
 class OrderLine(models.Model):
     order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="lines")
     product = models.ForeignKey(Product, on_delete=models.PROTECT, related_name="order_lines")
@@ -167,6 +174,12 @@ class OrderLine(models.Model):
     priority = models.PositiveSmallIntegerField(default=0)
     queued_at = models.DateTimeField()
     last_allocated_at = models.DateTimeField(null=True, blank=True)
+    # When the backordered units are expected to ship, and the basis of that date.
+    eta = models.DateField("ETA", null=True, blank=True)
+    eta_source = models.CharField(
+        "ETA source", max_length=12, choices=EtaSource.choices, blank=True
+    )
+    eta_reference = models.CharField("ETA reference", max_length=40, blank=True)
 
     class Meta:
         ordering = ["order_id", "id"]
@@ -225,6 +238,7 @@ class OrderEvent(models.Model):
     class Kind(models.TextChoices):
         PLACED = "placed", "Placed"
         ALLOCATED = "allocated", "Stock allocated"
+        ETA_CHANGED = "eta_changed", "ETA changed"
         DEALLOCATED = "deallocated", "Stock taken back"
         PRIORITISED = "prioritised", "Prioritised"
         CANCELLED = "cancelled", "Cancelled"

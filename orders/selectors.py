@@ -1,14 +1,44 @@
 from __future__ import annotations
 
+import datetime as dt
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
-from django.db.models import DecimalField, Exists, F, OuterRef, Prefetch, QuerySet, Sum
+from django.conf import settings
+from django.db import models
+from django.db.models import (
+    Case,
+    DecimalField,
+    Exists,
+    ExpressionWrapper,
+    F,
+    OuterRef,
+    Prefetch,
+    Q,
+    QuerySet,
+    Subquery,
+    Sum,
+    Value,
+    When,
+)
+from django.db.models.functions import Coalesce, Greatest
+from django.utils import timezone
 
-from inventory.models import Stock
-from inventory.selectors import products_without_stock, stock_ledger_mismatches
+from inventory.models import Product, Stock
+from inventory.selectors import (
+    Supply,
+    incoming_supply,
+    incoming_units_subquery,
+    products_without_stock,
+    stock_ledger_mismatches,
+)
 
-from .models import Order, OrderEvent, OrderLine, Refund, status_from_lines
-from .services import QUEUE_ORDER
+from .models import EtaSource, Order, OrderEvent, OrderLine, Refund, status_from_lines
+
+QUEUE_ORDER = ("-priority", "queued_at", "id")
 
 
 def product_queue(*, product_id: int) -> QuerySet[OrderLine]:
@@ -125,3 +155,294 @@ def invariant_violations() -> list[str]:
                 f"{owed.get(row['order_id'], Decimal('0'))} owed back."
             )
     return problems
+
+
+# --- ETAs --------------------------------------------------------------------------------
+
+
+def store_today(now: dt.datetime | None = None) -> dt.date:
+    """Today's date in the store's time zone: business dates are store dates."""
+    return (now or timezone.now()).astimezone(ZoneInfo(settings.STORE_TIME_ZONE)).date()
+
+
+@dataclass(frozen=True)
+class Eta:
+    date: dt.date | None
+    source: str
+    reference: str = ""
+
+    def describe(self) -> str:
+        if self.date is None:
+            return "unknown"
+        return f"{self.date:%Y-%m-%d} ({EtaSource(self.source).label.lower()})"
+
+
+@dataclass
+class EtaContext:
+    """What one product's ETA computation needs: its open supply and its fallbacks."""
+
+    supplies: list[Supply]
+    today: dt.date
+    lead_time_days: int | None
+    handling_days: int
+    is_discontinued: bool
+    release_date: dt.date | None
+
+
+class EtaWalker:
+    """Covers backordered units one by one from the earliest supply, in queue order.
+
+    A line's ETA is when its last unit is covered, plus the handling time. Units beyond all
+    incoming supply are estimated from the lead time; with no lead time, or for a discontinued
+    product, the date is unknown. A preorder never ships before its release date.
+    """
+
+    def __init__(self, context: EtaContext) -> None:
+        self.context = context
+        self._index = 0
+        self._left = context.supplies[0].quantity if context.supplies else 0
+
+    def skip(self, units: int) -> None:
+        """Consume supply for units ahead in the queue."""
+        self.take(units)
+
+    def take(self, units: int) -> Eta:
+        ctx = self.context
+        supplies = ctx.supplies
+        last: Supply | None = None
+        while units > 0 and self._index < len(supplies):
+            used = min(units, self._left)
+            units -= used
+            self._left -= used
+            last = supplies[self._index]
+            if self._left == 0:
+                self._index += 1
+                self._left = supplies[self._index].quantity if self._index < len(supplies) else 0
+        if ctx.is_discontinued:
+            return Eta(None, EtaSource.UNKNOWN)
+        handling = dt.timedelta(days=ctx.handling_days)
+        if units == 0 and last is not None:
+            eta = Eta(
+                max(last.expected_date, ctx.today) + handling,
+                EtaSource.PURCHASE_ORDER,
+                last.reference,
+            )
+        elif units == 0:
+            # Nothing to cover (no backordered units): ready as soon as handled.
+            eta = Eta(ctx.today + handling, EtaSource.PURCHASE_ORDER)
+        elif ctx.lead_time_days is not None:
+            eta = Eta(
+                ctx.today + dt.timedelta(days=ctx.lead_time_days) + handling, EtaSource.LEAD_TIME
+            )
+        else:
+            eta = Eta(None, EtaSource.UNKNOWN)
+        release = ctx.release_date
+        if release is not None and (eta.date is None or eta.date < release):
+            return Eta(release, EtaSource.RELEASE)
+        return eta
+
+
+def eta_contexts(
+    *, product_ids: Iterable[int] = (), products: Iterable[Product] = (), today: dt.date
+) -> dict[int, EtaContext]:
+    """ETA inputs for several products: one query for their supply, one more when given ids.
+
+    Products passed in should come with `select_related("preferred_supplier")`.
+    """
+    ids = list(product_ids)
+    loaded = list(products)
+    if ids:
+        loaded += Product.objects.select_related("preferred_supplier").filter(pk__in=ids)
+    supply = incoming_supply(product_ids=[p.pk for p in loaded])
+    handling = settings.ETA_HANDLING_DAYS
+    return {
+        product.pk: EtaContext(
+            supplies=supply.get(product.pk, []),
+            today=today,
+            lead_time_days=product.effective_lead_time_days,
+            handling_days=handling,
+            is_discontinued=product.is_discontinued,
+            release_date=product.release_date if product.is_preorder else None,
+        )
+        for product in loaded
+    }
+
+
+# --- what a new order would get ----------------------------------------------------------
+
+
+class QuoteStatus(models.TextChoices):
+    IN_STOCK = "in_stock", "In stock"
+    BACKORDER = "backorder", "Backorder"
+    PREORDER = "preorder", "Preorder"
+    NOT_ORDERABLE = "not_orderable", "Not orderable"
+
+
+@dataclass(frozen=True)
+class LineDecision:
+    """How a new line of `quantity` would be served, or why it cannot be."""
+
+    take: int
+    backordered: int
+    refusal: str = ""
+
+
+def line_decision(
+    *,
+    product: Product,
+    quantity: int,
+    available: int,
+    waiting_ahead: int,
+    waiting_total: int,
+    incoming: int,
+) -> LineDecision:
+    """The one rule for accepting a line: used by order_place and by the quote."""
+    take = max(0, min(quantity, available - waiting_ahead))
+    short = quantity - take
+    if not short:
+        return LineDecision(take, 0)
+    if product.is_discontinued:
+        return LineDecision(take, short, f"discontinued; only {take} left to sell.")
+    if not product.accepts_backorders:
+        return LineDecision(
+            take, short, f"only {take} available and this product is not sold on backorder."
+        )
+    caps = []
+    if product.backorder_cap is not None:
+        caps.append(
+            (product.backorder_cap, f"backorders are capped at {product.backorder_cap} units")
+        )
+    if product.backorder_limit_from_incoming:
+        limit = incoming + product.backorder_margin
+        caps.append((limit, f"backorders are limited to the {limit} units on the way"))
+    for cap, why in caps:
+        backordered_before = max(0, waiting_total - available)
+        if max(0, waiting_total + quantity - available) > cap:
+            room = max(0, cap - backordered_before)
+            return LineDecision(take, short, f"only {take + room} can be ordered now ({why}).")
+    return LineDecision(take, short)
+
+
+@dataclass(frozen=True)
+class Quote:
+    status: str
+    quantity: int
+    in_stock: int
+    backordered: int
+    eta: Eta | None
+    release_date: dt.date | None = None
+    reason: str = ""
+
+
+def waiting_units(
+    *, product_ids: Iterable[int], priority: int = 0
+) -> tuple[dict[int, int], dict[int, int]]:
+    """Backordered units per product: all, and those a new line of `priority` queues behind."""
+    total: dict[int, int] = defaultdict(int)
+    ahead: dict[int, int] = defaultdict(int)
+    rows = (
+        OrderLine.objects.filter(product_id__in=list(product_ids), quantity_backordered__gt=0)
+        .values_list("product_id", "priority")
+        .annotate(units=Sum("quantity_backordered"))
+        .order_by()
+    )
+    for product_id, line_priority, units in rows:
+        total[product_id] += units
+        if line_priority >= priority:
+            ahead[product_id] += units
+    return total, ahead
+
+
+def new_line_eta(*, context: EtaContext, units_ahead: int, available: int, backordered: int) -> Eta:
+    """The ETA a new line's backordered units get behind `units_ahead` waiting units."""
+    walker = EtaWalker(context)
+    walker.skip(max(0, units_ahead - available))
+    return walker.take(backordered)
+
+
+def product_quote(*, product: Product, quantity: int, now: dt.datetime | None = None) -> Quote:
+    """What an order for `quantity` units would get right now (what a storefront shows)."""
+    if isinstance(quantity, bool) or not isinstance(quantity, int) or quantity <= 0:
+        return Quote(
+            QuoteStatus.NOT_ORDERABLE, quantity, 0, 0, None, reason="Quantity must be at least 1."
+        )
+    stock = Stock.objects.get(pk=product.pk)
+    total, ahead = waiting_units(product_ids=[product.pk])
+    context = eta_contexts(products=[product], today=store_today(now))[product.pk]
+    decision = line_decision(
+        product=product,
+        quantity=quantity,
+        available=stock.available,
+        waiting_ahead=ahead[product.pk],
+        waiting_total=total[product.pk],
+        incoming=sum(s.quantity for s in context.supplies),
+    )
+    release = product.release_date if product.is_preorder else None
+    if decision.refusal:
+        return Quote(
+            QuoteStatus.NOT_ORDERABLE,
+            quantity,
+            decision.take,
+            decision.backordered,
+            None,
+            release,
+            reason=decision.refusal[:1].upper() + decision.refusal[1:],
+        )
+    if not decision.backordered:
+        return Quote(QuoteStatus.IN_STOCK, quantity, decision.take, 0, None, release)
+    eta = new_line_eta(
+        context=context,
+        units_ahead=ahead[product.pk],
+        available=stock.available,
+        backordered=decision.backordered,
+    )
+    status = QuoteStatus.PREORDER if product.is_preorder else QuoteStatus.BACKORDER
+    return Quote(status, quantity, decision.take, decision.backordered, eta, release)
+
+
+# --- replenishment -----------------------------------------------------------------------
+
+
+def product_replenishment() -> QuerySet[Product]:
+    """Every product with on hand, allocated, available, backordered, incoming, projected and a
+    suggested reorder quantity (0 when none is needed), in one query."""
+    backordered = Subquery(
+        OrderLine.objects.filter(product=OuterRef("pk"), quantity_backordered__gt=0)
+        .values("product_id")
+        .annotate(units=Sum("quantity_backordered"))
+        .values("units")[:1]
+    )
+    integer = models.IntegerField()
+    target = ExpressionWrapper(F("reorder_point") + F("safety_stock"), output_field=integer)
+    return (
+        Product.objects.select_related("stock", "preferred_supplier")
+        .annotate(
+            on_hand=F("stock__on_hand"),
+            allocated=F("stock__allocated"),
+            available=ExpressionWrapper(
+                F("stock__on_hand") - F("stock__allocated"), output_field=integer
+            ),
+            backordered=Coalesce(backordered, 0, output_field=integer),
+            incoming=Coalesce(incoming_units_subquery(), 0, output_field=integer),
+        )
+        .annotate(
+            projected=ExpressionWrapper(
+                F("on_hand") + F("incoming") - F("allocated") - F("backordered"),
+                output_field=integer,
+            )
+        )
+        .annotate(
+            suggested_quantity=Case(
+                When(
+                    Q(is_discontinued=False, projected__lt=target),
+                    then=Greatest(
+                        ExpressionWrapper(target - F("projected"), output_field=integer),
+                        F("reorder_quantity"),
+                        output_field=integer,
+                    ),
+                ),
+                default=Value(0),
+                output_field=integer,
+            )
+        )
+    )

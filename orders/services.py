@@ -7,7 +7,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
-from functools import lru_cache
+from functools import lru_cache, partial
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -16,21 +16,40 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
-from django.db.models import Case, F, Sum, Value, When
-from django.db.models.functions import Lower
+from django.db.models import Case, DateField, F, Q, Sum, Value, When
+from django.db.models.functions import Cast, Lower
 from django.utils import timezone
 
+from inventory import services as inventory_services
 from inventory.locks import lock_stock, lock_stocks
-from inventory.models import Product, Stock, StockMovement
-from inventory.services import stock_movement_record
+from inventory.models import (
+    LowStockAlert,
+    Product,
+    PurchaseOrder,
+    PurchaseOrderLine,
+    Stock,
+    StockMovement,
+    Supplier,
+)
+from inventory.services import PurchaseLineRequest, stock_movement_record
 
 from .locks import lock_order
 from .models import Customer, Order, OrderEvent, OrderLine, Refund, Shipment, ShipmentLine
+from .selectors import (
+    QUEUE_ORDER,
+    Eta,
+    EtaWalker,
+    eta_contexts,
+    line_decision,
+    new_line_eta,
+    product_replenishment,
+    store_today,
+    waiting_units,
+)
 
 # Lines read per round trip when walking a queue: memory stays bounded by one batch.
 ALLOCATION_BATCH_SIZE = 2000
 CENT = Decimal("0.01")
-QUEUE_ORDER = ("-priority", "queued_at", "id")
 # Reverse of "most recently allocated first", ties broken by reverse queue order.
 TAKEBACK_ORDER = (F("last_allocated_at").desc(nulls_last=True), "priority", "-queued_at", "-id")
 
@@ -44,11 +63,12 @@ class LineRequest:
 
 @dataclass
 class AllocationResult:
+    """What one allocation run handed out (counts only: memory stays one batch)."""
+
     product_id: int
     units: int = 0
-    # line id -> units given
-    lines: dict[int, int] = field(default_factory=dict)
-    order_ids: set[int] = field(default_factory=set)
+    lines: int = 0
+    orders: int = 0
 
 
 @dataclass
@@ -90,7 +110,7 @@ def refund_due_date(*, vested_at: dt.datetime, payment_method: str) -> dt.date:
     """7 working days, or one billing cycle when the shop is the creditor (store credit)."""
     vested_on = vested_at.astimezone(ZoneInfo(settings.STORE_TIME_ZONE)).date()
     if payment_method == Order.PaymentMethod.STORE_CREDIT:
-        return vested_on + dt.timedelta(days=getattr(settings, "STORE_CREDIT_BILLING_DAYS", 30))
+        return vested_on + dt.timedelta(days=settings.STORE_CREDIT_BILLING_DAYS)
     return add_working_days(vested_on, 7)
 
 
@@ -147,7 +167,7 @@ def _allocate_locked(
                 units = available
             available -= units
             given_by_order[order_id][line_id] = units
-            result.lines[line_id] = units
+            result.lines += 1
             result.units += units
             if available == 0:
                 break
@@ -173,7 +193,7 @@ def _allocate_locked(
             )
             for order_id, lines in given_by_order.items()
         )
-        result.order_ids.update(given_by_order)
+        result.orders += len(given_by_order)
         if len(batch) < ALLOCATION_BATCH_SIZE:
             break
     if result.units:
@@ -184,11 +204,129 @@ def _allocate_locked(
     return result
 
 
+def _eta_refresh_locked(
+    *, product_id: int, now: dt.datetime, reason: str = "", actor: Any = None
+) -> int:
+    """Recompute the ETA of every waiting line of a product; write only what changed.
+
+    Caller holds the product's stock lock. Queries: 2 + 3 per batch of waiting lines.
+    Returns the number of lines whose ETA changed.
+    """
+    product = Product.objects.select_related("preferred_supplier").get(pk=product_id)
+    context = eta_contexts(products=[product], today=store_today(now))[product_id]
+    walker = EtaWalker(context)
+    waiting = OrderLine.objects.filter(product_id=product_id, quantity_backordered__gt=0)
+    after: tuple[int, dt.datetime, int] | None = None
+    changed_total = 0
+    while True:
+        page = waiting
+        if after is not None:
+            priority, queued_at, line_id = after
+            page = page.filter(
+                Q(priority__lt=priority)
+                | Q(priority=priority, queued_at__gt=queued_at)
+                | Q(priority=priority, queued_at=queued_at, id__gt=line_id)
+            )
+        batch = list(
+            page.order_by(*QUEUE_ORDER).values_list(
+                "id",
+                "order_id",
+                "priority",
+                "queued_at",
+                "quantity_backordered",
+                "eta",
+                "eta_source",
+                "eta_reference",
+            )[:ALLOCATION_BATCH_SIZE]
+        )
+        if not batch:
+            break
+        changes: dict[int, tuple[int, Eta, Eta]] = {}
+        for line_id, order_id, _, _, backordered, eta, source, reference in batch:
+            new = walker.take(backordered)
+            old = Eta(eta, source, reference)
+            if new != old:
+                changes[line_id] = (order_id, old, new)
+        if changes:
+            _eta_write(changes=changes, sku=product.sku, reason=reason, actor=actor)
+            changed_total += len(changes)
+        if len(batch) < ALLOCATION_BATCH_SIZE:
+            break
+        after = (batch[-1][2], batch[-1][3], batch[-1][0])
+    return changed_total
+
+
+def _eta_write(
+    *, changes: Mapping[int, tuple[int, Eta, Eta]], sku: str, reason: str, actor: Any
+) -> None:
+    """One UPDATE for a batch of changed lines (by their new ETA), one event per order."""
+    by_eta: dict[Eta, list[int]] = defaultdict(list)
+    for line_id, (_, _, new) in changes.items():
+        by_eta[new].append(line_id)
+    OrderLine.objects.filter(pk__in=list(changes)).update(
+        # Cast: with only unknown (NULL) dates PostgreSQL would type the CASE as text.
+        eta=Cast(
+            Case(*(When(pk__in=ids, then=Value(eta.date)) for eta, ids in by_eta.items())),
+            output_field=DateField(),
+        ),
+        eta_source=Case(*(When(pk__in=ids, then=Value(eta.source)) for eta, ids in by_eta.items())),
+        eta_reference=Case(
+            *(When(pk__in=ids, then=Value(eta.reference)) for eta, ids in by_eta.items())
+        ),
+    )
+    by_order: dict[int, list[dict[str, Any]]] = defaultdict(list)
+    for line_id, (order_id, old, new) in changes.items():
+        by_order[order_id].append(
+            {
+                "line": line_id,
+                "sku": sku,
+                "old": old.date.isoformat() if old.date else None,
+                "new": new.date.isoformat() if new.date else None,
+                "source": new.source,
+                "reference": new.reference,
+            }
+        )
+    OrderEvent.objects.bulk_create(
+        OrderEvent(
+            order_id=order_id,
+            kind=OrderEvent.Kind.ETA_CHANGED,
+            message="; ".join(
+                f"{c['sku']} ETA {c['old'] or 'none'} → {c['new'] or 'unknown'}" for c in lines
+            )[:300],
+            data={"lines": lines, "reason": reason},
+            actor=_user(actor),
+        )
+        for order_id, lines in by_order.items()
+    )
+
+
+def _refresh_products_locked(
+    *, stocks: Mapping[int, Stock], now: dt.datetime, reason: str = "", actor: Any = None
+) -> None:
+    """Allocate, then recompute ETAs, for each locked product."""
+    for product_id in sorted(stocks):
+        _allocate_locked(stock=stocks[product_id], now=now, actor=actor, reason=reason)
+        _eta_refresh_locked(product_id=product_id, now=now, reason=reason, actor=actor)
+
+
 @transaction.atomic
 def product_allocate(*, product_id: int, actor: Any = None) -> AllocationResult:
-    """Give a product's available units to its waiting lines, first come first served."""
+    """Give a product's available units to its waiting lines, first come first served, then
+    recompute the ETAs of the lines still waiting. Running it again changes nothing."""
     stock = lock_stock(product_id=product_id)
-    return _allocate_locked(stock=stock, now=timezone.now(), actor=actor)
+    now = timezone.now()
+    result = _allocate_locked(stock=stock, now=now, actor=actor)
+    _eta_refresh_locked(product_id=product_id, now=now, actor=actor)
+    return result
+
+
+@transaction.atomic
+def product_eta_refresh(*, product_id: int, reason: str = "", actor: Any = None) -> int:
+    """Recompute a product's ETAs (e.g. after its lead time or supplier changed)."""
+    lock_stock(product_id=product_id)
+    return _eta_refresh_locked(
+        product_id=product_id, now=timezone.now(), reason=reason, actor=actor
+    )
 
 
 def _take_back_locked(
@@ -248,19 +386,25 @@ def _required_reason(reason: str, *, what: str) -> str:
     return reason
 
 
+def _allocation_enqueue(product_id: int) -> None:
+    """Hand freshly received stock to the queue once the receipt has committed."""
+    from .tasks import product_allocate_task
+
+    transaction.on_commit(partial(product_allocate_task.delay, product_id))
+
+
 @transaction.atomic
 def stock_receive(
     *,
     product: Product,
     quantity: int,
     reference: str = "",
-    reason: str = "Received",
+    reason: str = "Received without a purchase order",
     actor: Any = None,
-) -> StockChangeResult:
-    """Receive units into stock and hand them to the product's queue."""
+) -> StockMovement:
+    """Receive units into stock; the allocation task hands them to the queue after commit."""
     _positive_quantity(quantity)
     stock = lock_stock(product_id=product.pk)
-    now = timezone.now()
     movement = stock_movement_record(
         stock=stock,
         kind=StockMovement.Kind.RECEIPT,
@@ -269,8 +413,8 @@ def stock_receive(
         reference=reference,
         actor=_user(actor),
     )
-    allocation = _allocate_locked(stock=stock, now=now, actor=actor)
-    return StockChangeResult(movement=movement, allocation=allocation)
+    _allocation_enqueue(product.pk)
+    return movement
 
 
 @transaction.atomic
@@ -311,6 +455,7 @@ def stock_adjust(
         actor=_user(actor),
     )
     allocation = _allocate_locked(stock=stock, now=now, actor=actor) if quantity > 0 else None
+    _eta_refresh_locked(product_id=product.pk, now=now, reason=reason, actor=actor)
     return StockChangeResult(movement=movement, allocation=allocation, taken_back=taken_back)
 
 
@@ -410,9 +555,9 @@ def order_place(
         errors.append(f"An order with external id '{external_id}' already exists.")
     products_by_sku = {
         p.sku_lower: p
-        for p in Product.objects.annotate(sku_lower=Lower("sku")).filter(
-            sku_lower__in=[r.sku.lower() for r in requests]
-        )
+        for p in Product.objects.select_related("preferred_supplier")
+        .annotate(sku_lower=Lower("sku"))
+        .filter(sku_lower__in=[r.sku.lower() for r in requests])
     }
     for number, req in enumerate(requests, start=1):
         if req.sku.lower() not in products_by_sku:
@@ -422,59 +567,49 @@ def order_place(
 
     now = timezone.now()
     placed_at = placed_at or now
+    # An order entered late (an import, a phone order typed up later) may queue ahead of others.
+    back_dated = placed_at < now - dt.timedelta(minutes=5)
     priority = 1 if is_priority else 0
     products = [products_by_sku[r.sku.lower()] for r in requests]
-    stocks = lock_stocks(product_ids=[p.pk for p in products])
-
-    # Units already waiting per product: all of them (for caps), and those ahead of a new line.
-    needs_queue = [
-        p.pk for p in products if stocks[p.pk].available > 0 or p.backorder_cap is not None
-    ]
-    waiting_total: dict[int, int] = defaultdict(int)
-    waiting_ahead: dict[int, int] = defaultdict(int)
-    if needs_queue:
-        for product_id, line_priority, units in (
-            OrderLine.objects.filter(product_id__in=needs_queue, quantity_backordered__gt=0)
-            .values_list("product_id", "priority")
-            .annotate(units=Sum("quantity_backordered"))
-            .order_by()
-        ):
-            waiting_total[product_id] += units
-            if line_priority >= priority:
-                waiting_ahead[product_id] += units
+    product_ids = [p.pk for p in products]
+    stocks = lock_stocks(product_ids=product_ids)
+    waiting_total, waiting_ahead = waiting_units(product_ids=product_ids, priority=priority)
+    contexts = eta_contexts(products=products, today=store_today(now))
 
     new_lines: list[OrderLine] = []
     allocated_by_product: dict[int, int] = {}
-    rerun_queue: list[Stock] = []
+    rerun_queue: list[int] = []
     for number, (req, product) in enumerate(zip(requests, products, strict=True), start=1):
         stock = stocks[product.pk]
-        available = stock.available
-        take = max(0, min(req.quantity, available - waiting_ahead[product.pk]))
-        shortfall = req.quantity - take
-        if shortfall:
-            if product.is_discontinued:
-                errors.append(
-                    f"Line {number} ({product.sku}): discontinued; only {take} left to sell."
-                )
-            elif not product.accepts_backorders:
-                errors.append(
-                    f"Line {number} ({product.sku}): only {take} available and this product "
-                    "is not sold on backorder."
-                )
-            elif product.backorder_cap is not None:
-                backordered_after = max(0, waiting_total[product.pk] + req.quantity - available)
-                if backordered_after > product.backorder_cap:
-                    room = max(
-                        0, product.backorder_cap - max(0, waiting_total[product.pk] - available)
-                    )
-                    errors.append(
-                        f"Line {number} ({product.sku}): only {take + room} can be ordered now "
-                        f"(backorders are capped at {product.backorder_cap} units)."
-                    )
-        if take and available - take > 0 and waiting_ahead[product.pk]:
-            # Stock arrived but its allocation has not run yet: hand the rest out first.
-            rerun_queue.append(stock)
-        allocated_by_product[product.pk] = take
+        context = contexts[product.pk]
+        decision = line_decision(
+            product=product,
+            quantity=req.quantity,
+            available=stock.available,
+            waiting_ahead=waiting_ahead[product.pk],
+            waiting_total=waiting_total[product.pk],
+            incoming=sum(supply.quantity for supply in context.supplies),
+        )
+        if decision.refusal:
+            errors.append(f"Line {number} ({product.sku}): {decision.refusal}")
+            continue
+        if waiting_total[product.pk] and (
+            priority or back_dated or stock.available - decision.take > 0
+        ):
+            # The line goes ahead of waiting lines, or stock arrived and its allocation has
+            # not run yet: allocate and recompute the whole queue once the line is in.
+            rerun_queue.append(product.pk)
+        eta = (
+            new_line_eta(
+                context=context,
+                units_ahead=waiting_ahead[product.pk],
+                available=stock.available,
+                backordered=decision.backordered,
+            )
+            if decision.backordered
+            else None
+        )
+        allocated_by_product[product.pk] = decision.take
         new_lines.append(
             OrderLine(
                 product=product,
@@ -482,10 +617,13 @@ def order_place(
                 unit_price=_money(
                     Decimal(req.unit_price) if req.unit_price is not None else product.unit_price
                 ),
-                quantity_allocated=take,
+                quantity_allocated=decision.take,
                 priority=priority,
                 queued_at=placed_at,
-                last_allocated_at=now if take else None,
+                last_allocated_at=now if decision.take else None,
+                eta=eta.date if eta else None,
+                eta_source=eta.source if eta else "",
+                eta_reference=eta.reference if eta else "",
             )
         )
     if errors:
@@ -531,8 +669,12 @@ def order_place(
         )
         for pid, units in increments.items():
             stocks[pid].allocated += units
-    for stock in rerun_queue:
-        _allocate_locked(stock=stock, now=now, actor=actor)
+    _refresh_products_locked(
+        stocks={pid: stocks[pid] for pid in rerun_queue},
+        now=now,
+        actor=actor,
+        reason="a priority order joined the queue" if priority else "",
+    )
 
     backordered = sum(line.backordered for line in new_lines)
     OrderEvent.objects.create(
@@ -547,6 +689,8 @@ def order_place(
                     "quantity": line.quantity,
                     "allocated": line.quantity_allocated,
                     "backordered": line.backordered,
+                    "eta": line.eta.isoformat() if line.eta else None,
+                    "eta_source": line.eta_source,
                 }
                 for line in new_lines
             ]
@@ -559,9 +703,7 @@ def order_place(
 # --- priority ----------------------------------------------------------------------------
 
 
-def _prioritise_lines(
-    *, order: Order, lines: Iterable[OrderLine], reason: str, actor: Any
-) -> list[AllocationResult]:
+def _prioritise_lines(*, order: Order, lines: Iterable[OrderLine], reason: str, actor: Any) -> None:
     lines = [line for line in lines if line.quantity_open > 0]
     if not lines:
         raise ValidationError(f"Order {order.number} has nothing left to prioritise.")
@@ -576,10 +718,7 @@ def _prioritise_lines(
         data={"reason": reason, "lines": [line.pk for line in lines]},
         actor=_user(actor),
     )
-    return [
-        _allocate_locked(stock=stocks[pid], now=now, actor=actor, reason="after prioritising")
-        for pid in sorted(stocks)
-    ]
+    _refresh_products_locked(stocks=stocks, now=now, actor=actor, reason="after prioritising")
 
 
 @transaction.atomic
@@ -657,11 +796,12 @@ def _cancel_locked(
         },
         actor=_user(actor),
     )
-    for product_id, units in released.items():
-        if units:
-            _allocate_locked(
-                stock=stocks[product_id], now=now, actor=actor, reason="released by a cancellation"
-            )
+    _refresh_products_locked(
+        stocks={pid: stocks[pid] for pid in released},
+        now=now,
+        actor=actor,
+        reason="released by a cancellation",
+    )
     return lines, refund
 
 
@@ -850,3 +990,182 @@ def refund_mark_issued(*, refund: Refund, reference: str, actor: Any = None) -> 
         actor=_user(actor),
     )
     return refund
+
+
+# --- supply: purchase orders change ETAs ---------------------------------------------------
+
+
+def _po_product_ids(purchase_order: PurchaseOrder) -> list[int]:
+    return list(purchase_order.lines.values_list("product_id", flat=True))
+
+
+def _eta_refresh_products(
+    *,
+    product_ids: Iterable[int],
+    reason: str,
+    actor: Any,
+    stocks: Mapping[int, Stock] | None = None,
+) -> None:
+    ids = sorted(set(product_ids))
+    if stocks is None:
+        lock_stocks(product_ids=ids)
+    now = timezone.now()
+    for product_id in ids:
+        _eta_refresh_locked(product_id=product_id, now=now, reason=reason, actor=actor)
+
+
+@transaction.atomic
+def purchase_order_create(
+    *,
+    supplier: Supplier,
+    lines: Sequence[PurchaseLineRequest],
+    send: bool = False,
+    note: str = "",
+    actor: Any = None,
+) -> PurchaseOrder:
+    """Create a purchase order; a sent one moves the ETAs of the lines it will cover."""
+    stocks = lock_stocks(product_ids=[req.product.pk for req in lines])
+    po = inventory_services.purchase_order_create(
+        supplier=supplier, lines=lines, send=send, note=note, actor=actor
+    )
+    if send:
+        _eta_refresh_products(
+            product_ids=stocks, reason=f"{po.number} sent", actor=actor, stocks=stocks
+        )
+    return po
+
+
+@transaction.atomic
+def purchase_order_send(*, purchase_order: PurchaseOrder, actor: Any = None) -> PurchaseOrder:
+    stocks = lock_stocks(product_ids=_po_product_ids(purchase_order))
+    po = inventory_services.purchase_order_send(purchase_order=purchase_order, actor=actor)
+    _eta_refresh_products(
+        product_ids=stocks, reason=f"{po.number} sent", actor=actor, stocks=stocks
+    )
+    return po
+
+
+@transaction.atomic
+def purchase_order_line_reschedule(
+    *, line: PurchaseOrderLine, expected_date: dt.date, reason: str, actor: Any = None
+) -> PurchaseOrderLine:
+    """Change a PO line's expected date; the ETAs of the lines it covers move with it."""
+    stocks = lock_stocks(product_ids=[line.product_id])
+    line = inventory_services.purchase_order_line_reschedule(
+        line=line, expected_date=expected_date, reason=reason, actor=actor
+    )
+    _eta_refresh_products(product_ids=stocks, reason=reason.strip(), actor=actor, stocks=stocks)
+    return line
+
+
+@transaction.atomic
+def purchase_order_line_receive(
+    *, line: PurchaseOrderLine, quantity: int, actor: Any = None
+) -> StockMovement:
+    """Receive against a PO line; the allocation task hands the units out after commit."""
+    movement = inventory_services.purchase_order_line_receive(
+        line=line, quantity=quantity, actor=actor
+    )
+    _allocation_enqueue(line.product_id)
+    return movement
+
+
+@transaction.atomic
+def purchase_order_cancel(
+    *, purchase_order: PurchaseOrder, reason: str, actor: Any = None
+) -> PurchaseOrder:
+    """Cancel a PO: the lines it would have covered fall back to later supply or lead time."""
+    stocks = lock_stocks(product_ids=_po_product_ids(purchase_order))
+    po = inventory_services.purchase_order_cancel(
+        purchase_order=purchase_order, reason=reason, actor=actor
+    )
+    _eta_refresh_products(
+        product_ids=stocks, reason=f"{po.number} cancelled", actor=actor, stocks=stocks
+    )
+    return po
+
+
+@transaction.atomic
+def purchase_order_line_cancel(
+    *, line: PurchaseOrderLine, reason: str, actor: Any = None
+) -> PurchaseOrderLine:
+    stocks = lock_stocks(product_ids=[line.product_id])
+    line = inventory_services.purchase_order_line_cancel(line=line, reason=reason, actor=actor)
+    _eta_refresh_products(
+        product_ids=stocks,
+        reason=f"{line.purchase_order.number} line cancelled",
+        actor=actor,
+        stocks=stocks,
+    )
+    return line
+
+
+@transaction.atomic
+def product_discontinue(*, product: Product, actor: Any = None) -> Product:
+    """Discontinue a product: no new backorders, and waiting lines' ETAs become unknown."""
+    stocks = lock_stocks(product_ids=[product.pk])
+    product = inventory_services.product_discontinue(product=product, actor=actor)
+    _eta_refresh_products(
+        product_ids=stocks, reason="product discontinued", actor=actor, stocks=stocks
+    )
+    return product
+
+
+# --- replenishment ------------------------------------------------------------------------
+
+
+@transaction.atomic
+def low_stock_alerts_record(*, now: dt.datetime | None = None) -> int:
+    """Record today's low-stock alerts, one per product per day; returns how many are new."""
+    today = store_today(now)
+    rows = product_replenishment().filter(suggested_quantity__gt=0)
+    alerts = [
+        LowStockAlert(
+            product_id=p.pk,
+            date=today,
+            on_hand=p.on_hand,
+            available=p.available,
+            backordered=p.backordered,
+            incoming=p.incoming,
+            projected=p.projected,
+            suggested_quantity=p.suggested_quantity,
+        )
+        for p in rows
+    ]
+    before = LowStockAlert.objects.filter(date=today).count()
+    LowStockAlert.objects.bulk_create(alerts, ignore_conflicts=True)
+    return LowStockAlert.objects.filter(date=today).count() - before
+
+
+@transaction.atomic
+def purchase_orders_from_suggestions(
+    *, product_ids: Iterable[int], send: bool = False, actor: Any = None
+) -> list[PurchaseOrder]:
+    """Turn chosen reorder suggestions into draft purchase orders, one per supplier."""
+    ids = list(product_ids)
+    rows = list(product_replenishment().filter(pk__in=ids).order_by("sku"))
+    errors = [f"{p.sku}: no preferred supplier." for p in rows if p.preferred_supplier is None]
+    errors += [f"{p.sku}: nothing to reorder." for p in rows if p.suggested_quantity <= 0]
+    missing = set(ids) - {p.pk for p in rows}
+    errors += [f"Product {pk} does not exist." for pk in sorted(missing)]
+    if errors:
+        raise ValidationError(errors)
+    today = store_today()
+    by_supplier: dict[Supplier, list[PurchaseLineRequest]] = defaultdict(list)
+    for product in rows:
+        supplier = product.preferred_supplier
+        assert supplier is not None  # noqa: S101 - checked above
+        lead = product.effective_lead_time_days or supplier.lead_time_days
+        by_supplier[supplier].append(
+            PurchaseLineRequest(
+                product=product,
+                quantity=product.suggested_quantity,
+                expected_date=today + dt.timedelta(days=lead),
+            )
+        )
+    return [
+        purchase_order_create(
+            supplier=supplier, lines=lines, send=send, note="From reorder suggestions", actor=actor
+        )
+        for supplier, lines in sorted(by_supplier.items(), key=lambda item: item[0].name)
+    ]

@@ -6,10 +6,10 @@ from typing import Any
 import factory
 from django.contrib.auth import get_user_model
 
-from inventory.models import Product
+from inventory.models import Product, StockMovement
 from inventory.services import product_create
 from orders.models import Customer, Order
-from orders.services import LineRequest, order_place
+from orders.services import LineRequest, order_place, product_allocate, stock_receive
 
 
 class UserFactory(factory.django.DjangoModelFactory):
@@ -65,3 +65,10 @@ def place_order(
         lines=[LineRequest(sku=product.sku, quantity=quantity) for product, quantity in items],
         **kwargs,
     )
+
+
+def receive(product: Product, quantity: int, **kwargs: Any) -> StockMovement:
+    """Receive stock, then allocate as the task does once the receipt has committed."""
+    movement = stock_receive(product=product, quantity=quantity, **kwargs)
+    product_allocate(product_id=product.pk)
+    return movement

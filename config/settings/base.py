@@ -4,6 +4,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import environ
+from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
@@ -129,7 +130,12 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TIMEZONE = "UTC"
 # The single place periodic tasks are scheduled.
-CELERY_BEAT_SCHEDULE: dict[str, dict] = {}
+CELERY_BEAT_SCHEDULE: dict[str, dict] = {
+    "low-stock-alerts": {
+        "task": "orders.tasks.low_stock_alerts_task",
+        "schedule": crontab(minute=15, hour=6),
+    },
+}
 
 # The store
 
@@ -149,6 +155,11 @@ if PAYMENT_CAPTURE not in PAYMENT_CAPTURE_CHOICES:
         f"PAYMENT_CAPTURE must be one of {', '.join(PAYMENT_CAPTURE_CHOICES)}, "
         f"not {PAYMENT_CAPTURE!r}"
     )
+
+# Days between stock arriving and the backordered line shipping (picking, packing).
+ETA_HANDLING_DAYS = env.int("ETA_HANDLING_DAYS", default=1)
+# Refunds to a store credit account are due within one billing cycle.
+STORE_CREDIT_BILLING_DAYS = env.int("STORE_CREDIT_BILLING_DAYS", default=30)
 
 # Email
 
