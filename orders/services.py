@@ -19,6 +19,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Case, DateField, F, Q, Sum, Value, When
 from django.db.models.functions import Cast, Lower
 from django.utils import timezone
+from django.utils.module_loading import import_string
 
 from inventory import services as inventory_services
 from inventory.locks import lock_stock, lock_stocks
@@ -77,6 +78,20 @@ class StockChangeResult:
     allocation: AllocationResult | None = None
     # (order number, line id, units taken back) for a downward adjustment
     taken_back: list[tuple[str, int, int]] = field(default_factory=list)
+
+
+def _events_record(events: Iterable[OrderEvent]) -> list[OrderEvent]:
+    """Write timeline events, then hand them to settings.ORDER_EVENT_SUBSCRIBERS in the same
+    transaction.
+
+    This is how the notifications outbox learns of changes without orders importing it: a
+    rolled-back change leaves neither the event nor its email behind. An explicit list in
+    settings, called in order, rather than signals, so the flow stays visible.
+    """
+    created = OrderEvent.objects.bulk_create(list(events))
+    for path in settings.ORDER_EVENT_SUBSCRIBERS:
+        import_string(path)(created)
+    return created
 
 
 def _user(actor: Any) -> Any:
@@ -182,7 +197,7 @@ def _allocate_locked(
             )
         if sku is None:
             sku = Product.objects.values_list("sku", flat=True).get(pk=stock.pk)
-        OrderEvent.objects.bulk_create(
+        _events_record(
             OrderEvent(
                 order_id=order_id,
                 kind=OrderEvent.Kind.ALLOCATED,
@@ -286,7 +301,7 @@ def _eta_write(
                 "reference": new.reference,
             }
         )
-    OrderEvent.objects.bulk_create(
+    _events_record(
         OrderEvent(
             order_id=order_id,
             kind=OrderEvent.Kind.ETA_CHANGED,
@@ -358,7 +373,7 @@ def _take_back_locked(
         )
     )
     sku = Product.objects.values_list("sku", flat=True).get(pk=stock.pk)
-    OrderEvent.objects.bulk_create(
+    _events_record(
         OrderEvent(
             order_id=order_id,
             kind=OrderEvent.Kind.DEALLOCATED,
@@ -677,25 +692,29 @@ def order_place(
     )
 
     backordered = sum(line.backordered for line in new_lines)
-    OrderEvent.objects.create(
-        order=order,
-        kind=OrderEvent.Kind.PLACED,
-        message=f"Order placed: {sum(line.quantity for line in new_lines)} units, "
-        f"{backordered} backordered",
-        data={
-            "lines": [
-                {
-                    "sku": line.product.sku,
-                    "quantity": line.quantity,
-                    "allocated": line.quantity_allocated,
-                    "backordered": line.backordered,
-                    "eta": line.eta.isoformat() if line.eta else None,
-                    "eta_source": line.eta_source,
-                }
-                for line in new_lines
-            ]
-        },
-        actor=_user(actor),
+    _events_record(
+        [
+            OrderEvent(
+                order=order,
+                kind=OrderEvent.Kind.PLACED,
+                message=f"Order placed: {sum(line.quantity for line in new_lines)} units, "
+                f"{backordered} backordered",
+                data={
+                    "lines": [
+                        {
+                            "sku": line.product.sku,
+                            "quantity": line.quantity,
+                            "allocated": line.quantity_allocated,
+                            "backordered": line.backordered,
+                            "eta": line.eta.isoformat() if line.eta else None,
+                            "eta_source": line.eta_source,
+                        }
+                        for line in new_lines
+                    ]
+                },
+                actor=_user(actor),
+            )
+        ]
     )
     return order
 
@@ -711,12 +730,16 @@ def _prioritise_lines(*, order: Order, lines: Iterable[OrderLine], reason: str, 
     lock_order(order_id=order.pk)
     now = timezone.now()
     OrderLine.objects.filter(pk__in=[line.pk for line in lines]).update(priority=1)
-    OrderEvent.objects.create(
-        order=order,
-        kind=OrderEvent.Kind.PRIORITISED,
-        message=f"Prioritised: {reason}",
-        data={"reason": reason, "lines": [line.pk for line in lines]},
-        actor=_user(actor),
+    _events_record(
+        [
+            OrderEvent(
+                order=order,
+                kind=OrderEvent.Kind.PRIORITISED,
+                message=f"Prioritised: {reason}",
+                data={"reason": reason, "lines": [line.pk for line in lines]},
+                actor=_user(actor),
+            )
+        ]
     )
     _refresh_products_locked(stocks=stocks, now=now, actor=actor, reason="after prioritising")
 
@@ -784,17 +807,25 @@ def _cancel_locked(
         now=now,
         line=lines[0] if len(lines) == 1 else None,
     )
-    OrderEvent.objects.create(
-        order=order,
-        kind=OrderEvent.Kind.CANCELLED,
-        message=f"Cancelled {sum(quantities.values())} units: {reason}"
-        + (f"; refund of {refund.amount} due by {refund.due_date:%Y-%m-%d}" if refund else ""),
-        data={
-            "reason": reason,
-            "lines": summary,
-            "refund": str(refund.amount) if refund else None,
-        },
-        actor=_user(actor),
+    _events_record(
+        [
+            OrderEvent(
+                order=order,
+                kind=OrderEvent.Kind.CANCELLED,
+                message=f"Cancelled {sum(quantities.values())} units: {reason}"
+                + (
+                    f"; refund of {refund.amount} due by {refund.due_date:%Y-%m-%d}"
+                    if refund
+                    else ""
+                ),
+                data={
+                    "reason": reason,
+                    "lines": summary,
+                    "refund": str(refund.amount) if refund else None,
+                },
+                actor=_user(actor),
+            )
+        ]
     )
     _refresh_products_locked(
         stocks={pid: stocks[pid] for pid in released},
@@ -947,22 +978,30 @@ def shipment_create(
     if settings.PAYMENT_CAPTURE == "shipment" and order.amount_paid > order.amount_captured:
         capture = min(value, order.amount_paid - order.amount_captured)
         Order.objects.filter(pk=order.pk).update(amount_captured=F("amount_captured") + capture)
-    OrderEvent.objects.create(
-        order=order,
-        kind=OrderEvent.Kind.SHIPPED,
-        message=f"Shipped {sum(quantities.values())} units"
-        + (f" by {shipment.carrier}" if shipment.carrier else "")
-        + (f", tracking {shipment.tracking_number}" if shipment.tracking_number else "")
-        + (f" (partial, ship-complete overridden: {override_reason})" if override_reason else ""),
-        data={
-            "shipment": shipment.pk,
-            "lines": [
-                {"sku": lines[i].product.sku, "line": i, "shipped": u}
-                for i, u in quantities.items()
-            ],
-            "value": str(value),
-        },
-        actor=_user(actor),
+    _events_record(
+        [
+            OrderEvent(
+                order=order,
+                kind=OrderEvent.Kind.SHIPPED,
+                message=f"Shipped {sum(quantities.values())} units"
+                + (f" by {shipment.carrier}" if shipment.carrier else "")
+                + (f", tracking {shipment.tracking_number}" if shipment.tracking_number else "")
+                + (
+                    f" (partial, ship-complete overridden: {override_reason})"
+                    if override_reason
+                    else ""
+                ),
+                data={
+                    "shipment": shipment.pk,
+                    "lines": [
+                        {"sku": lines[i].product.sku, "line": i, "shipped": u}
+                        for i, u in quantities.items()
+                    ],
+                    "value": str(value),
+                },
+                actor=_user(actor),
+            )
+        ]
     )
     return shipment
 
@@ -982,12 +1021,16 @@ def refund_mark_issued(*, refund: Refund, reference: str, actor: Any = None) -> 
     Order.objects.filter(pk=refund.order_id).update(
         amount_refunded=F("amount_refunded") + refund.amount
     )
-    OrderEvent.objects.create(
-        order_id=refund.order_id,
-        kind=OrderEvent.Kind.REFUND_ISSUED,
-        message=f"Refund of {refund.amount} issued ({reference})",
-        data={"refund": refund.pk, "amount": str(refund.amount), "reference": reference},
-        actor=_user(actor),
+    _events_record(
+        [
+            OrderEvent(
+                order_id=refund.order_id,
+                kind=OrderEvent.Kind.REFUND_ISSUED,
+                message=f"Refund of {refund.amount} issued ({reference})",
+                data={"refund": refund.pk, "amount": str(refund.amount), "reference": reference},
+                actor=_user(actor),
+            )
+        ]
     )
     return refund
 

@@ -156,6 +156,9 @@ if PAYMENT_CAPTURE not in PAYMENT_CAPTURE_CHOICES:
         f"not {PAYMENT_CAPTURE!r}"
     )
 
+# Called with every batch of order timeline events, inside the transaction that wrote them.
+ORDER_EVENT_SUBSCRIBERS: list[str] = []
+
 # Days between stock arriving and the backordered line shipping (picking, packing).
 ETA_HANDLING_DAYS = env.int("ETA_HANDLING_DAYS", default=1)
 # Refunds to a store credit account are due within one billing cycle.
