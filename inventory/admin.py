@@ -2,25 +2,53 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections import defaultdict
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
-from django.core.exceptions import ValidationError
-from django.db.models import F, Model, QuerySet
-from django.http import HttpRequest, HttpResponse
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import Case, Count, F, Model, Q, QuerySet, Sum, Value, When
+from django.db.models.functions import Coalesce
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.template.loader import render_to_string
 from django.template.response import TemplateResponse
 from django.urls import reverse
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import SafeString
+from django.utils.timezone import localtime
 
-from orders.services import stock_adjust, stock_receive
+from orders.selectors import product_queue, product_replenishment
+from orders.services import (
+    product_discontinue,
+    product_eta_refresh,
+    purchase_order_cancel,
+    purchase_order_create,
+    purchase_order_line_cancel,
+    purchase_order_line_receive,
+    purchase_order_line_reschedule,
+    purchase_order_send,
+    purchase_orders_from_suggestions,
+    stock_adjust,
+    stock_receive,
+)
 
-from .models import Product, Stock, StockMovement
-from .selectors import product_list
-from .services import product_create, product_discontinue
+from .models import (
+    LowStockAlert,
+    Product,
+    PurchaseOrder,
+    PurchaseOrderEvent,
+    PurchaseOrderLine,
+    Stock,
+    StockMovement,
+    Supplier,
+)
+from .selectors import open_purchase_lines
+from .services import PurchaseLineRequest, product_create, supplier_create
 
 # --- admin actions with an intermediate form page ----------------------------------------
 
@@ -34,11 +62,13 @@ def run_form_action(
     title: str,
     apply: Callable[[Any, dict[str, Any]], str],
     template: str = "admin/inventory/action_form.html",
+    describe: Callable[[Any], str] = str,
 ) -> HttpResponse | None:
     """Show `form_class` for the selected objects; on a valid POST call `apply` for each.
 
     `apply(obj, cleaned_data)` calls one service and returns the success message. A
     ValidationError from the service becomes an error message; the other objects still run.
+    `describe(obj)` names an object on the page and in error messages.
     Returning None sends the admin back to the changelist.
     """
     if "apply" in request.POST:
@@ -49,19 +79,77 @@ def run_form_action(
                     message = apply(obj, form.cleaned_data)
                 except ValidationError as exc:
                     modeladmin.message_user(
-                        request, f"{obj}: {' '.join(exc.messages)}", messages.ERROR
+                        request, f"{describe(obj)}: {' '.join(exc.messages)}", messages.ERROR
                     )
                 else:
                     modeladmin.message_user(request, message, messages.SUCCESS)
             return None
     else:
         form = form_class()
+    return _action_form_page(
+        modeladmin, request, queryset, form=form, title=title, template=template, describe=describe
+    )
+
+
+def run_selection_action(
+    modeladmin: admin.ModelAdmin,
+    request: HttpRequest,
+    queryset: QuerySet[Any],
+    *,
+    form_class: type[forms.Form],
+    title: str,
+    apply: Callable[[QuerySet[Any], dict[str, Any]], str],
+    template: str = "admin/inventory/action_form.html",
+) -> HttpResponse | None:
+    """Like run_form_action, for a service that takes the whole selection in one call.
+
+    The service does all or nothing: its ValidationError lists every problem, one message each.
+    """
+    if "apply" in request.POST:
+        form = form_class(request.POST)
+        if form.is_valid():
+            try:
+                message = apply(queryset, form.cleaned_data)
+            except ValidationError as exc:
+                for error in exc.messages:
+                    modeladmin.message_user(request, error, messages.ERROR)
+            else:
+                modeladmin.message_user(request, message, messages.SUCCESS)
+            return None
+    else:
+        form = form_class()
+    return _action_form_page(
+        modeladmin, request, queryset, form=form, title=title, template=template
+    )
+
+
+@dataclass(frozen=True)
+class _Selected:
+    """One selected object on an action page: its pk for the form, its name for people."""
+
+    pk: Any
+    label: str
+
+    def __str__(self) -> str:
+        return self.label
+
+
+def _action_form_page(
+    modeladmin: admin.ModelAdmin,
+    request: HttpRequest,
+    queryset: QuerySet[Any],
+    *,
+    form: forms.Form,
+    title: str,
+    template: str,
+    describe: Callable[[Any], str] = str,
+) -> TemplateResponse:
     opts = modeladmin.model._meta
     context = {
         **modeladmin.admin_site.each_context(request),
         "title": title,
         "form": form,
-        "objects": list(queryset),
+        "objects": [_Selected(obj.pk, describe(obj)) for obj in queryset],
         "opts": opts,
         "app_label": opts.app_label,
         "action": request.POST.get("action", ""),
@@ -96,6 +184,9 @@ class ProductAddForm(forms.ModelForm):
             "backorder_cap",
             "is_preorder",
             "release_date",
+            "backorder_limit_from_incoming",
+            "backorder_margin",
+            "preferred_supplier",
             "lead_time_days",
             "safety_stock",
             "reorder_point",
@@ -126,6 +217,82 @@ class ConfirmForm(forms.Form):
     """No fields: the page only asks for confirmation."""
 
 
+class ReasonForm(forms.Form):
+    reason = forms.CharField(max_length=200, widget=forms.TextInput(attrs={"size": 60}))
+
+
+class ReceiveAgainstLineForm(forms.Form):
+    quantity = forms.IntegerField(
+        label="Units received",
+        min_value=1,
+        required=False,
+        help_text="For each selected line. Leave empty to receive everything outstanding.",
+    )
+
+
+class RescheduleForm(forms.Form):
+    expected_date = forms.DateField(
+        label="New expected date", widget=forms.DateInput(attrs={"type": "date"})
+    )
+    reason = forms.CharField(
+        max_length=200,
+        widget=forms.TextInput(attrs={"size": 60}),
+        help_text="The supplier's reason; it is kept in the purchase order's history.",
+    )
+
+
+class SuggestionsForm(forms.Form):
+    send = forms.BooleanField(
+        label="Send them to the suppliers now",
+        required=False,
+        help_text="Left unticked, they are drafts to review and send with the Send action.",
+    )
+
+
+class PurchaseOrderAddForm(forms.Form):
+    supplier = forms.ModelChoiceField(queryset=Supplier.objects.all())
+    note = forms.CharField(max_length=300, required=False)
+    send = forms.BooleanField(
+        label="Send to the supplier now",
+        required=False,
+        help_text="A sent purchase order counts as incoming supply and sets the waiting "
+        "orders' ETAs. Left unticked, it is a draft.",
+    )
+
+
+class PurchaseOrderRowForm(forms.Form):
+    """One line of a new purchase order; a row left empty is skipped."""
+
+    sku = forms.CharField(label="SKU", max_length=64, required=False)
+    quantity = forms.IntegerField(min_value=1, required=False)
+    expected_date = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        sku = (data.get("sku") or "").strip()
+        if not sku:
+            if data.get("quantity") is not None or data.get("expected_date") is not None:
+                self.add_error("sku", "Enter the SKU of the product to order.")
+            return data
+        data["product"] = Product.objects.filter(sku__iexact=sku).first()
+        if data["product"] is None:
+            self.add_error("sku", f"No product has the SKU {sku}.")
+        for name in ("quantity", "expected_date"):
+            if data.get(name) is None and name not in self.errors:
+                self.add_error(name, "This field is required.")
+        return data
+
+
+PURCHASE_ORDER_ROWS = 5
+PurchaseOrderRowFormSet = forms.formset_factory(
+    PurchaseOrderRowForm,
+    extra=PURCHASE_ORDER_ROWS,
+    max_num=PURCHASE_ORDER_ROWS,
+    absolute_max=PURCHASE_ORDER_ROWS,
+    validate_max=True,
+)
+
+
 # --- product -----------------------------------------------------------------------------
 
 
@@ -142,6 +309,31 @@ class StockInline(admin.StackedInline):
         return False
 
 
+class ReorderFilter(admin.SimpleListFilter):
+    """Filters on the `suggested_quantity` annotation of product_replenishment()."""
+
+    title = "reorder"
+    parameter_name = "reorder"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> Any:
+        return (("yes", "Reorder suggested"), ("no", "No reorder needed"))
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any]:
+        if self.value() == "yes":
+            return queryset.filter(suggested_quantity__gt=0)
+        if self.value() == "no":
+            return queryset.filter(suggested_quantity=0)
+        return queryset
+
+
+QUEUE_ROWS_SHOWN = 50
+
+# Changing these moves the ETAs of the product's waiting lines.
+ETA_INPUT_FIELDS = frozenset(
+    {"preferred_supplier", "lead_time_days", "is_preorder", "release_date"}
+)
+
+
 @admin.register(Product)
 class ProductAdmin(admin.ModelAdmin):
     list_display = (
@@ -151,6 +343,10 @@ class ProductAdmin(admin.ModelAdmin):
         "stock_on_hand",
         "stock_allocated",
         "stock_available",
+        "units_backordered",
+        "units_incoming",
+        "units_suggested",
+        "preferred_supplier",
         "backorder_policy",
         "backorder_cap",
         "is_preorder",
@@ -159,26 +355,45 @@ class ProductAdmin(admin.ModelAdmin):
     )
     list_display_links = ("sku", "name")
     list_filter = (
+        ReorderFilter,
         "backorder_policy",
         "is_preorder",
         "is_discontinued",
+        "preferred_supplier",
         "exempt_from_mail_order_rule",
     )
-    list_select_related = ("stock",)
+    list_select_related = ("stock", "preferred_supplier")
     search_fields = ("sku", "name")
     ordering = ("sku",)
-    autocomplete_fields = ("substitutes",)
-    actions = ("receive_stock", "adjust_stock", "discontinue")
+    autocomplete_fields = ("substitutes", "preferred_supplier")
+    actions = ("receive_stock", "adjust_stock", "discontinue", "create_purchase_orders")
 
     add_fieldsets = (
         (None, {"fields": ("sku", "name", "unit_price", "opening_stock")}),
         (
             "Backorders and preorders",
-            {"fields": ("backorder_policy", "backorder_cap", "is_preorder", "release_date")},
+            {
+                "fields": (
+                    "backorder_policy",
+                    "backorder_cap",
+                    "backorder_limit_from_incoming",
+                    "backorder_margin",
+                    "is_preorder",
+                    "release_date",
+                )
+            },
         ),
         (
             "Replenishment",
-            {"fields": ("lead_time_days", "safety_stock", "reorder_point", "reorder_quantity")},
+            {
+                "fields": (
+                    "preferred_supplier",
+                    "lead_time_days",
+                    "safety_stock",
+                    "reorder_point",
+                    "reorder_quantity",
+                )
+            },
         ),
         (None, {"fields": ("substitutes", "exempt_from_mail_order_rule")}),
     )
@@ -186,15 +401,46 @@ class ProductAdmin(admin.ModelAdmin):
         (None, {"fields": ("sku", "name", "unit_price")}),
         (
             "Stock (change it with the Receive and Adjust actions)",
-            {"fields": ("stock_on_hand", "stock_allocated", "stock_available", "ledger")},
+            {
+                "fields": (
+                    "stock_on_hand",
+                    "stock_allocated",
+                    "stock_available",
+                    "units_backordered",
+                    "units_incoming",
+                    "units_suggested",
+                    "ledger",
+                )
+            },
+        ),
+        (
+            "Waiting orders and incoming supply",
+            {"fields": ("queue", "open_supply")},
         ),
         (
             "Backorders and preorders",
-            {"fields": ("backorder_policy", "backorder_cap", "is_preorder", "release_date")},
+            {
+                "fields": (
+                    "backorder_policy",
+                    "backorder_cap",
+                    "backorder_limit_from_incoming",
+                    "backorder_margin",
+                    "is_preorder",
+                    "release_date",
+                )
+            },
         ),
         (
             "Replenishment",
-            {"fields": ("lead_time_days", "safety_stock", "reorder_point", "reorder_quantity")},
+            {
+                "fields": (
+                    "preferred_supplier",
+                    "lead_time_days",
+                    "safety_stock",
+                    "reorder_point",
+                    "reorder_quantity",
+                )
+            },
         ),
         (
             None,
@@ -211,7 +457,7 @@ class ProductAdmin(admin.ModelAdmin):
     )
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Product]:
-        return product_list()
+        return product_replenishment()
 
     def get_fieldsets(self, request: HttpRequest, obj: Product | None = None) -> Any:
         return self.add_fieldsets if obj is None else self.change_fieldsets
@@ -224,7 +470,12 @@ class ProductAdmin(admin.ModelAdmin):
             "stock_on_hand",
             "stock_allocated",
             "stock_available",
+            "units_backordered",
+            "units_incoming",
+            "units_suggested",
             "ledger",
+            "queue",
+            "open_supply",
             "is_discontinued",
             "discontinued_at",
             "created_at",
@@ -244,6 +495,10 @@ class ProductAdmin(admin.ModelAdmin):
     def save_model(self, request: HttpRequest, obj: Product, form: Any, change: bool) -> None:
         if change:
             super().save_model(request, obj, form, change)
+            if ETA_INPUT_FIELDS.intersection(form.changed_data):
+                product_eta_refresh(
+                    product_id=obj.pk, reason="product settings changed", actor=_actor(request)
+                )
             return
         fields = {
             field.name: getattr(obj, field.name)
@@ -271,6 +526,50 @@ class ProductAdmin(admin.ModelAdmin):
     def stock_available(self, obj: Product) -> int | None:
         return getattr(obj, "available", None)
 
+    @admin.display(description="backordered", ordering="backordered")
+    def units_backordered(self, obj: Product) -> int | None:
+        return getattr(obj, "backordered", None)
+
+    @admin.display(description="incoming", ordering="incoming")
+    def units_incoming(self, obj: Product) -> int | None:
+        return getattr(obj, "incoming", None)
+
+    @admin.display(description="suggested reorder", ordering="suggested_quantity")
+    def units_suggested(self, obj: Product) -> int | None:
+        return getattr(obj, "suggested_quantity", None)
+
+    @admin.display(description="waiting orders")
+    def queue(self, obj: Product) -> SafeString:
+        queue = product_queue(product_id=obj.pk)
+        lines = list(queue[: QUEUE_ROWS_SHOWN + 1])
+        return render_to_string(
+            "admin/inventory/product/queue.html",
+            {
+                "lines": lines[:QUEUE_ROWS_SHOWN],
+                # Counted only when the list is cut short.
+                "total": queue.count() if len(lines) > QUEUE_ROWS_SHOWN else len(lines),
+                "shown": QUEUE_ROWS_SHOWN,
+                "units": getattr(obj, "backordered", None),
+            },
+        )
+
+    @admin.display(description="open purchase order lines")
+    def open_supply(self, obj: Product) -> SafeString:
+        lines = (
+            open_purchase_lines()
+            .filter(product_id=obj.pk)
+            .select_related("purchase_order__supplier")
+            .order_by("expected_date", "id")
+        )
+        return render_to_string(
+            "admin/inventory/product/open_supply.html",
+            {
+                "lines": lines,
+                "changelist": reverse("admin:inventory_purchaseorderline_changelist"),
+                "product_id": obj.pk,
+            },
+        )
+
     @admin.display(description="stock ledger")
     def ledger(self, obj: Product) -> str:
         url = reverse("admin:inventory_stockmovement_changelist")
@@ -281,18 +580,15 @@ class ProductAdmin(admin.ModelAdmin):
         self, request: HttpRequest, queryset: QuerySet[Product]
     ) -> HttpResponse | None:
         def apply(product: Product, data: dict[str, Any]) -> str:
-            result = stock_receive(
+            stock_receive(
                 product=product,
                 quantity=data["quantity"],
                 reference=data["reference"],
                 actor=_actor(request),
             )
-            allocation = result.allocation
-            given = allocation.units if allocation else 0
-            waiting = len(allocation.order_ids) if allocation else 0
             return (
-                f"{product.sku}: received {data['quantity']} units; "
-                f"{given} allocated to {waiting} waiting order(s)."
+                f"{product.sku}: received {data['quantity']} units; they go to the waiting "
+                "orders first come, first served."
             )
 
         return run_form_action(
@@ -332,6 +628,32 @@ class ProductAdmin(admin.ModelAdmin):
             queryset,
             form_class=ConfirmForm,
             title="Discontinue products",
+            apply=apply,
+        )
+
+    @admin.action(
+        description="Create purchase orders from reorder suggestions", permissions=["change"]
+    )
+    def create_purchase_orders(
+        self, request: HttpRequest, queryset: QuerySet[Product]
+    ) -> HttpResponse | None:
+        def apply(products: QuerySet[Product], data: dict[str, Any]) -> str:
+            created = purchase_orders_from_suggestions(
+                product_ids=[product.pk for product in products],
+                send=data["send"],
+                actor=_actor(request),
+            )
+            state = "sent" if data["send"] else "draft"
+            return f"Created {len(created)} {state} purchase order(s): " + ", ".join(
+                f"{po.number} ({po.supplier.name})" for po in created
+            )
+
+        return run_selection_action(
+            self,
+            request,
+            queryset,
+            form_class=SuggestionsForm,
+            title="Create purchase orders from reorder suggestions",
             apply=apply,
         )
 
@@ -393,3 +715,459 @@ class StockMovementAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     search_fields = ("product__sku", "reason", "reference")
     date_hierarchy = "created_at"
     ordering = ("-created_at", "-id")
+
+
+# --- suppliers and purchase orders -------------------------------------------------------
+
+
+@admin.register(Supplier)
+class SupplierAdmin(admin.ModelAdmin):
+    list_display = ("name", "email", "lead_time_days", "product_count", "created_at")
+    search_fields = ("name", "email")
+    ordering = ("name",)
+    fields = ("name", "email", "lead_time_days", "created_at")
+    readonly_fields = ("created_at",)
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Supplier]:
+        return super().get_queryset(request).annotate(product_count=Count("products"))
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        # Purchase orders keep their supplier for good.
+        return False
+
+    def save_model(self, request: HttpRequest, obj: Supplier, form: Any, change: bool) -> None:
+        if not change:
+            supplier = supplier_create(
+                name=obj.name, email=obj.email, lead_time_days=obj.lead_time_days
+            )
+            obj.pk = supplier.pk
+            obj.name, obj.email = supplier.name, supplier.email
+            obj.created_at = supplier.created_at
+            obj._state.adding = False
+            obj._state.db = supplier._state.db
+            return
+        super().save_model(request, obj, form, change)
+        if "lead_time_days" in form.changed_data:
+            # Products without a lead time of their own estimate ETAs from this one.
+            product_ids = obj.products.filter(lead_time_days__isnull=True).values_list(
+                "pk", flat=True
+            )
+            for product_id in product_ids:
+                product_eta_refresh(
+                    product_id=product_id,
+                    reason=f"{obj.name} lead time changed",
+                    actor=_actor(request),
+                )
+
+    @admin.display(description="products", ordering="product_count")
+    def product_count(self, obj: Supplier) -> int:
+        return getattr(obj, "product_count", 0)
+
+
+class ReadOnlyInlineMixin:
+    can_delete = False
+    extra = 0
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+class PurchaseOrderLineInline(ReadOnlyInlineMixin, admin.TabularInline):
+    model = PurchaseOrderLine
+    verbose_name = "line"
+    verbose_name_plural = "lines (receive, reschedule or cancel them from the line list)"
+    fields = (
+        "product",
+        "quantity_ordered",
+        "quantity_received",
+        "quantity_outstanding",
+        "expected_date",
+        "is_cancelled",
+    )
+    readonly_fields = fields
+    show_change_link = True
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[PurchaseOrderLine]:
+        return super().get_queryset(request).select_related("product")
+
+
+class PurchaseOrderEventInline(ReadOnlyInlineMixin, admin.TabularInline):
+    model = PurchaseOrderEvent
+    verbose_name = "history entry"
+    verbose_name_plural = "history"
+    fields = ("created_at", "message", "actor")
+    readonly_fields = fields
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[PurchaseOrderEvent]:
+        return super().get_queryset(request).select_related("actor")
+
+
+def _outstanding_units() -> Case:
+    """Units still to arrive on a purchase-order line (none once it is cancelled)."""
+    return Case(
+        When(is_cancelled=True, then=Value(0)),
+        default=F("quantity_ordered") - F("quantity_received"),
+    )
+
+
+@admin.register(PurchaseOrder)
+class PurchaseOrderAdmin(admin.ModelAdmin):
+    list_display = (
+        "number",
+        "supplier",
+        "status",
+        "created_at",
+        "sent_at",
+        "line_count",
+        "units_outstanding",
+    )
+    list_filter = ("status", "supplier", "created_at")
+    list_select_related = ("supplier",)
+    search_fields = ("number", "supplier__name")
+    date_hierarchy = "created_at"
+    ordering = ("-created_at", "-id")
+    inlines = (PurchaseOrderLineInline, PurchaseOrderEventInline)
+    actions = ("send", "cancel")
+    fields = (
+        "number",
+        "supplier",
+        "status",
+        "note",
+        "line_actions",
+        "created_by",
+        "created_at",
+        "sent_at",
+        "cancelled_at",
+    )
+    # A purchase order changes only through its services (and each writes a history entry).
+    readonly_fields = fields
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[PurchaseOrder]:
+        return (
+            super()
+            .get_queryset(request)
+            # The changelist adds list_select_related only to a queryset without any.
+            .select_related("supplier", "created_by")
+            .annotate(
+                line_count=Count("lines"),
+                units_outstanding=Coalesce(
+                    Sum(
+                        F("lines__quantity_ordered") - F("lines__quantity_received"),
+                        filter=Q(lines__is_cancelled=False),
+                    ),
+                    0,
+                ),
+            )
+        )
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def change_view(
+        self,
+        request: HttpRequest,
+        object_id: str,
+        form_url: str = "",
+        extra_context: dict[str, Any] | None = None,
+    ) -> HttpResponse:
+        extra_context = {
+            **(extra_context or {}),
+            "show_save": False,
+            "show_save_and_continue": False,
+            "show_save_and_add_another": False,
+        }
+        return super().change_view(request, object_id, form_url, extra_context)
+
+    def add_view(
+        self, request: HttpRequest, form_url: str = "", extra_context: dict[str, Any] | None = None
+    ) -> HttpResponse:
+        """A supplier and up to five SKU / quantity / expected-date rows, for
+        orders.services.purchase_order_create (which numbers the order and moves ETAs)."""
+        if not self.has_add_permission(request):
+            raise PermissionDenied
+        if request.method == "POST":
+            form = PurchaseOrderAddForm(request.POST)
+            rows = PurchaseOrderRowFormSet(request.POST, prefix="lines")
+            if form.is_valid() and rows.is_valid():
+                try:
+                    po = purchase_order_create(
+                        supplier=form.cleaned_data["supplier"],
+                        lines=[
+                            PurchaseLineRequest(
+                                product=row["product"],
+                                quantity=row["quantity"],
+                                expected_date=row["expected_date"],
+                            )
+                            for row in rows.cleaned_data
+                            if row.get("product")
+                        ],
+                        send=form.cleaned_data["send"],
+                        note=form.cleaned_data["note"],
+                        actor=_actor(request),
+                    )
+                except ValidationError as exc:
+                    form.add_error(None, exc)
+                else:
+                    self.log_addition(request, po, [{"added": {}}])
+                    state = "sent" if po.status == PurchaseOrder.Status.SENT else "saved as a draft"
+                    self.message_user(
+                        request, f"{po.number} to {po.supplier.name} {state}.", messages.SUCCESS
+                    )
+                    return HttpResponseRedirect(
+                        reverse("admin:inventory_purchaseorder_change", args=[po.pk])
+                    )
+        else:
+            form = PurchaseOrderAddForm()
+            rows = PurchaseOrderRowFormSet(prefix="lines")
+        opts = self.model._meta
+        context = {
+            **self.admin_site.each_context(request),
+            **(extra_context or {}),
+            "title": "Add purchase order",
+            "form": form,
+            "rows": rows,
+            "opts": opts,
+            "app_label": opts.app_label,
+            "has_view_permission": self.has_view_permission(request),
+            "media": self.media + form.media + rows.media,
+        }
+        request.current_app = self.admin_site.name
+        return TemplateResponse(request, "admin/inventory/purchaseorder/add_form.html", context)
+
+    @admin.display(description="lines", ordering="line_count")
+    def line_count(self, obj: PurchaseOrder) -> int:
+        return getattr(obj, "line_count", 0)
+
+    @admin.display(description="units outstanding", ordering="units_outstanding")
+    def units_outstanding(self, obj: PurchaseOrder) -> int:
+        return getattr(obj, "units_outstanding", 0)
+
+    @admin.display(description="receive, reschedule or cancel lines")
+    def line_actions(self, obj: PurchaseOrder) -> str:
+        url = reverse("admin:inventory_purchaseorderline_changelist")
+        return format_html(
+            '<a href="{}?purchase_order__id__exact={}">Lines of {}</a>', url, obj.pk, obj.number
+        )
+
+    @admin.action(description="Send the selected purchase orders", permissions=["change"])
+    def send(self, request: HttpRequest, queryset: QuerySet[PurchaseOrder]) -> HttpResponse | None:
+        def apply(po: PurchaseOrder, data: dict[str, Any]) -> str:
+            po = purchase_order_send(purchase_order=po, actor=_actor(request))
+            return (
+                f"{po.number}: sent to {po.supplier.name}; its lines now count as incoming "
+                "supply for the waiting orders' ETAs."
+            )
+
+        return run_form_action(
+            self,
+            request,
+            queryset,
+            form_class=ConfirmForm,
+            title="Send purchase orders",
+            apply=apply,
+        )
+
+    @admin.action(description="Cancel the selected purchase orders", permissions=["change"])
+    def cancel(
+        self, request: HttpRequest, queryset: QuerySet[PurchaseOrder]
+    ) -> HttpResponse | None:
+        def apply(po: PurchaseOrder, data: dict[str, Any]) -> str:
+            po = purchase_order_cancel(
+                purchase_order=po, reason=data["reason"], actor=_actor(request)
+            )
+            return (
+                f"{po.number}: outstanding units cancelled ({po.get_status_display().lower()}); "
+                "the orders they would have covered get new ETAs."
+            )
+
+        return run_form_action(
+            self,
+            request,
+            queryset,
+            form_class=ReasonForm,
+            title="Cancel purchase orders",
+            apply=apply,
+        )
+
+
+class OutstandingFilter(admin.SimpleListFilter):
+    title = "outstanding"
+    parameter_name = "outstanding"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> Any:
+        return (("yes", "Units still to arrive"), ("no", "Nothing outstanding"))
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any]:
+        if self.value() == "yes":
+            return queryset.filter(outstanding__gt=0)
+        if self.value() == "no":
+            return queryset.filter(outstanding=0)
+        return queryset
+
+
+def _line_label(line: PurchaseOrderLine) -> str:
+    return f"{line.purchase_order.number} / {line.product.sku}"
+
+
+@admin.register(PurchaseOrderLine)
+class PurchaseOrderLineAdmin(admin.ModelAdmin):
+    list_display = (
+        "purchase_order",
+        "product",
+        "quantity_ordered",
+        "quantity_received",
+        "units_outstanding",
+        "expected_date",
+        "is_cancelled",
+        "status",
+    )
+    list_filter = (
+        OutstandingFilter,
+        "is_cancelled",
+        "purchase_order__status",
+        "purchase_order__supplier",
+        "expected_date",
+    )
+    list_select_related = ("purchase_order__supplier", "product")
+    search_fields = ("purchase_order__number", "product__sku", "product__name")
+    date_hierarchy = "expected_date"
+    ordering = ("expected_date", "id")
+    actions = ("receive", "reschedule", "cancel_line")
+    fields = (
+        "purchase_order",
+        "product",
+        "quantity_ordered",
+        "quantity_received",
+        "units_outstanding",
+        "expected_date",
+        "is_cancelled",
+        "history",
+    )
+    readonly_fields = fields
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[PurchaseOrderLine]:
+        return super().get_queryset(request).annotate(outstanding=_outstanding_units())
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        # Lines are created with their purchase order.
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    @admin.display(description="outstanding", ordering="outstanding")
+    def units_outstanding(self, obj: PurchaseOrderLine) -> int:
+        return getattr(obj, "outstanding", obj.quantity_outstanding)
+
+    @admin.display(description="PO status", ordering="purchase_order__status")
+    def status(self, obj: PurchaseOrderLine) -> str:
+        return obj.purchase_order.get_status_display()
+
+    @admin.display(description="history")
+    def history(self, obj: PurchaseOrderLine) -> str:
+        events = obj.events.order_by("created_at", "id")
+        return (
+            format_html_join(
+                "",
+                "<div>{} — {}</div>",
+                ((f"{localtime(e.created_at):%Y-%m-%d %H:%M}", e.message) for e in events),
+            )
+            or "—"
+        )
+
+    @admin.action(description="Receive units against the selected lines", permissions=["change"])
+    def receive(
+        self, request: HttpRequest, queryset: QuerySet[PurchaseOrderLine]
+    ) -> HttpResponse | None:
+        def apply(line: PurchaseOrderLine, data: dict[str, Any]) -> str:
+            quantity = data["quantity"] or line.quantity_outstanding
+            if not quantity:
+                raise ValidationError("nothing outstanding to receive.")
+            purchase_order_line_receive(line=line, quantity=quantity, actor=_actor(request))
+            return (
+                f"{_line_label(line)}: received {quantity} units; they go to the waiting "
+                "orders first come, first served."
+            )
+
+        return run_form_action(
+            self,
+            request,
+            queryset,
+            form_class=ReceiveAgainstLineForm,
+            title="Receive against purchase order lines",
+            apply=apply,
+            describe=_line_label,
+        )
+
+    @admin.action(
+        description="Change the expected date of the selected lines", permissions=["change"]
+    )
+    def reschedule(
+        self, request: HttpRequest, queryset: QuerySet[PurchaseOrderLine]
+    ) -> HttpResponse | None:
+        def apply(line: PurchaseOrderLine, data: dict[str, Any]) -> str:
+            expected: dt.date = data["expected_date"]
+            purchase_order_line_reschedule(
+                line=line, expected_date=expected, reason=data["reason"], actor=_actor(request)
+            )
+            return (
+                f"{_line_label(line)}: now expected {expected:%Y-%m-%d}; the ETAs of the "
+                "orders it covers moved with it."
+            )
+
+        return run_form_action(
+            self,
+            request,
+            queryset,
+            form_class=RescheduleForm,
+            title="Change expected date",
+            apply=apply,
+            describe=_line_label,
+        )
+
+    @admin.action(description="Cancel the selected lines", permissions=["change"])
+    def cancel_line(
+        self, request: HttpRequest, queryset: QuerySet[PurchaseOrderLine]
+    ) -> HttpResponse | None:
+        def apply(line: PurchaseOrderLine, data: dict[str, Any]) -> str:
+            purchase_order_line_cancel(line=line, reason=data["reason"], actor=_actor(request))
+            return (
+                f"{_line_label(line)}: outstanding units cancelled; the orders they would have "
+                "covered get new ETAs."
+            )
+
+        return run_form_action(
+            self,
+            request,
+            queryset,
+            form_class=ReasonForm,
+            title="Cancel purchase order lines",
+            apply=apply,
+            describe=_line_label,
+        )
+
+
+@admin.register(LowStockAlert)
+class LowStockAlertAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = (
+        "date",
+        "product",
+        "on_hand",
+        "available",
+        "backordered",
+        "incoming",
+        "projected",
+        "suggested_quantity",
+        "notified_at",
+    )
+    list_filter = ("date", ("notified_at", admin.EmptyFieldListFilter))
+    list_select_related = ("product",)
+    search_fields = ("product__sku", "product__name")
+    date_hierarchy = "date"
+    ordering = ("-date", "product__sku")

@@ -11,7 +11,7 @@ from django.db.models.functions import Coalesce
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 
-from inventory.admin import ReadOnlyAdminMixin, run_form_action
+from inventory.admin import ReadOnlyAdminMixin, ReadOnlyInlineMixin, run_form_action
 
 from .models import (
     Customer,
@@ -113,20 +113,6 @@ class RefundStateFilter(admin.SimpleListFilter):
 # --- inlines (all read-only: they change only through services) --------------------------
 
 
-class ReadOnlyInlineMixin:
-    can_delete = False
-    extra = 0
-
-    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-
 class OrderLineInline(ReadOnlyInlineMixin, admin.TabularInline):
     model = OrderLine
     fields = (
@@ -137,6 +123,9 @@ class OrderLineInline(ReadOnlyInlineMixin, admin.TabularInline):
         "quantity_shipped",
         "quantity_cancelled",
         "quantity_backordered",
+        "eta",
+        "eta_source",
+        "eta_reference",
         "priority",
         "queued_at",
         "last_allocated_at",
@@ -376,10 +365,12 @@ class OrderLineAdmin(admin.ModelAdmin):
         "quantity_shipped",
         "quantity_cancelled",
         "quantity_backordered",
+        "eta",
+        "eta_source",
         "priority",
         "queued_at",
     )
-    list_filter = (WaitingFilter, "priority", "queued_at")
+    list_filter = (WaitingFilter, "eta_source", "priority", "queued_at")
     list_select_related = ("order", "product")
     search_fields = ("order__number", "product__sku", "product__name")
     date_hierarchy = "queued_at"
@@ -394,6 +385,9 @@ class OrderLineAdmin(admin.ModelAdmin):
         "quantity_shipped",
         "quantity_cancelled",
         "quantity_backordered",
+        "eta",
+        "eta_source",
+        "eta_reference",
         "priority",
         "queued_at",
         "last_allocated_at",

@@ -120,6 +120,10 @@ class Order(models.Model):
     amount_captured = models.DecimalField(max_digits=12, decimal_places=2, default=Decimal("0"))
     amount_refunded = models.DecimalField(max_digits=12, decimal_places=2, default=Decimal("0"))
     is_priority = models.BooleanField("priority", default=False)
+    customer_unreachable_at = models.DateTimeField(
+        "customer unreachable by email since", null=True, blank=True
+    )
+    customer_unreachable_reason = models.CharField(max_length=200, blank=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )

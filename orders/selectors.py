@@ -8,6 +8,7 @@ from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
+from django.core import signing
 from django.db import models
 from django.db.models import (
     Case,
@@ -25,6 +26,7 @@ from django.db.models import (
     When,
 )
 from django.db.models.functions import Coalesce, Greatest
+from django.urls import reverse
 from django.utils import timezone
 
 from inventory.models import Product, Stock
@@ -445,4 +447,31 @@ def product_replenishment() -> QuerySet[Product]:
                 output_field=integer,
             )
         )
+    )
+
+
+# --- the customer's signed link ----------------------------------------------------------
+
+ORDER_STATUS_SALT = "orders.status-page"
+
+
+def order_status_token(*, order: Order) -> str:
+    """A token for the customer's status page; it never expires (the life of the order)."""
+    return signing.dumps({"o": order.pk, "n": order.number}, salt=ORDER_STATUS_SALT, compress=True)
+
+
+def order_from_status_token(*, token: str) -> Order | None:
+    """The order a token was made for, or None for a tampered, foreign or stale token."""
+    try:
+        payload = signing.loads(token, salt=ORDER_STATUS_SALT)
+    except signing.BadSignature:
+        return None
+    if not isinstance(payload, dict):
+        return None
+    return order_list().filter(pk=payload.get("o"), number=payload.get("n")).first()
+
+
+def order_status_url(*, order: Order) -> str:
+    return settings.SITE_URL.rstrip("/") + reverse(
+        "orders:status", args=[order_status_token(order=order)]
     )

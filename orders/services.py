@@ -51,6 +51,8 @@ from .selectors import (
 # Lines read per round trip when walking a queue: memory stays bounded by one batch.
 ALLOCATION_BATCH_SIZE = 2000
 CENT = Decimal("0.01")
+# Who or what cancelled: the customer asked, the shop cannot ship, the product is gone.
+CANCEL_CAUSES = ("customer", "shop", "discontinued")
 # Reverse of "most recently allocated first", ties broken by reverse queue order.
 TAKEBACK_ORDER = (F("last_allocated_at").desc(nulls_last=True), "priority", "-queued_at", "-id")
 
@@ -296,6 +298,7 @@ def _eta_write(
                 "line": line_id,
                 "sku": sku,
                 "old": old.date.isoformat() if old.date else None,
+                "old_source": old.source,
                 "new": new.date.isoformat() if new.date else None,
                 "source": new.source,
                 "reference": new.reference,
@@ -614,6 +617,7 @@ def order_place(
             # The line goes ahead of waiting lines, or stock arrived and its allocation has
             # not run yet: allocate and recompute the whole queue once the line is in.
             rerun_queue.append(product.pk)
+        # Lines whose queue is recomputed below get their first ETA there.
         eta = (
             new_line_eta(
                 context=context,
@@ -621,7 +625,7 @@ def order_place(
                 available=stock.available,
                 backordered=decision.backordered,
             )
-            if decision.backordered
+            if decision.backordered and product.pk not in rerun_queue
             else None
         )
         allocated_by_product[product.pk] = decision.take
@@ -774,8 +778,11 @@ def _cancel_locked(
     reason: str,
     actor: Any,
     now: dt.datetime,
+    cause: str,
 ) -> tuple[list[OrderLine], Refund | None]:
     """Cancel units of locked lines: backordered units first, then allocated ones."""
+    if cause not in CANCEL_CAUSES:
+        raise ValidationError(f"Unknown cancellation cause '{cause}'.")
     lines = list(OrderLine.objects.filter(order=order, pk__in=quantities).select_related("product"))
     released: dict[int, int] = defaultdict(int)
     summary = []
@@ -820,8 +827,10 @@ def _cancel_locked(
                 ),
                 data={
                     "reason": reason,
+                    "cause": cause,
                     "lines": summary,
                     "refund": str(refund.amount) if refund else None,
+                    "refund_due": refund.due_date.isoformat() if refund else None,
                 },
                 actor=_user(actor),
             )
@@ -838,9 +847,17 @@ def _cancel_locked(
 
 @transaction.atomic
 def line_cancel(
-    *, line: OrderLine, reason: str, quantity: int | None = None, actor: Any = None
+    *,
+    line: OrderLine,
+    reason: str,
+    quantity: int | None = None,
+    cause: str = "customer",
+    actor: Any = None,
 ) -> OrderLine:
-    """Cancel a line or part of it; released units go to the next waiting line."""
+    """Cancel a line or part of it; released units go to the next waiting line.
+
+    `cause` says who or what cancelled: the customer, the shop, or a discontinued product.
+    """
     reason = _required_reason(reason, what="A cancellation")
     stocks = lock_stocks(product_ids=[line.product_id])
     order = lock_order(order_id=line.order_id)
@@ -855,12 +872,13 @@ def line_cancel(
         reason=reason,
         actor=actor,
         now=timezone.now(),
+        cause=cause,
     )
     return lines[0]
 
 
 @transaction.atomic
-def order_cancel(*, order: Order, reason: str, actor: Any = None) -> Order:
+def order_cancel(*, order: Order, reason: str, cause: str = "customer", actor: Any = None) -> Order:
     """Cancel everything not yet shipped on an order."""
     reason = _required_reason(reason, what="A cancellation")
     product_ids = list(order.lines.values_list("product_id", flat=True))
@@ -878,6 +896,7 @@ def order_cancel(*, order: Order, reason: str, actor: Any = None) -> Order:
         reason=reason,
         actor=actor,
         now=timezone.now(),
+        cause=cause,
     )
     return order
 
@@ -993,6 +1012,9 @@ def shipment_create(
                 ),
                 data={
                     "shipment": shipment.pk,
+                    "carrier": shipment.carrier,
+                    "tracking_number": shipment.tracking_number,
+                    "shipping_method": shipment.shipping_method,
                     "lines": [
                         {"sku": lines[i].product.sku, "line": i, "shipped": u}
                         for i, u in quantities.items()
@@ -1212,3 +1234,24 @@ def purchase_orders_from_suggestions(
         )
         for supplier, lines in sorted(by_supplier.items(), key=lambda item: item[0].name)
     ]
+
+
+@transaction.atomic
+def order_flag_unreachable(*, order_id: int, reason: str) -> Order:
+    """Flag that the customer cannot be reached by email (a hard bounce or a complaint)."""
+    order = lock_order(order_id=order_id)
+    if order.customer_unreachable_at is None:
+        order.customer_unreachable_at = timezone.now()
+        order.customer_unreachable_reason = reason[:200]
+        order.save(update_fields=["customer_unreachable_at", "customer_unreachable_reason"])
+        _events_record(
+            [
+                OrderEvent(
+                    order=order,
+                    kind=OrderEvent.Kind.NOTE,
+                    message=f"Customer unreachable by email: {reason}"[:300],
+                    data={"unreachable": reason},
+                )
+            ]
+        )
+    return order

@@ -131,6 +131,14 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TIMEZONE = "UTC"
 # The single place periodic tasks are scheduled.
 CELERY_BEAT_SCHEDULE: dict[str, dict] = {
+    "notifications-sweep": {
+        "task": "notifications.tasks.notifications_sweep_task",
+        "schedule": 60.0,
+    },
+    "staff-digest": {
+        "task": "notifications.tasks.staff_digest_task",
+        "schedule": crontab(minute=0, hour=7),
+    },
     "low-stock-alerts": {
         "task": "orders.tasks.low_stock_alerts_task",
         "schedule": crontab(minute=15, hour=6),
@@ -157,7 +165,21 @@ if PAYMENT_CAPTURE not in PAYMENT_CAPTURE_CHOICES:
     )
 
 # Called with every batch of order timeline events, inside the transaction that wrote them.
-ORDER_EVENT_SUBSCRIBERS: list[str] = []
+ORDER_EVENT_SUBSCRIBERS: list[str] = ["notifications.services.notifications_from_events"]
+
+# Where customers reach the site: links in emails are absolute.
+SITE_URL = env("SITE_URL", default="http://127.0.0.1:8000")
+# ETA changes for one order are gathered for this long into one email.
+NOTIFICATION_BATCH_MINUTES = env.int("NOTIFICATION_BATCH_MINUTES", default=15)
+# An earlier ETA is only worth an email when it moved by at least this many days.
+ETA_EMAIL_EARLIER_DAYS = env.int("ETA_EMAIL_EARLIER_DAYS", default=2)
+# Email customers when stock arrives for their backordered items.
+NOTIFY_ON_ALLOCATION = env.bool("NOTIFY_ON_ALLOCATION", default=True)
+# Email the staff list whenever an order goes (partly) on backorder.
+STAFF_BACKORDER_ALERTS = env.bool("STAFF_BACKORDER_ALERTS", default=False)
+# Sending: attempts before a notification fails, and when the sweep picks up lost ones.
+NOTIFICATION_MAX_ATTEMPTS = env.int("NOTIFICATION_MAX_ATTEMPTS", default=6)
+NOTIFICATION_SWEEP_AFTER_MINUTES = env.int("NOTIFICATION_SWEEP_AFTER_MINUTES", default=3)
 
 # Days between stock arriving and the backordered line shipping (picking, packing).
 ETA_HANDLING_DAYS = env.int("ETA_HANDLING_DAYS", default=1)

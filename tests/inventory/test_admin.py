@@ -14,6 +14,7 @@ from django.urls import reverse
 
 from inventory.models import Product, Stock, StockMovement
 from orders.models import OrderLine
+from orders.tasks import product_allocate_task
 from tests.factories import ProductFactory, UserFactory, place_order
 
 PRODUCTS_URL = reverse("admin:inventory_product_changelist")
@@ -30,6 +31,15 @@ def run_action(client: Client, url: str, action: str, objects: list[Any], **form
 
 def messages_of(response: Any) -> list[tuple[int, str]]:
     return [(m.level, str(m)) for m in get_messages(response.wsgi_request)]
+
+
+def allocations_scheduled(callbacks: list[Any]) -> list[int]:
+    """Product ids of the allocation tasks among the captured on-commit callbacks."""
+    return [
+        callback.args[0]
+        for callback in callbacks
+        if getattr(callback, "func", None) == product_allocate_task.delay
+    ]
 
 
 def changelist_queries(client: Client, url: str) -> int:
@@ -94,6 +104,7 @@ def test_product_change_saves_plain_fields_and_keeps_stock(admin_client: Client)
         "safety_stock": "0",
         "reorder_point": "0",
         "reorder_quantity": "0",
+        "backorder_margin": "0",
         "stock-TOTAL_FORMS": "1",
         "stock-INITIAL_FORMS": "1",
         "stock-MIN_NUM_FORMS": "0",
@@ -124,6 +135,7 @@ def test_adding_a_product_goes_through_product_create(admin_client: Client) -> N
             "safety_stock": "0",
             "reorder_point": "0",
             "reorder_quantity": "0",
+            "backorder_margin": "0",
         },
     )
 
@@ -152,6 +164,7 @@ def test_adding_a_product_with_a_duplicate_sku_shows_the_error(admin_client: Cli
             "safety_stock": "0",
             "reorder_point": "0",
             "reorder_quantity": "0",
+            "backorder_margin": "0",
         },
     )
 
@@ -162,14 +175,16 @@ def test_adding_a_product_with_a_duplicate_sku_shows_the_error(admin_client: Cli
 
 @pytest.mark.django_db
 def test_receive_action_adds_stock_and_allocates_to_the_waiting_order(
-    admin_client: Client,
+    admin_client: Client, django_capture_on_commit_callbacks
 ) -> None:
     product = ProductFactory(sku="CHAIR-1", on_hand=0)
     order = place_order((product, 3))
 
-    response = run_action(
-        admin_client, PRODUCTS_URL, "receive_stock", [product], quantity="5", reference="PO-77"
-    )
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        response = run_action(
+            admin_client, PRODUCTS_URL, "receive_stock", [product], quantity="5", reference="PO-77"
+        )
+    assert allocations_scheduled(callbacks) == [product.pk]  # after the receipt committed
 
     assert response.status_code == 302
     stock = Stock.objects.get(pk=product.pk)
@@ -183,7 +198,10 @@ def test_receive_action_adds_stock_and_allocates_to_the_waiting_order(
         "admin",
     )
     assert messages_of(response) == [
-        (messages.SUCCESS, "CHAIR-1: received 5 units; 3 allocated to 1 waiting order(s).")
+        (
+            messages.SUCCESS,
+            "CHAIR-1: received 5 units; they go to the waiting orders first come, first served.",
+        )
     ]
 
 

@@ -10,6 +10,7 @@ from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from django.utils.formats import date_format
 
 from inventory.models import Stock
 from orders.models import Order, OrderEvent, OrderLine, Refund, Shipment
@@ -296,3 +297,20 @@ def test_cancel_line_action(admin_client: Client) -> None:
     assert line.quantity_cancelled == 2
     assert OrderLine.objects.get(order=order, product=keep).quantity_cancelled == 0
     assert messages_of(response)[0][0] == messages.SUCCESS
+
+
+@pytest.mark.django_db
+def test_order_change_page_shows_each_lines_eta_read_only(admin_client: Client) -> None:
+    product = ProductFactory(sku="RUG-2", on_hand=0, lead_time_days=14)
+    order = place_order((product, 2))
+    line = OrderLine.objects.get(order=order)
+    url = reverse("admin:orders_order_change", args=[order.pk])
+
+    response = admin_client.get(url)
+
+    line_inline = response.context["inline_admin_formsets"][0]
+    assert {"eta", "eta_source", "eta_reference"} <= set(line_inline.readonly_fields)
+    content = " ".join(response.content.decode().split())
+    assert line.eta is not None
+    assert f'<td class="field-eta"> <p>{date_format(line.eta)}</p> </td>' in content
+    assert '<td class="field-eta_source"> <p>Estimated from lead time</p> </td>' in content

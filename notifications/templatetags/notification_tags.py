@@ -1,0 +1,123 @@
+"""Filters for the notification emails: dates and money in words a customer reads."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Mapping
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from django import template
+from django.conf import settings
+from django.utils import dateformat
+
+from orders.selectors import store_today
+
+register = template.Library()
+
+DATE_STYLES = {
+    "long": "j F Y",  # 12 March 2027
+    "weekday": "l j F",  # Thursday 12 March (the year is added when it is not this year)
+    "short": "j F",  # 12 March (likewise)
+}
+
+
+def _as_date(value: Any) -> dt.date | None:
+    if isinstance(value, dt.datetime):
+        return value.date()
+    if isinstance(value, dt.date):
+        return value
+    if isinstance(value, str) and value:
+        try:
+            return dt.date.fromisoformat(value[:10])
+        except ValueError:
+            return None
+    return None
+
+
+@register.filter
+def isodate(value: Any, style: str = "long") -> str:
+    """An ISO date string as words: "12 March 2027"; "weekday" → "Thursday 12 March";
+    "short" → "12 March". Short styles name the year only when it is not this year.
+    Any other argument is a Django date format. Empty or unreadable → ""."""
+    date = _as_date(value)
+    if date is None:
+        return ""
+    fmt = DATE_STYLES.get(style, style)
+    if style in ("weekday", "short") and date.year != store_today().year:
+        fmt += " Y"
+    return dateformat.format(date, fmt)
+
+
+@register.filter
+def money(value: Any) -> str:
+    """ "1234.5" → "$1,234.50"; empty → ""."""
+    if value is None or value == "":
+        return ""
+    try:
+        amount = Decimal(str(value)).quantize(Decimal("0.01"))
+    except (InvalidOperation, ValueError):
+        return str(value)
+    symbol = getattr(settings, "STORE_CURRENCY_SYMBOL", "$")
+    sign = "-" if amount < 0 else ""
+    return f"{sign}{symbol}{abs(amount):,.2f}"
+
+
+@register.filter
+def product_name(sku: str, names: Mapping[str, str] | None) -> str:
+    """The product's name for a SKU, falling back to the SKU itself."""
+    return (names or {}).get(sku) or sku
+
+
+@register.filter
+def ships_now(lines: Iterable[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
+    """Lines with units reserved for this order (they ship now)."""
+    return [line for line in lines or [] if line.get("allocated")]
+
+
+@register.filter
+def on_backorder(lines: Iterable[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
+    """Lines with units still waiting for stock."""
+    return [line for line in lines or [] if line.get("backordered")]
+
+
+def _is_upcoming_preorder(line: Mapping[str, Any]) -> bool:
+    release = _as_date(line.get("release_date"))
+    return bool(line.get("preorder")) and release is not None and release > store_today()
+
+
+@register.filter
+def eta_words(line: Mapping[str, Any]) -> str:
+    """When a backordered line will ship, in plain words, saying how sure we are."""
+    eta = isodate(line.get("eta"), "short")
+    if _is_upcoming_preorder(line):
+        release = isodate(line.get("release_date"), "short")
+        if not eta:
+            return (
+                f"preorder — releases on {release}; we'll email you a shipping date "
+                "as soon as we have one"
+            )
+        return f"preorder — releases on {release}, ships around {eta}"
+    if not eta or line.get("eta_source") == "unknown":
+        return "we don't have a date yet; we'll email you as soon as we do"
+    if line.get("eta_source") == "lead_time":
+        return f"estimated from our supplier's lead time, around {eta}"
+    return f"expected to ship around {eta}"
+
+
+@register.filter
+def eta_direction(change: Mapping[str, Any]) -> str:
+    """How an ETA moved: "later", "earlier", "no_date" (we lost the date) or "new_date"."""
+    old, new = _as_date(change.get("old")), _as_date(change.get("new"))
+    if new is None:
+        return "no_date"
+    if old is None:
+        return "new_date"
+    return "later" if new > old else "earlier"
+
+
+@register.filter
+def any_direction(changes: Iterable[Mapping[str, Any]], directions: str) -> bool:
+    """Whether any change moved in one of the comma-separated directions."""
+    wanted = set(directions.split(","))
+    return any(eta_direction(change) in wanted for change in changes or [])

@@ -1,0 +1,162 @@
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from dataclasses import dataclass
+from decimal import Decimal
+
+from django.conf import settings
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.utils.cache import patch_cache_control
+from django.views.decorators.http import require_safe
+
+from .models import EtaSource, Order, OrderLine, OrderStatus
+from .selectors import order_detail, order_from_status_token
+
+# --- what the customer's status page shows ---------------------------------------------------
+# Built from the prefetched order only (no queries), so the template needs no logic.
+
+STATUS_WORDS: dict[str, tuple[str, str]] = {
+    OrderStatus.OPEN: (
+        "Being prepared",
+        "Everything you ordered is in stock and set aside for you. We are packing it now.",
+    ),
+    OrderStatus.BACKORDERED: (
+        "Waiting for stock",
+        "Some items are on backorder. Below is when we expect each of them to ship.",
+    ),
+    OrderStatus.PARTIALLY_SHIPPED: (
+        "Partly shipped",
+        "Part of your order is on its way. The rest follows as described below.",
+    ),
+    OrderStatus.SHIPPED: ("Shipped", "Everything you ordered is on its way."),
+    OrderStatus.CANCELLED: (
+        "Cancelled",
+        "This order was cancelled. Any money owed back to you is shown below.",
+    ),
+}
+
+
+@dataclass(frozen=True)
+class ShippedPart:
+    quantity: int
+    shipped_at: dt.datetime
+    carrier: str
+    tracking_number: str
+    shipping_method: str
+
+
+@dataclass(frozen=True)
+class LineView:
+    line: OrderLine
+    shipped: list[ShippedPart]
+    eta_kind: str  # "po", "estimated", "release" or "unknown": picks the sentence
+    allocated_waits_for_rest: bool
+
+    @property
+    def backordered(self) -> int:
+        return self.line.backordered
+
+
+@dataclass(frozen=True)
+class RefundView:
+    amount: Decimal
+    item: str
+    due_date: dt.date
+    issued_at: dt.datetime | None
+
+
+@dataclass(frozen=True)
+class StatusPage:
+    order: Order
+    status: str
+    headline: str
+    explanation: str
+    ships_complete: bool
+    lines: list[LineView]
+    refunds: list[RefundView]
+
+
+def _eta_kind(line: OrderLine) -> str:
+    if line.eta is None or line.eta_source in ("", EtaSource.UNKNOWN):
+        return "unknown"
+    if line.eta_source == EtaSource.PURCHASE_ORDER:
+        return "po"
+    if line.eta_source == EtaSource.RELEASE:
+        return "release"
+    return "estimated"
+
+
+def _status_page(order: Order) -> StatusPage:
+    lines = list(order.lines.all())
+    names = {line.pk: line.product.name for line in lines}
+    shipped: dict[int, list[ShippedPart]] = defaultdict(list)
+    for shipment in sorted(order.shipments.all(), key=lambda s: (s.shipped_at, s.pk)):
+        for shipment_line in shipment.lines.all():
+            shipped[shipment_line.order_line_id].append(
+                ShippedPart(
+                    quantity=shipment_line.quantity,
+                    shipped_at=shipment.shipped_at,
+                    carrier=shipment.carrier,
+                    tracking_number=shipment.tracking_number,
+                    shipping_method=shipment.shipping_method,
+                )
+            )
+    ships_complete = order.ship_preference == Order.ShipPreference.SHIP_COMPLETE
+    anything_backordered = any(line.backordered for line in lines)
+    status = str(getattr(order, "status", "") or OrderStatus.OPEN)
+    headline, explanation = STATUS_WORDS.get(status, (status.replace("_", " ").capitalize(), ""))
+    return StatusPage(
+        order=order,
+        status=status,
+        headline=headline,
+        explanation=explanation,
+        ships_complete=ships_complete,
+        lines=[
+            LineView(
+                line=line,
+                shipped=shipped[line.pk],
+                eta_kind=_eta_kind(line),
+                allocated_waits_for_rest=ships_complete and anything_backordered,
+            )
+            for line in lines
+        ],
+        refunds=[
+            RefundView(
+                amount=refund.amount,
+                item=names.get(refund.order_line_id or 0, ""),
+                due_date=refund.due_date,
+                issued_at=refund.issued_at,
+            )
+            for refund in order.refunds.all()
+        ],
+    )
+
+
+# --- views -------------------------------------------------------------------------------------
+
+
+@require_safe
+def order_status(request: HttpRequest, token: str) -> HttpResponse:
+    """The customer's page for one order, opened from the signed link in every email."""
+    found = order_from_status_token(token=token)
+    if found is None:
+        raise Http404("No such order.")
+    page = _status_page(order_detail(order_id=found.pk))
+    response = render(
+        request,
+        "orders/status.html",
+        {
+            "page": page,
+            "order": page.order,
+            "store_name": settings.STORE_NAME,
+            "store_time_zone": settings.STORE_TIME_ZONE,
+            "support_email": settings.STORE_SUPPORT_EMAIL,
+        },
+    )
+    # The token in the URL is the customer's credential: never leak it, never cache the page.
+    response.headers["Referrer-Policy"] = "no-referrer"
+    response.headers["X-Robots-Tag"] = "noindex, nofollow"
+    patch_cache_control(response, private=True, no_store=True)
+    return response
