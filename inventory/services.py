@@ -225,7 +225,7 @@ def _refresh_po_status(po: PurchaseOrder) -> None:
     elif received_any:
         status = PurchaseOrder.Status.PARTIALLY_RECEIVED
     else:
-        status = po.status
+        status = PurchaseOrder.Status(po.status)
     if status != po.status:
         po.status = status
         if status == PurchaseOrder.Status.CANCELLED:

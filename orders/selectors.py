@@ -466,9 +466,9 @@ def order_from_status_token(*, token: str) -> Order | None:
         payload = signing.loads(token, salt=ORDER_STATUS_SALT)
     except signing.BadSignature:
         return None
-    if not isinstance(payload, dict):
+    if not isinstance(payload, dict) or not isinstance(payload.get("o"), int):
         return None
-    return order_list().filter(pk=payload.get("o"), number=payload.get("n")).first()
+    return order_list().filter(pk=payload["o"], number=payload.get("n")).first()
 
 
 def order_status_url(*, order: Order) -> str:

@@ -1183,7 +1183,9 @@ def product_discontinue(*, product: Product, actor: Any = None) -> Product:
 def low_stock_alerts_record(*, now: dt.datetime | None = None) -> int:
     """Record today's low-stock alerts, one per product per day; returns how many are new."""
     today = store_today(now)
-    rows = product_replenishment().filter(suggested_quantity__gt=0)
+    # Annotated rows (on_hand, suggested_quantity, ...): typed Any for the type checker.
+    replenishment: Any = product_replenishment()
+    rows = replenishment.filter(suggested_quantity__gt=0)
     alerts = [
         LowStockAlert(
             product_id=p.pk,
@@ -1208,7 +1210,8 @@ def purchase_orders_from_suggestions(
 ) -> list[PurchaseOrder]:
     """Turn chosen reorder suggestions into draft purchase orders, one per supplier."""
     ids = list(product_ids)
-    rows = list(product_replenishment().filter(pk__in=ids).order_by("sku"))
+    replenishment: Any = product_replenishment()
+    rows: list[Any] = list(replenishment.filter(pk__in=ids).order_by("sku"))
     errors = [f"{p.sku}: no preferred supplier." for p in rows if p.preferred_supplier is None]
     errors += [f"{p.sku}: nothing to reorder." for p in rows if p.suggested_quantity <= 0]
     missing = set(ids) - {p.pk for p in rows}
