@@ -4,7 +4,7 @@ from django.views.generic import RedirectView
 
 urlpatterns = [
     path("admin/", admin.site.urls),
-    path("orders/", include("orders.urls")),
+    path("orders/", include("compliance.urls")),
     path("anymail/", include("anymail.urls")),
     path("", RedirectView.as_view(url="/admin/", permanent=False)),
 ]

@@ -16,6 +16,9 @@ class Notification(models.Model):
         ITEMS_ALLOCATED = "items_allocated", "Backordered items allocated"
         CANCELLATION = "cancellation", "Cancellation and refund"
         DISCONTINUED = "discontinued", "Item discontinued"
+        DELAY_NOTICE = "delay_notice", "Delay option notice"
+        RENEWED_NOTICE = "renewed_notice", "Renewed option notice"
+        CONSENT_CONFIRMED = "consent_confirmed", "Consent confirmed"
         STAFF_BACKORDER_ALERT = "staff_backorder_alert", "Staff: new backorder"
         STAFF_DIGEST = "staff_digest", "Staff: daily digest"
 

@@ -19,6 +19,7 @@ from typing import Any
 
 from anymail.exceptions import (
     AnymailAPIError,
+    AnymailError,
     AnymailInvalidAddress,
     AnymailRecipientsRefused,
 )
@@ -128,6 +129,29 @@ def _create(
         notifications = Notification.objects.bulk_create(notifications)
     _schedule(notifications)
     return notifications
+
+
+def notification_create(
+    *, kind: str, order: Order, dedupe_key: str, facts: dict[str, Any]
+) -> Notification:
+    """Queue one customer email about an order (for callers above this app: the rule engine).
+
+    Its facts carry the order's own facts (number, name, status link) plus `facts`.
+    """
+    order = Order.objects.select_related("customer").get(pk=order.pk)
+    [row] = _create(
+        [
+            Notification(
+                kind=kind,
+                order=order,
+                recipient=order.customer.email,
+                dedupe_key=dedupe_key,
+                facts=_order_facts(order) | facts,
+                send_after=timezone.now(),
+            )
+        ]
+    )
+    return row
 
 
 def notifications_from_events(events: Sequence[OrderEvent]) -> None:
@@ -320,7 +344,8 @@ def _eta_changes(events: list[OrderEvent], now: dt.datetime) -> None:
                 "new": row["new"],
                 "source": row["source"],
             }
-        reason = event.data.get("reason")
+        # Only reasons the shop wrote for customers (a supplier's delay), never internal ones.
+        reason = event.data.get("public_reason")
         if reason and reason not in batch.facts["reasons"]:
             batch.facts["reasons"].append(reason)
     if open_batches:
@@ -333,7 +358,15 @@ def _eta_changes(events: list[OrderEvent], now: dt.datetime) -> None:
 
 def _skus_in(facts: dict[str, Any]) -> set[str]:
     skus: set[str] = set()
-    for key in ("lines", "allocated", "cancelled", "shipped", "still_coming"):
+    for key in (
+        "lines",
+        "allocated",
+        "cancelled",
+        "shipped",
+        "still_coming",
+        "unknown_etas",
+        "low_stock",
+    ):
         skus.update(row["sku"] for row in facts.get(key, []))
     skus.update(row["sku"] for row in facts.get("changes", {}).values())
     return skus
@@ -353,6 +386,9 @@ SUBJECTS = {
     Kind.ITEMS_ALLOCATED: "Good news: your backordered items for {order_number} are in",
     Kind.CANCELLATION: "Order {order_number}: cancellation and refund",
     Kind.DISCONTINUED: "Order {order_number}: an item will not come back",
+    Kind.DELAY_NOTICE: "Order {order_number} is delayed: please choose how to proceed",
+    Kind.RENEWED_NOTICE: "Order {order_number} is delayed again: your consent is needed",
+    Kind.CONSENT_CONFIRMED: "Order {order_number}: we have your answer",
     Kind.STAFF_BACKORDER_ALERT: "New backorder: {order_number}",
     Kind.STAFF_DIGEST: "Backorder digest for {date}",
 }
@@ -378,7 +414,16 @@ def notification_render(*, notification: Notification) -> Rendered | None:
     facts = dict(notification.facts)
     if notification.kind == Kind.ETA_CHANGED:
         facts["worth_telling"] = eta_changes_worth_telling(facts)
-        if not facts["worth_telling"]:
+        notice_since = (
+            notification.order_id is not None
+            and Notification.objects.filter(
+                order_id=notification.order_id,
+                kind__in=[Kind.DELAY_NOTICE, Kind.RENEWED_NOTICE],
+                created_at__gte=notification.created_at,
+            ).exists()
+        )
+        # A delay notice sent meanwhile already gave the new date (and the choices).
+        if not facts["worth_telling"] or notice_since:
             return None
     context = {
         "facts": facts,
@@ -452,7 +497,7 @@ def notification_send(*, notification_id: int) -> str:
     message.attach_alternative(rendered.html, "text/html")
     try:
         message.send()
-    except (TimeoutError, AnymailAPIError, smtplib.SMTPException, OSError) as exc:
+    except (AnymailError, smtplib.SMTPException, OSError) as exc:
         permanent = (
             _is_permanent(exc) or notification.attempts >= settings.NOTIFICATION_MAX_ATTEMPTS
         )
@@ -475,7 +520,7 @@ def notification_send(*, notification_id: int) -> str:
     Notification.objects.filter(pk=notification.pk).update(
         state=State.SENT,
         sent_at=timezone.now(),
-        provider_message_id=(getattr(status, "message_id", None) or "")[:200],
+        provider_message_id=_message_id(status),
         subject=rendered.subject,
         body_text=rendered.text,
         body_html=rendered.html,
@@ -483,6 +528,12 @@ def notification_send(*, notification_id: int) -> str:
         updated_at=timezone.now(),
     )
     return State.SENT
+
+
+def _message_id(status: Any) -> str:
+    """The provider's id for the sent message (anymail gives str, some backends int)."""
+    message_id = getattr(status, "message_id", None)
+    return "" if message_id is None else str(message_id)[:200]
 
 
 def notifications_sweep(*, now: dt.datetime | None = None, limit: int = 500) -> list[int]:
@@ -517,6 +568,8 @@ def notification_resend(*, notification: Notification) -> Notification:
     """Send the same email again as a new notification (the original row is never re-sent)."""
     if notification.state in (State.PENDING, State.SENDING):
         raise ValidationError("This notification has not been sent yet.")
+    # Lock the original so two quick clicks make two numbered copies, not a clash.
+    Notification.objects.select_for_update().filter(pk=notification.pk).first()
     copies = notification.resends.count() + 1
     copy = Notification.objects.create(
         kind=notification.kind,
@@ -533,6 +586,7 @@ def notification_resend(*, notification: Notification) -> Notification:
 
 # --- delivery tracking --------------------------------------------------------------------
 
+TRACKING_FINAL = {State.BOUNCED, State.COMPLAINED}
 TRACKING_STATES = {
     "delivered": State.DELIVERED,
     "bounced": State.BOUNCED,
@@ -570,9 +624,10 @@ def delivery_event_record(
         return None
     state = TRACKING_STATES.get(event_type)
     if notification is not None and state is not None:
-        Notification.objects.filter(pk=notification.pk).update(
-            state=state, updated_at=timezone.now()
-        )
+        # States only move forward: a late "delivered" never hides a bounce or a complaint.
+        Notification.objects.filter(pk=notification.pk).exclude(
+            state__in=TRACKING_FINAL - {state}
+        ).update(state=state, updated_at=timezone.now())
         if state in (State.BOUNCED, State.COMPLAINED) and notification.order_id:
             from .tasks import order_unreachable_task
 

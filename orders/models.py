@@ -109,7 +109,17 @@ class Order(models.Model):
         blank=True,
         help_text="When payment (or authorisation) and everything needed to ship arrived.",
     )
-    promised_ship_date = models.DateField(null=True, blank=True)
+    promised_ship_date = models.DateField(
+        null=True, blank=True, help_text="The ship-by date stated when the order was taken."
+    )
+    promised_business_days = models.PositiveSmallIntegerField(
+        null=True,
+        blank=True,
+        help_text='A stated time such as "ships in 3 business days", counted from payment.',
+    )
+    credit_application = models.BooleanField(
+        default=False, help_text="The buyer applied to the shop for credit with this order."
+    )
     ship_preference = models.CharField(
         max_length=16, choices=ShipPreference.choices, default=ShipPreference.SHIP_AVAILABLE
     )
@@ -117,6 +127,9 @@ class Order(models.Model):
         max_length=16, choices=PaymentMethod.choices, default=PaymentMethod.CARD
     )
     amount_paid = models.DecimalField(max_digits=12, decimal_places=2, default=Decimal("0"))
+    shipping_charge = models.DecimalField(
+        max_digits=12, decimal_places=2, default=Decimal("0"), help_text="Included in amount paid."
+    )
     amount_captured = models.DecimalField(max_digits=12, decimal_places=2, default=Decimal("0"))
     amount_refunded = models.DecimalField(max_digits=12, decimal_places=2, default=Decimal("0"))
     is_priority = models.BooleanField("priority", default=False)
@@ -166,6 +179,9 @@ class OrderLine(models.Model):
     quantity_allocated = models.PositiveIntegerField(default=0)
     quantity_shipped = models.PositiveIntegerField(default=0)
     quantity_cancelled = models.PositiveIntegerField(default=0)
+    # Of the cancelled units, those replaced by a substitute the customer accepted (paid for
+    # already, so no refund is owed for them).
+    quantity_substituted = models.PositiveIntegerField(default=0)
     quantity_backordered = models.GeneratedField(
         expression=F("quantity")
         - F("quantity_allocated")
@@ -206,6 +222,10 @@ class OrderLine(models.Model):
             models.CheckConstraint(condition=Q(quantity__gt=0), name="line_quantity_positive"),
             models.CheckConstraint(
                 condition=Q(unit_price__gte=0), name="line_unit_price_not_negative"
+            ),
+            models.CheckConstraint(
+                condition=Q(quantity_substituted__lte=F("quantity_cancelled")),
+                name="line_substituted_lte_cancelled",
             ),
             models.CheckConstraint(
                 condition=Q(
@@ -249,6 +269,9 @@ class OrderEvent(models.Model):
         SHIPPED = "shipped", "Shipped"
         REFUND_DUE = "refund_due", "Refund due"
         REFUND_ISSUED = "refund_issued", "Refund issued"
+        PAYMENT = "payment", "Payment"
+        SUBSTITUTED = "substituted", "Substituted"
+        MAIL_ORDER_RULE = "mail_order_rule", "Mail Order Rule"
         NOTE = "note", "Note"
 
     order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="events")

@@ -132,11 +132,13 @@ def invariant_violations() -> list[str]:
         )
     # 7: every paid, cancelled unit is covered by a refund obligation.
     cancelled = list(
-        OrderLine.objects.filter(quantity_cancelled__gt=0, order__amount_paid__gt=0)
+        OrderLine.objects.filter(
+            quantity_cancelled__gt=F("quantity_substituted"), order__amount_paid__gt=0
+        )
         .values("order_id", "order__number", "order__amount_paid")
         .annotate(
             value=Sum(
-                F("unit_price") * F("quantity_cancelled"),
+                F("unit_price") * (F("quantity_cancelled") - F("quantity_substituted")),
                 output_field=DecimalField(max_digits=14, decimal_places=2),
             )
         )
@@ -473,5 +475,5 @@ def order_from_status_token(*, token: str) -> Order | None:
 
 def order_status_url(*, order: Order) -> str:
     return settings.SITE_URL.rstrip("/") + reverse(
-        "orders:status", args=[order_status_token(order=order)]
+        "customer:status", args=[order_status_token(order=order)]
     )

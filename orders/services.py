@@ -52,7 +52,7 @@ from .selectors import (
 ALLOCATION_BATCH_SIZE = 2000
 CENT = Decimal("0.01")
 # Who or what cancelled: the customer asked, the shop cannot ship, the product is gone.
-CANCEL_CAUSES = ("customer", "shop", "discontinued")
+CANCEL_CAUSES = ("customer", "shop", "discontinued", "mail_order_rule")
 # Reverse of "most recently allocated first", ties broken by reverse queue order.
 TAKEBACK_ORDER = (F("last_allocated_at").desc(nulls_last=True), "priority", "-queued_at", "-id")
 
@@ -129,6 +129,22 @@ def refund_due_date(*, vested_at: dt.datetime, payment_method: str) -> dt.date:
     if payment_method == Order.PaymentMethod.STORE_CREDIT:
         return vested_on + dt.timedelta(days=settings.STORE_CREDIT_BILLING_DAYS)
     return add_working_days(vested_on, 7)
+
+
+def shipping_rate_for(subtotal: Decimal) -> Decimal:
+    """What the store charges to ship goods worth `subtotal` (its shipping rules)."""
+    if subtotal <= 0:
+        return Decimal("0.00")
+    free_over = settings.SHIPPING_FREE_OVER
+    if free_over is not None and subtotal >= free_over:
+        return Decimal("0.00")
+    return _money(settings.SHIPPING_FLAT_RATE)
+
+
+def shipped_value(*, lines: Iterable[OrderLine]) -> Decimal:
+    """What the shipped items alone would have cost: their prices plus their shipping."""
+    subtotal = sum((line.unit_price * line.quantity_shipped for line in lines), Decimal("0"))
+    return _money(subtotal + shipping_rate_for(subtotal))
 
 
 def _refund_obligation_create(
@@ -222,7 +238,12 @@ def _allocate_locked(
 
 
 def _eta_refresh_locked(
-    *, product_id: int, now: dt.datetime, reason: str = "", actor: Any = None
+    *,
+    product_id: int,
+    now: dt.datetime,
+    reason: str = "",
+    actor: Any = None,
+    public_reason: str = "",
 ) -> int:
     """Recompute the ETA of every waiting line of a product; write only what changed.
 
@@ -265,7 +286,13 @@ def _eta_refresh_locked(
             if new != old:
                 changes[line_id] = (order_id, old, new)
         if changes:
-            _eta_write(changes=changes, sku=product.sku, reason=reason, actor=actor)
+            _eta_write(
+                changes=changes,
+                sku=product.sku,
+                reason=reason,
+                actor=actor,
+                public_reason=public_reason,
+            )
             changed_total += len(changes)
         if len(batch) < ALLOCATION_BATCH_SIZE:
             break
@@ -274,7 +301,12 @@ def _eta_refresh_locked(
 
 
 def _eta_write(
-    *, changes: Mapping[int, tuple[int, Eta, Eta]], sku: str, reason: str, actor: Any
+    *,
+    changes: Mapping[int, tuple[int, Eta, Eta]],
+    sku: str,
+    reason: str,
+    actor: Any,
+    public_reason: str = "",
 ) -> None:
     """One UPDATE for a batch of changed lines (by their new ETA), one event per order."""
     by_eta: dict[Eta, list[int]] = defaultdict(list)
@@ -311,7 +343,7 @@ def _eta_write(
             message="; ".join(
                 f"{c['sku']} ETA {c['old'] or 'none'} → {c['new'] or 'unknown'}" for c in lines
             )[:300],
-            data={"lines": lines, "reason": reason},
+            data={"lines": lines, "reason": reason, "public_reason": public_reason},
             actor=_user(actor),
         )
         for order_id, lines in by_order.items()
@@ -545,6 +577,9 @@ def order_place(
     paid_at: dt.datetime | None = None,
     amount_paid: Decimal | None = None,
     promised_ship_date: dt.date | None = None,
+    promised_business_days: int | None = None,
+    credit_application: bool = False,
+    shipping_charge: Decimal = Decimal("0"),
     ship_preference: str = Order.ShipPreference.SHIP_AVAILABLE,
     payment_method: str = Order.PaymentMethod.CARD,
     is_priority: bool = False,
@@ -648,7 +683,12 @@ def order_place(
     if errors:
         raise ValidationError(errors)
 
-    total = sum((line.unit_price * line.quantity for line in new_lines), Decimal("0"))
+    shipping_charge = _money(Decimal(shipping_charge))
+    if shipping_charge < 0:
+        raise ValidationError("The shipping charge cannot be negative.")
+    total = shipping_charge + sum(
+        (line.unit_price * line.quantity for line in new_lines), Decimal("0")
+    )
     if not paid:
         amount_paid = Decimal("0")
     elif amount_paid is None:
@@ -663,6 +703,9 @@ def order_place(
         if settings.PAYMENT_CAPTURE == "order"
         else Decimal("0"),
         promised_ship_date=promised_ship_date,
+        promised_business_days=promised_business_days,
+        credit_application=credit_application,
+        shipping_charge=shipping_charge,
         ship_preference=ship_preference,
         payment_method=payment_method,
         is_priority=is_priority,
@@ -807,6 +850,11 @@ def _cancel_locked(
                 allocated=F("allocated") - units, updated_at=now
             )
             stocks[product_id].allocated -= units
+    all_lines = list(OrderLine.objects.filter(order=order))
+    if all(line.quantity_open == 0 for line in all_lines):
+        # The order is closed: owe everything paid (shipping included) except what the shipped
+        # items alone would have cost under the store's prices and shipping rates.
+        amount = order.amount_paid - shipped_value(lines=all_lines)
     refund = _refund_obligation_create(
         order=order,
         amount=amount,
@@ -878,14 +926,29 @@ def line_cancel(
 
 
 @transaction.atomic
-def order_cancel(*, order: Order, reason: str, cause: str = "customer", actor: Any = None) -> Order:
-    """Cancel everything not yet shipped on an order."""
+def order_cancel(
+    *,
+    order: Order,
+    reason: str,
+    cause: str = "customer",
+    line_ids: Iterable[int] | None = None,
+    at: dt.datetime | None = None,
+    actor: Any = None,
+) -> Order:
+    """Cancel everything not yet shipped on an order (or on the given lines).
+
+    `at` is when the cancellation took effect (the refund right vests then), e.g. the end of
+    the day a consent window closed; it defaults to now.
+    """
     reason = _required_reason(reason, what="A cancellation")
     product_ids = list(order.lines.values_list("product_id", flat=True))
     stocks = lock_stocks(product_ids=product_ids)
     order = lock_order(order_id=order.pk)
+    chosen = None if line_ids is None else set(line_ids)
     quantities = {
-        line.pk: line.quantity_open for line in order.lines.all() if line.quantity_open > 0
+        line.pk: line.quantity_open
+        for line in order.lines.all()
+        if line.quantity_open > 0 and (chosen is None or line.pk in chosen)
     }
     if not quantities:
         raise ValidationError(f"Order {order.number} has nothing left to cancel.")
@@ -895,7 +958,7 @@ def order_cancel(*, order: Order, reason: str, cause: str = "customer", actor: A
         stocks=stocks,
         reason=reason,
         actor=actor,
-        now=timezone.now(),
+        now=at or timezone.now(),
         cause=cause,
     )
     return order
@@ -1070,13 +1133,20 @@ def _eta_refresh_products(
     reason: str,
     actor: Any,
     stocks: Mapping[int, Stock] | None = None,
+    public_reason: str = "",
 ) -> None:
     ids = sorted(set(product_ids))
     if stocks is None:
         lock_stocks(product_ids=ids)
     now = timezone.now()
     for product_id in ids:
-        _eta_refresh_locked(product_id=product_id, now=now, reason=reason, actor=actor)
+        _eta_refresh_locked(
+            product_id=product_id,
+            now=now,
+            reason=reason,
+            actor=actor,
+            public_reason=public_reason,
+        )
 
 
 @transaction.atomic
@@ -1119,7 +1189,13 @@ def purchase_order_line_reschedule(
     line = inventory_services.purchase_order_line_reschedule(
         line=line, expected_date=expected_date, reason=reason, actor=actor
     )
-    _eta_refresh_products(product_ids=stocks, reason=reason.strip(), actor=actor, stocks=stocks)
+    _eta_refresh_products(
+        product_ids=stocks,
+        reason=reason.strip(),
+        actor=actor,
+        stocks=stocks,
+        public_reason=reason.strip(),
+    )
     return line
 
 
@@ -1171,7 +1247,11 @@ def product_discontinue(*, product: Product, actor: Any = None) -> Product:
     stocks = lock_stocks(product_ids=[product.pk])
     product = inventory_services.product_discontinue(product=product, actor=actor)
     _eta_refresh_products(
-        product_ids=stocks, reason="product discontinued", actor=actor, stocks=stocks
+        product_ids=stocks,
+        reason="product discontinued",
+        actor=actor,
+        stocks=stocks,
+        public_reason="product discontinued",
     )
     return product
 
@@ -1258,3 +1338,152 @@ def order_flag_unreachable(*, order_id: int, reason: str) -> Order:
             ]
         )
     return order
+
+
+# --- payment ----------------------------------------------------------------------------
+
+
+@transaction.atomic
+def order_payment_dishonoured(*, order: Order, reason: str, actor: Any = None) -> Order:
+    """A check bounced or a card was refused: the order is no longer properly completed."""
+    reason = _required_reason(reason, what="Recording a failed payment")
+    order = lock_order(order_id=order.pk)
+    if order.paid_at is None:
+        raise ValidationError(f"Order {order.number} has no payment on record.")
+    previous = order.paid_at
+    order.paid_at = None
+    # The money never arrived: nothing is owed back for it either.
+    order.amount_paid = order.amount_refunded
+    order.amount_captured = min(order.amount_captured, order.amount_paid)
+    order.save(update_fields=["paid_at", "amount_paid", "amount_captured"])
+    _events_record(
+        [
+            OrderEvent(
+                order=order,
+                kind=OrderEvent.Kind.PAYMENT,
+                message=f"Payment dishonoured: {reason}",
+                data={
+                    "dishonoured": True,
+                    "previous_paid_at": previous.isoformat(),
+                    "reason": reason,
+                },
+                actor=_user(actor),
+            )
+        ]
+    )
+    return order
+
+
+@transaction.atomic
+def order_payment_received(
+    *, order: Order, at: dt.datetime | None = None, actor: Any = None
+) -> Order:
+    """Good payment arrived: from now on the order is properly completed (its t0)."""
+    order = lock_order(order_id=order.pk)
+    if order.paid_at is not None:
+        raise ValidationError(f"Order {order.number} is already paid.")
+    order.paid_at = at or timezone.now()
+    if order.amount_paid == 0:
+        order.amount_paid = _money(
+            order.shipping_charge
+            + sum((x.unit_price * x.quantity for x in order.lines.all()), Decimal("0"))
+        )
+        if settings.PAYMENT_CAPTURE == "order":
+            order.amount_captured = order.amount_paid
+    order.save(update_fields=["paid_at", "amount_paid", "amount_captured"])
+    _events_record(
+        [
+            OrderEvent(
+                order=order,
+                kind=OrderEvent.Kind.PAYMENT,
+                message=f"Payment received: {order.amount_paid}",
+                data={"paid_at": order.paid_at.isoformat(), "amount": str(order.amount_paid)},
+                actor=_user(actor),
+            )
+        ]
+    )
+    return order
+
+
+@transaction.atomic
+def order_rule_record(
+    *, order: Order, message: str, data: dict[str, Any], actor: Any = None
+) -> OrderEvent:
+    """Record a Mail Order Rule decision (deadline, notice, consent) in the order's timeline."""
+    return _events_record(
+        [
+            OrderEvent(
+                order=order,
+                kind=OrderEvent.Kind.MAIL_ORDER_RULE,
+                message=message[:300],
+                data=data,
+                actor=_user(actor),
+            )
+        ]
+    )[0]
+
+
+@transaction.atomic
+def line_substitute(
+    *, line: OrderLine, substitute: Product, reason: str, actor: Any = None
+) -> OrderLine:
+    """The customer expressly accepted a substitute for a line's backordered units: the
+    substitute takes them from stock at the original price, and the original units are
+    cancelled (no refund is owed for them: they are paid for by the substitute)."""
+    reason = _required_reason(reason, what="A substitution")
+    stocks = lock_stocks(product_ids=[line.product_id, substitute.pk])
+    order = lock_order(order_id=line.order_id)
+    line = OrderLine.objects.select_related("product").get(pk=line.pk)
+    units = line.backordered
+    if units <= 0:
+        raise ValidationError(f"{line.product.sku}: nothing is waiting on this line.")
+    if substitute.pk == line.product_id or substitute.is_discontinued:
+        raise ValidationError(f"{substitute.sku} cannot stand in for {line.product.sku}.")
+    total, ahead = waiting_units(product_ids=[substitute.pk])
+    decision = line_decision(
+        product=substitute,
+        quantity=units,
+        available=stocks[substitute.pk].available,
+        waiting_ahead=ahead[substitute.pk],
+        waiting_total=total[substitute.pk],
+        incoming=0,
+    )
+    if decision.backordered:
+        raise ValidationError(f"{substitute.sku}: only {decision.take} in stock, {units} needed.")
+    now = timezone.now()
+    OrderLine.objects.filter(pk=line.pk).update(
+        quantity_cancelled=F("quantity_cancelled") + units,
+        quantity_substituted=F("quantity_substituted") + units,
+    )
+    new_line = OrderLine.objects.create(
+        order=order,
+        product=substitute,
+        quantity=units,
+        unit_price=line.unit_price,
+        quantity_allocated=units,
+        priority=line.priority,
+        queued_at=now,
+        last_allocated_at=now,
+    )
+    Stock.objects.filter(pk=substitute.pk).update(allocated=F("allocated") + units, updated_at=now)
+    stocks[substitute.pk].allocated += units
+    _events_record(
+        [
+            OrderEvent(
+                order=order,
+                kind=OrderEvent.Kind.SUBSTITUTED,
+                message=f"{units} × {substitute.sku} instead of {line.product.sku}: {reason}",
+                data={
+                    "line": line.pk,
+                    "new_line": new_line.pk,
+                    "sku": line.product.sku,
+                    "substitute": substitute.sku,
+                    "units": units,
+                    "reason": reason,
+                },
+                actor=_user(actor),
+            )
+        ]
+    )
+    _eta_refresh_locked(product_id=line.product_id, now=now, reason="a line was substituted")
+    return new_line

@@ -1,5 +1,6 @@
 """Settings shared by every environment; local, test and production import from here."""
 
+from decimal import Decimal
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -30,6 +31,7 @@ INSTALLED_APPS = [
     "inventory",
     "orders",
     "notifications",
+    "compliance",
 ]
 
 MIDDLEWARE = [
@@ -135,6 +137,10 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
         "task": "notifications.tasks.notifications_sweep_task",
         "schedule": 60.0,
     },
+    "mail-order-rule": {
+        "task": "compliance.tasks.rule_run_task",
+        "schedule": crontab(minute=5),
+    },
     "staff-digest": {
         "task": "notifications.tasks.staff_digest_task",
         "schedule": crontab(minute=0, hour=7),
@@ -165,7 +171,12 @@ if PAYMENT_CAPTURE not in PAYMENT_CAPTURE_CHOICES:
     )
 
 # Called with every batch of order timeline events, inside the transaction that wrote them.
-ORDER_EVENT_SUBSCRIBERS: list[str] = ["notifications.services.notifications_from_events"]
+ORDER_EVENT_SUBSCRIBERS: list[str] = [
+    "notifications.services.notifications_from_events",
+    "compliance.services.rule_from_events",
+]
+# The FTC Mail Order Rule engine (deadlines, delay notices, consent); off for shops outside it.
+MAIL_ORDER_RULE_ENABLED = env.bool("MAIL_ORDER_RULE_ENABLED", default=True)
 
 # Where customers reach the site: links in emails are absolute.
 SITE_URL = env("SITE_URL", default="http://127.0.0.1:8000")
@@ -183,6 +194,12 @@ NOTIFICATION_SWEEP_AFTER_MINUTES = env.int("NOTIFICATION_SWEEP_AFTER_MINUTES", d
 
 # Days between stock arriving and the backordered line shipping (picking, packing).
 ETA_HANDLING_DAYS = env.int("ETA_HANDLING_DAYS", default=1)
+# The store's shipping rules: a flat rate per order, free at or above an order value (empty:
+# never free). Used to work out what shipped items alone would have cost when refunding.
+SHIPPING_FLAT_RATE = Decimal(env.str("SHIPPING_FLAT_RATE", default="5.95"))
+SHIPPING_FREE_OVER = (
+    Decimal(env.str("SHIPPING_FREE_OVER")) if env.str("SHIPPING_FREE_OVER", default="") else None
+)
 # Refunds to a store credit account are due within one billing cycle.
 STORE_CREDIT_BILLING_DAYS = env.int("STORE_CREDIT_BILLING_DAYS", default=30)
 

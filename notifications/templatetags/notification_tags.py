@@ -64,9 +64,13 @@ def money(value: Any) -> str:
 
 
 @register.filter
-def product_name(sku: str, names: Mapping[str, str] | None) -> str:
-    """The product's name for a SKU, falling back to the SKU itself."""
-    return (names or {}).get(sku) or sku
+def product_name(item: str | Mapping[str, Any], names: Mapping[str, str] | None) -> str:
+    """A product's current name, from a SKU or a row with "sku" (and maybe "name");
+    falls back to the row's name, then to the SKU itself."""
+    if isinstance(item, Mapping):
+        sku = str(item.get("sku") or "")
+        return (names or {}).get(sku) or str(item.get("name") or "") or sku
+    return (names or {}).get(item) or str(item)
 
 
 @register.filter
@@ -75,15 +79,23 @@ def ships_now(lines: Iterable[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
     return [line for line in lines or [] if line.get("allocated")]
 
 
-@register.filter
-def on_backorder(lines: Iterable[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
-    """Lines with units still waiting for stock."""
-    return [line for line in lines or [] if line.get("backordered")]
-
-
 def _is_upcoming_preorder(line: Mapping[str, Any]) -> bool:
     release = _as_date(line.get("release_date"))
     return bool(line.get("preorder")) and release is not None and release > store_today()
+
+
+@register.filter
+def backorders(lines: Iterable[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
+    """Lines with units waiting for stock, preorders of unreleased products aside."""
+    return [
+        line for line in lines or [] if line.get("backordered") and not _is_upcoming_preorder(line)
+    ]
+
+
+@register.filter
+def preorders(lines: Iterable[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
+    """Lines waiting for a product that has not been released yet."""
+    return [line for line in lines or [] if line.get("backordered") and _is_upcoming_preorder(line)]
 
 
 @register.filter
@@ -97,6 +109,8 @@ def eta_words(line: Mapping[str, Any]) -> str:
                 f"preorder — releases on {release}; we'll email you a shipping date "
                 "as soon as we have one"
             )
+        if line.get("eta") == line.get("release_date"):
+            return f"preorder — releases on {release} and ships on release day"
         return f"preorder — releases on {release}, ships around {eta}"
     if not eta or line.get("eta_source") == "unknown":
         return "we don't have a date yet; we'll email you as soon as we do"
@@ -121,3 +135,9 @@ def any_direction(changes: Iterable[Mapping[str, Any]], directions: str) -> bool
     """Whether any change moved in one of the comma-separated directions."""
     wanted = set(directions.split(","))
     return any(eta_direction(change) in wanted for change in changes or [])
+
+
+@register.filter
+def has_substitutes(rows: Iterable[Mapping[str, Any]]) -> bool:
+    """Whether any cancelled row suggests a substitute product."""
+    return any(row.get("substitutes") for row in rows or [])

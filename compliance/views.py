@@ -6,13 +6,19 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from django.conf import settings
+from django.contrib import messages
+from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 from django.utils.cache import patch_cache_control
-from django.views.decorators.http import require_safe
+from django.views.decorators.http import require_POST, require_safe
 
-from .models import EtaSource, Order, OrderLine, OrderStatus
-from .selectors import order_detail, order_from_status_token
+from orders.models import EtaSource, Order, OrderLine, OrderStatus
+from orders.selectors import order_detail, order_from_status_token
+
+from .models import DelayNotice
+from .selectors import consent_offer
+from .services import consent_answer
 
 # --- what the customer's status page shows ---------------------------------------------------
 # Built from the prefetched order only (no queries), so the template needs no logic.
@@ -52,6 +58,7 @@ class LineView:
     line: OrderLine
     shipped: list[ShippedPart]
     eta_kind: str  # "po", "estimated", "release" or "unknown": picks the sentence
+    waiting_word: str  # a preorder is shown as a preorder, never as a backorder
     allocated_waits_for_rest: bool
 
     @property
@@ -73,7 +80,7 @@ class StatusPage:
     status: str
     headline: str
     explanation: str
-    ships_complete: bool
+    ships_together: bool
     lines: list[LineView]
     refunds: list[RefundView]
 
@@ -112,12 +119,14 @@ def _status_page(order: Order) -> StatusPage:
         status=status,
         headline=headline,
         explanation=explanation,
-        ships_complete=ships_complete,
+        # Only worth saying while nothing has left yet.
+        ships_together=ships_complete and status in (OrderStatus.OPEN, OrderStatus.BACKORDERED),
         lines=[
             LineView(
                 line=line,
                 shipped=shipped[line.pk],
                 eta_kind=_eta_kind(line),
+                waiting_word="preordered" if line.product.is_preorder else "on backorder",
                 allocated_waits_for_rest=ships_complete and anything_backordered,
             )
             for line in lines
@@ -143,20 +152,53 @@ def order_status(request: HttpRequest, token: str) -> HttpResponse:
     found = order_from_status_token(token=token)
     if found is None:
         raise Http404("No such order.")
+    return _render_status(request, token, found)
+
+
+def _render_status(
+    request: HttpRequest, token: str, found: Order, *, error: str = "", status: int = 200
+) -> HttpResponse:
     page = _status_page(order_detail(order_id=found.pk))
     response = render(
         request,
-        "orders/status.html",
+        "customer/status.html",
         {
             "page": page,
             "order": page.order,
+            "token": token,
+            "consent": consent_offer(order=found),
+            "consent_error": error,
             "store_name": settings.STORE_NAME,
             "store_time_zone": settings.STORE_TIME_ZONE,
             "support_email": settings.STORE_SUPPORT_EMAIL,
         },
+        status=status,
     )
     # The token in the URL is the customer's credential: never leak it, never cache the page.
     response.headers["Referrer-Policy"] = "no-referrer"
     response.headers["X-Robots-Tag"] = "noindex, nofollow"
     patch_cache_control(response, private=True, no_store=True)
     return response
+
+
+@require_POST
+def consent_submit(request: HttpRequest, token: str) -> HttpResponse:
+    """One click on the status page answers the delay notice; the first answer counts."""
+    found = order_from_status_token(token=token)
+    if found is None:
+        raise Http404("No such order.")
+    notice = DelayNotice.objects.filter(order=found, pk=request.POST.get("notice") or 0).first()
+    if notice is None:
+        raise Http404("No such notice.")
+    line = request.POST.get("line") or ""
+    try:
+        consent_answer(
+            notice=notice,
+            choice=request.POST.get("choice", ""),
+            substitute_sku=request.POST.get("substitute", ""),
+            line_id=int(line) if line.isdigit() else None,
+        )
+    except ValidationError as exc:
+        return _render_status(request, token, found, error=" ".join(exc.messages), status=409)
+    messages.success(request, "Thank you: we have your answer and have emailed you a confirmation.")
+    return redirect("customer:status", token=token)

@@ -2,8 +2,9 @@ from django.urls import path
 
 from . import views
 
-app_name = "orders"
+app_name = "customer"
 
 urlpatterns = [
     path("<str:token>/", views.order_status, name="status"),
+    path("<str:token>/answer/", views.consent_submit, name="consent"),
 ]

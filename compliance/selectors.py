@@ -1,0 +1,250 @@
+"""Reads for the Mail Order Rule: deadlines, what an order is waiting on, and the records."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from zoneinfo import ZoneInfo
+
+from django.conf import settings
+
+from orders.models import Order, OrderEvent, OrderLine
+from orders.services import add_working_days
+
+from .models import ConsentAnswer, DelayNotice, OrderCompliance
+
+EXEMPT_PAYMENT_METHODS = {
+    Order.PaymentMethod.COD: "cash on delivery",
+    Order.PaymentMethod.BILL_ME: '"bill me" order, paid on invoice after delivery',
+}
+
+
+def store_zone() -> ZoneInfo:
+    return ZoneInfo(settings.STORE_TIME_ZONE)
+
+
+def store_date(moment: dt.datetime) -> dt.date:
+    return moment.astimezone(store_zone()).date()
+
+
+def end_of_store_day(day: dt.date) -> dt.datetime:
+    """The last moment of a store day: shipping any time on day T is on time."""
+    midnight = dt.datetime.combine(day + dt.timedelta(days=1), dt.time(), tzinfo=store_zone())
+    return (midnight - dt.timedelta(microseconds=1)).astimezone(dt.UTC)
+
+
+@dataclass(frozen=True)
+class Deadline:
+    date: dt.date
+    basis: str
+
+
+def shipment_deadline(*, order: Order, properly_completed_at: dt.datetime) -> Deadline:
+    """T: the time stated at order time, else 30 days after t0, or 50 with a credit application."""
+    t0 = store_date(properly_completed_at)
+    if order.promised_ship_date is not None:
+        return Deadline(order.promised_ship_date, OrderCompliance.Basis.STATED_DATE)
+    if order.promised_business_days is not None:
+        return Deadline(
+            add_working_days(t0, order.promised_business_days), OrderCompliance.Basis.STATED_DAYS
+        )
+    if order.credit_application:
+        return Deadline(t0 + dt.timedelta(days=50), OrderCompliance.Basis.FIFTY_DAYS)
+    return Deadline(t0 + dt.timedelta(days=30), OrderCompliance.Basis.THIRTY_DAYS)
+
+
+def exemption(*, order: Order, lines: list[OrderLine]) -> str:
+    """Why the rule does not cover this order, or '' when it does."""
+    if order.payment_method in EXEMPT_PAYMENT_METHODS:
+        return f"Exempt: {EXEMPT_PAYMENT_METHODS[order.payment_method]}."
+    if lines and all(line.product.exempt_from_mail_order_rule for line in lines):
+        return "Exempt: only services, seeds or growing plants."
+    return ""
+
+
+@dataclass(frozen=True)
+class Outlook:
+    """Where an order's covered, unshipped lines stand."""
+
+    open_lines: list[OrderLine]
+    shipped_any: bool
+    # The date the last waiting unit is expected to ship; None when unknown.
+    expected: dt.date | None
+    waiting: bool
+
+
+def order_outlook(*, lines: list[OrderLine], today: dt.date) -> Outlook:
+    covered = [line for line in lines if not line.product.exempt_from_mail_order_rule]
+    open_lines = [line for line in covered if line.quantity_open > 0]
+    waiting = [line for line in open_lines if line.backordered > 0]
+    expected: dt.date | None = today
+    if any(line.eta is None for line in waiting):
+        expected = None
+    elif waiting:
+        expected = max(line.eta for line in waiting if line.eta is not None)
+    return Outlook(
+        open_lines=open_lines,
+        shipped_any=any(line.quantity_shipped for line in covered),
+        expected=expected,
+        waiting=bool(waiting),
+    )
+
+
+def delay_reason(*, lines: list[OrderLine]) -> str:
+    """The reason given in a notice: which items wait and for what."""
+    waiting = [line for line in lines if line.backordered > 0]
+    if not waiting:
+        return "The items are being prepared."
+    names = ", ".join(sorted({line.product.name for line in waiting}))
+    if any(line.product.is_discontinued for line in waiting):
+        return f"{names}: the manufacturer has stopped making it."
+    if any(line.eta is None for line in waiting):
+        return f"{names}: out of stock and our supplier has not confirmed a delivery date."
+    return f"{names}: out of stock; our next delivery from the supplier is later than planned."
+
+
+def open_notice(*, order: Order) -> DelayNotice | None:
+    """The latest notice still awaiting the customer's answer."""
+    compliance = OrderCompliance.objects.filter(order=order).first()
+    if compliance is None or compliance.state not in (
+        OrderCompliance.State.NOTICE_SENT,
+        OrderCompliance.State.RENEWED_NOTICE_SENT,
+        OrderCompliance.State.CONSENTED,
+    ):
+        return None
+    notice = order.delay_notices.filter(answer__isnull=True).order_by("-sent_at", "-id").first()
+    return notice
+
+
+def orders_due_for_rule() -> list[int]:
+    """Orders the hourly run looks at: open under the rule, or never evaluated yet."""
+    open_rows = OrderCompliance.objects.filter(
+        state__in=OrderCompliance.OPEN_STATES + (OrderCompliance.State.AWAITING_PAYMENT,)
+    ).values_list("order_id", flat=True)
+    never = Order.objects.filter(compliance__isnull=True).values_list("pk", flat=True)
+    return sorted(set(open_rows) | set(never))
+
+
+@dataclass(frozen=True)
+class RecordRow:
+    at: dt.datetime
+    what: str
+    detail: str
+
+
+def compliance_record(*, order_id: int) -> tuple[OrderCompliance | None, list[RecordRow]]:
+    """Everything the rule asks us to keep for one order, oldest first."""
+    order = Order.objects.select_related("customer").get(pk=order_id)
+    compliance = OrderCompliance.objects.filter(order=order).first()
+    rows: list[RecordRow] = []
+    rows.append(RecordRow(order.placed_at, "Order placed", order.number))
+    for event in OrderEvent.objects.filter(order=order).order_by("created_at", "id"):
+        if event.kind in (
+            OrderEvent.Kind.MAIL_ORDER_RULE,
+            OrderEvent.Kind.SHIPPED,
+            OrderEvent.Kind.CANCELLED,
+            OrderEvent.Kind.REFUND_DUE,
+            OrderEvent.Kind.REFUND_ISSUED,
+            OrderEvent.Kind.PAYMENT,
+        ):
+            rows.append(RecordRow(event.created_at, event.get_kind_display(), event.message))
+    for notice in DelayNotice.objects.filter(order=order).select_related("notification"):
+        notification = notice.notification
+        rows.append(
+            RecordRow(
+                notice.sent_at,
+                notice.get_kind_display(),
+                (notification.body_text if notification and notification.body_text else "")
+                + (f" [delivery: {notification.state}]" if notification else ""),
+            )
+        )
+    for answer in ConsentAnswer.objects.filter(notice__order=order):
+        rows.append(RecordRow(answer.received_at, "Customer answered", answer.get_choice_display()))
+    for refund in order.refunds.all():
+        rows.append(
+            RecordRow(
+                refund.vested_at,
+                "Refund owed",
+                f"{refund.amount} due {refund.due_date:%Y-%m-%d}"
+                + (
+                    f", issued {refund.issued_at:%Y-%m-%d} ({refund.issue_reference})"
+                    if refund.issued_at
+                    else ""
+                ),
+            )
+        )
+    rows.sort(key=lambda row: row.at)
+    return compliance, rows
+
+
+@dataclass(frozen=True)
+class ConsentChoice:
+    value: str
+    label: str
+    line_id: int | None = None
+    substitute_sku: str = ""
+
+
+@dataclass(frozen=True)
+class ConsentOffer:
+    notice: DelayNotice
+    choices: list[ConsentChoice]
+    explanation: str
+
+
+def consent_offer(*, order: Order) -> ConsentOffer | None:
+    """The choices the latest unanswered notice gives the customer, if any."""
+    compliance = OrderCompliance.objects.filter(order=order).first()
+    if compliance is None or compliance.state not in (
+        OrderCompliance.State.NOTICE_SENT,
+        OrderCompliance.State.RENEWED_NOTICE_SENT,
+    ):
+        return None
+    notice = (
+        DelayNotice.objects.filter(order=order, answer__isnull=True)
+        .order_by("-sent_at", "-id")
+        .first()
+    )
+    if notice is None:
+        return None
+    choices = []
+    if notice.revised_date is not None:
+        choices.append(
+            ConsentChoice(
+                ConsentAnswer.Choice.WAIT_UNTIL,
+                f"I'll wait until {notice.revised_date:%-d %B %Y}",
+            )
+        )
+    choices.append(
+        ConsentChoice(ConsentAnswer.Choice.WAIT_INDEFINITELY, "I'll wait, whatever the date")
+    )
+    lines = OrderLine.objects.filter(order=order, quantity_backordered__gt=0).select_related(
+        "product"
+    )
+    for line in lines:
+        for sub in line.product.substitutes.filter(is_discontinued=False).select_related("stock"):
+            if sub.stock.available >= line.backordered:
+                choices.append(
+                    ConsentChoice(
+                        ConsentAnswer.Choice.SUBSTITUTE,
+                        f"Send {sub.name} instead of {line.product.name}",
+                        line_id=line.pk,
+                        substitute_sku=sub.sku,
+                    )
+                )
+    choices.append(ConsentChoice(ConsentAnswer.Choice.CANCEL, "Cancel and refund"))
+    if notice.kind == DelayNotice.Kind.RENEWED:
+        explanation = (
+            f"Unless you agree before the end of {notice.answer_by:%-d %B %Y}, we will cancel "
+            "the delayed items and refund you in full."
+        )
+    elif notice.branch == OrderCompliance.Branch.SHORT:
+        explanation = (
+            "If we don't hear from you before we ship, we'll take it that you accept the new date."
+        )
+    else:
+        explanation = (
+            f"Unless you agree to wait by {notice.answer_by:%-d %B %Y}, or we ship by then, "
+            "we will cancel the delayed items and refund you in full."
+        )
+    return ConsentOffer(notice=notice, choices=choices, explanation=explanation)
