@@ -12,7 +12,6 @@ from django.core import signing
 from django.db import models
 from django.db.models import (
     Case,
-    DecimalField,
     Exists,
     ExpressionWrapper,
     F,
@@ -130,33 +129,40 @@ def invariant_violations() -> list[str]:
         problems.append(
             f"{stock.product.sku}: {stock.available} available while lines still wait for it."
         )
-    # 7: every paid, cancelled unit is covered by a refund obligation.
-    cancelled = list(
-        OrderLine.objects.filter(
-            quantity_cancelled__gt=F("quantity_substituted"), order__amount_paid__gt=0
+    # 7: every paid, cancelled unit is covered by a refund obligation (for a closed order:
+    # everything paid minus what the shipped items alone cost).
+    from .services import refund_owed_on_close
+
+    order_ids = set(
+        OrderLine.objects.filter(quantity_cancelled__gt=0, order__amount_paid__gt=0).values_list(
+            "order_id", flat=True
         )
-        .values("order_id", "order__number", "order__amount_paid")
-        .annotate(
-            value=Sum(
-                F("unit_price") * (F("quantity_cancelled") - F("quantity_substituted")),
-                output_field=DecimalField(max_digits=14, decimal_places=2),
-            )
-        )
-        .order_by()
     )
-    owed = dict(
-        Refund.objects.filter(order_id__in=[row["order_id"] for row in cancelled])
+    owed: dict[int, Decimal] = dict.fromkeys(order_ids, Decimal("0"))
+    owed.update(
+        Refund.objects.filter(order_id__in=order_ids)
         .values_list("order_id")
         .annotate(total=Sum("amount"))
         .order_by()
         .values_list("order_id", "total")
     )
-    for row in cancelled:
-        expected = min(row["order__amount_paid"], row["value"])
-        if owed.get(row["order_id"], Decimal("0")) < expected:
+    lines_by_order: dict[int, list[OrderLine]] = defaultdict(list)
+    for line in OrderLine.objects.filter(order_id__in=owed):
+        lines_by_order[line.order_id].append(line)
+    for order in Order.objects.filter(pk__in=owed):
+        lines = lines_by_order[order.pk]
+        if all(line.quantity_open == 0 for line in lines):
+            expected = refund_owed_on_close(order=order, lines=lines)
+        else:
+            cancelled = sum(
+                (x.unit_price * (x.quantity_cancelled - x.quantity_substituted) for x in lines),
+                Decimal("0"),
+            )
+            expected = min(order.amount_paid, cancelled)
+        if owed[order.pk] < expected:
             problems.append(
-                f"{row['order__number']}: {expected} of paid goods cancelled but only "
-                f"{owed.get(row['order_id'], Decimal('0'))} owed back."
+                f"{order.number}: {expected} of paid goods cancelled but only "
+                f"{owed[order.pk]} owed back."
             )
     return problems
 

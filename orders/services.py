@@ -141,10 +141,17 @@ def shipping_rate_for(subtotal: Decimal) -> Decimal:
     return _money(settings.SHIPPING_FLAT_RATE)
 
 
-def shipped_value(*, lines: Iterable[OrderLine]) -> Decimal:
-    """What the shipped items alone would have cost: their prices plus their shipping."""
+def shipped_value(*, order: Order, lines: Iterable[OrderLine]) -> Decimal:
+    """What the shipped items alone would have cost: their prices plus their shipping under
+    the store's rates, never more shipping than the customer actually paid."""
     subtotal = sum((line.unit_price * line.quantity_shipped for line in lines), Decimal("0"))
-    return _money(subtotal + shipping_rate_for(subtotal))
+    return _money(subtotal + min(order.shipping_charge, shipping_rate_for(subtotal)))
+
+
+def refund_owed_on_close(*, order: Order, lines: Iterable[OrderLine]) -> Decimal:
+    """When an order closes with cancelled items: everything paid, shipping included, minus
+    what the shipped items alone would have cost."""
+    return max(Decimal("0.00"), order.amount_paid - shipped_value(order=order, lines=lines))
 
 
 def _refund_obligation_create(
@@ -854,7 +861,7 @@ def _cancel_locked(
     if all(line.quantity_open == 0 for line in all_lines):
         # The order is closed: owe everything paid (shipping included) except what the shipped
         # items alone would have cost under the store's prices and shipping rates.
-        amount = order.amount_paid - shipped_value(lines=all_lines)
+        amount = refund_owed_on_close(order=order, lines=all_lines)
     refund = _refund_obligation_create(
         order=order,
         amount=amount,

@@ -2,12 +2,34 @@ from io import StringIO
 
 import pytest
 from django.core.management import call_command
+from django.db.models import Count
 
-from inventory.models import Product, StockMovement
-from orders.models import Customer, Order, OrderEvent, OrderLine, Refund, Shipment
-from orders.selectors import invariant_violations
+from inventory.models import (
+    Product,
+    PurchaseOrder,
+    PurchaseOrderEvent,
+    PurchaseOrderLine,
+    StockMovement,
+    Supplier,
+)
+from orders.models import Customer, EtaSource, Order, OrderEvent, OrderLine, Refund, Shipment
+from orders.selectors import invariant_violations, store_today
+from orders.services import product_eta_refresh
 
-COUNTED = (Product, Customer, Order, OrderLine, OrderEvent, Shipment, Refund, StockMovement)
+COUNTED = (
+    Supplier,
+    Product,
+    PurchaseOrder,
+    PurchaseOrderLine,
+    PurchaseOrderEvent,
+    Customer,
+    Order,
+    OrderLine,
+    OrderEvent,
+    Shipment,
+    Refund,
+    StockMovement,
+)
 
 
 def _counts() -> dict[str, int]:
@@ -21,7 +43,7 @@ def test_seed_demo_loads_a_believable_shop_once_and_keeps_every_invariant() -> N
 
     call_command("seed_demo", stdout=out)
 
-    assert "Demo shop loaded: 46 products, " in out.getvalue()
+    assert "Demo shop loaded: 46 products, 6 suppliers, " in out.getvalue()
     assert Product.objects.count() >= 40
     assert Customer.objects.count() >= 55
     assert Order.objects.count() >= 300
@@ -30,15 +52,12 @@ def test_seed_demo_loads_a_believable_shop_once_and_keeps_every_invariant() -> N
     assert Product.objects.filter(exempt_from_mail_order_rule=True).count() >= 2
     assert Product.objects.filter(backorder_policy=Product.BackorderPolicy.DENY).exists()
     assert Product.objects.filter(backorder_cap__isnull=False).exists()
+    assert Product.objects.filter(backorder_limit_from_incoming=True).exists()
     assert Product.objects.filter(substitutes__isnull=False).exists()
-    assert OrderLine.objects.filter(quantity_backordered__gt=0).count() > 0
     assert Shipment.objects.count() > 0
     assert Refund.objects.count() > 0
     assert Refund.objects.filter(issued_at__isnull=False).exists()
     assert Refund.objects.filter(issued_at=None).exists()
-    assert StockMovement.objects.filter(
-        kind=StockMovement.Kind.RECEIPT, reference__startswith="PO-2026-"
-    ).exists()
     assert StockMovement.objects.filter(kind=StockMovement.Kind.ADJUSTMENT).count() >= 2
     statuses = set(
         Order.objects.with_status().values_list("status", flat=True)  # type: ignore[misc]
@@ -46,6 +65,71 @@ def test_seed_demo_loads_a_believable_shop_once_and_keeps_every_invariant() -> N
     assert statuses == set(Order.Status.values)
     assert Order.objects.filter(paid_at=None).exists()
     assert Order.objects.filter(is_priority=True).exists()
+
+    # Suppliers: believable ones, nearly every product has one, a few set their own lead time.
+    suppliers = list(Supplier.objects.all())
+    assert len(suppliers) >= 5
+    assert all(s.email and 5 <= s.lead_time_days <= 30 for s in suppliers)
+    assert Product.objects.filter(preferred_supplier__isnull=True).count() <= 2
+    assert Product.objects.filter(
+        preferred_supplier__isnull=False, lead_time_days__isnull=False
+    ).exists()
+
+    # Purchase orders: received against, some late or short, one cancelled, some still open.
+    numbers = set(PurchaseOrder.objects.values_list("number", flat=True))
+    receipts = set(
+        StockMovement.objects.filter(kind=StockMovement.Kind.RECEIPT)
+        .exclude(reason="Opening stock")
+        .values_list("reference", flat=True)
+    )
+    assert len(receipts & numbers) >= 10
+    assert PurchaseOrder.objects.filter(status=PurchaseOrder.Status.RECEIVED).exists()
+    assert PurchaseOrder.objects.filter(status=PurchaseOrder.Status.CANCELLED).count() == 1
+    assert PurchaseOrderEvent.objects.filter(message__startswith="Cancelled: ").exists()
+    assert PurchaseOrderEvent.objects.filter(
+        message__contains="now expected", message__endswith=": Supplier production delay"
+    ).exists()
+    assert PurchaseOrder.objects.filter(status=PurchaseOrder.Status.PARTIALLY_RECEIVED).exists()
+    assert PurchaseOrder.objects.filter(status__in=PurchaseOrder.OPEN_STATUSES).exists()
+    open_lines = PurchaseOrderLine.objects.filter(
+        purchase_order__status__in=PurchaseOrder.OPEN_STATUSES,
+        is_cancelled=False,
+    )
+    assert open_lines.exists()
+    today = store_today()
+    assert all(
+        line.expected_date > today
+        for line in open_lines
+        if line.quantity_received < line.quantity_ordered
+    )
+    assert (
+        PurchaseOrder.objects.annotate(lines_count=Count("lines"))
+        .filter(lines_count__gt=1)
+        .exists()
+    )
+
+    # Every waiting line has an ETA basis, and every basis shows up.
+    waiting = OrderLine.objects.filter(quantity_backordered__gt=0)
+    assert waiting.exists()
+    assert not waiting.filter(eta_source="").exists()
+    assert set(waiting.values_list("eta_source", flat=True)) >= {
+        EtaSource.PURCHASE_ORDER,
+        EtaSource.LEAD_TIME,
+        EtaSource.RELEASE,
+        EtaSource.UNKNOWN,
+    }
+    assert waiting.filter(
+        eta_source=EtaSource.UNKNOWN,
+        product__preferred_supplier=None,
+        product__lead_time_days=None,
+        product__is_discontinued=False,
+    ).exists()
+    # The ETAs the services kept up to date are the ones a full recomputation gives.
+    assert [
+        product.sku
+        for product in Product.objects.order_by("sku")
+        if product_eta_refresh(product_id=product.pk)
+    ] == []
     assert invariant_violations() == []
 
     # When it runs again, then it changes nothing.
