@@ -89,7 +89,7 @@ def start() -> int:
     say(f"Ensuring the demo staff user {DEMO_USERNAME!r} exists")
     manage("shell", "--no-imports", "-c", ENSURE_DEMO_USER)
     print()
-    say(f"Backorder Desk: http://{ADDRESS}/admin/")
+    say(f"Backorder Desk: http://{ADDRESS}/dashboard/  (Django admin: http://{ADDRESS}/admin/)")
     say(f"Log in as {DEMO_USERNAME} / {DEMO_PASSWORD}")
     print(flush=True)
     os.chdir(ROOT)

@@ -5,6 +5,7 @@ from django.views.generic import RedirectView
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("orders/", include("compliance.urls")),
+    path("dashboard/", include("dashboard.urls")),
     path("anymail/", include("anymail.urls")),
-    path("", RedirectView.as_view(url="/admin/", permanent=False)),
+    path("", RedirectView.as_view(pattern_name="dashboard:overview", permanent=False)),
 ]

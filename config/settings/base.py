@@ -32,6 +32,7 @@ INSTALLED_APPS = [
     "orders",
     "notifications",
     "compliance",
+    "dashboard",
 ]
 
 MIDDLEWARE = [
@@ -172,6 +173,9 @@ if PAYMENT_CAPTURE not in PAYMENT_CAPTURE_CHOICES:
         f"PAYMENT_CAPTURE must be one of {', '.join(PAYMENT_CAPTURE_CHOICES)}, "
         f"not {PAYMENT_CAPTURE!r}"
     )
+
+LOGIN_URL = "admin:login"
+LOGIN_REDIRECT_URL = "dashboard:overview"
 
 # Called with every batch of order timeline events, inside the transaction that wrote them.
 ORDER_EVENT_SUBSCRIBERS: list[str] = [

@@ -1,0 +1,13 @@
+"""Dashboard: overview."""
+
+from typing import Any
+
+from django.http import HttpRequest, HttpResponse
+
+from ..access import operations_required
+from ._stub import coming_soon
+
+
+@operations_required
+def overview(request: HttpRequest, **kwargs: Any) -> HttpResponse:
+    return coming_soon(request, "Overview")

@@ -1,0 +1,28 @@
+"""Dashboard: purchasing."""
+
+from typing import Any
+
+from django.http import HttpRequest, HttpResponse
+
+from ..access import managers_required
+from ._stub import coming_soon
+
+
+@managers_required
+def purchase_orders(request: HttpRequest, **kwargs: Any) -> HttpResponse:
+    return coming_soon(request, "Purchase orders")
+
+
+@managers_required
+def purchase_order_new(request: HttpRequest, **kwargs: Any) -> HttpResponse:
+    return coming_soon(request, "New purchase order")
+
+
+@managers_required
+def purchase_order(request: HttpRequest, **kwargs: Any) -> HttpResponse:
+    return coming_soon(request, "Purchase order")
+
+
+@managers_required
+def po_line_reschedule(request: HttpRequest, **kwargs: Any) -> HttpResponse:
+    return coming_soon(request, "Change expected date")

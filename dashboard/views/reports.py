@@ -1,0 +1,18 @@
+"""Dashboard: reports."""
+
+from typing import Any
+
+from django.http import HttpRequest, HttpResponse
+
+from ..access import managers_required
+from ._stub import coming_soon
+
+
+@managers_required
+def reports(request: HttpRequest, **kwargs: Any) -> HttpResponse:
+    return coming_soon(request, "Reports")
+
+
+@managers_required
+def report_export(request: HttpRequest, **kwargs: Any) -> HttpResponse:
+    return coming_soon(request, "Report export")
