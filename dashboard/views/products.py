@@ -3,6 +3,7 @@
 from typing import Any
 
 from django.http import HttpRequest, HttpResponse
+from django.urls import path
 
 from ..access import operations_required
 from ._stub import coming_soon
@@ -16,3 +17,9 @@ def products(request: HttpRequest, **kwargs: Any) -> HttpResponse:
 @operations_required
 def product(request: HttpRequest, **kwargs: Any) -> HttpResponse:
     return coming_soon(request, "Product")
+
+
+urlpatterns = [
+    path("products/", products, name="products"),
+    path("products/<int:pk>/", product, name="product"),
+]

@@ -3,6 +3,7 @@
 from typing import Any
 
 from django.http import HttpRequest, HttpResponse
+from django.urls import path
 
 from ..access import managers_required, operations_required
 from ._stub import coming_soon
@@ -21,3 +22,10 @@ def queue_prioritise(request: HttpRequest, **kwargs: Any) -> HttpResponse:
 @operations_required
 def queue_cancel(request: HttpRequest, **kwargs: Any) -> HttpResponse:
     return coming_soon(request, "Cancel line")
+
+
+urlpatterns = [
+    path("queue/", queue, name="queue"),
+    path("queue/<int:line_id>/prioritise/", queue_prioritise, name="queue_prioritise"),
+    path("queue/<int:line_id>/cancel/", queue_cancel, name="queue_cancel"),
+]

@@ -3,6 +3,7 @@
 from typing import Any
 
 from django.http import HttpRequest, HttpResponse
+from django.urls import path
 
 from ..access import operations_required
 from ._stub import coming_soon
@@ -11,3 +12,8 @@ from ._stub import coming_soon
 @operations_required
 def receive(request: HttpRequest, **kwargs: Any) -> HttpResponse:
     return coming_soon(request, "Receive")
+
+
+urlpatterns = [
+    path("receive/", receive, name="receive"),
+]

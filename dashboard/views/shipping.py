@@ -3,6 +3,7 @@
 from typing import Any
 
 from django.http import HttpRequest, HttpResponse
+from django.urls import path
 
 from ..access import operations_required
 from ._stub import coming_soon
@@ -21,3 +22,10 @@ def ship_order(request: HttpRequest, **kwargs: Any) -> HttpResponse:
 @operations_required
 def packing_slip(request: HttpRequest, **kwargs: Any) -> HttpResponse:
     return coming_soon(request, "Packing slip")
+
+
+urlpatterns = [
+    path("ship/", ship, name="ship"),
+    path("ship/<int:order_id>/", ship_order, name="ship_order"),
+    path("ship/<int:order_id>/packing-slip/", packing_slip, name="packing_slip"),
+]
