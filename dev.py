@@ -84,6 +84,8 @@ def start() -> int:
     if has_command("seed_demo"):
         say("Seeding demo data")
         manage("seed_demo")
+        say("Running the Mail Order Rule engine over the demo orders")
+        manage("mail_order_rule")
     else:
         say("WARNING: no seed_demo command yet; starting without demo data")
     say(f"Ensuring the demo staff user {DEMO_USERNAME!r} exists")

@@ -6,4 +6,7 @@ from .models import Order
 
 
 def lock_order(*, order_id: int) -> Order:
-    return Order.objects.select_for_update(of=("self",)).get(pk=order_id)
+    # NO KEY UPDATE: another transaction inserting a row that references this order (a
+    # timeline event, a refund) takes KEY SHARE on it; a plain FOR UPDATE would block that
+    # and deadlock two cancellations that hand units to each other's orders.
+    return Order.objects.select_for_update(no_key=True, of=("self",)).get(pk=order_id)

@@ -625,14 +625,15 @@ def order_place(
     if errors:
         raise ValidationError(errors)
 
-    now = timezone.now()
-    placed_at = placed_at or now
-    # An order entered late (an import, a phone order typed up later) may queue ahead of others.
-    back_dated = placed_at < now - dt.timedelta(minutes=5)
     priority = 1 if is_priority else 0
     products = [products_by_sku[r.sku.lower()] for r in requests]
     product_ids = [p.pk for p in products]
     stocks = lock_stocks(product_ids=product_ids)
+    # The clock is read after the locks: queue order is the order buyers were served in.
+    now = timezone.now()
+    placed_at = placed_at or now
+    # An order entered late (an import, a phone order typed up later) may queue ahead of others.
+    back_dated = placed_at < now - dt.timedelta(minutes=5)
     waiting_total, waiting_ahead = waiting_units(product_ids=product_ids, priority=priority)
     contexts = eta_contexts(products=products, today=store_today(now))
 
