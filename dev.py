@@ -3,7 +3,7 @@
 
 python3 dev.py start     set up, migrate, seed demo data, run the server
 python3 dev.py test ...  run the test suite (extra arguments go to pytest)
-python3 dev.py lint      ruff check and ruff format --check
+python3 dev.py lint      ruff check, ruff format --check and mypy
 """
 
 from __future__ import annotations
@@ -28,6 +28,7 @@ INSTALLED_HASH = VENV / ".installed-hash"
 DEMO_USERNAME = "demo"
 DEMO_PASSWORD = "demo-backorder"  # noqa: S105 - the local demo login, printed on start
 ADDRESS = "127.0.0.1:8000"
+APPS = ("config", "inventory", "orders", "notifications", "compliance", "dashboard")
 
 ENSURE_DEMO_USER = f"""
 from django.contrib.auth import get_user_model
@@ -115,7 +116,9 @@ def lint() -> int:
     checked = run(VENV_PYTHON, "-m", "ruff", "check", ".", check=False).returncode
     say("ruff format --check")
     formatted = run(VENV_PYTHON, "-m", "ruff", "format", "--check", ".", check=False).returncode
-    return 1 if checked or formatted else 0
+    say("mypy")
+    typed = run(VENV_PYTHON, "-m", "mypy", *APPS, check=False).returncode
+    return 1 if checked or formatted or typed else 0
 
 
 def main(argv: list[str]) -> int:

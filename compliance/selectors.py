@@ -13,7 +13,7 @@ from orders.services import add_working_days
 
 from .models import ConsentAnswer, DelayNotice, OrderCompliance
 
-EXEMPT_PAYMENT_METHODS = {
+EXEMPT_PAYMENT_METHODS: dict[str, str] = {
     Order.PaymentMethod.COD: "cash on delivery",
     Order.PaymentMethod.BILL_ME: '"bill me" order, paid on invoice after delivery',
 }

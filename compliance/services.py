@@ -304,8 +304,9 @@ def order_rule_evaluate(*, order_id: int, now: dt.datetime | None = None) -> Ord
         return compliance
 
     if state == State.RENEWED_NOTICE_SENT:
-        cutoff = compliance.cancel_at_end_of
-        assert cutoff is not None  # noqa: S101
+        renewed_cutoff = compliance.cancel_at_end_of
+        assert renewed_cutoff is not None  # noqa: S101
+        cutoff = renewed_cutoff
         if today > cutoff:
             _cancel_under_rule(
                 order=order,
@@ -426,7 +427,11 @@ def consent_answer(
 def _substitute(*, order: Order, answer: ConsentAnswer, sku: str, line_id: int | None) -> str:
     from orders.services import line_substitute
 
-    line = OrderLine.objects.select_related("product").filter(order=order, pk=line_id).first()
+    line = (
+        OrderLine.objects.select_related("product").filter(order=order, pk=line_id).first()
+        if line_id is not None
+        else None
+    )
     substitute = Product.objects.filter(sku=sku).first()
     if line is None or substitute is None:
         raise ValidationError("That substitute is not on offer for this order.")
