@@ -125,6 +125,7 @@ def _cancel_under_rule(
         cause="mail_order_rule",
         line_ids=[line.pk for line in lines],
         at=end_of_store_day(day),
+        details={"ship_by": day.isoformat()},
     )
     compliance.state = State.CANCELLED
     compliance.cancel_at_end_of = None

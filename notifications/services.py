@@ -267,6 +267,7 @@ def _cancellations(events: list[OrderEvent], now: dt.datetime) -> list[Notificat
                     "cancelled": cancelled,
                     "refund": event.data.get("refund"),
                     "refund_due": event.data.get("refund_due"),
+                    "ship_by": event.data.get("ship_by"),
                 },
                 send_after=now,
             )

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from django import forms
+from django.conf import settings
 from django.contrib import admin
 from django.db.models import Count, IntegerField, OuterRef, QuerySet, Subquery, Sum
 from django.db.models.functions import Coalesce
@@ -28,6 +31,8 @@ from .services import (
     line_cancel,
     line_prioritise,
     order_cancel,
+    order_payment_dishonoured,
+    order_payment_received,
     order_prioritise,
     refund_mark_issued,
     shipment_create,
@@ -41,6 +46,42 @@ ACTION_TEMPLATE = "admin/orders/action_form.html"
 
 class ReasonForm(forms.Form):
     reason = forms.CharField(max_length=200, widget=forms.TextInput(attrs={"size": 60}))
+
+
+class CancelForm(ReasonForm):
+    # The cause picks the customer's email (cancellation, or item discontinued); the refund
+    # follows the same rules whoever cancelled. An old form without the field means "customer".
+    cause = forms.TypedChoiceField(
+        choices=(
+            ("customer", "The customer asked"),
+            ("shop", "The shop cannot ship"),
+            ("discontinued", "The product is discontinued"),
+        ),
+        initial="customer",
+        required=False,
+        empty_value="customer",
+        widget=forms.RadioSelect,
+        help_text="Told to the customer in the cancellation email.",
+    )
+
+
+class PaymentReceivedForm(forms.Form):
+    received_at = forms.DateTimeField(
+        label="Received at",
+        required=False,
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}),
+        help_text="Store time. Leave empty for now. The order is properly completed from then on.",
+    )
+
+    def clean_received_at(self) -> dt.datetime | None:
+        value = self.cleaned_data["received_at"]
+        if value is None:
+            return None
+        # The browser sends the store's wall-clock time; the deadline counts in store days.
+        value = value.replace(tzinfo=None).replace(tzinfo=ZoneInfo(settings.STORE_TIME_ZONE))
+        if value > timezone.now():
+            raise forms.ValidationError("A payment cannot be received in the future.")
+        return value
 
 
 class ShipForm(forms.Form):
@@ -245,7 +286,13 @@ class OrderAdmin(admin.ModelAdmin):
     date_hierarchy = "placed_at"
     ordering = ("-placed_at", "-id")
     inlines = (OrderLineInline, OrderEventInline, ShipmentInline, RefundInline)
-    actions = ("prioritise", "cancel", "ship_allocated")
+    actions = (
+        "prioritise",
+        "cancel",
+        "ship_allocated",
+        "record_payment_dishonoured",
+        "record_payment_received",
+    )
     fields = (
         "number",
         "status_display",
@@ -316,14 +363,16 @@ class OrderAdmin(admin.ModelAdmin):
     @admin.action(description="Cancel the selected orders", permissions=["change"])
     def cancel(self, request: HttpRequest, queryset: QuerySet[Order]) -> HttpResponse | None:
         def apply(order: Order, data: dict[str, Any]) -> str:
-            order_cancel(order=order, reason=data["reason"], actor=request.user)
+            order_cancel(
+                order=order, reason=data["reason"], cause=data["cause"], actor=request.user
+            )
             return f"{order.number}: {_last_event_message(order, OrderEvent.Kind.CANCELLED)}"
 
         return run_form_action(
             self,
             request,
             queryset,
-            form_class=ReasonForm,
+            form_class=CancelForm,
             title="Cancel orders",
             apply=apply,
             template=ACTION_TEMPLATE,
@@ -343,6 +392,42 @@ class OrderAdmin(admin.ModelAdmin):
             queryset,
             form_class=ShipForm,
             title="Ship allocated units",
+            apply=apply,
+            template=ACTION_TEMPLATE,
+        )
+
+    @admin.action(description="Record a dishonoured payment", permissions=["change"])
+    def record_payment_dishonoured(
+        self, request: HttpRequest, queryset: QuerySet[Order]
+    ) -> HttpResponse | None:
+        def apply(order: Order, data: dict[str, Any]) -> str:
+            order_payment_dishonoured(order=order, reason=data["reason"], actor=request.user)
+            return f"{order.number}: {_last_event_message(order, OrderEvent.Kind.PAYMENT)}"
+
+        return run_form_action(
+            self,
+            request,
+            queryset,
+            form_class=ReasonForm,
+            title="Record a dishonoured payment",
+            apply=apply,
+            template=ACTION_TEMPLATE,
+        )
+
+    @admin.action(description="Record payment received", permissions=["change"])
+    def record_payment_received(
+        self, request: HttpRequest, queryset: QuerySet[Order]
+    ) -> HttpResponse | None:
+        def apply(order: Order, data: dict[str, Any]) -> str:
+            order_payment_received(order=order, at=data["received_at"], actor=request.user)
+            return f"{order.number}: {_last_event_message(order, OrderEvent.Kind.PAYMENT)}"
+
+        return run_form_action(
+            self,
+            request,
+            queryset,
+            form_class=PaymentReceivedForm,
+            title="Record payment received",
             apply=apply,
             template=ACTION_TEMPLATE,
         )
@@ -422,14 +507,14 @@ class OrderLineAdmin(admin.ModelAdmin):
     def cancel(self, request: HttpRequest, queryset: QuerySet[OrderLine]) -> HttpResponse | None:
         def apply(line: OrderLine, data: dict[str, Any]) -> str:
             number, sku = line.order.number, line.product.sku
-            line_cancel(line=line, reason=data["reason"], actor=request.user)
+            line_cancel(line=line, reason=data["reason"], cause=data["cause"], actor=request.user)
             return f"{number} / {sku}: {_last_event_message(line.order, OrderEvent.Kind.CANCELLED)}"
 
         return run_form_action(
             self,
             request,
             queryset,
-            form_class=ReasonForm,
+            form_class=CancelForm,
             title="Cancel lines",
             apply=apply,
             template=ACTION_TEMPLATE,

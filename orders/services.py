@@ -142,10 +142,19 @@ def shipping_rate_for(subtotal: Decimal) -> Decimal:
 
 
 def shipped_value(*, order: Order, lines: Iterable[OrderLine]) -> Decimal:
-    """What the shipped items alone would have cost: their prices plus their shipping under
-    the store's rates, never more shipping than the customer actually paid."""
+    """What the shipped items alone would have cost under the store's prices and shipping rules.
+
+    When the order was charged shipping by those rules (including free shipping over a
+    threshold), the shipped items pay the rate they alone would have paid. When the shop
+    waived or changed the charge, never count more shipping than the customer actually paid.
+    """
+    lines = list(lines)
     subtotal = sum((line.unit_price * line.quantity_shipped for line in lines), Decimal("0"))
-    return _money(subtotal + min(order.shipping_charge, shipping_rate_for(subtotal)))
+    ordered = sum((line.unit_price * line.quantity for line in lines), Decimal("0"))
+    shipping = shipping_rate_for(subtotal)
+    if order.shipping_charge != shipping_rate_for(ordered):
+        shipping = min(order.shipping_charge, shipping)
+    return _money(subtotal + shipping)
 
 
 def refund_owed_on_close(*, order: Order, lines: Iterable[OrderLine]) -> Decimal:
@@ -830,6 +839,7 @@ def _cancel_locked(
     actor: Any,
     now: dt.datetime,
     cause: str,
+    details: Mapping[str, Any] | None = None,
 ) -> tuple[list[OrderLine], Refund | None]:
     """Cancel units of locked lines: backordered units first, then allocated ones."""
     if cause not in CANCEL_CAUSES:
@@ -887,6 +897,7 @@ def _cancel_locked(
                     "lines": summary,
                     "refund": str(refund.amount) if refund else None,
                     "refund_due": refund.due_date.isoformat() if refund else None,
+                    **(details or {}),
                 },
                 actor=_user(actor),
             )
@@ -941,12 +952,14 @@ def order_cancel(
     cause: str = "customer",
     line_ids: Iterable[int] | None = None,
     at: dt.datetime | None = None,
+    details: Mapping[str, Any] | None = None,
     actor: Any = None,
 ) -> Order:
     """Cancel everything not yet shipped on an order (or on the given lines).
 
     `at` is when the cancellation took effect (the refund right vests then), e.g. the end of
-    the day a consent window closed; it defaults to now.
+    the day a consent window closed; it defaults to now. `details` go into the timeline
+    event (e.g. the ship-by date a rule cancellation missed).
     """
     reason = _required_reason(reason, what="A cancellation")
     product_ids = list(order.lines.values_list("product_id", flat=True))
@@ -968,6 +981,7 @@ def order_cancel(
         actor=actor,
         now=at or timezone.now(),
         cause=cause,
+        details=details,
     )
     return order
 

@@ -121,7 +121,13 @@ def test_order_change_page_shows_lines_timeline_shipments_and_refunds(
     inline_names = [
         formset.opts.__class__.__name__ for formset in response.context["inline_admin_formsets"]
     ]
-    assert inline_names == ["OrderLineInline", "OrderEventInline", "ShipmentInline", "RefundInline"]
+    assert inline_names == [
+        "OrderLineInline",
+        "OrderEventInline",
+        "ShipmentInline",
+        "RefundInline",
+        "OrderEmailInline",  # added by the compliance app: each email as the customer saw it
+    ]
     assert response.context["adminform"].form.fields == {}
     content = response.content.decode()
     assert "BOOT-1" in content
