@@ -190,12 +190,33 @@ class ConsentOffer:
     notice: DelayNotice
     choices: list[ConsentChoice]
     explanation: str
+    answered: bool = False
 
 
 def consent_offer(*, order: Order) -> ConsentOffer | None:
     """The choices the latest unanswered notice gives the customer, if any."""
     compliance = OrderCompliance.objects.filter(order=order).first()
-    if compliance is None or compliance.state not in (
+    if compliance is None:
+        return None
+    if compliance.state == OrderCompliance.State.CONSENTED_INDEFINITELY:
+        # Having agreed to wait whatever the date, the customer may still cancel before shipment.
+        answered = DelayNotice.objects.filter(order=order).order_by("-sent_at", "-id").first()
+        if answered is None:
+            return None
+        until = compliance.consented_until
+        agreed = (
+            f"You agreed to wait until {until:%-d %B %Y}."
+            if until
+            else "You agreed to wait, whatever the date."
+        )
+        return ConsentOffer(
+            notice=answered,
+            choices=[ConsentChoice(ConsentAnswer.Choice.CANCEL, "Cancel and refund")],
+            explanation=f"{agreed} You can still cancel the delayed items for a full refund "
+            "before we ship.",
+            answered=True,
+        )
+    if compliance.state not in (
         OrderCompliance.State.NOTICE_SENT,
         OrderCompliance.State.RENEWED_NOTICE_SENT,
     ):

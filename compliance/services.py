@@ -108,6 +108,7 @@ def _choices(order: Order) -> list[dict[str, Any]]:
                     {
                         "line": line.pk,
                         "sku": line.product.sku,
+                        "name": line.product.name,
                         "substitute": sub.sku,
                         "substitute_name": sub.name,
                     }
@@ -367,8 +368,11 @@ def consent_answer(
     order = lock_order(order_id=notice.order_id)
     if choice not in ConsentAnswer.Choice.values:
         raise ValidationError("Please choose one of the options.")
-    if ConsentAnswer.objects.filter(notice=notice).exists():
-        raise ValidationError("We already have your answer to this notice; the first one counts.")
+    compliance = OrderCompliance.objects.select_for_update().get(order=order)
+    if compliance.state == State.CANCELLED:
+        raise ValidationError(
+            "These items were already cancelled and refunded; there is nothing left to change."
+        )
     lines = list(OrderLine.objects.filter(order=order).select_related("product"))
     outlook = order_outlook(lines=lines, today=store_date(now))
     if not outlook.open_lines:
@@ -376,21 +380,28 @@ def consent_answer(
             "Your order has already shipped, so there is nothing left to change here. "
             "If you no longer want it, our returns policy applies."
         )
-    compliance = OrderCompliance.objects.select_for_update().get(order=order)
-    if compliance.state in (State.CANCELLED, State.SHIPPED):
-        raise ValidationError("This order is closed; there is nothing left to change.")
+    existing = ConsentAnswer.objects.filter(notice=notice).first()
+    if existing is not None:
+        if (
+            choice == ConsentAnswer.Choice.CANCEL
+            and compliance.state == State.CONSENTED_INDEFINITELY
+        ):
+            # Consent to an indefinite delay keeps the right to cancel before shipment.
+            _customer_cancel(order=order, compliance=compliance, lines=outlook.open_lines, now=now)
+            return existing
+        raise ValidationError("We already have your answer to this notice; the first one counts.")
+    waits = choice in (ConsentAnswer.Choice.WAIT_UNTIL, ConsentAnswer.Choice.WAIT_INDEFINITELY)
+    silence_cancels = notice.kind == DelayNotice.Kind.RENEWED or notice.branch == Branch.LONG
+    if waits and silence_cancels and store_date(now) > notice.answer_by:
+        raise ValidationError(
+            f"The time to answer this notice ended on {notice.answer_by:%-d %B %Y}; the delayed "
+            "items are being cancelled and you will be refunded in full."
+        )
     answer = ConsentAnswer.objects.create(
         notice=notice, choice=choice, received_at=now, via=via, line_id=line_id
     )
     if choice == ConsentAnswer.Choice.CANCEL:
-        order_cancel(
-            order=order,
-            reason="The customer chose to cancel after a delay notice",
-            cause="customer",
-            line_ids=[x.pk for x in outlook.open_lines],
-            at=now,
-        )
-        compliance.state = State.CANCELLED
+        _customer_cancel(order=order, compliance=compliance, lines=outlook.open_lines, now=now)
         message = "Customer chose to cancel and be refunded."
     elif choice == ConsentAnswer.Choice.WAIT_INDEFINITELY:
         compliance.state = State.CONSENTED_INDEFINITELY
@@ -406,12 +417,14 @@ def consent_answer(
         message = f"Customer consents to wait until {notice.revised_date:%Y-%m-%d}."
     else:
         message = _substitute(order=order, answer=answer, sku=substitute_sku, line_id=line_id)
-        compliance.state = (
-            State.ON_TIME if compliance.state != State.CANCELLED else compliance.state
-        )
-    compliance.cancel_at_end_of = None
-    compliance.save()
-    _record(order, message, notice=notice.pk, choice=choice, at=now.isoformat())
+        # The substitute is in stock and set aside: the customer agreed to it shipping now.
+        compliance.state = State.CONSENTED
+        compliance.consent_kind = OrderCompliance.ConsentKind.EXPRESS
+        compliance.consented_until = store_date(now) + dt.timedelta(days=settings.ETA_HANDLING_DAYS)
+    if choice != ConsentAnswer.Choice.CANCEL:
+        compliance.cancel_at_end_of = None
+        compliance.save()
+        _record(order, message, notice=notice.pk, choice=choice, at=now.isoformat())
     notification_create(
         kind=Notification.Kind.CONSENT_CONFIRMED,
         order=order,
@@ -423,6 +436,22 @@ def consent_answer(
         },
     )
     return answer
+
+
+def _customer_cancel(
+    *, order: Order, compliance: OrderCompliance, lines: Sequence[OrderLine], now: dt.datetime
+) -> None:
+    order_cancel(
+        order=order,
+        reason="The customer chose to cancel after a delay notice",
+        cause="customer",
+        line_ids=[x.pk for x in lines],
+        at=now,
+    )
+    compliance.state = State.CANCELLED
+    compliance.cancel_at_end_of = None
+    compliance.save()
+    _record(order, "Customer chose to cancel and be refunded.", at=now.isoformat())
 
 
 def _substitute(*, order: Order, answer: ConsentAnswer, sku: str, line_id: int | None) -> str:

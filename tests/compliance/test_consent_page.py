@@ -1,0 +1,445 @@
+"""The customer's status page answers a delay notice: the choices, one click each (with CSRF),
+what the page says afterwards, and what it refuses."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from decimal import Decimal
+from html.parser import HTMLParser
+from zoneinfo import ZoneInfo
+
+import pytest
+import time_machine
+from django.core import mail
+from django.http import HttpResponse
+from django.test import Client
+from django.urls import reverse
+
+from compliance.models import ConsentAnswer, DelayNotice, OrderCompliance
+from compliance.services import consent_answer, rule_run
+from inventory.models import Product, PurchaseOrderLine, Stock
+from inventory.services import PurchaseLineRequest, supplier_create
+from notifications.models import Notification
+from notifications.services import notification_send
+from orders.models import Order, Refund
+from orders.selectors import order_status_token
+from orders.services import (
+    product_allocate,
+    purchase_order_create,
+    purchase_order_line_receive,
+    purchase_order_line_reschedule,
+    shipment_create,
+)
+from tests.factories import CustomerFactory, ProductFactory, place_order
+
+pytestmark = pytest.mark.django_db
+
+NY = ZoneInfo("America/New_York")
+State = OrderCompliance.State
+
+
+# --- reading the page as a browser would -------------------------------------------------------
+
+
+@dataclass
+class Form:
+    action: str
+    method: str
+    fields: dict[str, str] = field(default_factory=dict)
+    button: str = ""
+
+
+class PageReader(HTMLParser):
+    """The page's visible text (whitespace folded) and its forms with their hidden fields."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.forms: list[Form] = []
+        self._text: list[str] = []
+        self._form: Form | None = None
+        self._in_button = False
+        self._skip = 0
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        values = {name: value or "" for name, value in attrs}
+        if tag in ("script", "style", "title"):
+            self._skip += 1
+        elif tag == "form":
+            self._form = Form(action=values.get("action", ""), method=values.get("method", ""))
+            self.forms.append(self._form)
+        elif tag == "input" and self._form is not None and values.get("name"):
+            self._form.fields[values["name"]] = values.get("value", "")
+        elif tag == "button":
+            self._in_button = True
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in ("script", "style", "title"):
+            self._skip -= 1
+        elif tag == "form":
+            self._form = None
+        elif tag == "button":
+            self._in_button = False
+
+    def handle_data(self, data: str) -> None:
+        if self._skip:
+            return
+        self._text.append(data)
+        if self._in_button and self._form is not None:
+            self._form.button += data.strip()
+
+    @property
+    def text(self) -> str:
+        return " ".join(" ".join(self._text).split())
+
+
+def read(response: HttpResponse) -> PageReader:
+    reader = PageReader()
+    reader.feed(response.content.decode())
+    return reader
+
+
+def form_labelled(page: PageReader, label: str) -> Form:
+    forms = [form for form in page.forms if form.button == label]
+    assert len(forms) == 1, f"expected one {label!r} button, the page has {page.forms}"
+    return forms[0]
+
+
+def click(client: Client, form: Form, **follow: bool) -> HttpResponse:
+    assert form.method == "post"
+    return client.post(form.action, form.fields, **follow)
+
+
+# --- the shop -----------------------------------------------------------------------------------
+
+
+def at(day: str, hour: int = 10, minute: int = 0) -> dt.datetime:
+    return dt.datetime.fromisoformat(day).replace(hour=hour, minute=minute, tzinfo=NY)
+
+
+@contextmanager
+def on(day: str, hour: int = 10, minute: int = 0) -> Iterator[None]:
+    with time_machine.travel(at(day, hour, minute), tick=False):
+        yield
+
+
+def status_url(order: Order) -> str:
+    return reverse("customer:status", args=[order_status_token(order=order)])
+
+
+def answer_url(order: Order) -> str:
+    return reverse("customer:consent", args=[order_status_token(order=order)])
+
+
+def rule(order: Order) -> OrderCompliance:
+    return OrderCompliance.objects.get(order=order)
+
+
+@dataclass
+class Delayed:
+    order: Order
+    po_line: PurchaseOrderLine
+    lamp: Product
+
+
+@pytest.fixture
+def delayed() -> Delayed:
+    """A $40 lamp (+ $5.95 shipping) paid Mon 2026-01-05 (T = 4 February). On 30 January the
+    supplier's date slips to 19 February (ETA 20 February): a branch S notice goes out."""
+    with on("2026-01-05"):
+        lamp = ProductFactory(
+            name="Desk Lamp", unit_price=Decimal("40.00"), on_hand=0, lead_time_days=None
+        )
+        po = purchase_order_create(
+            supplier=supplier_create(name="Lamps Inc"),
+            lines=[PurchaseLineRequest(lamp, 10, dt.date(2026, 1, 20))],
+            send=True,
+        )
+        order = place_order(
+            (lamp, 1),
+            customer=CustomerFactory(email="jane@example.com", name="Jane Doe"),
+            shipping_charge=Decimal("5.95"),
+        )
+        rule_run()
+    po_line = po.lines.get()
+    with on("2026-01-30"):
+        purchase_order_line_reschedule(
+            line=po_line, expected_date=dt.date(2026, 2, 19), reason="The supplier's ship is late"
+        )
+        rule_run()
+    assert rule(order).state == State.NOTICE_SENT
+    return Delayed(order=order, po_line=po_line, lamp=lamp)
+
+
+@pytest.fixture
+def browser() -> Client:
+    return Client(enforce_csrf_checks=True)
+
+
+# --- what the page shows -----------------------------------------------------------------------
+
+
+def test_the_page_shows_the_choices_while_a_notice_awaits_an_answer(delayed, browser):
+    with on("2026-01-31"):
+        response = browser.get(status_url(delayed.order))
+
+    assert response.status_code == 200
+    assert "no-store" in response.headers["Cache-Control"]
+    page = read(response)
+    assert (
+        "Your order is delayed: please choose "
+        "We now expect to ship on 20 February 2026. "
+        "Desk Lamp: out of stock; our next delivery from the supplier is later than planned. "
+        "If we don't hear from you before we ship, we'll take it that you accept the new date. "
+        "You can cancel for a full, prompt refund at no cost."
+    ) in page.text
+    choices = [form.button for form in page.forms if form.action.endswith("/answer/")]
+    assert choices == [
+        "I'll wait until 20 February 2026",
+        "I'll wait, whatever the date",
+        "Cancel and refund",
+    ]
+    for form in page.forms:
+        assert form.fields["csrfmiddlewaretoken"]
+        assert form.fields["notice"] == str(DelayNotice.objects.get(order=delayed.order).pk)
+
+
+def test_branch_l_page_says_when_silence_cancels():
+    with on("2026-01-05"):
+        lamp = ProductFactory(name="Desk Lamp", on_hand=0, lead_time_days=None)
+        order = place_order((lamp, 1))
+        rule_run()
+        page = read(Client().get(status_url(order)))
+
+    assert "We cannot give you a new date yet." in page.text
+    assert (
+        "Unless you agree to wait by 6 March 2026, or we ship by then, we will cancel the "
+        "delayed items and refund you in full."
+    ) in page.text
+    assert [form.button for form in page.forms] == [
+        "I'll wait, whatever the date",
+        "Cancel and refund",
+    ]
+
+
+def test_no_choices_when_the_order_is_on_time(browser):
+    with on("2026-01-05"):
+        order = place_order((ProductFactory(name="Desk Lamp", on_hand=2), 1))
+        rule_run()
+        page = read(browser.get(status_url(order)))
+
+    assert "please choose" not in page.text
+    assert page.forms == []
+
+
+# --- answering ----------------------------------------------------------------------------------
+
+
+def test_ill_wait_records_consent_thanks_and_emails_a_confirmation(delayed, browser):
+    with on("2026-01-31"):
+        page = read(browser.get(status_url(delayed.order)))
+        response = click(browser, form_labelled(page, "I'll wait until 20 February 2026"))
+
+    assert response.status_code == 302
+    assert response.headers["Location"] == form_labelled(
+        page, "Cancel and refund"
+    ).action.removesuffix("answer/")
+    with on("2026-01-31", 10, 1):
+        after = read(browser.get(response.headers["Location"]))
+    assert "Thank you: we have your answer and have emailed you a confirmation." in after.text
+    assert "please choose" not in after.text
+    assert after.forms == []
+
+    answer = ConsentAnswer.objects.get()
+    assert (answer.choice, answer.received_at, answer.via) == (
+        "wait_until",
+        at("2026-01-31"),
+        "status page",
+    )
+    compliance = rule(delayed.order)
+    assert (compliance.state, compliance.consent_kind, compliance.consented_until) == (
+        State.CONSENTED,
+        "express",
+        dt.date(2026, 2, 20),
+    )
+    confirmation = Notification.objects.get(order=delayed.order, kind="consent_confirmed")
+    assert confirmation.state == Notification.State.PENDING
+    with on("2026-01-31", 10, 2):
+        notification_send(notification_id=confirmation.pk)
+    [message] = [m for m in mail.outbox if m.subject.endswith("we have your answer")]
+    assert message.to == ["jane@example.com"]
+    assert "You agreed to wait until 20 February 2026." in message.body
+
+
+def test_a_click_without_the_csrf_token_is_refused(delayed, browser):
+    with on("2026-01-31"):
+        page = read(browser.get(status_url(delayed.order)))
+        form = form_labelled(page, "Cancel and refund")
+        fields = {k: v for k, v in form.fields.items() if k != "csrfmiddlewaretoken"}
+        response = browser.post(form.action, fields)
+
+    assert response.status_code == 403
+    assert not ConsentAnswer.objects.exists()
+    assert rule(delayed.order).state == State.NOTICE_SENT
+
+
+def test_cancel_and_refund_cancels_and_shows_the_refund(delayed, browser):
+    with on("2026-01-31"):  # a Saturday
+        page = read(browser.get(status_url(delayed.order)))
+        response = click(browser, form_labelled(page, "Cancel and refund"), follow=True)
+
+    assert response.status_code == 200
+    text = read(response).text
+    assert "Thank you: we have your answer and have emailed you a confirmation." in text
+    assert "Cancelled This order was cancelled." in text
+    assert "1 cancelled" in text
+    # Everything paid, shipping included, due within 7 working days.
+    assert "Refunds $45.95 Desk Lamp Not yet issued · due by February 10, 2026" in text
+    assert rule(delayed.order).state == State.CANCELLED
+    refund = Refund.objects.get(order=delayed.order)
+    assert (refund.amount, refund.due_date) == (Decimal("45.95"), dt.date(2026, 2, 10))
+    assert Notification.objects.filter(order=delayed.order, kind="cancellation").exists()
+
+
+def test_a_substitute_in_stock_replaces_the_delayed_line(browser):
+    with on("2026-01-05"):
+        mk2 = ProductFactory(sku="LAMP-MK2", name="Desk Lamp Mk2", on_hand=3)
+        lamp = ProductFactory(
+            name="Desk Lamp",
+            unit_price=Decimal("40.00"),
+            on_hand=0,
+            lead_time_days=None,
+            substitutes=[mk2],
+        )
+        order = place_order((lamp, 1), shipping_charge=Decimal("5.95"))
+        rule_run()
+    with on("2026-01-06"):
+        page = read(browser.get(status_url(order)))
+        form = form_labelled(page, "Send Desk Lamp Mk2 instead of Desk Lamp")
+        assert form.fields["substitute"] == "LAMP-MK2"
+        response = click(browser, form, follow=True)
+
+    assert response.status_code == 200
+    text = read(response).text
+    assert "Thank you: we have your answer and have emailed you a confirmation." in text
+    assert "Desk Lamp Mk2 Ordered: 1 1 in stock and set aside for you; it ships soon." in text
+    original = order.lines.get(product=lamp)
+    assert (original.quantity_cancelled, original.quantity_substituted) == (1, 1)
+    assert original.quantity_backordered == 0
+    substitute = order.lines.get(product=mk2)
+    assert (substitute.quantity, substitute.quantity_allocated, substitute.unit_price) == (
+        1,
+        1,
+        Decimal("40.00"),
+    )
+    assert Stock.objects.get(product=mk2).allocated == 1
+    # Paid for by the substitute: nothing is owed back.
+    assert not Refund.objects.filter(order=order).exists()
+    assert ConsentAnswer.objects.get().substitute == mk2
+
+
+# --- what the page refuses ----------------------------------------------------------------------
+
+
+def test_a_second_answer_is_refused_and_the_first_counts(delayed, browser):
+    with on("2026-01-31"):
+        page = read(browser.get(status_url(delayed.order)))
+        click(browser, form_labelled(page, "I'll wait until 20 February 2026"))
+    # The same old page, another button.
+    with on("2026-02-01"):
+        response = click(browser, form_labelled(page, "Cancel and refund"))
+
+    assert response.status_code == 409
+    assert (
+        "We already have your answer to this notice; the first one counts." in read(response).text
+    )
+    assert list(ConsentAnswer.objects.values_list("choice", flat=True)) == ["wait_until"]
+    assert rule(delayed.order).state == State.CONSENTED
+    assert not Refund.objects.filter(order=delayed.order).exists()
+
+
+def test_a_choice_after_shipment_is_refused_politely(delayed, browser):
+    with on("2026-01-31"):
+        page = read(browser.get(status_url(delayed.order)))
+    with on("2026-02-02"):
+        purchase_order_line_reschedule(
+            line=delayed.po_line, expected_date=dt.date(2026, 2, 2), reason="Arrived early"
+        )
+        purchase_order_line_receive(line=delayed.po_line, quantity=10)
+        product_allocate(product_id=delayed.lamp.pk)
+        shipment_create(order=delayed.order, carrier="UPS")
+    with on("2026-02-02", 12):
+        response = click(browser, form_labelled(page, "Cancel and refund"))
+
+    assert response.status_code == 409
+    text = read(response).text
+    assert (
+        "Your order has already shipped, so there is nothing left to change here. "
+        "If you no longer want it, our returns policy applies."
+    ) in text
+    assert "1 shipped on February 2, 2026 with UPS." in text
+    assert not ConsentAnswer.objects.exists()
+    assert not Refund.objects.filter(order=delayed.order).exists()
+
+
+def test_a_forged_or_foreign_token_finds_nothing(delayed, browser):
+    order = delayed.order
+    notice = DelayNotice.objects.get(order=order)
+    token = order_status_token(order=order)
+    with on("2026-01-31"):
+        other = place_order((ProductFactory(on_hand=1), 1))
+        forged = token[:-4] + ("AAAA" if not token.endswith("AAAA") else "BBBB")
+        assert browser.get(reverse("customer:status", args=[forged])).status_code == 404
+        assert browser.get(reverse("customer:status", args=["not-a-token"])).status_code == 404
+        # Answering someone else's notice with one's own link: no such notice on this order.
+        client = Client()
+        response = client.post(
+            reverse("customer:consent", args=[order_status_token(order=other)]),
+            {"notice": notice.pk, "choice": "cancel"},
+        )
+        assert response.status_code == 404
+        response = client.post(
+            reverse("customer:consent", args=[forged]), {"notice": notice.pk, "choice": "cancel"}
+        )
+        assert response.status_code == 404
+
+    assert not ConsentAnswer.objects.exists()
+    assert rule(order).state == State.NOTICE_SENT
+
+
+def test_the_answer_address_only_takes_posts(delayed):
+    with on("2026-01-31"):
+        assert Client().get(answer_url(delayed.order)).status_code == 405
+
+
+def test_after_agreeing_to_wait_indefinitely_the_customer_can_still_cancel(browser):
+    with on("2026-01-05"):
+        lamp = ProductFactory(
+            name="Desk Lamp", unit_price=Decimal("40.00"), on_hand=0, lead_time_days=None
+        )
+        order = place_order((lamp, 1), shipping_charge=Decimal("5.95"))
+        rule_run()
+    with on("2026-01-06"):
+        consent_answer(notice=DelayNotice.objects.get(order=order), choice="wait_indefinitely")
+    with on("2026-04-01"):
+        page = read(browser.get(status_url(order)))
+        response = click(browser, form_labelled(page, "Cancel and refund"), follow=True)
+
+    assert response.status_code == 200
+    assert "Cancelled" in read(response).text
+    assert rule(order).state == State.CANCELLED
+    refund = Refund.objects.get(order=order)
+    # Wed 1 April 2026 + 7 working days.
+    assert (refund.amount, refund.due_date) == (Decimal("45.95"), dt.date(2026, 4, 10))
+
+
+def test_the_thank_you_message_shows_once(delayed, browser):
+    with on("2026-01-31"):
+        page = read(browser.get(status_url(delayed.order)))
+        response = click(
+            browser, form_labelled(page, "I'll wait until 20 February 2026"), follow=True
+        )
+
+    assert read(response).text.count("Thank you: we have your answer") == 1

@@ -1,0 +1,1216 @@
+"""The FTC Mail Order Rule, as behaviour: deadlines, option notices, consent, cancellation and
+refunds, on a fixed clock in the store's time zone (America/New_York).
+
+Every scenario follows /work/shared/FTC_RULE.md. ETAs come from purchase orders the way staff
+set them: a line's ETA is the PO line's expected date plus one handling day, so each PO date
+below is the day before the ETA it stands for. Decisions on commit do not run in these tests,
+so each step calls rule_run() explicitly, as the hourly beat would.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+from contextlib import contextmanager
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+import pytest
+import time_machine
+from django.core import mail
+from django.core.exceptions import ValidationError
+from django.core.mail import EmailMultiAlternatives
+
+from compliance.models import ConsentAnswer, DelayNotice, OrderCompliance
+from compliance.selectors import compliance_record
+from compliance.services import consent_answer, rule_run
+from inventory.models import Product, PurchaseOrderLine
+from inventory.services import PurchaseLineRequest, supplier_create
+from notifications.models import Notification
+from notifications.services import notification_send
+from orders.models import Order, OrderEvent, Refund
+from orders.services import (
+    order_payment_dishonoured,
+    order_payment_received,
+    product_allocate,
+    purchase_order_create,
+    purchase_order_line_receive,
+    purchase_order_line_reschedule,
+    refund_due_date,
+    shipment_create,
+)
+from tests.factories import CustomerFactory, ProductFactory, place_order
+
+pytestmark = pytest.mark.django_db
+
+NY = ZoneInfo("America/New_York")
+State = OrderCompliance.State
+Kind = Notification.Kind
+
+
+# --- helpers -------------------------------------------------------------------------------
+
+
+def at(day: str, hour: int = 10, minute: int = 0) -> dt.datetime:
+    """A moment in the store's time zone."""
+    return dt.datetime.fromisoformat(day).replace(hour=hour, minute=minute, tzinfo=NY)
+
+
+def date(day: str) -> dt.date:
+    return dt.date.fromisoformat(day)
+
+
+@contextmanager
+def on(day: str, hour: int = 10, minute: int = 0) -> Iterator[None]:
+    with time_machine.travel(at(day, hour, minute), tick=False):
+        yield
+
+
+def lamp(**fields: object) -> Product:
+    """A $40 desk lamp, out of stock, with no lead time: its ETA comes only from POs."""
+    defaults: dict[str, object] = {
+        "name": "Desk Lamp",
+        "unit_price": Decimal("40.00"),
+        "on_hand": 0,
+        "lead_time_days": None,
+    }
+    return ProductFactory(**(defaults | fields))
+
+
+def supply(product: Product, expected: str, quantity: int = 10) -> PurchaseOrderLine:
+    """Send a PO for `product` expected on `expected` (the ETA is one handling day later)."""
+    supplier = supplier_create(name=f"Supplier for {product.sku}")
+    po = purchase_order_create(
+        supplier=supplier,
+        lines=[PurchaseLineRequest(product, quantity, date(expected))],
+        send=True,
+    )
+    return po.lines.get()
+
+
+def reschedule(line: PurchaseOrderLine, expected: str) -> None:
+    purchase_order_line_reschedule(
+        line=line, expected_date=date(expected), reason="The supplier's ship is late"
+    )
+
+
+def arrive(line: PurchaseOrderLine, quantity: int | None = None) -> None:
+    """Receive a PO line and allocate, as the task does once the receipt has committed."""
+    purchase_order_line_receive(line=line, quantity=quantity or line.quantity_ordered)
+    product_allocate(product_id=line.product_id)
+
+
+def order_for(*items: tuple[Product, int], **kwargs: object) -> Order:
+    customer = CustomerFactory(email="jane@example.com", name="Jane Doe")
+    kwargs.setdefault("shipping_charge", Decimal("5.95"))
+    return place_order(*items, customer=customer, **kwargs)
+
+
+def rule(order: Order) -> OrderCompliance:
+    return OrderCompliance.objects.get(order=order)
+
+
+def notice_of(order: Order) -> DelayNotice:
+    return DelayNotice.objects.filter(order=order).latest("sent_at", "id")
+
+
+def send(order: Order, kind: str) -> EmailMultiAlternatives:
+    """Send the order's latest email of `kind` and return the message the customer gets."""
+    notification = Notification.objects.filter(order=order, kind=kind).latest("created_at", "id")
+    assert notification_send(notification_id=notification.pk) == Notification.State.SENT
+    [message] = [
+        m
+        for m in mail.outbox
+        if m.extra_headers.get("X-Backorder-Desk-Notification") == str(notification.pk)
+    ]
+    return message
+
+
+def html_of(message: EmailMultiAlternatives) -> str:
+    [(html, mimetype)] = message.alternatives
+    assert mimetype == "text/html"
+    return str(html)
+
+
+def one_line(text: str) -> str:
+    """Email text with its line breaks folded, to match sentences wherever they wrap."""
+    return " ".join(text.split())
+
+
+def refund_of(order: Order) -> tuple[Decimal, dt.date]:
+    refund = Refund.objects.get(order=order)
+    return refund.amount, refund.due_date
+
+
+def kinds_sent(order: Order) -> list[str]:
+    return sorted(
+        Notification.objects.filter(
+            order=order,
+            kind__in=[Kind.DELAY_NOTICE, Kind.RENEWED_NOTICE, Kind.CANCELLATION],
+        ).values_list("kind", flat=True)
+    )
+
+
+@pytest.fixture
+def example() -> tuple[Order, PurchaseOrderLine]:
+    """FTC_RULE.md's example: a $40 lamp (+ $5.95 shipping) paid by card on Mon 2026-01-05,
+    no time stated, so T = 2026-02-04. The PO first promises the lamp for 2026-01-21."""
+    with on("2026-01-05", 9):
+        product = lamp()
+        po_line = supply(product, "2026-01-20")
+    with on("2026-01-05"):
+        order = order_for((product, 1))
+        rule_run()
+    return order, po_line
+
+
+# --- the deadline T ---------------------------------------------------------------------------
+
+
+def test_example_deadline_is_30_days_after_payment(example):
+    order, _ = example
+
+    compliance = rule(order)
+    assert compliance.state == State.ON_TIME
+    assert compliance.properly_completed_at == at("2026-01-05")
+    assert (compliance.deadline, compliance.basis) == (date("2026-02-04"), "30_days")
+    assert order.lines.get().eta == date("2026-01-21")
+    assert OrderEvent.objects.filter(
+        order=order,
+        kind=OrderEvent.Kind.MAIL_ORDER_RULE,
+        message="Deadline: ship by 2026-02-04 (30 days after the order was properly completed).",
+    ).exists()
+
+
+def test_t_counts_calendar_days_in_the_store_time_zone():
+    # 23:30 in New York is already the next day in UTC: T still counts from the store's day.
+    with on("2026-01-05", 23, 30):
+        order = order_for((lamp(on_hand=1), 1))
+        rule_run()
+
+    assert rule(order).deadline == date("2026-02-04")
+
+
+def test_a_stated_ship_date_is_the_deadline():
+    with on("2026-01-05", 9):
+        product = lamp()
+        supply(product, "2026-01-20")
+    with on("2026-01-05"):
+        order = order_for((product, 1), promised_ship_date=date("2026-01-15"))
+        rule_run()
+
+    compliance = rule(order)
+    assert (compliance.deadline, compliance.basis) == (date("2026-01-15"), "stated_date")
+    # The PO's date (ETA 21 January) misses the stated date: a branch S notice at once.
+    notice = notice_of(order)
+    assert (notice.branch, notice.deadline, notice.revised_date) == (
+        "S",
+        date("2026-01-15"),
+        date("2026-01-21"),
+    )
+
+
+def test_stated_business_days_skip_thanksgiving():
+    # Wed 2026-11-25, "ships in 3 business days": Thu 26 is Thanksgiving, so Fri 27, Mon 30,
+    # Tue 1 December.
+    with on("2026-11-25", 9):
+        on_time, late = lamp(sku="LAMP-A"), lamp(sku="LAMP-B")
+        supply(on_time, "2026-11-30")  # ETA 1 December: on T, on time
+        supply(late, "2026-12-01")  # ETA 2 December: one day late
+    with on("2026-11-25"):
+        first = order_for((on_time, 1), promised_business_days=3)
+        second = place_order(
+            (late, 1), customer=CustomerFactory(email="joe@example.com"), promised_business_days=3
+        )
+        rule_run()
+
+    assert (rule(first).deadline, rule(first).basis) == (date("2026-12-01"), "stated_days")
+    assert rule(first).state == State.ON_TIME
+    assert not DelayNotice.objects.filter(order=first).exists()
+    assert rule(second).deadline == date("2026-12-01")
+    notice = notice_of(second)
+    assert (notice.branch, notice.revised_date, notice.answer_by) == (
+        "S",
+        date("2026-12-02"),
+        date("2026-12-02"),
+    )
+    text = one_line(send(second, Kind.DELAY_NOTICE).body)
+    assert f"we can't ship your order {second.number} by 1 December 2026" in text
+    assert "We now expect to ship it by 2 December 2026." in text
+
+
+def test_credit_application_gives_50_days_when_no_time_was_stated():
+    with on("2026-01-05", 9):
+        product = lamp()
+        supply(product, "2026-02-19")  # ETA 20 February
+    with on("2026-01-05"):
+        on_credit = order_for((product, 1), credit_application=True, payment_method="store_credit")
+        by_card = place_order((product, 1), customer=CustomerFactory(email="joe@example.com"))
+        rule_run()
+
+    assert (rule(on_credit).deadline, rule(on_credit).basis) == (date("2026-02-24"), "50_days")
+    assert rule(on_credit).state == State.ON_TIME
+    assert not DelayNotice.objects.filter(order=on_credit).exists()
+    # The same date is 16 days late for a card order (T = 4 February).
+    assert (rule(by_card).state, rule(by_card).branch) == (State.NOTICE_SENT, "S")
+
+
+def test_credit_order_cancelled_under_branch_l_is_refunded_within_one_billing_cycle():
+    with on("2026-01-05"):
+        order = order_for((lamp(), 1), credit_application=True, payment_method="store_credit")
+        rule_run()
+    assert (rule(order).branch, notice_of(order).answer_by) == ("L", date("2026-03-26"))
+
+    with on("2026-03-27", 0, 30):
+        rule_run()
+
+    assert rule(order).state == State.CANCELLED
+    # The shop is the creditor: one billing cycle (30 days) from the end of 26 March.
+    assert refund_of(order) == (Decimal("45.95"), date("2026-04-25"))
+
+
+def test_dishonoured_payment_moves_t0_and_the_deadline():
+    with on("2026-01-05", 9):
+        product = lamp()
+        supply(product, "2026-01-20")
+    with on("2026-01-05"):
+        order = order_for((product, 1), payment_method="check")
+        rule_run()
+    assert rule(order).deadline == date("2026-02-04")
+
+    with on("2026-01-07"):
+        order_payment_dishonoured(order=order, reason="The check bounced")
+        rule_run()
+    compliance = rule(order)
+    assert compliance.state == State.AWAITING_PAYMENT
+    assert (compliance.properly_completed_at, compliance.deadline) == (None, None)
+
+    # Past the old T: no notice, no cancellation while the order is not properly completed.
+    with on("2026-02-06"):
+        rule_run()
+    assert rule(order).state == State.AWAITING_PAYMENT
+    assert not DelayNotice.objects.filter(order=order).exists()
+    assert not Refund.objects.filter(order=order).exists()
+
+    with on("2026-02-10"):
+        order_payment_received(order=order)
+        rule_run()
+    compliance = rule(order)
+    assert compliance.state == State.ON_TIME
+    assert compliance.properly_completed_at == at("2026-02-10")
+    assert (compliance.deadline, compliance.basis) == (date("2026-03-12"), "30_days")
+
+
+# --- the example: ships in time ----------------------------------------------------------------
+
+
+def test_example_shipped_before_t_needs_nothing_else(example):
+    order, po_line = example
+    with on("2026-02-02"):
+        arrive(po_line)
+        rule_run()
+    with on("2026-02-03"):
+        shipment_create(order=order, carrier="UPS", tracking_number="1Z999")
+        rule_run()
+    with on("2026-03-10"):
+        rule_run()
+
+    assert rule(order).state == State.SHIPPED
+    assert not DelayNotice.objects.filter(order=order).exists()
+    assert kinds_sent(order) == []
+    assert not Refund.objects.filter(order=order).exists()
+
+
+def test_shipping_on_t_itself_is_on_time(example):
+    order, po_line = example
+    with on("2026-02-04", 9):
+        arrive(po_line)
+    with on("2026-02-04", 23, 30):
+        shipment_create(order=order)
+    with on("2026-02-05", 0, 30):
+        rule_run()
+
+    assert rule(order).state == State.SHIPPED
+    assert kinds_sent(order) == []
+
+
+def test_unshipped_at_t_without_a_notice_is_cancelled_at_the_end_of_t(example):
+    order, po_line = example
+    # The ETA (21 January) never moved, so no notice was due, but nothing shipped by T.
+    with on("2026-02-04", 23, 30):
+        rule_run()
+    assert rule(order).state == State.ON_TIME
+
+    with on("2026-02-05", 0, 30):
+        rule_run()
+
+    assert rule(order).state == State.CANCELLED
+    assert order.lines.get().quantity_cancelled == 1
+    refund = Refund.objects.get(order=order)
+    assert refund.vested_at == at("2026-02-04", 23, 59).replace(second=59, microsecond=999999)
+    # 7 working days after Wed 4 February.
+    assert (refund.amount, refund.due_date) == (Decimal("45.95"), date("2026-02-13"))
+
+
+# --- the example: branch S (revised date within T + 30) ---------------------------------------
+
+
+def test_example_branch_s_notice_goes_out_before_t(example):
+    order, po_line = example
+    with on("2026-01-30"):
+        reschedule(po_line, "2026-02-19")  # ETA 20 February: 16 days after T
+        rule_run()
+
+    compliance = rule(order)
+    assert (compliance.state, compliance.branch) == (State.NOTICE_SENT, "S")
+    assert (compliance.revised_date, compliance.cancel_at_end_of) == (date("2026-02-20"), None)
+    notice = notice_of(order)
+    assert (notice.kind, notice.branch) == ("first", "S")
+    assert (notice.deadline, notice.revised_date, notice.answer_by) == (
+        date("2026-02-04"),
+        date("2026-02-20"),
+        date("2026-02-20"),
+    )
+    assert notice.sent_at == at("2026-01-30")
+    assert notice.notification is not None
+    assert notice.notification.kind == Kind.DELAY_NOTICE
+    assert notice.notification.recipient == "jane@example.com"
+
+
+def test_example_branch_s_silence_is_consent_to_the_revised_date(example):
+    order, po_line = example
+    with on("2026-01-30"):
+        reschedule(po_line, "2026-02-19")
+        rule_run()
+    # After T, the notice went out in time: no cancellation, still waiting for an answer.
+    for day in ("2026-02-05", "2026-02-19"):
+        with on(day):
+            rule_run()
+        assert rule(order).state == State.NOTICE_SENT
+
+    with on("2026-02-20", 8):
+        rule_run()
+
+    compliance = rule(order)
+    assert compliance.state == State.CONSENTED
+    assert (compliance.consented_until, compliance.consent_kind) == (
+        date("2026-02-20"),
+        "deemed",
+    )
+    with on("2026-02-20", 9):
+        arrive(po_line)
+    with on("2026-02-20", 15):
+        shipment_create(order=order)
+    with on("2026-02-21"):
+        rule_run()
+    assert rule(order).state == State.SHIPPED
+    assert kinds_sent(order) == [Kind.DELAY_NOTICE]
+    assert not Refund.objects.filter(order=order).exists()
+
+
+def test_branch_s_notice_email_gives_the_date_the_right_to_cancel_and_what_silence_means(
+    example,
+):
+    order, po_line = example
+    with on("2026-01-30"):
+        reschedule(po_line, "2026-02-19")
+        rule_run()
+        message = send(order, Kind.DELAY_NOTICE)
+
+    assert message.subject == f"Order {order.number} is delayed: please choose how to proceed"
+    assert message.to == ["jane@example.com"]
+    text = message.body
+    assert text.startswith("Hi Jane Doe,\n\n")
+    assert (
+        f"We're sorry: we can't ship your order {order.number} by 4 February 2026 as we should."
+        "\n\nWe now expect to ship it by 20 February 2026.\n"
+        "Why: Desk Lamp: out of stock; our next delivery from the supplier is later than "
+        "planned.\n\n"
+        "You have the right to cancel and get a full, prompt refund. Cancelling costs you "
+        'nothing: one click on "Cancel and refund" on your order page.\n\n'
+        "Your choices (one click on your order page):\n"
+        "- I'll wait until 20 February 2026\n"
+        "- I'll wait, whatever the date\n"
+        "- Cancel and refund\n\n"
+        "If you don't answer: if we don't hear from you before we ship and before "
+        "20 February 2026, we will take it that you agree to the delay until 20 February 2026."
+        "\n\nIf you agree to wait whatever the date, you can still cancel at any time before "
+        "we ship.\n\n"
+        "Answer with one click on your order page:\nhttp://127.0.0.1:8000/orders/"
+    ) in text
+    assert "2026-02" not in text  # dates in words only
+    html = html_of(message)
+    assert "<strong>20 February 2026</strong>" in html
+    assert "You have the right to cancel and get a full, prompt refund." in html
+    # The full text is kept with the record of the notice.
+    notification = notice_of(order).notification
+    assert notification is not None
+    notification.refresh_from_db()
+    assert notification.body_text == text
+
+
+# --- the example: branch L (revised date later than T + 30) ------------------------------------
+
+
+def test_example_branch_l_silence_cancels_at_the_end_of_t_plus_30(example):
+    order, po_line = example
+    with on("2026-01-30"):
+        reschedule(po_line, "2026-03-19")  # ETA 20 March: 44 days after T
+        rule_run()
+
+    compliance = rule(order)
+    assert (compliance.state, compliance.branch) == (State.NOTICE_SENT, "L")
+    assert (compliance.revised_date, compliance.cancel_at_end_of) == (
+        date("2026-03-20"),
+        date("2026-03-06"),
+    )
+    notice = notice_of(order)
+    # The cut-off is T + 30 even though the revised date is later.
+    assert (notice.revised_date, notice.answer_by) == (date("2026-03-20"), date("2026-03-06"))
+
+    with on("2026-03-06", 23, 30):
+        rule_run()
+    assert rule(order).state == State.NOTICE_SENT
+
+    with on("2026-03-07", 0, 30):
+        rule_run()
+
+    assert rule(order).state == State.CANCELLED
+    line = order.lines.get()
+    assert (line.quantity_cancelled, line.quantity_backordered) == (1, 0)
+    refund = Refund.objects.get(order=order)
+    assert refund.vested_at == dt.datetime(2026, 3, 6, 23, 59, 59, 999999, tzinfo=NY)
+    assert (refund.amount, refund.due_date) == (Decimal("45.95"), date("2026-03-17"))
+    event = OrderEvent.objects.get(order=order, kind=OrderEvent.Kind.CANCELLED)
+    assert event.data["cause"] == "mail_order_rule"
+
+
+def test_branch_l_notice_email_says_silence_cancels_at_t_plus_30(example):
+    order, po_line = example
+    with on("2026-01-30"):
+        reschedule(po_line, "2026-03-19")
+        rule_run()
+        text = send(order, Kind.DELAY_NOTICE).body
+
+    assert "We now expect to ship it by 20 March 2026." in text
+    assert "You have the right to cancel and get a full, prompt refund." in text
+    assert "- I'll wait until 20 March 2026\n- I'll wait, whatever the date\n" in text
+    assert (
+        "If you don't answer: unless you tell us by 6 March 2026 that you agree to wait, or we "
+        "ship by then, we will cancel the delayed items at the end of 6 March 2026 and refund "
+        "you in full."
+    ) in text
+    assert "we will take it that you agree" not in text
+
+
+def test_branch_l_without_a_date_gives_the_reason_and_offers_no_dated_wait():
+    with on("2026-01-05"):
+        order = order_for((lamp(name="Brass Lamp"), 1))  # no PO, no lead time: no date
+        rule_run()
+        text = send(order, Kind.DELAY_NOTICE).body
+
+    notice = notice_of(order)
+    assert (notice.branch, notice.revised_date, notice.answer_by) == ("L", None, date("2026-03-06"))
+    assert (
+        "We can't give you a new shipping date yet.\nThe reason: Brass Lamp: out of stock and our "
+        "supplier has not confirmed a delivery date."
+    ) in text
+    assert "Your choices (one click on your order page):\n- I'll wait, whatever the date\n" in text
+    assert "I'll wait until" not in text
+    assert "at the end of 6 March 2026 and refund you in full." in text
+
+
+def test_shipping_by_t_plus_30_keeps_a_branch_l_order(example):
+    order, po_line = example
+    with on("2026-01-30"):
+        reschedule(po_line, "2026-03-19")
+        rule_run()
+    with on("2026-03-05"):
+        reschedule(po_line, "2026-03-05")
+        arrive(po_line)
+        shipment_create(order=order)
+    with on("2026-03-07"):
+        rule_run()
+
+    assert rule(order).state == State.SHIPPED
+    assert not Refund.objects.filter(order=order).exists()
+
+
+@pytest.mark.parametrize(
+    ("po_date", "eta", "branch", "answer_by"),
+    [
+        ("2026-03-05", "2026-03-06", "S", "2026-03-06"),  # R = T + 30: still branch S
+        ("2026-03-06", "2026-03-07", "L", "2026-03-06"),  # R = T + 31: branch L
+    ],
+)
+def test_branch_boundary_is_t_plus_30(example, po_date, eta, branch, answer_by):
+    order, po_line = example
+    with on("2026-01-30"):
+        reschedule(po_line, po_date)
+        rule_run()
+
+    notice = notice_of(order)
+    assert (notice.revised_date, notice.branch, notice.answer_by) == (
+        date(eta),
+        branch,
+        date(answer_by),
+    )
+
+
+def test_notice_on_t_itself_is_in_time(example):
+    order, po_line = example
+    with on("2026-02-04", 22):
+        reschedule(po_line, "2026-02-19")
+        rule_run()
+
+    assert (rule(order).state, notice_of(order).sent_at) == (
+        State.NOTICE_SENT,
+        at("2026-02-04", 22),
+    )
+
+
+def test_delay_learned_after_t_sends_no_notice_and_cancels_at_t(example):
+    order, po_line = example
+    with on("2026-02-05", 9):
+        reschedule(po_line, "2026-02-19")
+        rule_run()
+
+    assert not DelayNotice.objects.filter(order=order).exists()
+    assert kinds_sent(order) == [Kind.CANCELLATION]
+    assert rule(order).state == State.CANCELLED
+    assert refund_of(order) == (Decimal("45.95"), date("2026-02-13"))
+
+
+# --- express and indefinite consent -------------------------------------------------------------
+
+
+def test_branch_s_express_consent_to_the_revised_date(example):
+    order, po_line = example
+    with on("2026-01-30"):
+        reschedule(po_line, "2026-02-19")
+        rule_run()
+    with on("2026-01-31"):
+        answer = consent_answer(notice=notice_of(order), choice="wait_until")
+        rule_run()
+
+    assert (answer.choice, answer.received_at) == ("wait_until", at("2026-01-31"))
+    compliance = rule(order)
+    assert (compliance.state, compliance.consent_kind, compliance.consented_until) == (
+        State.CONSENTED,
+        "express",
+        date("2026-02-20"),
+    )
+    with on("2026-01-31"):
+        text = send(order, Kind.CONSENT_CONFIRMED).body
+    assert (
+        f"Thank you: we have your answer about order {order.number}.\n\n"
+        "You agreed to wait until 20 February 2026. If we can't ship by then, we'll ask you "
+        "again before that date."
+    ) in text
+
+
+def test_branch_l_express_consent_keeps_the_order_past_t_plus_30(example):
+    order, po_line = example
+    with on("2026-01-30"):
+        reschedule(po_line, "2026-03-19")
+        rule_run()
+    with on("2026-02-10"):
+        consent_answer(notice=notice_of(order), choice="wait_until")
+    with on("2026-03-07", 0, 30):
+        rule_run()
+
+    compliance = rule(order)
+    assert (compliance.state, compliance.consented_until) == (State.CONSENTED, date("2026-03-20"))
+    assert compliance.cancel_at_end_of is None
+    with on("2026-03-20"):
+        arrive(po_line)
+        shipment_create(order=order)
+    with on("2026-03-21"):
+        rule_run()
+    assert rule(order).state == State.SHIPPED
+    assert kinds_sent(order) == [Kind.DELAY_NOTICE]
+
+
+def test_wait_until_needs_a_date(example):
+    with on("2026-01-05"):
+        order = order_for((lamp(sku="NODATE"), 1))
+        rule_run()
+        with pytest.raises(ValidationError) as refused:
+            consent_answer(notice=notice_of(order), choice="wait_until")
+
+    assert refused.value.messages == [
+        "This notice gives no date; choose to wait whatever the date."
+    ]
+
+
+def test_indefinite_consent_needs_no_further_notices():
+    with on("2026-01-05"):
+        product = lamp()
+        order = order_for((product, 1))  # no date at all: branch L
+        rule_run()
+    with on("2026-01-10"):
+        consent_answer(notice=notice_of(order), choice="wait_indefinitely")
+        text = send(order, Kind.CONSENT_CONFIRMED).body
+    assert (
+        "You agreed to wait, whatever the date. You can still cancel for a full refund at any "
+        "time before we ship, on your order page."
+    ) in text
+
+    # Past T + 30, a date appears and slips: no renewed notice, no cancellation.
+    with on("2026-03-07"):
+        rule_run()
+    with on("2026-04-01"):
+        po_line = supply(product, "2026-04-30")
+        rule_run()
+    with on("2026-04-20"):
+        reschedule(po_line, "2026-06-30")
+        rule_run()
+
+    compliance = rule(order)
+    assert (compliance.state, compliance.consent_kind, compliance.consented_until) == (
+        State.CONSENTED_INDEFINITELY,
+        "indefinite",
+        None,
+    )
+    assert DelayNotice.objects.filter(order=order).count() == 1
+    assert kinds_sent(order) == [Kind.DELAY_NOTICE]
+    assert order.lines.get().quantity_backordered == 1
+
+
+# --- renewed notice ----------------------------------------------------------------------------
+
+
+@pytest.fixture
+def deemed_consent(example) -> tuple[Order, PurchaseOrderLine]:
+    """Branch S notice on 30 January (R = 20 February), no answer: consent deemed."""
+    order, po_line = example
+    with on("2026-01-30"):
+        reschedule(po_line, "2026-02-19")
+        rule_run()
+    return order, po_line
+
+
+def test_renewed_notice_when_the_consented_date_will_be_missed(deemed_consent):
+    order, po_line = deemed_consent
+    with on("2026-02-15"):
+        reschedule(po_line, "2026-03-09")  # ETA 10 March, after the 20 February agreed
+        rule_run()
+
+    compliance = rule(order)
+    assert compliance.state == State.RENEWED_NOTICE_SENT
+    assert (compliance.consent_kind, compliance.revised_date, compliance.cancel_at_end_of) == (
+        "deemed",
+        date("2026-03-10"),
+        date("2026-02-20"),
+    )
+    notice = notice_of(order)
+    assert (notice.kind, notice.deadline, notice.revised_date, notice.answer_by) == (
+        "renewed",
+        date("2026-02-20"),
+        date("2026-03-10"),
+        date("2026-02-20"),
+    )
+    with on("2026-02-15"):
+        message = send(order, Kind.RENEWED_NOTICE)
+    assert message.subject == (f"Order {order.number} is delayed again: your consent is needed")
+    assert (
+        f"We're sorry: we can't ship your order {order.number} by 20 February 2026, the date you "
+        "agreed to wait for.\n\n"
+        "We now expect to ship it by 10 March 2026.\n"
+        "Why: Desk Lamp: out of stock; our next delivery from the supplier is later than "
+        "planned.\n\n"
+        "Unless you agree to this further delay before the end of 20 February 2026, we will take "
+        "it that you don't, cancel the delayed items if they have not shipped, and refund you in "
+        "full, promptly. You can also cancel now, at no cost.\n\n"
+        "Your choices (one click on your order page):\n"
+        "- I'll wait until 10 March 2026\n"
+        "- I'll wait, whatever the date\n"
+        "- Cancel and refund\n"
+    ) in message.body
+
+
+def test_silence_after_a_renewed_notice_cancels_at_the_end_of_the_consented_date(
+    deemed_consent,
+):
+    order, po_line = deemed_consent
+    with on("2026-02-15"):
+        reschedule(po_line, "2026-03-09")
+        rule_run()
+    with on("2026-02-20", 23, 30):
+        rule_run()
+    assert rule(order).state == State.RENEWED_NOTICE_SENT
+
+    with on("2026-02-21", 0, 30):
+        rule_run()
+        rule_run()
+
+    assert rule(order).state == State.CANCELLED
+    # Silence is never consent to a further delay: cancelled at the end of Fri 20 February.
+    assert refund_of(order) == (Decimal("45.95"), date("2026-03-03"))
+    assert kinds_sent(order) == [Kind.CANCELLATION, Kind.DELAY_NOTICE, Kind.RENEWED_NOTICE]
+
+
+def test_express_consent_to_a_renewed_notice_moves_the_agreed_date(deemed_consent):
+    order, po_line = deemed_consent
+    with on("2026-02-15"):
+        reschedule(po_line, "2026-03-09")
+        rule_run()
+    with on("2026-02-16"):
+        consent_answer(notice=notice_of(order), choice="wait_until")
+    with on("2026-02-21"):
+        rule_run()
+
+    compliance = rule(order)
+    assert (compliance.state, compliance.consent_kind, compliance.consented_until) == (
+        State.CONSENTED,
+        "express",
+        date("2026-03-10"),
+    )
+    # It slips once more: a second renewed notice, answerable until the end of 10 March.
+    with on("2026-03-01"):
+        reschedule(po_line, "2026-03-30")
+        rule_run()
+    notice = notice_of(order)
+    assert (notice.kind, notice.deadline, notice.revised_date, notice.answer_by) == (
+        "renewed",
+        date("2026-03-10"),
+        date("2026-03-31"),
+        date("2026-03-10"),
+    )
+    assert DelayNotice.objects.filter(order=order, kind="renewed").count() == 2
+    with on("2026-03-11"):
+        rule_run()
+    assert rule(order).state == State.CANCELLED
+
+
+def test_missing_an_expressly_agreed_date_without_warning_cancels_at_its_end(example):
+    order, po_line = example
+    with on("2026-01-30"):
+        reschedule(po_line, "2026-02-19")
+        rule_run()
+    with on("2026-01-31"):
+        consent_answer(notice=notice_of(order), choice="wait_until")
+    with on("2026-02-21", 0, 30):
+        rule_run()
+
+    assert rule(order).state == State.CANCELLED
+    assert Refund.objects.get(order=order).vested_at == dt.datetime(
+        2026, 2, 20, 23, 59, 59, 999999, tzinfo=NY
+    )
+
+
+# --- the customer's answers: cancel, twice, too late, after shipment ------------------------------
+
+
+def test_customer_cancels_before_shipment_and_is_refunded_everything(example):
+    order, po_line = example
+    with on("2026-01-30"):
+        reschedule(po_line, "2026-02-19")
+        rule_run()
+    with on("2026-01-31"):  # a Saturday
+        consent_answer(notice=notice_of(order), choice="cancel")
+        rule_run()
+        text = send(order, Kind.CANCELLATION).body
+
+    assert rule(order).state == State.CANCELLED
+    assert order.lines.get().quantity_cancelled == 1
+    # Everything paid, shipping included, within 7 working days (Mon 2 to Tue 10 February).
+    assert refund_of(order) == (Decimal("45.95"), date("2026-02-10"))
+    assert (
+        f"As you asked, we've cancelled the following from your order {order.number}:\n"
+        "- 1 × Desk Lamp\n\n"
+        "Reason: The customer chose to cancel after a delay notice\n\n"
+        "We'll refund $45.95 to the way you paid by 10 February 2026."
+    ) in text
+    assert Notification.objects.filter(order=order, kind=Kind.CONSENT_CONFIRMED).exists()
+
+
+def test_a_choice_after_shipment_is_refused_politely(example):
+    order, po_line = example
+    with on("2026-01-30"):
+        reschedule(po_line, "2026-02-19")
+        rule_run()
+    with on("2026-02-18"):
+        reschedule(po_line, "2026-02-17")
+        arrive(po_line)
+        shipment_create(order=order)
+    # The customer clicks the link in the old notice before the next run.
+    with on("2026-02-18", 11), pytest.raises(ValidationError) as refused:
+        consent_answer(notice=notice_of(order), choice="cancel")
+
+    assert refused.value.messages == [
+        "Your order has already shipped, so there is nothing left to change here. "
+        "If you no longer want it, our returns policy applies."
+    ]
+    assert not ConsentAnswer.objects.exists()
+    assert not Refund.objects.filter(order=order).exists()
+    assert order.lines.get().quantity_shipped == 1
+
+
+def test_a_choice_after_the_rule_cancelled_the_order_does_not_claim_it_shipped(example):
+    order, po_line = example
+    with on("2026-01-30"):
+        reschedule(po_line, "2026-03-19")
+        rule_run()
+    with on("2026-03-07", 0, 30):
+        rule_run()
+    assert rule(order).state == State.CANCELLED
+
+    with on("2026-03-08"), pytest.raises(ValidationError) as refused:
+        consent_answer(notice=notice_of(order), choice="wait_until")
+
+    message = " ".join(refused.value.messages)
+    assert "already shipped" not in message
+    assert "closed" in message or "cancelled" in message
+
+
+def test_the_first_answer_counts(example):
+    order, po_line = example
+    with on("2026-01-30"):
+        reschedule(po_line, "2026-02-19")
+        rule_run()
+    notice = notice_of(order)
+    with on("2026-01-31"):
+        consent_answer(notice=notice, choice="wait_until")
+    with on("2026-02-01"), pytest.raises(ValidationError) as refused:
+        consent_answer(notice=notice, choice="cancel")
+
+    assert refused.value.messages == [
+        "We already have your answer to this notice; the first one counts."
+    ]
+    assert list(ConsentAnswer.objects.values_list("choice", flat=True)) == ["wait_until"]
+    assert rule(order).state == State.CONSENTED
+    assert not Refund.objects.filter(order=order).exists()
+    assert Notification.objects.filter(order=order, kind=Kind.CONSENT_CONFIRMED).count() == 1
+
+
+@pytest.mark.parametrize("renewed", [False, True], ids=["branch-L", "renewed"])
+def test_a_wait_after_the_cut_off_is_too_late(example, renewed):
+    order, po_line = example
+    with on("2026-01-30"):
+        reschedule(po_line, "2026-02-19" if renewed else "2026-03-19")
+        rule_run()
+    if renewed:
+        with on("2026-02-15"):
+            reschedule(po_line, "2026-03-09")
+            rule_run()
+    cut_off = notice_of(order).answer_by
+    day_after = (cut_off + dt.timedelta(days=1)).isoformat()
+
+    with on(day_after, 0, 10), pytest.raises(ValidationError):
+        consent_answer(notice=notice_of(order), choice="wait_until")
+    with on(day_after, 0, 30):
+        rule_run()
+
+    assert rule(order).state == State.CANCELLED
+    assert Refund.objects.get(order=order).vested_at == dt.datetime.combine(
+        cut_off, dt.time(23, 59, 59, 999999), tzinfo=NY
+    )
+
+
+# --- substitutes ---------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def with_substitute() -> tuple[Order, Product]:
+    """The desk lamp with no date (branch L), and a Mk2 lamp in stock that can stand in."""
+    with on("2026-01-05"):
+        mk2 = ProductFactory(sku="LAMP-MK2", name="Desk Lamp Mk2", on_hand=3)
+        product = lamp(substitutes=[mk2])
+        order = order_for((product, 1))
+        rule_run()
+    return order, mk2
+
+
+def test_the_notice_offers_the_substitute_by_name(with_substitute):
+    order, _ = with_substitute
+    with on("2026-01-05"):
+        text = send(order, Kind.DELAY_NOTICE).body
+
+    assert "- Send Desk Lamp Mk2 instead of Desk Lamp\n" in text
+
+
+def test_a_substitute_needs_express_consent(with_substitute):
+    order, mk2 = with_substitute
+    with on("2026-01-05"):
+        text = send(order, Kind.DELAY_NOTICE).body
+    assert "- Send Desk Lamp Mk2 instead of " in text
+    # Never shipped without the customer's answer.
+    assert order.lines.count() == 1
+
+    line = order.lines.get()
+    with on("2026-01-06"):
+        consent_answer(
+            notice=notice_of(order), choice="substitute", substitute_sku="LAMP-MK2", line_id=line.pk
+        )
+        confirmation = send(order, Kind.CONSENT_CONFIRMED).body
+
+    line.refresh_from_db()
+    assert (line.quantity_cancelled, line.quantity_substituted, line.quantity_backordered) == (
+        1,
+        1,
+        0,
+    )
+    new_line = order.lines.get(product=mk2)
+    assert (new_line.quantity, new_line.quantity_allocated, new_line.unit_price) == (
+        1,
+        1,
+        Decimal("40.00"),
+    )
+    assert not Refund.objects.filter(order=order).exists()
+    assert (
+        "You accepted a substitute: Desk Lamp Mk2 instead of Desk Lamp. It is set aside for you "
+        "at the price you paid and ships soon; the delayed item is cancelled."
+    ) in confirmation
+
+
+def test_a_substitute_accepted_after_t_is_not_cancelled_by_the_next_run(with_substitute):
+    order, mk2 = with_substitute
+    line = order.lines.get()
+    with on("2026-02-10"):  # after T (4 February), before T + 30
+        consent_answer(
+            notice=notice_of(order), choice="substitute", substitute_sku="LAMP-MK2", line_id=line.pk
+        )
+    with on("2026-02-10", 11):
+        rule_run()
+
+    new_line = order.lines.get(product=mk2)
+    assert (new_line.quantity_allocated, new_line.quantity_cancelled) == (1, 0)
+    assert not Refund.objects.filter(order=order).exists()
+    with on("2026-02-11"):
+        shipment_create(order=order)
+        rule_run()
+    assert rule(order).state == State.SHIPPED
+
+
+# --- partial shipment: the refund difference rule -------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("free_over", "shipping_charge", "paid", "refund"),
+    [
+        # Flat rate: $40 + $25 + $5.95 paid; the lamp alone would cost $40 + $5.95.
+        (None, "5.95", "70.95", "25.00"),
+        # Free shipping over $50: $65 paid; the lamp alone is under $50, so it would have cost
+        # $40 + $5.95 shipping, and the refund is $65 - $45.95, not the cable's $25.
+        ("50.00", "0.00", "65.00", "19.05"),
+        # The shop waived shipping on an order its rules would have charged: the shipped lamp
+        # is never charged more shipping than the customer paid, so the cable's $25 comes back.
+        (None, "0.00", "65.00", "25.00"),
+    ],
+    ids=["flat-rate", "free-over-50", "shipping-waived"],
+)
+def test_partly_shipped_order_refunds_paid_minus_what_the_shipped_items_alone_cost(
+    settings, free_over, shipping_charge, paid, refund
+):
+    settings.SHIPPING_FREE_OVER = Decimal(free_over) if free_over else None
+    with on("2026-01-05"):
+        in_stock = lamp(on_hand=1)
+        cable = lamp(sku="CABLE", name="Braided Cable", unit_price=Decimal("25.00"))
+        order = order_for((in_stock, 1), (cable, 1), shipping_charge=Decimal(shipping_charge))
+        rule_run()  # the cable has no date: branch L
+    assert order.amount_paid == Decimal(paid)
+    with on("2026-01-06"):
+        shipment_create(order=order)
+    with on("2026-03-07", 0, 30):
+        rule_run()
+        text = send(order, Kind.CANCELLATION).body
+
+    assert rule(order).state == State.CANCELLED  # the unshipped part, under the rule
+    cancelled = order.lines.get(product=cable)
+    assert (cancelled.quantity_cancelled, cancelled.quantity_shipped) == (1, 0)
+    assert order.lines.get(product=in_stock).quantity_shipped == 1
+    assert refund_of(order) == (Decimal(refund), date("2026-03-17"))
+    assert "- 1 × Braided Cable\n\n" in text
+    assert f"We'll refund ${refund} to the way you paid by 17 March 2026." in text
+
+
+# --- orders the rule does not cover -------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("payment_method", "all_exempt", "reason"),
+    [
+        ("cod", False, "Exempt: cash on delivery."),
+        ("bill_me", False, 'Exempt: "bill me" order, paid on invoice after delivery.'),
+        ("card", True, "Exempt: only services, seeds or growing plants."),
+    ],
+)
+def test_exempt_orders_get_no_notices_and_are_never_cancelled(payment_method, all_exempt, reason):
+    with on("2026-01-05"):
+        seeds = lamp(name="Tomato Seeds", exempt_from_mail_order_rule=all_exempt)
+        order = order_for((seeds, 1), payment_method=payment_method, paid=payment_method == "card")
+        rule_run()
+    with on("2026-04-01"):
+        rule_run()
+
+    compliance = rule(order)
+    assert (compliance.state, compliance.exempt_reason) == (State.EXEMPT, reason)
+    assert compliance.deadline is None
+    assert not DelayNotice.objects.filter(order=order).exists()
+    assert kinds_sent(order) == []
+    assert order.lines.get().quantity_backordered == 1
+
+
+def test_an_exempt_line_does_not_make_a_covered_order_late():
+    with on("2026-01-05"):
+        seeds = lamp(name="Tomato Seeds", exempt_from_mail_order_rule=True)
+        order = order_for((lamp(sku="IN-STOCK", on_hand=1), 1), (seeds, 1))
+        rule_run()
+    with on("2026-01-06"):
+        shipment_create(order=order)
+    with on("2026-03-10"):
+        rule_run()
+
+    assert rule(order).state == State.SHIPPED
+    assert not DelayNotice.objects.filter(order=order).exists()
+    # The seeds still wait: the rule does not cancel what it does not cover.
+    assert order.lines.get(product=seeds).quantity_backordered == 1
+
+
+# --- refund due dates: 7 working days, US federal holidays excluded ------------------------------
+
+
+@pytest.mark.parametrize(
+    ("vested", "payment_method", "due"),
+    [
+        (at("2026-01-16", 15), "card", "2026-01-28"),  # Fri; Mon 19 Jan is MLK Day
+        (at("2026-01-15", 23, 30), "card", "2026-01-27"),  # already 16 Jan in UTC
+        (at("2026-07-02"), "check", "2026-07-14"),  # Fri 3 Jul: Independence Day observed
+        (at("2026-11-10"), "money_order", "2026-11-20"),  # Wed 11 Nov: Veterans Day
+        (at("2026-11-25"), "card", "2026-12-07"),  # Thu 26 Nov: Thanksgiving
+        (at("2026-12-23"), "paypal", "2027-01-05"),  # Christmas and New Year's Day
+        (at("2026-12-23"), "store_credit", "2027-01-22"),  # one billing cycle (30 days)
+    ],
+)
+def test_refund_due_dates_count_working_days(vested, payment_method, due):
+    assert refund_due_date(vested_at=vested, payment_method=payment_method) == date(due)
+
+
+def test_a_cancellation_before_thanksgiving_is_due_after_the_holiday():
+    with on("2026-11-25", 9):
+        product = lamp()
+        supply(product, "2026-12-01")
+    with on("2026-11-25"):
+        order = order_for((product, 1), promised_business_days=3)
+        rule_run()
+        consent_answer(notice=notice_of(order), choice="cancel")
+
+    assert refund_of(order) == (Decimal("45.95"), date("2026-12-07"))
+
+
+# --- idempotency, the switch, and the record ------------------------------------------------------
+
+
+def test_running_the_engine_twice_sends_one_notice_and_cancels_once(example):
+    order, po_line = example
+    with on("2026-01-30"):
+        reschedule(po_line, "2026-03-19")
+        rule_run()
+        rule_run()
+    with on("2026-01-30", 11):
+        rule_run()
+    assert DelayNotice.objects.filter(order=order).count() == 1
+    assert Notification.objects.filter(order=order, kind=Kind.DELAY_NOTICE).count() == 1
+    rule_events = OrderEvent.objects.filter(order=order, kind=OrderEvent.Kind.MAIL_ORDER_RULE)
+    assert rule_events.filter(message__startswith="First delay notice").count() == 1
+
+    with on("2026-03-07", 0, 30):
+        rule_run()
+        rule_run()
+    with on("2026-03-07", 1, 30):
+        rule_run()
+    assert Refund.objects.filter(order=order).count() == 1
+    assert Notification.objects.filter(order=order, kind=Kind.CANCELLATION).count() == 1
+    assert OrderEvent.objects.filter(order=order, kind=OrderEvent.Kind.CANCELLED).count() == 1
+
+
+def test_nothing_happens_when_the_rule_is_switched_off(settings):
+    settings.MAIL_ORDER_RULE_ENABLED = False
+    with on("2026-01-05"):
+        order = order_for((lamp(), 1))
+        rule_run()
+    with on("2026-03-07"):
+        rule_run()
+
+    assert not OrderCompliance.objects.exists()
+    assert not DelayNotice.objects.exists()
+    assert not Refund.objects.exists()
+    assert kinds_sent(order) == []
+    assert order.lines.get().quantity_backordered == 1
+
+
+def test_the_record_keeps_t_each_notice_with_its_text_and_delivery_and_the_refund(example):
+    order, po_line = example
+    with on("2026-01-30"):
+        reschedule(po_line, "2026-03-19")
+        rule_run()
+        notice_text = send(order, Kind.DELAY_NOTICE).body
+    with on("2026-03-07", 0, 30):
+        rule_run()
+
+    compliance, rows = compliance_record(order_id=order.pk)
+    assert compliance is not None
+    assert (compliance.properly_completed_at, compliance.deadline) == (
+        at("2026-01-05"),
+        date("2026-02-04"),
+    )
+    by_what = {row.what: row for row in rows}
+    notice_row = by_what["First delay option notice"]
+    assert notice_row.at == at("2026-01-30")
+    assert notice_row.detail == notice_text + " [delivery: sent]"
+    assert by_what["Refund owed"].detail == "45.95 due 2026-03-17"
+    assert any(
+        row.detail.startswith(
+            "Cancelled under the Mail Order Rule: no consent to the delay by 2026-03-06"
+        )
+        for row in rows
+    )
+
+
+# --- the cancellation email under the rule ------------------------------------------------------
+
+
+def test_the_rule_cancellation_email_says_why_under_the_ftc_rule_and_the_refund(example):
+    order, po_line = example
+    with on("2026-01-30"):
+        reschedule(po_line, "2026-03-19")
+        rule_run()
+    with on("2026-03-07", 0, 30):
+        rule_run()
+        message = send(order, Kind.CANCELLATION)
+
+    assert message.subject == f"Order {order.number}: cancellation and refund"
+    text = message.body
+    assert f"We're sorry: we could not ship the following from your order {order.number}" in text
+    assert (
+        "- 1 × Desk Lamp\n\n"
+        "Under the FTC Mail Order Rule we have cancelled this item and will refund you in full."
+        "\n\nWe'll refund $45.95 to the way you paid by 17 March 2026."
+    ) in text
+    assert "2026-03-06" not in text  # no raw dates from the engine's internal reason
+    assert "Under the FTC Mail Order Rule we have cancelled this item" in html_of(message)
+
+
+@pytest.mark.parametrize(
+    ("po_date", "when", "missed"),
+    [
+        ("2026-03-19", "2026-03-07", "6 March 2026"),  # branch L: no consent by T + 30
+        ("2026-01-20", "2026-02-05", "4 February 2026"),  # T passed without a notice
+    ],
+    ids=["branch-L", "no-notice"],
+)
+def test_the_rule_cancellation_email_names_the_missed_date(example, po_date, when, missed):
+    order, po_line = example
+    with on("2026-01-30"):
+        if po_date != "2026-01-20":
+            reschedule(po_line, po_date)
+        rule_run()
+    with on(when, 0, 30):
+        rule_run()
+        text = send(order, Kind.CANCELLATION).body
+
+    assert (
+        f"We're sorry: we could not ship the following from your order {order.number} by "
+        f"{missed}:\n- 1 × Desk Lamp\n"
+    ) in text
