@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from decimal import Decimal
 
@@ -15,14 +16,17 @@ PAD_LEFT, PAD_RIGHT, PAD_TOP, PAD_BOTTOM = 44, 12, 12, 36
 INK, MUTED, BAR, GRID = "#1f2937", "#6b7280", "#2563eb", "#e5e7eb"
 
 
-def _nice_max(value: float) -> float:
+def _scale(value: float) -> tuple[float, int]:
+    """A round top for the y axis and its number of gridline steps (at most 5, each 1, 2 or 5
+    times a power of ten), so tick labels are whole, readable numbers."""
     if value <= 0:
-        return 1.0
-    magnitude = 10 ** (len(str(int(value))) - 1)
-    for step in (1, 2, 2.5, 5, 10):
-        if value <= step * magnitude:
-            return float(step * magnitude)
-    return float(value)
+        return 1.0, 1
+    power = 10 ** math.floor(math.log10(value / 5)) if value >= 5 else 1
+    for step in (power, 2 * power, 5 * power, 10 * power, 20 * power, 50 * power):
+        steps = math.ceil(value / step)
+        if steps <= 5:
+            return float(step * steps), steps
+    return float(value), 5
 
 
 def _frame(title: str, body: str, *, height: int = HEIGHT) -> SafeString:
@@ -37,13 +41,13 @@ def _frame(title: str, body: str, *, height: int = HEIGHT) -> SafeString:
     )
 
 
-def _axis(top: float) -> str:
+def _axis(top: float, steps: int) -> str:
     parts = []
     plot_h = HEIGHT - PAD_TOP - PAD_BOTTOM
-    for i in range(5):
-        value = top * i / 4
-        y = PAD_TOP + plot_h - plot_h * i / 4
-        label = f"{value:,.0f}" if top >= 4 else f"{value:,.1f}"
+    for i in range(steps + 1):
+        value = top * i / steps
+        y = PAD_TOP + plot_h - plot_h * i / steps
+        label = f"{value:,.0f}" if value == int(value) else f"{value:,.1f}"
         parts.append(
             f'<line x1="{PAD_LEFT}" x2="{WIDTH - PAD_RIGHT}" y1="{y:.1f}" y2="{y:.1f}" '
             f'stroke="{GRID}" stroke-width="1"/>'
@@ -57,12 +61,12 @@ def bar_chart(title: str, rows: Sequence[tuple[str, Number]], *, unit: str = "")
     """Vertical bars, one per (label, value)."""
     if not rows:
         return _frame(title, f'<text x="20" y="40" fill="{MUTED}">No data yet</text>', height=60)
-    top = _nice_max(float(max(value for _, value in rows)))
+    top, steps = _scale(float(max(value for _, value in rows)))
     plot_w = WIDTH - PAD_LEFT - PAD_RIGHT
     plot_h = HEIGHT - PAD_TOP - PAD_BOTTOM
     slot = plot_w / len(rows)
     bar_w = max(4.0, slot * 0.7)
-    parts = [_axis(top)]
+    parts = [_axis(top, steps)]
     for i, (label, value) in enumerate(rows):
         h = plot_h * float(value) / top
         x = PAD_LEFT + slot * i + (slot - bar_w) / 2
@@ -108,7 +112,7 @@ def line_chart(title: str, points: Sequence[tuple[str, Number]], *, unit: str = 
     """A line over time: (label, value) in order; labels shown at the ends and middle."""
     if not points:
         return _frame(title, f'<text x="20" y="40" fill="{MUTED}">No data yet</text>', height=60)
-    top = _nice_max(float(max(value for _, value in points)))
+    top, steps = _scale(float(max(value for _, value in points)))
     plot_w = WIDTH - PAD_LEFT - PAD_RIGHT
     plot_h = HEIGHT - PAD_TOP - PAD_BOTTOM
     step = plot_w / max(1, len(points) - 1)
@@ -121,14 +125,16 @@ def line_chart(title: str, points: Sequence[tuple[str, Number]], *, unit: str = 
         path + f" L{coords[-1][0]:.1f},{PAD_TOP + plot_h} L{coords[0][0]:.1f},{PAD_TOP + plot_h} Z"
     )
     parts = [
-        _axis(top),
+        _axis(top, steps),
         f'<path d="{area}" fill="{BAR}" fill-opacity="0.12"/>',
         f'<path d="{path}" fill="none" stroke="{BAR}" stroke-width="2"/>',
     ]
-    for index in sorted({0, len(points) // 2, len(points) - 1}):
+    last = len(points) - 1
+    for index in sorted({0, len(points) // 2, last}):
         x, _ = coords[index]
+        anchor = "start" if index == 0 else "end" if index == last else "middle"
         parts.append(
-            f'<text x="{x:.1f}" y="{HEIGHT - PAD_BOTTOM + 16}" text-anchor="middle" '
+            f'<text x="{x:.1f}" y="{HEIGHT - PAD_BOTTOM + 16}" text-anchor="{anchor}" '
             f'font-size="11" fill="{INK}">{escape(points[index][0])}</text>'
         )
     last_label, last_value = points[-1]

@@ -1,27 +1,96 @@
-"""Dashboard: shipping."""
+"""Dashboard: orders ready to ship, creating a shipment, and its packing slip."""
 
-from typing import Any
+from __future__ import annotations
 
-from django.http import HttpRequest, HttpResponse
-from django.urls import path
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import path, reverse
+
+from orders.models import Order
+from orders.selectors import store_today
+from orders.services import shipment_create
 
 from ..access import operations_required
-from ._stub import coming_soon
+from ..forms_operations import ShipForm
+from ..selectors_operations import order_for_shipping, ready_to_ship, shipment_for_slip
+
+PAGE_SIZE = 50
+
+
+def _order_or_404(order_id: int) -> Order:
+    try:
+        return order_for_shipping(order_id=order_id)
+    except Order.DoesNotExist as exc:
+        raise Http404("No such order.") from exc
 
 
 @operations_required
-def ship(request: HttpRequest, **kwargs: Any) -> HttpResponse:
-    return coming_soon(request, "Ship")
+def ship(request: HttpRequest) -> HttpResponse:
+    page = Paginator(ready_to_ship(), PAGE_SIZE).get_page(request.GET.get("page"))
+    return render(request, "dashboard/ship.html", {"page": page, "today": store_today()})
 
 
 @operations_required
-def ship_order(request: HttpRequest, **kwargs: Any) -> HttpResponse:
-    return coming_soon(request, "Ship order")
+def ship_order(request: HttpRequest, order_id: int) -> HttpResponse:
+    order = _order_or_404(order_id)
+    form = ShipForm(request.POST if request.method == "POST" else None, order=order)
+    if request.method == "POST" and form.is_valid():
+        try:
+            shipment = shipment_create(
+                order=order,
+                quantities=form.quantities(),
+                carrier=form.cleaned_data["carrier"],
+                tracking_number=form.cleaned_data["tracking_number"],
+                shipping_method=form.cleaned_data["shipping_method"],
+                override_reason=form.cleaned_data.get("override_reason", ""),
+                actor=request.user,
+            )
+        except ValidationError as exc:
+            form.add_error(None, exc)
+        else:
+            units = sum(form.quantities().values())
+            messages.success(
+                request,
+                f"{order.number}: shipped {units} unit{'s' if units != 1 else ''}"
+                + (f", tracking {shipment.tracking_number}" if shipment.tracking_number else "")
+                + ". Print the packing slip below.",
+            )
+            slip = reverse("dashboard:packing_slip", args=[order.pk])
+            return redirect(f"{slip}?shipment={shipment.pk}")
+    return render(
+        request,
+        "dashboard/ship_order.html",
+        {"order": order, "form": form, "rows": form.rows()},
+    )
 
 
 @operations_required
-def packing_slip(request: HttpRequest, **kwargs: Any) -> HttpResponse:
-    return coming_soon(request, "Packing slip")
+def packing_slip(request: HttpRequest, order_id: int) -> HttpResponse:
+    order = _order_or_404(order_id)
+    wanted = request.GET.get("shipment", "")
+    shipment = shipment_for_slip(order=order, shipment_id=int(wanted) if wanted.isdigit() else None)
+    if wanted and shipment is None:
+        raise Http404("No such shipment on this order.")
+    lines = list(order.lines.all())
+    if shipment is not None:
+        in_box = {sl.order_line_id: sl.quantity for sl in shipment.lines.all()}
+    else:
+        # Not shipped yet: the slip lists what is allocated, i.e. what will go in the box.
+        in_box = {line.pk: line.quantity_allocated for line in lines if line.quantity_allocated}
+    boxed = [(line, in_box[line.pk]) for line in lines if in_box.get(line.pk)]
+    to_follow = [
+        line
+        for line in lines
+        if line.backordered or (line.quantity_allocated and line.pk not in in_box)
+    ]
+    return render(
+        request,
+        "dashboard/packing_slip.html",
+        {"order": order, "shipment": shipment, "boxed": boxed, "to_follow": to_follow},
+    )
 
 
 urlpatterns = [

@@ -1,0 +1,360 @@
+"""The dashboard's reads for the queue, products, receiving and shipping screens.
+
+Each returns a queryset (or a small dataclass) that already carries everything its template
+shows, so a page costs the same queries for 10 rows as for 500.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from django.db.models import (
+    BooleanField,
+    Case,
+    Count,
+    F,
+    IntegerField,
+    OuterRef,
+    Prefetch,
+    Q,
+    QuerySet,
+    Subquery,
+    Sum,
+    Value,
+    When,
+    Window,
+)
+from django.db.models.functions import Coalesce, RowNumber
+
+from compliance.models import OrderCompliance
+from inventory.models import Product, PurchaseOrderLine, StockMovement, Supplier
+from inventory.selectors import open_purchase_lines, product_ledger
+from orders.models import Order, OrderEvent, OrderLine, Shipment
+from orders.selectors import QUEUE_ORDER, order_list, product_replenishment, store_today
+
+CONSENT_LABELS = dict(OrderCompliance.State.choices)
+CONSENT_SHORT = {
+    "on_time": "On time",
+    "notice_sent": "Notice sent",
+    "renewed_notice_sent": "Renewed notice sent",
+    "consented": "Consented",
+    "consented_indefinitely": "Consented, any delay",
+    "awaiting_payment": "Awaiting payment",
+    "exempt": "Exempt",
+    "shipped": "Shipped",
+    "cancelled": "Cancelled",
+}
+CONSENT_BADGES = {
+    "on_time": "ok",
+    "consented": "info",
+    "consented_indefinitely": "info",
+    "notice_sent": "warn",
+    "renewed_notice_sent": "warn",
+}
+
+# --- backorder queue ---------------------------------------------------------------------
+
+
+def backorder_queue(*, product_id: int | None = None) -> QuerySet[OrderLine]:
+    """Waiting lines in allocation order, each with its place in its product's queue, the units
+    waiting ahead of it, its customer and its Mail Order Rule deadline and consent state."""
+    partition = [F("product_id")]
+    queue_order = [F("priority").desc(), F("queued_at").asc(), F("id").asc()]
+    lines = (
+        OrderLine.objects.filter(quantity_backordered__gt=0)
+        .select_related("order__customer", "product")
+        .annotate(
+            position=Window(RowNumber(), partition_by=partition, order_by=queue_order),
+            units_through=Window(
+                Sum("quantity_backordered"), partition_by=partition, order_by=queue_order
+            ),
+            deadline=F("order__compliance__deadline"),
+            consent_state=F("order__compliance__state"),
+        )
+        .order_by(*QUEUE_ORDER)
+    )
+    if product_id is not None:
+        lines = lines.filter(product_id=product_id)
+    return lines
+
+
+@dataclass(frozen=True)
+class QueueRow:
+    """One waiting line as the queue shows it."""
+
+    line: OrderLine
+    position: int
+    units_ahead: int
+    waited_days: int
+    deadline: dt.date | None
+    consent_state: str
+    overdue: bool
+    at_risk: bool
+
+    @property
+    def consent_label(self) -> str:
+        return CONSENT_LABELS.get(self.consent_state, "")
+
+    @property
+    def consent_short(self) -> str:
+        return CONSENT_SHORT.get(self.consent_state, self.consent_label)
+
+    @property
+    def consent_badge(self) -> str:
+        return CONSENT_BADGES.get(self.consent_state, "")
+
+
+def queue_rows(lines: Iterable[OrderLine], *, today: dt.date) -> list[QueueRow]:
+    """Rows for lines from backorder_queue(): waited days, units ahead, deadline risk."""
+    rows = []
+    for line in lines:
+        deadline: dt.date | None = getattr(line, "deadline", None)
+        rows.append(
+            QueueRow(
+                line=line,
+                position=getattr(line, "position", 0),
+                units_ahead=getattr(line, "units_through", 0) - line.quantity_backordered,
+                waited_days=waited_days(since=line.queued_at, today=today),
+                deadline=deadline,
+                consent_state=getattr(line, "consent_state", None) or "",
+                overdue=deadline is not None and deadline < today,
+                # The ETA (or the lack of one) misses the shipment deadline.
+                at_risk=deadline is not None and (line.eta is None or line.eta > deadline),
+            )
+        )
+    return rows
+
+
+def queue_products() -> QuerySet[Product]:
+    """Products with a queue, for the queue's product filter."""
+    return (
+        Product.objects.filter(order_lines__quantity_backordered__gt=0)
+        .annotate(waiting=Count("order_lines"))
+        .order_by("sku")
+        .only("pk", "sku", "name")
+    )
+
+
+def queue_line(*, line_id: int) -> OrderLine:
+    return OrderLine.objects.select_related("order__customer", "product").get(pk=line_id)
+
+
+# --- products ----------------------------------------------------------------------------
+
+
+def availability_board(
+    *,
+    search: str = "",
+    backordered_only: bool = False,
+    low_stock_only: bool = False,
+    supplier_id: int | None = None,
+    policy: str = "",
+) -> QuerySet[Product]:
+    """Every product with its stock figures, a reorder suggestion and a low-stock flag."""
+    products = product_replenishment().annotate(
+        is_low=Case(
+            When(
+                Q(available__lte=F("safety_stock")) | Q(suggested_quantity__gt=0),
+                then=Value(True),
+            ),
+            default=Value(False),
+            output_field=BooleanField(),
+        )
+    )
+    if search:
+        products = products.filter(Q(sku__icontains=search) | Q(name__icontains=search))
+    # Q() rather than keywords: these filter on annotations the type checker cannot see.
+    if backordered_only:
+        products = products.filter(Q(backordered__gt=0))
+    if low_stock_only:
+        products = products.filter(Q(is_low=True))
+    if supplier_id is not None:
+        products = products.filter(preferred_supplier_id=supplier_id)
+    if policy == "preorder":
+        products = products.filter(is_preorder=True)
+    elif policy == "discontinued":
+        products = products.filter(is_discontinued=True)
+    elif policy:
+        products = products.filter(
+            backorder_policy=policy, is_preorder=False, is_discontinued=False
+        )
+    return products.order_by("sku")
+
+
+def suppliers() -> QuerySet[Supplier]:
+    return Supplier.objects.order_by("name").only("pk", "name")
+
+
+def product_availability(*, product_id: int) -> Product:
+    return availability_board().get(pk=product_id)
+
+
+def product_open_purchase_lines(*, product_id: int) -> QuerySet[PurchaseOrderLine]:
+    """The product's purchase-order lines with units still to arrive, earliest first."""
+    return (
+        open_purchase_lines()
+        .filter(product_id=product_id)
+        .select_related("purchase_order__supplier")
+        .order_by("expected_date", "id")
+    )
+
+
+def product_stock_ledger(*, product_id: int) -> QuerySet[StockMovement]:
+    return product_ledger(product_id=product_id).order_by("-created_at", "-id")
+
+
+# --- receiving ---------------------------------------------------------------------------
+
+
+def receivable_purchase_lines() -> QuerySet[PurchaseOrderLine]:
+    """Open purchase-order lines to receive against, soonest expected first."""
+    return (
+        open_purchase_lines()
+        .select_related("purchase_order__supplier", "product")
+        .order_by("expected_date", "purchase_order__number", "id")
+    )
+
+
+def product_by_sku(*, sku: str) -> Product | None:
+    return Product.objects.filter(sku__iexact=sku.strip()).first()
+
+
+def last_event_id() -> int:
+    """The newest timeline event's id, to find what a receipt's allocation wrote after it."""
+    return OrderEvent.objects.order_by("-id").values_list("id", flat=True).first() or 0
+
+
+@dataclass
+class ReceiptAllocation:
+    order: Order
+    units: int
+    ready_to_ship: bool
+
+
+@dataclass
+class ReceiptResult:
+    movement: StockMovement
+    allocations: list[ReceiptAllocation] = field(default_factory=list)
+
+    @property
+    def units_allocated(self) -> int:
+        return sum(a.units for a in self.allocations)
+
+    @property
+    def units_left(self) -> int:
+        return max(0, self.movement.quantity - self.units_allocated)
+
+
+def receipt_result(*, movement_id: int, event_ids: list[int]) -> ReceiptResult:
+    """What a receipt did: the orders its allocation gave units to (from the ALLOCATED events
+    it wrote) and whether each is now ready to ship."""
+    movement = StockMovement.objects.select_related("product").get(pk=movement_id)
+    events = OrderEvent.objects.filter(
+        pk__in=event_ids, kind=OrderEvent.Kind.ALLOCATED, data__sku=movement.product.sku
+    ).order_by("id")
+    units_by_order: dict[int, int] = {}
+    for order_id, data in events.values_list("order_id", "data"):
+        units = sum(int(u) for u in (data or {}).get("lines", {}).values())
+        units_by_order[order_id] = units_by_order.get(order_id, 0) + units
+    orders = shipping_orders().filter(pk__in=units_by_order).in_bulk()
+    result = ReceiptResult(movement=movement)
+    for order_id, units in units_by_order.items():
+        order = orders.get(order_id)
+        if order is not None:
+            result.allocations.append(
+                ReceiptAllocation(
+                    order=order,
+                    units=units,
+                    ready_to_ship=bool(getattr(order, "ready_to_ship", False)),
+                )
+            )
+    return result
+
+
+def allocation_event_ids(*, after_id: int, sku: str) -> list[int]:
+    return list(
+        OrderEvent.objects.filter(
+            pk__gt=after_id, kind=OrderEvent.Kind.ALLOCATED, data__sku=sku
+        ).values_list("id", flat=True)
+    )
+
+
+# --- shipping ----------------------------------------------------------------------------
+
+
+def _line_units(column: str) -> Coalesce:
+    return Coalesce(
+        Subquery(
+            OrderLine.objects.filter(order=OuterRef("pk"))
+            .values("order_id")
+            .annotate(units=Sum(column))
+            .values("units")[:1]
+        ),
+        0,
+        output_field=IntegerField(),
+    )
+
+
+def shipping_orders() -> QuerySet[Order]:
+    """Orders with allocated and backordered units and whether they may ship now: a
+    ship-complete order only once nothing is backordered."""
+    return (
+        order_list()
+        .annotate(
+            units_allocated=_line_units("quantity_allocated"),
+            units_backordered=_line_units("quantity_backordered"),
+            deadline=F("compliance__deadline"),
+        )
+        .annotate(
+            ready_to_ship=Case(
+                When(
+                    Q(units_allocated__gt=0)
+                    & (
+                        ~Q(ship_preference=Order.ShipPreference.SHIP_COMPLETE)
+                        | Q(units_backordered=0)
+                    ),
+                    then=Value(True),
+                ),
+                default=Value(False),
+                output_field=BooleanField(),
+            )
+        )
+    )
+
+
+def ready_to_ship() -> QuerySet[Order]:
+    """Orders staff can ship now, priority orders first, then the oldest."""
+    return (
+        shipping_orders()
+        .filter(Q(ready_to_ship=True))
+        .prefetch_related(
+            Prefetch(
+                "lines",
+                queryset=OrderLine.objects.filter(quantity_allocated__gt=0).select_related(
+                    "product"
+                ),
+                to_attr="allocated_lines",
+            )
+        )
+        .order_by("-is_priority", "placed_at", "id")
+    )
+
+
+def order_for_shipping(*, order_id: int) -> Order:
+    """One order with its lines, products and shipments (lines of each) for the ship pages."""
+    return shipping_orders().prefetch_related("lines__product", "shipments__lines").get(pk=order_id)
+
+
+def shipment_for_slip(*, order: Order, shipment_id: int | None) -> Shipment | None:
+    """The shipment a packing slip describes: the one asked for, else the order's latest."""
+    shipments = sorted(order.shipments.all(), key=lambda s: (s.shipped_at, s.pk), reverse=True)
+    if shipment_id is None:
+        return shipments[0] if shipments else None
+    return next((s for s in shipments if s.pk == shipment_id), None)
+
+
+def waited_days(*, since: dt.datetime, today: dt.date) -> int:
+    """Whole store days a line has waited (business dates are store dates)."""
+    return max(0, (today - store_today(since)).days)

@@ -1,0 +1,251 @@
+"""The managers' reports: figures, charts, pagination, CSV export and access."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import re
+from decimal import Decimal
+
+import pytest
+import time_machine
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+
+from compliance.models import DelayNotice
+from compliance.services import consent_answer, rule_run
+from dashboard.selectors_reports import REPORTS
+from orders.models import OrderLine
+from orders.services import line_cancel, shipment_create
+from tests.dashboard.test_overview import at, more_history, staff_in, stat_value
+from tests.factories import ProductFactory, place_order, receive
+
+pytestmark = pytest.mark.django_db
+TODAY = at("2026-03-20", 12)
+
+
+def build_shop() -> None:
+    with time_machine.travel(at("2026-03-02"), tick=False):
+        widget = ProductFactory(
+            sku="WIDGET", name="Widget", unit_price=Decimal("20.00"), lead_time_days=10
+        )
+        gadget = ProductFactory(sku="GADGET", name="Gadget", on_hand=3)
+        gizmo = ProductFactory(sku="GIZMO", name="Gizmo", lead_time_days=None)
+        desk = ProductFactory(sku="DESK", name="Desk")
+        # Quoted 2 March + 10 days' lead time + 1 day's handling = 13 March; promised the 5th.
+        a = place_order((widget, 2), promised_ship_date=dt.date(2026, 3, 5))
+        place_order((gadget, 1))
+    with time_machine.travel(at("2026-03-04"), tick=False):
+        c = place_order((widget, 1))  # quoted the 15th
+    with time_machine.travel(at("2026-03-05"), tick=False):
+        d = place_order((gizmo, 1))  # no date: a delay notice at once
+        rule_run(order_ids=[d.pk])
+    with time_machine.travel(at("2026-03-06"), tick=False):
+        e = place_order((desk, 1))
+    with time_machine.travel(at("2026-03-07"), tick=False):
+        consent_answer(notice=DelayNotice.objects.get(order=d), choice="cancel")
+    with time_machine.travel(at("2026-03-08"), tick=False):
+        line_cancel(line=e.lines.get(), reason="Bought one in town")  # no notice: not a delay
+    with time_machine.travel(at("2026-03-09"), tick=False):
+        receive(widget, 3)
+    with time_machine.travel(at("2026-03-10", 16), tick=False):
+        shipment_create(order=a, carrier="UPS")  # waited 8 days, 5 late, 3 days early on ETA
+    with time_machine.travel(at("2026-03-18", 16), tick=False):
+        shipment_create(order=c, carrier="UPS")  # waited 14 days, 3 days late on ETA
+    with time_machine.travel(at("2026-03-19"), tick=False):
+        place_order((widget, 4))  # waits, ETA the 30th
+
+
+def get(client, **params):
+    with time_machine.travel(TODAY, tick=False):
+        response = client.get(reverse("dashboard:reports"), params)
+    assert response.status_code == 200
+    return response.content.decode()
+
+
+def export(client, slug: str, **params) -> list[list[str]]:
+    with time_machine.travel(TODAY, tick=False):
+        response = client.get(reverse("dashboard:report_export", args=[slug]), params)
+    assert response.status_code == 200
+    assert response["Content-Type"] == "text/csv; charset=utf-8"
+    return list(csv.reader(io.StringIO(response.content.decode())))
+
+
+@pytest.fixture
+def manager_client(client):
+    client.force_login(staff_in("Managers"))
+    return client
+
+
+def test_operations_staff_cannot_open_reports(client):
+    client.force_login(staff_in("Operations"))
+    assert client.get(reverse("dashboard:reports")).status_code == 403
+    assert client.get(reverse("dashboard:report_export", args=["fill-rate"])).status_code == 403
+
+
+def test_an_unknown_report_export_is_404(manager_client):
+    url = reverse("dashboard:report_export", args=["nonsense"])
+    assert manager_client.get(url).status_code == 404
+
+
+def test_every_report_opens_on_an_empty_shop(manager_client):
+    for slug in REPORTS:
+        page = get(manager_client, report=slug)
+        assert "Download CSV" in page
+        assert "Nothing to report for this period." in page
+        assert len(export(manager_client, slug)) == 1  # the header
+
+
+def test_most_backordered_products_by_orders_and_units(manager_client):
+    build_shop()
+    page = get(manager_client, report="most-backordered")
+    assert stat_value(page, "Products backordered") == "3"
+    assert stat_value(page, "Orders with a backorder") == "5"
+    assert stat_value(page, "Units backordered") == "9"
+    assert "Top 10 by orders with a backorder" in page
+    assert "Top 10 by units backordered" in page
+    assert export(manager_client, "most-backordered") == [
+        [
+            "SKU",
+            "Product",
+            "Orders backordered",
+            "Units backordered",
+            "Units ordered",
+            "Waiting now",
+        ],
+        ["WIDGET", "Widget", "3", "7", "7", "4"],
+        ["DESK", "Desk", "1", "1", "1", "0"],
+        ["GIZMO", "Gizmo", "1", "1", "1", "0"],
+    ]
+
+
+def test_wait_times_against_the_promised_date(manager_client):
+    build_shop()
+    page = get(manager_client, report="wait-times")
+    assert stat_value(page, "Backordered lines shipped") == "2"
+    assert stat_value(page, "Average wait") == "11.0 days"
+    assert stat_value(page, "90th percentile wait") == "14 days"
+    assert stat_value(page, "Shipped after the promised date") == "100.0%"
+    assert stat_value(page, "Average lateness when late") == "5.0 days"
+    rows = export(manager_client, "wait-times")
+    assert rows[1:] == [
+        ["BD-000003", "WIDGET", "2026-03-04", "2026-03-18", "14", "", ""],
+        ["BD-000001", "WIDGET", "2026-03-02", "2026-03-10", "8", "2026-03-05", "5"],
+    ]
+
+
+def test_eta_accuracy_compares_the_quoted_eta_with_the_ship_date(manager_client):
+    build_shop()
+    page = get(manager_client, report="eta-accuracy")
+    assert stat_value(page, "Lines with a quoted ETA") == "2"
+    assert stat_value(page, "Shipped by the quoted ETA") == "50.0%"
+    assert stat_value(page, "Within ±2 days") == "0.0%"
+    assert stat_value(page, "Average error") == "3.0 days"
+    assert stat_value(page, "Average days late when late") == "3.0 days"
+    rows = export(manager_client, "eta-accuracy")
+    assert sorted(rows[1:]) == [
+        [
+            "BD-000001",
+            "WIDGET",
+            "2026-03-02",
+            "2026-03-13",
+            "Estimated from lead time",
+            "2026-03-10",
+            "-3",
+        ],
+        [
+            "BD-000003",
+            "WIDGET",
+            "2026-03-04",
+            "2026-03-15",
+            "Estimated from lead time",
+            "2026-03-18",
+            "3",
+        ],
+    ]
+
+
+def test_fill_rate_counts_what_stock_covered_at_placement(manager_client):
+    build_shop()
+    page = get(manager_client, report="fill-rate")
+    # Ten units on six orders; only the gadget came from stock.
+    assert stat_value(page, "Unit fill rate") == "10.0%"
+    assert stat_value(page, "Line fill rate") == "16.7%"
+    assert stat_value(page, "Order fill rate") == "16.7%"
+    assert stat_value(page, "Units ordered") == "10"
+    rows = export(manager_client, "fill-rate")
+    assert rows[-1] == ["GADGET", "Gadget", "1", "1", "1", "1", "100.0%"]
+
+
+def test_cancellations_caused_by_delay(manager_client):
+    build_shop()
+    page = get(manager_client, report="delay-cancellations")
+    assert stat_value(page, "Cancelled because of delay") == "1"
+    assert stat_value(page, "Of all cancellations") == "50.0%"
+    assert stat_value(page, "Refunds owed") == "$25.00"
+    rows = export(manager_client, "delay-cancellations")
+    assert rows[1][:5] == ["BD-000004", "2026-03-07", "Customer", "1", "25.00"]
+    assert len(rows) == 2
+
+
+def test_revenue_waiting_by_product(manager_client):
+    build_shop()
+    page = get(manager_client, report="revenue-waiting")
+    assert stat_value(page, "Revenue waiting") == "$80.00"
+    assert stat_value(page, "Units waiting") == "4"
+    assert stat_value(page, "With no ETA") == "$0.00"
+    assert export(manager_client, "revenue-waiting") == [
+        ["SKU", "Product", "Revenue waiting", "Units", "Lines", "Orders", "Latest ETA"],
+        ["WIDGET", "Widget", "80.00", "4", "1", "1", "2026-03-30"],
+    ]
+
+
+def test_the_period_limits_the_report(manager_client):
+    build_shop()
+    page = get(manager_client, report="most-backordered", days=30)
+    assert stat_value(page, "Orders with a backorder") == "5"
+    with time_machine.travel(at("2026-06-20"), tick=False):
+        later = manager_client.get(reverse("dashboard:reports"), {"report": "most-backordered"})
+    assert stat_value(later.content.decode(), "Orders with a backorder") == "0"
+
+
+def test_csv_cells_never_start_a_formula():
+    from dashboard.views.reports import exported
+
+    assert exported("=HYPERLINK(1)") == "'=HYPERLINK(1)"
+    assert exported(-3) == "-3"
+
+
+def test_tables_paginate(manager_client):
+    with time_machine.travel(at("2026-03-01"), tick=False):
+        products = [ProductFactory(sku=f"P{n:02d}", name=f"Product {n}") for n in range(30)]
+        place_order(*((product, 1) for product in products))
+    page = get(manager_client, report="revenue-waiting")
+    assert "Page 1 of 2" in page
+    assert len(re.findall(r"<tr><td class=\"nowrap\"><a href=\"/dashboard/products/", page)) == 25
+    second = get(manager_client, report="revenue-waiting", page=2)
+    assert len(re.findall(r"<tr><td class=\"nowrap\"><a href=\"/dashboard/products/", second)) == 5
+    assert len(export(manager_client, "revenue-waiting")) == 31
+
+
+def report_queries(client, slug: str) -> int:
+    with (
+        time_machine.travel(at("2026-03-20", 12), tick=False),
+        CaptureQueriesContext(connection) as queries,
+    ):
+        assert (
+            client.get(reverse("dashboard:reports"), {"report": slug, "days": 90}).status_code
+            == 200
+        )
+    return len(queries.captured_queries)
+
+
+def test_reports_cost_the_same_queries_for_10_lines_as_for_500(manager_client):
+    more_history(2)
+    small = {slug: report_queries(manager_client, slug) for slug in REPORTS}
+    assert OrderLine.objects.count() == 10
+    more_history(98)
+    assert OrderLine.objects.count() == 500
+    assert {slug: report_queries(manager_client, slug) for slug in REPORTS} == small
