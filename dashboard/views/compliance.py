@@ -1,27 +1,161 @@
-"""Dashboard: compliance."""
+"""Dashboard: compliance — Mail Order Rule deadlines, notices, cancellations, refunds, export."""
 
-from typing import Any
+from __future__ import annotations
 
-from django.http import HttpRequest, HttpResponse
-from django.urls import path
+import csv
+import datetime as dt
+from collections.abc import Iterator
+
+from django.conf import settings
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import path, reverse
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.http import require_GET, require_POST
+
+from compliance.selectors import store_zone
+from compliance.staff_views import CSV_HEADER, order_record, records_queryset
+from orders.models import Order, Refund
+from orders.selectors import store_today
+from orders.services import refund_mark_issued
 
 from ..access import managers_required
-from ._stub import coming_soon
+from ..forms_orders import RefundIssueForm
+from ..selectors_orders import DEADLINE_WINDOW_DAYS, compliance_screen
+
+# Orders per round of queries in the export: memory stays flat however long the period.
+EXPORT_CHUNK = 500
 
 
+def _default_period(today: dt.date) -> tuple[dt.date, dt.date]:
+    return today.replace(day=1), today
+
+
+@require_GET
 @managers_required
-def compliance(request: HttpRequest, **kwargs: Any) -> HttpResponse:
-    return coming_soon(request, "Compliance")
+def compliance(request: HttpRequest) -> HttpResponse:
+    today = store_today()
+    start, end = _default_period(today)
+    return render(
+        request,
+        "dashboard/compliance.html",
+        {
+            "screen": compliance_screen(today=today),
+            "today": today,
+            "window_days": DEADLINE_WINDOW_DAYS,
+            "export_start": start,
+            "export_end": end,
+            "store_zone": settings.STORE_TIME_ZONE,
+        },
+    )
 
 
+def _period(request: HttpRequest) -> tuple[dt.date, dt.date] | str:
+    """The `start` and `end` store days (both included), or what is wrong with them."""
+    days = []
+    for name in ("start", "end"):
+        raw = request.GET.get(name, "").strip()
+        if not raw:
+            return f"Give both dates: '{name}' is missing (write it as YYYY-MM-DD)."
+        try:
+            days.append(dt.date.fromisoformat(raw))
+        except ValueError:
+            return f"'{name}' must be a date written YYYY-MM-DD, not '{raw[:40]}'."
+    start, end = days
+    if start > end:
+        return f"The start ({start:%Y-%m-%d}) is after the end ({end:%Y-%m-%d})."
+    return start, end
+
+
+class _Echo:
+    """A file-like object whose write() hands the line back, for streaming csv output."""
+
+    def write(self, value: str) -> str:
+        return value
+
+
+def _utc(moment: dt.datetime | None) -> str:
+    return moment.astimezone(dt.UTC).isoformat() if moment else ""
+
+
+def _csv_lines(orders: Iterator[Order]) -> Iterator[str]:
+    """The same columns as the admin's period export (compliance.staff_views)."""
+    writer = csv.writer(_Echo())
+    yield writer.writerow(CSV_HEADER)
+    for order in orders:
+        record = order_record(order)
+        rule = record.compliance
+        head = [
+            order.number,
+            order.customer.email,
+            _utc(rule.properly_completed_at) if rule else "",
+            rule.deadline.isoformat() if rule and rule.deadline else "",
+            rule.get_basis_display() if rule else "",
+        ]
+        for entry in record.entries:
+            yield writer.writerow([*head, _utc(entry.at), entry.what, entry.detail])
+
+
+@require_GET
 @managers_required
-def compliance_export(request: HttpRequest, **kwargs: Any) -> HttpResponse:
-    return coming_soon(request, "Compliance export")
+def compliance_export(request: HttpRequest) -> HttpResponse | StreamingHttpResponse:
+    """The Mail Order Rule records of the orders placed from `start` to `end` (store days)."""
+    period = _period(request)
+    if isinstance(period, str):
+        today = store_today()
+        start, end = _default_period(today)
+        return render(
+            request,
+            "dashboard/compliance_export_error.html",
+            {"problem": period, "export_start": start, "export_end": end},
+            status=400,
+        )
+    start, end = period
+    zone = store_zone()
+    orders = Order.objects.filter(
+        placed_at__gte=dt.datetime.combine(start, dt.time(), tzinfo=zone),
+        placed_at__lt=dt.datetime.combine(end + dt.timedelta(days=1), dt.time(), tzinfo=zone),
+    ).order_by("placed_at", "id")
+    response = StreamingHttpResponse(
+        _csv_lines(records_queryset(orders).iterator(chunk_size=EXPORT_CHUNK)),
+        content_type="text/csv; charset=utf-8",
+    )
+    response["Content-Disposition"] = (
+        f'attachment; filename="mail-order-rule-{start:%Y-%m-%d}-to-{end:%Y-%m-%d}.csv"'
+    )
+    return response
 
 
+@require_POST
 @managers_required
-def refund_issue(request: HttpRequest, **kwargs: Any) -> HttpResponse:
-    return coming_soon(request, "Mark refund issued")
+def refund_issue(request: HttpRequest, pk: int) -> HttpResponse:
+    refund = get_object_or_404(Refund.objects.select_related("order"), pk=pk)
+    form = RefundIssueForm(request.POST)
+    next_url = request.POST.get("next", "")
+    if not url_has_allowed_host_and_scheme(
+        next_url, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        next_url = reverse("dashboard:compliance")
+    what = f"refund of {refund.amount} on {refund.order.number}"
+    if not form.is_valid():
+        for error in form.errors.get("reference", []):
+            messages.error(request, f"The {what} was not marked issued: {error}")
+        return redirect(next_url)
+    try:
+        refund_mark_issued(
+            refund=refund, reference=form.cleaned_data["reference"], actor=request.user
+        )
+    except ValidationError as exc:
+        for message in exc.messages:
+            messages.error(request, f"The {what} was not marked issued: {message}")
+        return redirect(next_url)
+    messages.success(
+        request,
+        f"The {what} is marked issued (reference {form.cleaned_data['reference'].strip()}).",
+    )
+    return redirect(next_url)
 
 
 urlpatterns = [

@@ -1,0 +1,336 @@
+"""Reads for the orders, new-order and compliance screens: a fixed number of queries each."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+
+from django.db.models import (
+    Case,
+    Count,
+    DateField,
+    DecimalField,
+    Exists,
+    F,
+    IntegerField,
+    OuterRef,
+    Prefetch,
+    Q,
+    QuerySet,
+    Subquery,
+    Sum,
+    When,
+)
+from django.db.models.expressions import Combinable
+from django.db.models.functions import Coalesce
+
+from compliance.models import DelayNotice, OrderCompliance
+from compliance.selectors import RecordRow, compliance_record
+from inventory.models import Product
+from notifications.models import Notification
+from orders.models import (
+    Customer,
+    Order,
+    OrderEvent,
+    OrderLine,
+    OrderStatus,
+    Refund,
+    Shipment,
+    ShipmentLine,
+)
+from orders.selectors import order_status_url
+
+AT_RISK_DAYS = 7
+DEADLINE_WINDOW_DAYS = 14
+# What a customer never sees: emails that went to staff.
+STAFF_NOTIFICATION_KINDS = (
+    Notification.Kind.STAFF_BACKORDER_ALERT,
+    Notification.Kind.STAFF_DIGEST,
+)
+# Compliance states in which the order still has a date to meet (an indefinite consent has none).
+DATED_STATES = (
+    OrderCompliance.State.ON_TIME,
+    OrderCompliance.State.NOTICE_SENT,
+    OrderCompliance.State.CONSENTED,
+    OrderCompliance.State.RENEWED_NOTICE_SENT,
+)
+UNFINISHED = (OrderStatus.OPEN, OrderStatus.BACKORDERED, OrderStatus.PARTIALLY_SHIPPED)
+
+
+def _line_sum(expression: str | Combinable, output: IntegerField | DecimalField) -> Subquery:
+    return Subquery(
+        OrderLine.objects.filter(order=OuterRef("pk"))
+        .values("order")
+        .annotate(total=Sum(expression, output_field=output))
+        .values("total")[:1],
+        output_field=output,
+    )
+
+
+def _order_line_sum(expression: Combinable) -> Subquery:
+    """A sum over the lines of the compliance row's order."""
+    return Subquery(
+        OrderLine.objects.filter(order=OuterRef("order"))
+        .values("order")
+        .annotate(total=Sum(expression, output_field=IntegerField()))
+        .values("total")[:1],
+        output_field=IntegerField(),
+    )
+
+
+def _ship_by() -> Coalesce:
+    """The date the order must now ship by: a consented date replaces the deadline T."""
+    return Coalesce("consented_until", "deadline")
+
+
+# --- the orders list ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class OrderFilters:
+    search: str = ""
+    status: str = ""
+    backordered: bool = False
+    at_risk: bool = False
+    unreachable: bool = False
+
+
+def order_rows(*, filters: OrderFilters, today: dt.date) -> QuerySet[Order]:
+    """Orders for the list, newest first, with status, unit counts, value and ship-by date."""
+    integer = IntegerField()
+    money = DecimalField(max_digits=14, decimal_places=2)
+    orders = (
+        Order.objects.with_status()
+        .select_related("customer", "compliance")
+        .annotate(
+            units_ordered=Coalesce(_line_sum("quantity", integer), 0, output_field=integer),
+            units_backordered=Coalesce(
+                _line_sum("quantity_backordered", integer), 0, output_field=integer
+            ),
+            goods_value=Coalesce(
+                _line_sum(F("quantity") * F("unit_price"), money),
+                Decimal("0"),
+                output_field=money,
+            ),
+            # Only while the rule still holds the order to a date.
+            ship_by=Case(
+                When(
+                    compliance__state__in=DATED_STATES,
+                    then=Coalesce("compliance__consented_until", "compliance__deadline"),
+                ),
+                default=None,
+                output_field=DateField(),
+            ),
+        )
+        .order_by("-placed_at", "-id")
+    )
+    search = filters.search.strip()
+    if search:
+        orders = orders.filter(
+            Q(number__icontains=search)
+            | Q(external_id__icontains=search)
+            | Q(customer__email__icontains=search)
+            | Q(customer__name__icontains=search)
+        )
+    if filters.status in OrderStatus.values:
+        orders = orders.filter(Q(status=filters.status))
+    if filters.backordered:
+        orders = orders.filter(
+            Exists(OrderLine.objects.filter(order=OuterRef("pk"), quantity_backordered__gt=0))
+        )
+    if filters.at_risk:
+        orders = orders.filter(
+            compliance__state__in=DATED_STATES,
+            ship_by__lte=today + dt.timedelta(days=AT_RISK_DAYS),
+        ).filter(Q(status__in=UNFINISHED))
+    if filters.unreachable:
+        orders = orders.filter(customer_unreachable_at__isnull=False)
+    return orders
+
+
+# --- one order -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class OrderPage:
+    order: Order
+    lines: list[OrderLine]
+    events: list[OrderEvent]
+    emails: list[Notification]
+    shipments: list[Shipment]
+    refunds: list[Refund]
+    compliance: OrderCompliance | None
+    record: list[RecordRow]
+    status_url: str
+
+
+def order_page(*, order_id: int) -> OrderPage:
+    """Everything the order page shows; raises Order.DoesNotExist."""
+    order = (
+        Order.objects.with_status()
+        .select_related("customer", "created_by")
+        .prefetch_related(
+            Prefetch("lines", queryset=OrderLine.objects.select_related("product")),
+            Prefetch(
+                "events",
+                queryset=OrderEvent.objects.select_related("actor").order_by("created_at", "id"),
+            ),
+            Prefetch(
+                "notifications",
+                queryset=Notification.objects.exclude(kind__in=STAFF_NOTIFICATION_KINDS).order_by(
+                    "created_at", "id"
+                ),
+            ),
+            Prefetch(
+                "shipments",
+                queryset=Shipment.objects.select_related("created_by").prefetch_related(
+                    Prefetch(
+                        "lines",
+                        queryset=ShipmentLine.objects.select_related("order_line__product"),
+                    )
+                ),
+            ),
+            Prefetch(
+                "refunds",
+                queryset=Refund.objects.select_related("issued_by", "order_line__product"),
+            ),
+        )
+        .get(pk=order_id)
+    )
+    compliance, record = compliance_record(order_id=order.pk)
+    return OrderPage(
+        order=order,
+        lines=list(order.lines.all()),
+        events=list(order.events.all()),
+        emails=list(order.notifications.all()),
+        shipments=list(order.shipments.all()),
+        refunds=list(order.refunds.all()),
+        compliance=compliance,
+        record=record,
+        status_url=order_status_url(order=order),
+    )
+
+
+# --- new order -----------------------------------------------------------------------------
+
+
+def product_by_sku(*, sku: str) -> Product | None:
+    """The product with this SKU (any case), ready for product_quote."""
+    sku = sku.strip()
+    if not sku:
+        return None
+    return Product.objects.select_related("preferred_supplier").filter(sku__iexact=sku).first()
+
+
+def products_by_sku(*, skus: list[str]) -> dict[str, Product]:
+    """Products for several SKUs in one query, keyed by lower-cased SKU."""
+    wanted = {sku.strip().lower() for sku in skus if sku.strip()}
+    if not wanted:
+        return {}
+    query = Q()
+    for sku in wanted:
+        query |= Q(sku__iexact=sku)
+    return {
+        product.sku.lower(): product
+        for product in Product.objects.select_related("preferred_supplier").filter(query)
+    }
+
+
+def sku_choices(*, limit: int = 500) -> list[tuple[str, str]]:
+    """(SKU, name) of products still sold, for the SKU field's suggestions."""
+    return list(
+        Product.objects.filter(is_discontinued=False)
+        .order_by("sku")
+        .values_list("sku", "name")[:limit]
+    )
+
+
+def recent_customers(*, limit: int = 200) -> list[Customer]:
+    """The newest customers, for the email field's suggestions."""
+    return list(Customer.objects.order_by("-created_at", "-id")[:limit])
+
+
+# --- compliance --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ComplianceScreen:
+    deadlines: Sequence[OrderCompliance]
+    deadlines_total: int
+    notices: list[DelayNotice]
+    cancellations: list[OrderEvent]
+    refunds: list[Refund]
+    refunds_total: int
+    refunds_overdue: int
+    refunds_owed: Decimal
+
+
+def compliance_screen(*, today: dt.date, limit: int = 100) -> ComplianceScreen:
+    """Deadlines coming up, notices awaiting an answer, automatic cancellations, refunds owed."""
+    unfinished = Exists(
+        OrderLine.objects.filter(
+            order=OuterRef("order"), quantity__gt=F("quantity_shipped") + F("quantity_cancelled")
+        )
+    )
+    deadlines = (
+        OrderCompliance.objects.filter(state__in=DATED_STATES)
+        .annotate(ship_by=_ship_by())
+        .filter(unfinished, ship_by__lte=today + dt.timedelta(days=DEADLINE_WINDOW_DAYS))
+        .annotate(
+            units_open=Coalesce(
+                _order_line_sum(F("quantity") - F("quantity_shipped") - F("quantity_cancelled")),
+                0,
+            ),
+            units_backordered=Coalesce(_order_line_sum(F("quantity_backordered")), 0),
+        )
+        .select_related("order__customer")
+        .order_by("ship_by", "order_id")
+    )
+    latest_notice = Subquery(
+        DelayNotice.objects.filter(order=OuterRef("order"))
+        .order_by("-sent_at", "-id")
+        .values("pk")[:1]
+    )
+    notices = (
+        DelayNotice.objects.filter(
+            Q(
+                kind=DelayNotice.Kind.FIRST,
+                order__compliance__state=OrderCompliance.State.NOTICE_SENT,
+            )
+            | Q(
+                kind=DelayNotice.Kind.RENEWED,
+                order__compliance__state=OrderCompliance.State.RENEWED_NOTICE_SENT,
+            ),
+            answer__isnull=True,
+            pk=latest_notice,
+        )
+        .select_related("order__customer", "notification")
+        .order_by("answer_by", "id")
+    )
+    cancellations = (
+        OrderEvent.objects.filter(kind=OrderEvent.Kind.CANCELLED, data__cause="mail_order_rule")
+        .select_related("order__customer")
+        .order_by("-created_at", "-id")
+    )
+    open_refunds = Refund.objects.filter(issued_at__isnull=True)
+    totals = open_refunds.aggregate(
+        owed=Coalesce(Sum("amount"), Decimal("0")),
+        total=Count("pk"),
+        overdue=Count("pk", filter=Q(due_date__lt=today)),
+    )
+    refunds = open_refunds.select_related("order__customer", "order_line__product").order_by(
+        "due_date", "id"
+    )
+    deadline_rows = list(deadlines[:limit])
+    return ComplianceScreen(
+        deadlines=deadline_rows,
+        deadlines_total=(len(deadline_rows) if len(deadline_rows) < limit else deadlines.count()),
+        notices=list(notices[:limit]),
+        cancellations=list(cancellations[:limit]),
+        refunds=list(refunds[:limit]),
+        refunds_total=totals["total"],
+        refunds_overdue=totals["overdue"],
+        refunds_owed=Decimal(totals["owed"]).quantize(Decimal("0.01")),
+    )
