@@ -1,0 +1,308 @@
+"""Reads for the purchasing screens: the purchase-order list and page, reorder suggestions, and
+the preview of what moving an expected date would do to customers' ETAs."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.db.models import (
+    Count,
+    F,
+    IntegerField,
+    Min,
+    Prefetch,
+    Q,
+    QuerySet,
+    Sum,
+)
+from django.db.models.functions import Coalesce, Lower
+
+from inventory.models import (
+    Product,
+    PurchaseOrder,
+    PurchaseOrderEvent,
+    PurchaseOrderLine,
+)
+from inventory.selectors import Supply, open_purchase_lines
+from notifications.services import eta_changes_worth_telling
+from orders.models import Order, OrderEvent
+from orders.selectors import (
+    QUEUE_ORDER,
+    Eta,
+    EtaWalker,
+    eta_contexts,
+    product_replenishment,
+    store_today,
+)
+
+QUEUE_BATCH_SIZE = 2000
+SAMPLE_SIZE = 10
+
+_OUTSTANDING = Q(
+    lines__is_cancelled=False, lines__quantity_received__lt=F("lines__quantity_ordered")
+)
+
+
+def purchase_order_list(
+    *, status: str = "", supplier_id: int | None = None
+) -> QuerySet[PurchaseOrder]:
+    """Purchase orders, newest first, with lines, units outstanding and the next expected date.
+
+    One query per page (plus the paginator's count): the line figures are aggregated in it.
+    """
+    orders = PurchaseOrder.objects.select_related("supplier").annotate(
+        line_count=Count("lines"),
+        units_outstanding=Coalesce(
+            Sum(
+                F("lines__quantity_ordered") - F("lines__quantity_received"),
+                filter=_OUTSTANDING,
+            ),
+            0,
+            output_field=IntegerField(),
+        ),
+        next_expected=Min("lines__expected_date", filter=_OUTSTANDING),
+    )
+    if status:
+        orders = orders.filter(status=status)
+    if supplier_id is not None:
+        orders = orders.filter(supplier_id=supplier_id)
+    return orders.order_by("-created_at", "-id")
+
+
+def purchase_order_page(*, purchase_order_id: int) -> PurchaseOrder:
+    """One purchase order with its lines (and products) and its history (and who did what)."""
+    return (
+        PurchaseOrder.objects.select_related("supplier", "created_by")
+        .prefetch_related(
+            Prefetch(
+                "lines",
+                queryset=PurchaseOrderLine.objects.select_related("product").order_by("id"),
+            ),
+            Prefetch(
+                "events",
+                queryset=PurchaseOrderEvent.objects.select_related("actor", "line__product"),
+            ),
+        )
+        .get(pk=purchase_order_id)
+    )
+
+
+def purchase_line_for_reschedule(*, line_id: int) -> PurchaseOrderLine:
+    return PurchaseOrderLine.objects.select_related("product", "purchase_order__supplier").get(
+        pk=line_id
+    )
+
+
+def reorder_suggestions() -> QuerySet[Product]:
+    """Products to reorder (suggested quantity above 0), grouped by preferred supplier."""
+    suggestions: Any = product_replenishment()
+    return suggestions.filter(suggested_quantity__gt=0).order_by(
+        Lower("preferred_supplier__name").asc(nulls_last=True), "sku"
+    )
+
+
+def products_by_sku(skus: Iterable[str]) -> dict[str, Product]:
+    """Products by lower-cased SKU, in one query (SKUs are unique whatever their case)."""
+    wanted = {sku.strip().lower() for sku in skus if sku.strip()}
+    if not wanted:
+        return {}
+    products = Product.objects.annotate(sku_lower=Lower("sku")).filter(sku_lower__in=wanted)
+    return {product.sku.lower(): product for product in products}
+
+
+def eta_change_customers(*, after_event_id: int, reason: str, actor: Any) -> int:
+    """Customers whose ETA date moved in the ETA changes recorded after `after_event_id` for
+    this reason by this actor (a change of basis on the same day moves nothing)."""
+    events = OrderEvent.objects.filter(
+        pk__gt=after_event_id, kind=OrderEvent.Kind.ETA_CHANGED, data__reason=reason
+    )
+    if actor is not None and getattr(actor, "is_authenticated", False):
+        events = events.filter(actor=actor)
+    return len(
+        {
+            customer_id
+            for customer_id, data in events.values_list("order__customer_id", "data")
+            if any(row.get("old") != row.get("new") for row in data.get("lines", []))
+        }
+    )
+
+
+def latest_order_event_id() -> int:
+    return OrderEvent.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
+
+
+# --- what moving an expected date would do ----------------------------------------------
+
+
+@dataclass(frozen=True)
+class AffectedOrder:
+    order_id: int
+    number: str
+    customer: str
+    old: dt.date | None
+    new: dt.date | None
+
+    @property
+    def shift_days(self) -> int | None:
+        if self.old is None or self.new is None:
+            return None
+        return (self.new - self.old).days
+
+
+@dataclass
+class ReschedulePreview:
+    """What `purchase_order_line_reschedule` would write, worked out without writing it."""
+
+    old_date: dt.date
+    new_date: dt.date
+    counts_as_supply: bool
+    lines_waiting: int = 0
+    lines_later: int = 0
+    lines_earlier: int = 0
+    orders_later: int = 0
+    orders_earlier: int = 0
+    orders_changed: int = 0
+    orders_emailed: int = 0
+    max_days_later: int = 0
+    max_days_earlier: int = 0
+    lines_to_unknown: int = 0
+    sample: list[AffectedOrder] = field(default_factory=list)
+
+    @property
+    def lines_changed(self) -> int:
+        return self.lines_later + self.lines_earlier
+
+
+def _is_later(old: Eta, new: Eta) -> bool:
+    if old.date is None:
+        return False
+    return new.date is None or new.date > old.date
+
+
+def _supplies_with(
+    *, product_id: int, line_id: int, expected_date: dt.date
+) -> tuple[list[Supply], bool]:
+    """The product's open supply as `incoming_supply` builds it, with one line's date moved."""
+    rows = list(
+        open_purchase_lines()
+        .filter(product_id=product_id)
+        .values_list(
+            "id", "expected_date", "quantity_ordered", "quantity_received", "purchase_order__number"
+        )
+    )
+    moved = [
+        (expected_date if pk == line_id else expected, pk, ordered - received, number)
+        for pk, expected, ordered, received, number in rows
+    ]
+    moved.sort(key=lambda row: (row[0], row[1]))
+    supplies = [Supply(expected, units, number) for expected, _, units, number in moved]
+    return supplies, any(pk == line_id for pk, *_ in rows)
+
+
+def reschedule_preview(
+    *, line: PurchaseOrderLine, expected_date: dt.date, sample_size: int = SAMPLE_SIZE
+) -> ReschedulePreview:
+    """How many customers' ETAs would move, and by how much, if `line` were expected on
+    `expected_date`. Reads only: the product's supply is rebuilt in memory with the date moved
+    and its queue walked once, in batches, exactly as the ETA refresh walks it.
+
+    ETAs are compared with what each line holds now, as the refresh compares them, so a stale
+    ETA that any refresh would correct counts too. Queries: 3 + 1 per 2,000 waiting lines + 1.
+    """
+    product = Product.objects.select_related("preferred_supplier").get(pk=line.product_id)
+    context = eta_contexts(products=[product], today=store_today())[product.pk]
+    supplies, counts_as_supply = _supplies_with(
+        product_id=product.pk, line_id=line.pk, expected_date=expected_date
+    )
+    walker = EtaWalker(dataclasses.replace(context, supplies=supplies))
+    preview = ReschedulePreview(
+        old_date=line.expected_date, new_date=expected_date, counts_as_supply=counts_as_supply
+    )
+    later: set[int] = set()
+    earlier: set[int] = set()
+    changes_by_order: dict[int, dict[str, dict[str, Any]]] = defaultdict(dict)
+    first_change: dict[int, tuple[Eta, Eta]] = {}
+    waiting = product.order_lines.filter(quantity_backordered__gt=0)
+    after: tuple[int, dt.datetime, int] | None = None
+    while True:
+        page = waiting
+        if after is not None:
+            priority, queued_at, line_id = after
+            page = page.filter(
+                Q(priority__lt=priority)
+                | Q(priority=priority, queued_at__gt=queued_at)
+                | Q(priority=priority, queued_at=queued_at, id__gt=line_id)
+            )
+        batch = list(
+            page.order_by(*QUEUE_ORDER).values_list(
+                "id",
+                "order_id",
+                "priority",
+                "queued_at",
+                "quantity_backordered",
+                "eta",
+                "eta_source",
+                "eta_reference",
+            )[:QUEUE_BATCH_SIZE]
+        )
+        for line_id, order_id, _, _, backordered, eta, source, reference in batch:
+            preview.lines_waiting += 1
+            new = walker.take(backordered)
+            old = Eta(eta, source, reference)
+            if new == old:
+                continue
+            if new.date == old.date:
+                # Same day, another basis (e.g. now covered by this PO): no customer sees it.
+                continue
+            if _is_later(old, new):
+                preview.lines_later += 1
+                later.add(order_id)
+            else:
+                preview.lines_earlier += 1
+                earlier.add(order_id)
+            if old.date is not None and new.date is not None:
+                days = (new.date - old.date).days
+                preview.max_days_later = max(preview.max_days_later, days)
+                preview.max_days_earlier = max(preview.max_days_earlier, -days)
+            elif new.date is None:
+                preview.lines_to_unknown += 1
+            first_change.setdefault(order_id, (old, new))
+            changes_by_order[order_id][str(line_id)] = {
+                "sku": product.sku,
+                "old": old.date.isoformat() if old.date else None,
+                "old_source": old.source,
+                "new": new.date.isoformat() if new.date else None,
+                "source": new.source,
+            }
+        if len(batch) < QUEUE_BATCH_SIZE:
+            break
+        after = (batch[-1][2], batch[-1][3], batch[-1][0])
+    preview.orders_later = len(later)
+    preview.orders_earlier = len(earlier)
+    preview.orders_changed = len(changes_by_order)
+    preview.orders_emailed = sum(
+        1
+        for changes in changes_by_order.values()
+        if eta_changes_worth_telling({"changes": changes})
+    )
+    sample_ids = list(first_change)[:sample_size]
+    if sample_ids:
+        orders = Order.objects.select_related("customer").in_bulk(sample_ids)
+        for order_id in sample_ids:
+            order = orders[order_id]
+            old, new = first_change[order_id]
+            preview.sample.append(
+                AffectedOrder(
+                    order_id=order_id,
+                    number=order.number,
+                    customer=str(order.customer),
+                    old=old.date,
+                    new=new.date,
+                )
+            )
+    return preview
