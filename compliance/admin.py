@@ -17,8 +17,8 @@ from django.urls import URLPattern, path, reverse
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
 
-from inventory.admin import ReadOnlyAdminMixin
-from notifications.admin import NotificationInline
+from inventory.admin import ReadOnlyAdminMixin, ReadOnlyInlineMixin
+from notifications.admin import NotificationInline, link_to_notification
 from notifications.models import Notification
 from orders.admin import OrderAdmin as BaseOrderAdmin
 from orders.models import Order
@@ -110,21 +110,10 @@ class OrderComplianceAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         return obj.branch or "—"
 
 
-class ConsentAnswerInline(admin.StackedInline):
+class ConsentAnswerInline(ReadOnlyInlineMixin, admin.StackedInline):
     model = ConsentAnswer
-    can_delete = False
-    extra = 0
     fields = ("choice", "line", "substitute", "received_at", "via")
     readonly_fields = fields
-
-    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[ConsentAnswer]:
         return super().get_queryset(request).select_related("line", "substitute")
@@ -181,10 +170,7 @@ class DelayNoticeAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
     @admin.display(description="email row")
     def email_link(self, obj: DelayNotice) -> SafeString | str:
-        if obj.notification_id is None:
-            return "—"
-        url = reverse("admin:notifications_notification_change", args=[obj.notification_id])
-        return format_html('<a href="{}">#{}</a>', url, obj.notification_id)
+        return link_to_notification(obj.notification_id, f"#{obj.notification_id}")
 
     @admin.display(description="email sent at")
     def email_sent_at(self, obj: DelayNotice) -> Any:

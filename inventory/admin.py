@@ -6,6 +6,7 @@ import datetime as dt
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import wraps
 from typing import Any
 
 from django import forms
@@ -52,6 +53,8 @@ from .services import PurchaseLineRequest, product_create, supplier_create
 
 # --- admin actions with an intermediate form page ----------------------------------------
 
+ACTION_TEMPLATE = "admin/action_form.html"
+
 
 def run_form_action(
     modeladmin: admin.ModelAdmin,
@@ -61,7 +64,7 @@ def run_form_action(
     form_class: type[forms.Form],
     title: str,
     apply: Callable[[Any, dict[str, Any]], str],
-    template: str = "admin/inventory/action_form.html",
+    template: str = ACTION_TEMPLATE,
     describe: Callable[[Any], str] = str,
 ) -> HttpResponse | None:
     """Show `form_class` for the selected objects; on a valid POST call `apply` for each.
@@ -99,7 +102,7 @@ def run_selection_action(
     form_class: type[forms.Form],
     title: str,
     apply: Callable[[QuerySet[Any], dict[str, Any]], str],
-    template: str = "admin/inventory/action_form.html",
+    template: str = ACTION_TEMPLATE,
 ) -> HttpResponse | None:
     """Like run_form_action, for a service that takes the whole selection in one call.
 
@@ -121,6 +124,43 @@ def run_selection_action(
     return _action_form_page(
         modeladmin, request, queryset, form=form, title=title, template=template
     )
+
+
+# apply(modeladmin, request, obj, cleaned_data) -> the success message
+ObjectApply = Callable[[Any, HttpRequest, Any, dict[str, Any]], str]
+AdminAction = Callable[[Any, HttpRequest, QuerySet[Any]], HttpResponse | None]
+
+
+def form_action(
+    *,
+    description: str,
+    form_class: type[forms.Form],
+    title: str,
+    describe: Callable[[Any], str] = str,
+) -> Callable[[ObjectApply], AdminAction]:
+    """Turn a method `apply(self, request, obj, cleaned_data) -> message` into an admin action
+    (for staff who may change the model) that asks for `form_class`, then runs it for each
+    selected object through run_form_action."""
+
+    def decorate(apply: ObjectApply) -> AdminAction:
+        @admin.action(description=description, permissions=["change"])
+        @wraps(apply)
+        def action(
+            modeladmin: admin.ModelAdmin, request: HttpRequest, queryset: QuerySet[Any]
+        ) -> HttpResponse | None:
+            return run_form_action(
+                modeladmin,
+                request,
+                queryset,
+                form_class=form_class,
+                title=title,
+                apply=lambda obj, data: apply(modeladmin, request, obj, data),
+                describe=describe,
+            )
+
+        return action
+
+    return decorate
 
 
 @dataclass(frozen=True)
@@ -162,6 +202,19 @@ def _action_form_page(
 
 def _actor(request: HttpRequest) -> Any:
     return request.user
+
+
+def annotation_column(
+    name: str, description: str, default: Any = None
+) -> Callable[[Any, Any], Any]:
+    """A list column or read-only field showing the queryset's annotation `name` (`default`
+    on an object without it), sortable by that annotation."""
+
+    @admin.display(description=description, ordering=name)
+    def column(modeladmin: Any, obj: Any) -> Any:
+        return getattr(obj, name, default)
+
+    return column
 
 
 # --- forms -------------------------------------------------------------------------------
@@ -309,21 +362,31 @@ class StockInline(admin.StackedInline):
         return False
 
 
-class ReorderFilter(admin.SimpleListFilter):
+class AboveZeroFilter(admin.SimpleListFilter):
+    """A yes/no filter: "yes" keeps the rows whose `field` is above zero, "no" those at zero."""
+
+    field: str
+    yes_label: str
+    no_label: str
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> Any:
+        return (("yes", self.yes_label), ("no", self.no_label))
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any]:
+        if self.value() == "yes":
+            return queryset.filter(**{f"{self.field}__gt": 0})
+        if self.value() == "no":
+            return queryset.filter(**{self.field: 0})
+        return queryset
+
+
+class ReorderFilter(AboveZeroFilter):
     """Filters on the `suggested_quantity` annotation of product_replenishment()."""
 
     title = "reorder"
     parameter_name = "reorder"
-
-    def lookups(self, request: HttpRequest, model_admin: Any) -> Any:
-        return (("yes", "Reorder suggested"), ("no", "No reorder needed"))
-
-    def queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any]:
-        if self.value() == "yes":
-            return queryset.filter(suggested_quantity__gt=0)
-        if self.value() == "no":
-            return queryset.filter(suggested_quantity=0)
-        return queryset
+    field = "suggested_quantity"
+    yes_label, no_label = "Reorder suggested", "No reorder needed"
 
 
 QUEUE_ROWS_SHOWN = 50
@@ -331,6 +394,33 @@ QUEUE_ROWS_SHOWN = 50
 # Changing these moves the ETAs of the product's waiting lines.
 ETA_INPUT_FIELDS = frozenset(
     {"preferred_supplier", "lead_time_days", "is_preorder", "release_date"}
+)
+
+# On the add and the change page alike.
+BACKORDER_FIELDSET = (
+    "Backorders and preorders",
+    {
+        "fields": (
+            "backorder_policy",
+            "backorder_cap",
+            "backorder_limit_from_incoming",
+            "backorder_margin",
+            "is_preorder",
+            "release_date",
+        )
+    },
+)
+REPLENISHMENT_FIELDSET = (
+    "Replenishment",
+    {
+        "fields": (
+            "preferred_supplier",
+            "lead_time_days",
+            "safety_stock",
+            "reorder_point",
+            "reorder_quantity",
+        )
+    },
 )
 
 
@@ -370,31 +460,8 @@ class ProductAdmin(admin.ModelAdmin):
 
     add_fieldsets = (
         (None, {"fields": ("sku", "name", "unit_price", "opening_stock")}),
-        (
-            "Backorders and preorders",
-            {
-                "fields": (
-                    "backorder_policy",
-                    "backorder_cap",
-                    "backorder_limit_from_incoming",
-                    "backorder_margin",
-                    "is_preorder",
-                    "release_date",
-                )
-            },
-        ),
-        (
-            "Replenishment",
-            {
-                "fields": (
-                    "preferred_supplier",
-                    "lead_time_days",
-                    "safety_stock",
-                    "reorder_point",
-                    "reorder_quantity",
-                )
-            },
-        ),
+        BACKORDER_FIELDSET,
+        REPLENISHMENT_FIELDSET,
         (None, {"fields": ("substitutes", "exempt_from_mail_order_rule")}),
     )
     change_fieldsets = (
@@ -417,31 +484,8 @@ class ProductAdmin(admin.ModelAdmin):
             "Waiting orders and incoming supply",
             {"fields": ("queue", "open_supply")},
         ),
-        (
-            "Backorders and preorders",
-            {
-                "fields": (
-                    "backorder_policy",
-                    "backorder_cap",
-                    "backorder_limit_from_incoming",
-                    "backorder_margin",
-                    "is_preorder",
-                    "release_date",
-                )
-            },
-        ),
-        (
-            "Replenishment",
-            {
-                "fields": (
-                    "preferred_supplier",
-                    "lead_time_days",
-                    "safety_stock",
-                    "reorder_point",
-                    "reorder_quantity",
-                )
-            },
-        ),
+        BACKORDER_FIELDSET,
+        REPLENISHMENT_FIELDSET,
         (
             None,
             {
@@ -514,29 +558,13 @@ class ProductAdmin(admin.ModelAdmin):
         obj._state.adding = False
         obj._state.db = product._state.db
 
-    @admin.display(description="on hand", ordering="on_hand")
-    def stock_on_hand(self, obj: Product) -> int | None:
-        return getattr(obj, "on_hand", None)
-
-    @admin.display(description="allocated", ordering="allocated")
-    def stock_allocated(self, obj: Product) -> int | None:
-        return getattr(obj, "allocated", None)
-
-    @admin.display(description="available", ordering="available")
-    def stock_available(self, obj: Product) -> int | None:
-        return getattr(obj, "available", None)
-
-    @admin.display(description="backordered", ordering="backordered")
-    def units_backordered(self, obj: Product) -> int | None:
-        return getattr(obj, "backordered", None)
-
-    @admin.display(description="incoming", ordering="incoming")
-    def units_incoming(self, obj: Product) -> int | None:
-        return getattr(obj, "incoming", None)
-
-    @admin.display(description="suggested reorder", ordering="suggested_quantity")
-    def units_suggested(self, obj: Product) -> int | None:
-        return getattr(obj, "suggested_quantity", None)
+    # The annotations of product_replenishment().
+    stock_on_hand = annotation_column("on_hand", "on hand")
+    stock_allocated = annotation_column("allocated", "allocated")
+    stock_available = annotation_column("available", "available")
+    units_backordered = annotation_column("backordered", "backordered")
+    units_incoming = annotation_column("incoming", "incoming")
+    units_suggested = annotation_column("suggested_quantity", "suggested reorder")
 
     @admin.display(description="waiting orders")
     def queue(self, obj: Product) -> SafeString:
@@ -575,61 +603,49 @@ class ProductAdmin(admin.ModelAdmin):
         url = reverse("admin:inventory_stockmovement_changelist")
         return format_html('<a href="{}?product__id__exact={}">Stock movements</a>', url, obj.pk)
 
-    @admin.action(description="Receive stock into the selected products", permissions=["change"])
-    def receive_stock(
-        self, request: HttpRequest, queryset: QuerySet[Product]
-    ) -> HttpResponse | None:
-        def apply(product: Product, data: dict[str, Any]) -> str:
-            stock_receive(
-                product=product,
-                quantity=data["quantity"],
-                reference=data["reference"],
-                actor=_actor(request),
-            )
-            return (
-                f"{product.sku}: received {data['quantity']} units; they go to the waiting "
-                "orders first come, first served."
-            )
-
-        return run_form_action(
-            self, request, queryset, form_class=ReceiveStockForm, title="Receive stock", apply=apply
+    @form_action(
+        description="Receive stock into the selected products",
+        form_class=ReceiveStockForm,
+        title="Receive stock",
+    )
+    def receive_stock(self, request: HttpRequest, product: Product, data: dict[str, Any]) -> str:
+        stock_receive(
+            product=product,
+            quantity=data["quantity"],
+            reference=data["reference"],
+            actor=_actor(request),
+        )
+        return (
+            f"{product.sku}: received {data['quantity']} units; they go to the waiting "
+            "orders first come, first served."
         )
 
-    @admin.action(description="Adjust stock of the selected products", permissions=["change"])
-    def adjust_stock(
-        self, request: HttpRequest, queryset: QuerySet[Product]
-    ) -> HttpResponse | None:
-        def apply(product: Product, data: dict[str, Any]) -> str:
-            result = stock_adjust(
-                product=product,
-                quantity=data["quantity"],
-                reason=data["reason"],
-                reference=data["reference"],
-                actor=_actor(request),
-            )
-            message = f"{product.sku}: on hand changed by {data['quantity']:+d}."
-            if result.taken_back:
-                message += f" Units taken back from {_taken_back_summary(result.taken_back)}."
-            return message
-
-        return run_form_action(
-            self, request, queryset, form_class=AdjustStockForm, title="Adjust stock", apply=apply
+    @form_action(
+        description="Adjust stock of the selected products",
+        form_class=AdjustStockForm,
+        title="Adjust stock",
+    )
+    def adjust_stock(self, request: HttpRequest, product: Product, data: dict[str, Any]) -> str:
+        result = stock_adjust(
+            product=product,
+            quantity=data["quantity"],
+            reason=data["reason"],
+            reference=data["reference"],
+            actor=_actor(request),
         )
+        message = f"{product.sku}: on hand changed by {data['quantity']:+d}."
+        if result.taken_back:
+            message += f" Units taken back from {_taken_back_summary(result.taken_back)}."
+        return message
 
-    @admin.action(description="Discontinue the selected products", permissions=["change"])
-    def discontinue(self, request: HttpRequest, queryset: QuerySet[Product]) -> HttpResponse | None:
-        def apply(product: Product, data: dict[str, Any]) -> str:
-            product_discontinue(product=product, actor=_actor(request))
-            return f"{product.sku}: discontinued; it accepts no new backorders."
-
-        return run_form_action(
-            self,
-            request,
-            queryset,
-            form_class=ConfirmForm,
-            title="Discontinue products",
-            apply=apply,
-        )
+    @form_action(
+        description="Discontinue the selected products",
+        form_class=ConfirmForm,
+        title="Discontinue products",
+    )
+    def discontinue(self, request: HttpRequest, product: Product, data: dict[str, Any]) -> str:
+        product_discontinue(product=product, actor=_actor(request))
+        return f"{product.sku}: discontinued; it accepts no new backorders."
 
     @admin.action(
         description="Create purchase orders from reorder suggestions", permissions=["change"]
@@ -671,16 +687,20 @@ def _taken_back_summary(taken_back: Sequence[tuple[str, int, int]]) -> str:
 # --- read-only ledgers -------------------------------------------------------------------
 
 
-class ReadOnlyAdminMixin:
-    """Rows written only by services: viewable, never added, changed or deleted here."""
+class NoAddOrDeleteMixin:
+    """Rows that services create and that stay for good: never added or deleted here."""
 
     def has_add_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
         return False
 
-    def has_change_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
+    def has_delete_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
         return False
 
-    def has_delete_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
+
+class ReadOnlyAdminMixin(NoAddOrDeleteMixin):
+    """Rows written only by services: viewable, never added, changed or deleted here."""
+
+    def has_change_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
         return False
 
 
@@ -759,23 +779,12 @@ class SupplierAdmin(admin.ModelAdmin):
                     actor=_actor(request),
                 )
 
-    @admin.display(description="products", ordering="product_count")
-    def product_count(self, obj: Supplier) -> int:
-        return getattr(obj, "product_count", 0)
+    product_count = annotation_column("product_count", "products", default=0)
 
 
-class ReadOnlyInlineMixin:
+class ReadOnlyInlineMixin(ReadOnlyAdminMixin):
     can_delete = False
     extra = 0
-
-    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
 
 class PurchaseOrderLineInline(ReadOnlyInlineMixin, admin.TabularInline):
@@ -940,13 +949,8 @@ class PurchaseOrderAdmin(admin.ModelAdmin):
         request.current_app = self.admin_site.name
         return TemplateResponse(request, "admin/inventory/purchaseorder/add_form.html", context)
 
-    @admin.display(description="lines", ordering="line_count")
-    def line_count(self, obj: PurchaseOrder) -> int:
-        return getattr(obj, "line_count", 0)
-
-    @admin.display(description="units outstanding", ordering="units_outstanding")
-    def units_outstanding(self, obj: PurchaseOrder) -> int:
-        return getattr(obj, "units_outstanding", 0)
+    line_count = annotation_column("line_count", "lines", default=0)
+    units_outstanding = annotation_column("units_outstanding", "units outstanding", default=0)
 
     @admin.display(description="receive, reschedule or cancel lines")
     def line_actions(self, obj: PurchaseOrder) -> str:
@@ -955,60 +959,36 @@ class PurchaseOrderAdmin(admin.ModelAdmin):
             '<a href="{}?purchase_order__id__exact={}">Lines of {}</a>', url, obj.pk, obj.number
         )
 
-    @admin.action(description="Send the selected purchase orders", permissions=["change"])
-    def send(self, request: HttpRequest, queryset: QuerySet[PurchaseOrder]) -> HttpResponse | None:
-        def apply(po: PurchaseOrder, data: dict[str, Any]) -> str:
-            po = purchase_order_send(purchase_order=po, actor=_actor(request))
-            return (
-                f"{po.number}: sent to {po.supplier.name}; its lines now count as incoming "
-                "supply for the waiting orders' ETAs."
-            )
-
-        return run_form_action(
-            self,
-            request,
-            queryset,
-            form_class=ConfirmForm,
-            title="Send purchase orders",
-            apply=apply,
+    @form_action(
+        description="Send the selected purchase orders",
+        form_class=ConfirmForm,
+        title="Send purchase orders",
+    )
+    def send(self, request: HttpRequest, po: PurchaseOrder, data: dict[str, Any]) -> str:
+        po = purchase_order_send(purchase_order=po, actor=_actor(request))
+        return (
+            f"{po.number}: sent to {po.supplier.name}; its lines now count as incoming "
+            "supply for the waiting orders' ETAs."
         )
 
-    @admin.action(description="Cancel the selected purchase orders", permissions=["change"])
-    def cancel(
-        self, request: HttpRequest, queryset: QuerySet[PurchaseOrder]
-    ) -> HttpResponse | None:
-        def apply(po: PurchaseOrder, data: dict[str, Any]) -> str:
-            po = purchase_order_cancel(
-                purchase_order=po, reason=data["reason"], actor=_actor(request)
-            )
-            return (
-                f"{po.number}: outstanding units cancelled ({po.get_status_display().lower()}); "
-                "the orders they would have covered get new ETAs."
-            )
-
-        return run_form_action(
-            self,
-            request,
-            queryset,
-            form_class=ReasonForm,
-            title="Cancel purchase orders",
-            apply=apply,
+    @form_action(
+        description="Cancel the selected purchase orders",
+        form_class=ReasonForm,
+        title="Cancel purchase orders",
+    )
+    def cancel(self, request: HttpRequest, po: PurchaseOrder, data: dict[str, Any]) -> str:
+        po = purchase_order_cancel(purchase_order=po, reason=data["reason"], actor=_actor(request))
+        return (
+            f"{po.number}: outstanding units cancelled ({po.get_status_display().lower()}); "
+            "the orders they would have covered get new ETAs."
         )
 
 
-class OutstandingFilter(admin.SimpleListFilter):
+class OutstandingFilter(AboveZeroFilter):
     title = "outstanding"
     parameter_name = "outstanding"
-
-    def lookups(self, request: HttpRequest, model_admin: Any) -> Any:
-        return (("yes", "Units still to arrive"), ("no", "Nothing outstanding"))
-
-    def queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any]:
-        if self.value() == "yes":
-            return queryset.filter(outstanding__gt=0)
-        if self.value() == "no":
-            return queryset.filter(outstanding=0)
-        return queryset
+    field = "outstanding"
+    yes_label, no_label = "Units still to arrive", "Nothing outstanding"
 
 
 def _line_label(line: PurchaseOrderLine) -> str:
@@ -1016,7 +996,9 @@ def _line_label(line: PurchaseOrderLine) -> str:
 
 
 @admin.register(PurchaseOrderLine)
-class PurchaseOrderLineAdmin(admin.ModelAdmin):
+class PurchaseOrderLineAdmin(NoAddOrDeleteMixin, admin.ModelAdmin):
+    """Lines are created with their purchase order; they change only through its services."""
+
     list_display = (
         "purchase_order",
         "product",
@@ -1054,13 +1036,6 @@ class PurchaseOrderLineAdmin(admin.ModelAdmin):
     def get_queryset(self, request: HttpRequest) -> QuerySet[PurchaseOrderLine]:
         return super().get_queryset(request).annotate(outstanding=_outstanding_units())
 
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        # Lines are created with their purchase order.
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
     @admin.display(description="outstanding", ordering="outstanding")
     def units_outstanding(self, obj: PurchaseOrderLine) -> int:
         return getattr(obj, "outstanding", obj.quantity_outstanding)
@@ -1081,75 +1056,53 @@ class PurchaseOrderLineAdmin(admin.ModelAdmin):
             or "—"
         )
 
-    @admin.action(description="Receive units against the selected lines", permissions=["change"])
-    def receive(
-        self, request: HttpRequest, queryset: QuerySet[PurchaseOrderLine]
-    ) -> HttpResponse | None:
-        def apply(line: PurchaseOrderLine, data: dict[str, Any]) -> str:
-            quantity = data["quantity"] or line.quantity_outstanding
-            if not quantity:
-                raise ValidationError("nothing outstanding to receive.")
-            purchase_order_line_receive(line=line, quantity=quantity, actor=_actor(request))
-            return (
-                f"{_line_label(line)}: received {quantity} units; they go to the waiting "
-                "orders first come, first served."
-            )
-
-        return run_form_action(
-            self,
-            request,
-            queryset,
-            form_class=ReceiveAgainstLineForm,
-            title="Receive against purchase order lines",
-            apply=apply,
-            describe=_line_label,
+    @form_action(
+        description="Receive units against the selected lines",
+        form_class=ReceiveAgainstLineForm,
+        title="Receive against purchase order lines",
+        describe=_line_label,
+    )
+    def receive(self, request: HttpRequest, line: PurchaseOrderLine, data: dict[str, Any]) -> str:
+        quantity = data["quantity"] or line.quantity_outstanding
+        if not quantity:
+            raise ValidationError("nothing outstanding to receive.")
+        purchase_order_line_receive(line=line, quantity=quantity, actor=_actor(request))
+        return (
+            f"{_line_label(line)}: received {quantity} units; they go to the waiting "
+            "orders first come, first served."
         )
 
-    @admin.action(
-        description="Change the expected date of the selected lines", permissions=["change"]
+    @form_action(
+        description="Change the expected date of the selected lines",
+        form_class=RescheduleForm,
+        title="Change expected date",
+        describe=_line_label,
     )
     def reschedule(
-        self, request: HttpRequest, queryset: QuerySet[PurchaseOrderLine]
-    ) -> HttpResponse | None:
-        def apply(line: PurchaseOrderLine, data: dict[str, Any]) -> str:
-            expected: dt.date = data["expected_date"]
-            purchase_order_line_reschedule(
-                line=line, expected_date=expected, reason=data["reason"], actor=_actor(request)
-            )
-            return (
-                f"{_line_label(line)}: now expected {expected:%Y-%m-%d}; the ETAs of the "
-                "orders it covers moved with it."
-            )
-
-        return run_form_action(
-            self,
-            request,
-            queryset,
-            form_class=RescheduleForm,
-            title="Change expected date",
-            apply=apply,
-            describe=_line_label,
+        self, request: HttpRequest, line: PurchaseOrderLine, data: dict[str, Any]
+    ) -> str:
+        expected: dt.date = data["expected_date"]
+        purchase_order_line_reschedule(
+            line=line, expected_date=expected, reason=data["reason"], actor=_actor(request)
+        )
+        return (
+            f"{_line_label(line)}: now expected {expected:%Y-%m-%d}; the ETAs of the "
+            "orders it covers moved with it."
         )
 
-    @admin.action(description="Cancel the selected lines", permissions=["change"])
+    @form_action(
+        description="Cancel the selected lines",
+        form_class=ReasonForm,
+        title="Cancel purchase order lines",
+        describe=_line_label,
+    )
     def cancel_line(
-        self, request: HttpRequest, queryset: QuerySet[PurchaseOrderLine]
-    ) -> HttpResponse | None:
-        def apply(line: PurchaseOrderLine, data: dict[str, Any]) -> str:
-            purchase_order_line_cancel(line=line, reason=data["reason"], actor=_actor(request))
-            return (
-                f"{_line_label(line)}: outstanding units cancelled; the orders they would have "
-                "covered get new ETAs."
-            )
-
-        return run_form_action(
-            self,
-            request,
-            queryset,
-            form_class=ReasonForm,
-            title="Cancel purchase order lines",
-            apply=apply,
-            describe=_line_label,
+        self, request: HttpRequest, line: PurchaseOrderLine, data: dict[str, Any]
+    ) -> str:
+        purchase_order_line_cancel(line=line, reason=data["reason"], actor=_actor(request))
+        return (
+            f"{_line_label(line)}: outstanding units cancelled; the orders they would have "
+            "covered get new ETAs."
         )
 
 

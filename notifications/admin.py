@@ -8,6 +8,7 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.urls import reverse
 from django.utils.html import format_html
+from django.utils.safestring import SafeString
 
 from inventory.admin import ReadOnlyAdminMixin, ReadOnlyInlineMixin
 
@@ -41,6 +42,14 @@ def _order_link(notification: Notification) -> str:
         return "—"
     url = reverse("admin:orders_order_change", args=[order.pk])
     return format_html('<a href="{}">{}</a>', url, order.number)
+
+
+def link_to_notification(notification_id: int | None, text: object) -> SafeString | str:
+    """A link to the notification's admin page; a dash where there is none."""
+    if notification_id is None:
+        return "—"
+    url = reverse("admin:notifications_notification_change", args=[notification_id])
+    return format_html('<a href="{}">{}</a>', url, text)
 
 
 class DeliveryEventInline(ReadOnlyInlineMixin, admin.TabularInline):
@@ -99,10 +108,7 @@ class NotificationAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
     @admin.display(description="resend of")
     def resend_of_link(self, obj: Notification) -> str:
-        if obj.resend_of_id is None:
-            return "—"
-        url = reverse("admin:notifications_notification_change", args=[obj.resend_of_id])
-        return format_html('<a href="{}">#{}</a>', url, obj.resend_of_id)
+        return link_to_notification(obj.resend_of_id, f"#{obj.resend_of_id}")
 
     def _shown(self, obj: Notification) -> tuple[str, str, str] | None:
         """What was sent; for a row not sent yet, what would be sent now (rendered once)."""
@@ -198,7 +204,4 @@ class DeliveryEventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
     @admin.display(description="notification")
     def notification_link(self, obj: DeliveryEvent) -> str:
-        if obj.notification_id is None:
-            return "—"
-        url = reverse("admin:notifications_notification_change", args=[obj.notification_id])
-        return format_html('<a href="{}">{}</a>', url, obj.notification)
+        return link_to_notification(obj.notification_id, obj.notification)

@@ -11,10 +11,18 @@ from django.conf import settings
 from django.contrib import admin
 from django.db.models import Count, IntegerField, OuterRef, QuerySet, Subquery, Sum
 from django.db.models.functions import Coalesce
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest
 from django.utils import timezone
 
-from inventory.admin import ReadOnlyAdminMixin, ReadOnlyInlineMixin, run_form_action
+from inventory.admin import (
+    AboveZeroFilter,
+    NoAddOrDeleteMixin,
+    ReadOnlyAdminMixin,
+    ReadOnlyInlineMixin,
+    ReasonForm,
+    annotation_column,
+    form_action,
+)
 
 from .models import (
     Customer,
@@ -38,14 +46,7 @@ from .services import (
     shipment_create,
 )
 
-ACTION_TEMPLATE = "admin/orders/action_form.html"
-
-
 # --- forms -------------------------------------------------------------------------------
-
-
-class ReasonForm(forms.Form):
-    reason = forms.CharField(max_length=200, widget=forms.TextInput(attrs={"size": 60}))
 
 
 class CancelForm(ReasonForm):
@@ -119,19 +120,11 @@ class OrderStatusFilter(admin.SimpleListFilter):
         return queryset
 
 
-class WaitingFilter(admin.SimpleListFilter):
+class WaitingFilter(AboveZeroFilter):
     title = "backordered"
     parameter_name = "waiting"
-
-    def lookups(self, request: HttpRequest, model_admin: Any) -> Any:
-        return (("yes", "Waiting for stock"), ("no", "Nothing backordered"))
-
-    def queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any]:
-        if self.value() == "yes":
-            return queryset.filter(quantity_backordered__gt=0)
-        if self.value() == "no":
-            return queryset.filter(quantity_backordered=0)
-        return queryset
+    field = "quantity_backordered"
+    yes_label, no_label = "Waiting for stock", "Nothing backordered"
 
 
 class RefundStateFilter(admin.SimpleListFilter):
@@ -154,23 +147,27 @@ class RefundStateFilter(admin.SimpleListFilter):
 # --- inlines (all read-only: they change only through services) --------------------------
 
 
+# An order line on its order's page, and (with the order) on its own.
+ORDER_LINE_FIELDS = (
+    "product",
+    "quantity",
+    "unit_price",
+    "quantity_allocated",
+    "quantity_shipped",
+    "quantity_cancelled",
+    "quantity_backordered",
+    "eta",
+    "eta_source",
+    "eta_reference",
+    "priority",
+    "queued_at",
+    "last_allocated_at",
+)
+
+
 class OrderLineInline(ReadOnlyInlineMixin, admin.TabularInline):
     model = OrderLine
-    fields = (
-        "product",
-        "quantity",
-        "unit_price",
-        "quantity_allocated",
-        "quantity_shipped",
-        "quantity_cancelled",
-        "quantity_backordered",
-        "eta",
-        "eta_source",
-        "eta_reference",
-        "priority",
-        "queued_at",
-        "last_allocated_at",
-    )
+    fields = ORDER_LINE_FIELDS
     readonly_fields = fields
     show_change_link = True
 
@@ -248,19 +245,19 @@ class CustomerAdmin(admin.ModelAdmin):
     ordering = ("email",)
     readonly_fields = ("created_at",)
 
+    order_count = annotation_column("order_count", "orders", default=0)
+
     def get_queryset(self, request: HttpRequest) -> QuerySet[Customer]:
         return super().get_queryset(request).annotate(order_count=Count("orders"))
-
-    @admin.display(description="orders", ordering="order_count")
-    def order_count(self, obj: Customer) -> int:
-        return getattr(obj, "order_count", 0)
 
 
 # --- orders ------------------------------------------------------------------------------
 
 
 @admin.register(Order)
-class OrderAdmin(admin.ModelAdmin):
+class OrderAdmin(NoAddOrDeleteMixin, admin.ModelAdmin):
+    """Orders are placed through order_place (dashboard, API), never typed in here."""
+
     list_display = (
         "number",
         "customer",
@@ -328,109 +325,61 @@ class OrderAdmin(admin.ModelAdmin):
             )
         )
 
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        # Orders are placed through order_place (dashboard, API), never typed in here.
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
+    units_backordered = annotation_column("units_backordered", "backordered", default=0)
 
     @admin.display(description="status", ordering="status")
     def status_display(self, obj: Order) -> str:
         status = getattr(obj, "status", None)
         return OrderStatus(status).label if status else "—"
 
-    @admin.display(description="backordered", ordering="units_backordered")
-    def units_backordered(self, obj: Order) -> int:
-        return getattr(obj, "units_backordered", 0)
+    @form_action(
+        description="Prioritise the selected orders",
+        form_class=ReasonForm,
+        title="Prioritise orders",
+    )
+    def prioritise(self, request: HttpRequest, order: Order, data: dict[str, Any]) -> str:
+        order_prioritise(order=order, reason=data["reason"], actor=request.user)
+        return f"{order.number}: prioritised; its lines now head their queues."
 
-    @admin.action(description="Prioritise the selected orders", permissions=["change"])
-    def prioritise(self, request: HttpRequest, queryset: QuerySet[Order]) -> HttpResponse | None:
-        def apply(order: Order, data: dict[str, Any]) -> str:
-            order_prioritise(order=order, reason=data["reason"], actor=request.user)
-            return f"{order.number}: prioritised; its lines now head their queues."
+    @form_action(
+        description="Cancel the selected orders",
+        form_class=CancelForm,
+        title="Cancel orders",
+    )
+    def cancel(self, request: HttpRequest, order: Order, data: dict[str, Any]) -> str:
+        order_cancel(order=order, reason=data["reason"], cause=data["cause"], actor=request.user)
+        return f"{order.number}: {_last_event_message(order, OrderEvent.Kind.CANCELLED)}"
 
-        return run_form_action(
-            self,
-            request,
-            queryset,
-            form_class=ReasonForm,
-            title="Prioritise orders",
-            apply=apply,
-            template=ACTION_TEMPLATE,
-        )
+    @form_action(
+        description="Ship allocated units of the selected orders",
+        form_class=ShipForm,
+        title="Ship allocated units",
+    )
+    def ship_allocated(self, request: HttpRequest, order: Order, data: dict[str, Any]) -> str:
+        shipment_create(order=order, actor=request.user, **data)
+        return f"{order.number}: {_last_event_message(order, OrderEvent.Kind.SHIPPED)}"
 
-    @admin.action(description="Cancel the selected orders", permissions=["change"])
-    def cancel(self, request: HttpRequest, queryset: QuerySet[Order]) -> HttpResponse | None:
-        def apply(order: Order, data: dict[str, Any]) -> str:
-            order_cancel(
-                order=order, reason=data["reason"], cause=data["cause"], actor=request.user
-            )
-            return f"{order.number}: {_last_event_message(order, OrderEvent.Kind.CANCELLED)}"
-
-        return run_form_action(
-            self,
-            request,
-            queryset,
-            form_class=CancelForm,
-            title="Cancel orders",
-            apply=apply,
-            template=ACTION_TEMPLATE,
-        )
-
-    @admin.action(description="Ship allocated units of the selected orders", permissions=["change"])
-    def ship_allocated(
-        self, request: HttpRequest, queryset: QuerySet[Order]
-    ) -> HttpResponse | None:
-        def apply(order: Order, data: dict[str, Any]) -> str:
-            shipment_create(order=order, actor=request.user, **data)
-            return f"{order.number}: {_last_event_message(order, OrderEvent.Kind.SHIPPED)}"
-
-        return run_form_action(
-            self,
-            request,
-            queryset,
-            form_class=ShipForm,
-            title="Ship allocated units",
-            apply=apply,
-            template=ACTION_TEMPLATE,
-        )
-
-    @admin.action(description="Record a dishonoured payment", permissions=["change"])
+    @form_action(
+        description="Record a dishonoured payment",
+        form_class=ReasonForm,
+        title="Record a dishonoured payment",
+    )
     def record_payment_dishonoured(
-        self, request: HttpRequest, queryset: QuerySet[Order]
-    ) -> HttpResponse | None:
-        def apply(order: Order, data: dict[str, Any]) -> str:
-            order_payment_dishonoured(order=order, reason=data["reason"], actor=request.user)
-            return f"{order.number}: {_last_event_message(order, OrderEvent.Kind.PAYMENT)}"
+        self, request: HttpRequest, order: Order, data: dict[str, Any]
+    ) -> str:
+        order_payment_dishonoured(order=order, reason=data["reason"], actor=request.user)
+        return f"{order.number}: {_last_event_message(order, OrderEvent.Kind.PAYMENT)}"
 
-        return run_form_action(
-            self,
-            request,
-            queryset,
-            form_class=ReasonForm,
-            title="Record a dishonoured payment",
-            apply=apply,
-            template=ACTION_TEMPLATE,
-        )
-
-    @admin.action(description="Record payment received", permissions=["change"])
+    @form_action(
+        description="Record payment received",
+        form_class=PaymentReceivedForm,
+        title="Record payment received",
+    )
     def record_payment_received(
-        self, request: HttpRequest, queryset: QuerySet[Order]
-    ) -> HttpResponse | None:
-        def apply(order: Order, data: dict[str, Any]) -> str:
-            order_payment_received(order=order, at=data["received_at"], actor=request.user)
-            return f"{order.number}: {_last_event_message(order, OrderEvent.Kind.PAYMENT)}"
-
-        return run_form_action(
-            self,
-            request,
-            queryset,
-            form_class=PaymentReceivedForm,
-            title="Record payment received",
-            apply=apply,
-            template=ACTION_TEMPLATE,
-        )
+        self, request: HttpRequest, order: Order, data: dict[str, Any]
+    ) -> str:
+        order_payment_received(order=order, at=data["received_at"], actor=request.user)
+        return f"{order.number}: {_last_event_message(order, OrderEvent.Kind.PAYMENT)}"
 
 
 def _last_event_message(order: Order, kind: str) -> str:
@@ -440,7 +389,7 @@ def _last_event_message(order: Order, kind: str) -> str:
 
 
 @admin.register(OrderLine)
-class OrderLineAdmin(admin.ModelAdmin):
+class OrderLineAdmin(NoAddOrDeleteMixin, admin.ModelAdmin):
     list_display = (
         "id",
         "order",
@@ -461,64 +410,27 @@ class OrderLineAdmin(admin.ModelAdmin):
     date_hierarchy = "queued_at"
     ordering = ("-queued_at", "-id")
     actions = ("prioritise", "cancel")
-    fields = (
-        "order",
-        "product",
-        "quantity",
-        "unit_price",
-        "quantity_allocated",
-        "quantity_shipped",
-        "quantity_cancelled",
-        "quantity_backordered",
-        "eta",
-        "eta_source",
-        "eta_reference",
-        "priority",
-        "queued_at",
-        "last_allocated_at",
-    )
+    fields = ("order", *ORDER_LINE_FIELDS)
     readonly_fields = fields
 
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
+    @form_action(
+        description="Prioritise the selected lines",
+        form_class=ReasonForm,
+        title="Prioritise lines",
+    )
+    def prioritise(self, request: HttpRequest, line: OrderLine, data: dict[str, Any]) -> str:
+        line = line_prioritise(line=line, reason=data["reason"], actor=request.user)
+        return f"{line.order.number} / {line.product.sku}: prioritised."
 
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    @admin.action(description="Prioritise the selected lines", permissions=["change"])
-    def prioritise(
-        self, request: HttpRequest, queryset: QuerySet[OrderLine]
-    ) -> HttpResponse | None:
-        def apply(line: OrderLine, data: dict[str, Any]) -> str:
-            line = line_prioritise(line=line, reason=data["reason"], actor=request.user)
-            return f"{line.order.number} / {line.product.sku}: prioritised."
-
-        return run_form_action(
-            self,
-            request,
-            queryset,
-            form_class=ReasonForm,
-            title="Prioritise lines",
-            apply=apply,
-            template=ACTION_TEMPLATE,
-        )
-
-    @admin.action(description="Cancel what is left of the selected lines", permissions=["change"])
-    def cancel(self, request: HttpRequest, queryset: QuerySet[OrderLine]) -> HttpResponse | None:
-        def apply(line: OrderLine, data: dict[str, Any]) -> str:
-            number, sku = line.order.number, line.product.sku
-            line_cancel(line=line, reason=data["reason"], cause=data["cause"], actor=request.user)
-            return f"{number} / {sku}: {_last_event_message(line.order, OrderEvent.Kind.CANCELLED)}"
-
-        return run_form_action(
-            self,
-            request,
-            queryset,
-            form_class=CancelForm,
-            title="Cancel lines",
-            apply=apply,
-            template=ACTION_TEMPLATE,
-        )
+    @form_action(
+        description="Cancel what is left of the selected lines",
+        form_class=CancelForm,
+        title="Cancel lines",
+    )
+    def cancel(self, request: HttpRequest, line: OrderLine, data: dict[str, Any]) -> str:
+        number, sku = line.order.number, line.product.sku
+        line_cancel(line=line, reason=data["reason"], cause=data["cause"], actor=request.user)
+        return f"{number} / {sku}: {_last_event_message(line.order, OrderEvent.Kind.CANCELLED)}"
 
 
 @admin.register(OrderEvent)
@@ -552,7 +464,7 @@ class ShipmentAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(Refund)
-class RefundAdmin(admin.ModelAdmin):
+class RefundAdmin(NoAddOrDeleteMixin, admin.ModelAdmin):
     list_display = (
         "id",
         "order",
@@ -584,26 +496,11 @@ class RefundAdmin(admin.ModelAdmin):
     # Refunds are created by cancellations and closed by the Mark issued action.
     readonly_fields = fields
 
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    @admin.action(description="Mark the selected refunds issued", permissions=["change"])
-    def mark_issued(self, request: HttpRequest, queryset: QuerySet[Refund]) -> HttpResponse | None:
-        def apply(refund: Refund, data: dict[str, Any]) -> str:
-            refund = refund_mark_issued(
-                refund=refund, reference=data["reference"], actor=request.user
-            )
-            return f"{refund.order.number}: refund of {refund.amount} issued ({data['reference']})."
-
-        return run_form_action(
-            self,
-            request,
-            queryset,
-            form_class=MarkIssuedForm,
-            title="Mark refunds issued",
-            apply=apply,
-            template=ACTION_TEMPLATE,
-        )
+    @form_action(
+        description="Mark the selected refunds issued",
+        form_class=MarkIssuedForm,
+        title="Mark refunds issued",
+    )
+    def mark_issued(self, request: HttpRequest, refund: Refund, data: dict[str, Any]) -> str:
+        refund = refund_mark_issued(refund=refund, reference=data["reference"], actor=request.user)
+        return f"{refund.order.number}: refund of {refund.amount} issued ({data['reference']})."

@@ -25,7 +25,7 @@ def run_action(client: Client, url: str, action: str, objects: list[Any], **form
     selected = [obj.pk for obj in objects]
     page = client.post(url, {"action": action, "_selected_action": selected, "index": 0})
     assert page.status_code == 200
-    assert "admin/base_site.html" in [t.name for t in page.templates]
+    assert "admin/action_form.html" in [t.name for t in page.templates]
     return client.post(url, {"action": action, "_selected_action": selected, "apply": "1", **form})
 
 

@@ -1,14 +1,10 @@
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Any
 
 import pytest
 from django.contrib import messages
-from django.contrib.messages import get_messages
-from django.db import connection
 from django.test import Client
-from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils.formats import date_format
 
@@ -16,28 +12,9 @@ from inventory.models import Stock
 from orders.models import Order, OrderEvent, OrderLine, Refund, Shipment
 from orders.services import order_cancel, shipment_create
 from tests.factories import ProductFactory, place_order
+from tests.inventory.test_admin import changelist_queries, messages_of, run_action
 
 ORDERS_URL = reverse("admin:orders_order_changelist")
-
-
-def run_action(client: Client, url: str, action: str, objects: list[Any], **form: Any) -> Any:
-    """Pick the action on the changelist, then submit its intermediate form."""
-    selected = [obj.pk for obj in objects]
-    page = client.post(url, {"action": action, "_selected_action": selected, "index": 0})
-    assert page.status_code == 200
-    assert "admin/orders/action_form.html" in [t.name for t in page.templates]
-    return client.post(url, {"action": action, "_selected_action": selected, "apply": "1", **form})
-
-
-def messages_of(response: Any) -> list[tuple[int, str]]:
-    return [(m.level, str(m)) for m in get_messages(response.wsgi_request)]
-
-
-def changelist_queries(client: Client, url: str) -> int:
-    with CaptureQueriesContext(connection) as ctx:
-        response = client.get(url)
-    assert response.status_code == 200
-    return len(ctx.captured_queries)
 
 
 @pytest.fixture
