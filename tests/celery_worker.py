@@ -31,6 +31,7 @@ from celery.contrib.testing.worker import start_worker
 from django.conf import settings
 from django.db import connection, connections
 from django.db.backends.signals import connection_created
+from kombu import pools as kombu_pools
 
 from config import celery_app
 
@@ -122,6 +123,9 @@ def _drop_broker_pools() -> None:
         celery_app._pool.force_close_all()
     celery_app._pool = None
     celery_app.amqp._producer_pool = None
+    # Kombu also keeps process-wide pools per connection; a closed one would be handed out
+    # again (even eager tasks acquire a producer), so reset those as well.
+    kombu_pools.reset()
 
 
 @dataclass(frozen=True)
