@@ -27,11 +27,14 @@ INSTALLED_HASH = VENV / ".installed-hash"
 
 DEMO_USERNAME = "demo"
 DEMO_PASSWORD = "demo-backorder"  # noqa: S105 - the local demo login, printed on start
+OPS_USERNAME = "ops"
+OPS_PASSWORD = "ops-backorder"  # noqa: S105 - a demo Operations login, printed on start
 ADDRESS = "127.0.0.1:8000"
 APPS = ("config", "inventory", "orders", "notifications", "compliance", "dashboard")
 
 ENSURE_DEMO_USER = f"""
 from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
 User = get_user_model()
 user, _ = User.objects.get_or_create(username={DEMO_USERNAME!r})
 user.email = "demo@example.com"
@@ -40,6 +43,14 @@ user.is_superuser = True
 user.is_active = True
 user.set_password({DEMO_PASSWORD!r})
 user.save()
+user.groups.add(Group.objects.get(name="Managers"))
+ops, _ = User.objects.get_or_create(username={OPS_USERNAME!r})
+ops.email = "ops@example.com"
+ops.is_staff = True
+ops.is_active = True
+ops.set_password({OPS_PASSWORD!r})
+ops.save()
+ops.groups.add(Group.objects.get(name="Operations"))
 """
 
 
@@ -89,11 +100,12 @@ def start() -> int:
         manage("mail_order_rule")
     else:
         say("WARNING: no seed_demo command yet; starting without demo data")
-    say(f"Ensuring the demo staff user {DEMO_USERNAME!r} exists")
+    say(f"Ensuring the demo staff users {DEMO_USERNAME!r} and {OPS_USERNAME!r} exist")
     manage("shell", "--no-imports", "-c", ENSURE_DEMO_USER)
     print()
     say(f"Backorder Desk: http://{ADDRESS}/dashboard/  (Django admin: http://{ADDRESS}/admin/)")
-    say(f"Log in as {DEMO_USERNAME} / {DEMO_PASSWORD}")
+    say(f"Log in as {DEMO_USERNAME} / {DEMO_PASSWORD} (manager and admin)")
+    say(f"       or {OPS_USERNAME} / {OPS_PASSWORD} (operations staff)")
     print(flush=True)
     os.chdir(ROOT)
     os.execv(VENV_PYTHON, [str(VENV_PYTHON), "manage.py", "runserver", ADDRESS])  # noqa: S606

@@ -190,7 +190,10 @@ MAIL_ORDER_RULE_ENABLED = env.bool("MAIL_ORDER_RULE_ENABLED", default=True)
 # Where customers reach the site: links in emails are absolute.
 SITE_URL = env("SITE_URL", default="http://127.0.0.1:8000")
 # ETA changes for one order are gathered for this long into one email.
-NOTIFICATION_BATCH_MINUTES = env.int("NOTIFICATION_BATCH_MINUTES", default=15)
+# (With tasks running in-process there is no beat to send a batch later, so none is kept.)
+NOTIFICATION_BATCH_MINUTES = env.int(
+    "NOTIFICATION_BATCH_MINUTES", default=0 if CELERY_TASK_ALWAYS_EAGER else 15
+)
 # An earlier ETA is only worth an email when it moved by at least this many days.
 ETA_EMAIL_EARLIER_DAYS = env.int("ETA_EMAIL_EARLIER_DAYS", default=2)
 # Email customers when stock arrives for their backordered items.

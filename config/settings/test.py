@@ -16,3 +16,6 @@ CELERY_TASK_ALWAYS_EAGER = True
 # Serve static files straight from the finders, so live-server tests need no collectstatic.
 WHITENOISE_AUTOREFRESH = True
 WHITENOISE_USE_FINDERS = True
+
+# Tests exercise the batching window whatever the broker.
+NOTIFICATION_BATCH_MINUTES = 15
