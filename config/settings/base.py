@@ -1,6 +1,7 @@
 """Settings shared by every environment; local, test and production import from here."""
 
 from decimal import Decimal
+from typing import Any
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -224,7 +225,7 @@ STAFF_NOTIFICATION_EMAILS: list[str] = env.list("STAFF_NOTIFICATION_EMAILS", def
 # Logging
 
 LOG_LEVEL = env("LOG_LEVEL", default="INFO")
-LOGGING = {
+LOGGING: dict[str, Any] = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {
@@ -237,3 +238,7 @@ LOGGING = {
     # Replace Django's own console handler, so each record is printed once, by the root logger.
     "loggers": {"django": {"handlers": [], "level": LOG_LEVEL, "propagate": True}},
 }
+if CELERY_TASK_ALWAYS_EAGER:
+    # In-process tasks: no line per task, and no warning about the in-memory broker's host.
+    LOGGING["loggers"]["celery.app.trace"] = {"level": "WARNING"}
+    LOGGING["loggers"]["kombu.connection"] = {"level": "ERROR"}
