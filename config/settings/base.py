@@ -1,8 +1,8 @@
 """Settings shared by every environment; local, test and production import from here."""
 
 from decimal import Decimal
-from typing import Any
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import environ
