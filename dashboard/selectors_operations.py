@@ -7,8 +7,9 @@ shows, so a page costs the same queries for 10 rows as for 500.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from typing import overload
 
 from django.db.models import (
     BooleanField,
@@ -26,6 +27,7 @@ from django.db.models import (
     When,
     Window,
 )
+from django.db.models.expressions import CombinedExpression
 from django.db.models.functions import Coalesce, RowNumber
 
 from compliance.models import OrderCompliance
@@ -57,27 +59,123 @@ CONSENT_BADGES = {
 # --- backorder queue ---------------------------------------------------------------------
 
 
-def backorder_queue(*, product_id: int | None = None) -> QuerySet[OrderLine]:
-    """Waiting lines in allocation order, each with its place in its product's queue, the units
-    waiting ahead of it, its customer and its Mail Order Rule deadline and consent state."""
-    partition = [F("product_id")]
-    queue_order = [F("priority").desc(), F("queued_at").asc(), F("id").asc()]
-    lines = (
-        OrderLine.objects.filter(quantity_backordered__gt=0)
-        .select_related("order__customer", "product")
-        .annotate(
-            position=Window(RowNumber(), partition_by=partition, order_by=queue_order),
-            units_through=Window(
-                Sum("quantity_backordered"), partition_by=partition, order_by=queue_order
+def _waiting_ahead(aggregate: Count | Sum) -> CombinedExpression:
+    """A subquery over the waiting lines of the outer line's product that come before it in
+    allocation order, or are it (priority first, then queued_at, then id). Two index ranges
+    of orderline_queue_idx: higher priority, then the same priority up to the line."""
+
+    def over(lines: QuerySet[OrderLine]) -> Coalesce:
+        return Coalesce(
+            Subquery(
+                lines.filter(quantity_backordered__gt=0, product_id=OuterRef("product_id"))
+                .values("product_id")
+                .annotate(total=aggregate)
+                .values("total")[:1],
+                output_field=IntegerField(),
             ),
-            deadline=F("order__compliance__deadline"),
-            consent_state=F("order__compliance__state"),
+            0,
+            output_field=IntegerField(),
         )
-        .order_by(*QUEUE_ORDER)
+
+    higher = OrderLine.objects.filter(priority__gt=OuterRef("priority"))
+    same = OrderLine.objects.filter(
+        # queued_at <= the line's bounds the index range; the Q() settles ties by id.
+        Q(queued_at__lt=OuterRef("queued_at")) | Q(id__lte=OuterRef("id")),
+        priority=OuterRef("priority"),
+        queued_at__lte=OuterRef("queued_at"),
     )
-    if product_id is not None:
-        lines = lines.filter(product_id=product_id)
-    return lines
+    return over(higher) + over(same)
+
+
+class BackorderQueue:
+    """Waiting lines in allocation order, each with its place in its product's queue
+    (`position`), the units waiting up to and including it (`units_through`), its customer
+    and its Mail Order Rule deadline and consent state (`deadline`, `consent_state`).
+
+    Sliced (as Paginator does) it costs one query whatever the page: the page's line ids
+    come from the queue index alone (a narrow scan, however deep the page), then only those
+    lines are joined to their order, customer, product and compliance record and counted
+    against their product's queue with index look-ups. count() is one index-only count.
+    """
+
+    ordered = True
+
+    def __init__(self, *, product_id: int | None = None) -> None:
+        self.product_id = product_id
+
+    def _waiting(self) -> QuerySet[OrderLine]:
+        lines = OrderLine.objects.filter(quantity_backordered__gt=0)
+        if self.product_id is not None:
+            lines = lines.filter(product_id=self.product_id)
+        return lines.order_by(*QUEUE_ORDER)
+
+    def _detailed(self, lines: QuerySet[OrderLine]) -> QuerySet[OrderLine]:
+        return (
+            lines.select_related("order__customer", "product")
+            .annotate(
+                position=_waiting_ahead(Count("id")),
+                units_through=_waiting_ahead(Sum("quantity_backordered")),
+                deadline=F("order__compliance__deadline"),
+                consent_state=F("order__compliance__state"),
+            )
+            .order_by(*QUEUE_ORDER)
+        )
+
+    def _windowed(self) -> QuerySet[OrderLine]:
+        """The same rows, numbered by window functions over each product's whole queue."""
+        partition = [F("product_id")]
+        queue_order = [F("priority").desc(), F("queued_at").asc(), F("id").asc()]
+        return (
+            self._waiting()
+            .select_related("order__customer", "product")
+            .annotate(
+                position=Window(RowNumber(), partition_by=partition, order_by=queue_order),
+                units_through=Window(
+                    Sum("quantity_backordered"), partition_by=partition, order_by=queue_order
+                ),
+                deadline=F("order__compliance__deadline"),
+                consent_state=F("order__compliance__state"),
+            )
+            .order_by(*QUEUE_ORDER)
+        )
+
+    def count(self) -> int:
+        return self._waiting().count()
+
+    def __len__(self) -> int:
+        return self.count()
+
+    @overload
+    def __getitem__(self, key: int) -> OrderLine: ...
+
+    @overload
+    def __getitem__(self, key: slice) -> list[OrderLine]: ...
+
+    def __getitem__(self, key: int | slice) -> OrderLine | list[OrderLine]:
+        if isinstance(key, int):
+            if key < 0:
+                raise IndexError("Negative indexing is not supported.")
+            rows = self[key : key + 1]
+            if not rows:
+                raise IndexError("Queue index out of range.")
+            return rows[0]
+        if key.step is not None:
+            raise ValueError("Slicing with a step is not supported.")
+        if key.stop is None:
+            # Open-ended: one pass of window functions over the queue beats a count per line.
+            return list(self._windowed()[key])
+        page = self._waiting().values("pk")[key]
+        return list(self._detailed(OrderLine.objects.filter(pk__in=page)))
+
+    def __iter__(self) -> Iterator[OrderLine]:
+        return iter(self[:])
+
+
+def backorder_queue(*, product_id: int | None = None) -> BackorderQueue:
+    """Waiting lines in allocation order, each with its place in its product's queue, the units
+    waiting ahead of it, its customer and its Mail Order Rule deadline and consent state.
+    Slice it (or hand it to a Paginator): see BackorderQueue."""
+    return BackorderQueue(product_id=product_id)
 
 
 @dataclass(frozen=True)

@@ -13,21 +13,21 @@ from django.conf import settings
 from django.db.models import (
     Count,
     DecimalField,
+    Exists,
     ExpressionWrapper,
     F,
-    Max,
     Min,
     OuterRef,
     Q,
     Subquery,
     Sum,
 )
-from django.db.models.functions import Coalesce
+from django.db.models.functions import Coalesce, TruncDate
 from django.utils import timezone
 
 from compliance.models import OrderCompliance
 from notifications.models import Notification
-from orders.models import Order, OrderEvent, OrderLine, Refund
+from orders.models import Order, OrderEvent, OrderLine, Refund, ShipmentLine
 from orders.selectors import store_today
 
 SERIES_DAYS = (30, 90)
@@ -198,19 +198,18 @@ def top_backordered_products(*, limit: int = 10) -> list[dict[str, Any]]:
 # --- backordered units day by day --------------------------------------------------------
 
 
-def backordered_at_placement(*, order_ids: Any) -> dict[tuple[int, str], int]:
-    """(order id, SKU) → units backordered when the order was placed, from its PLACED event.
+def placed_backorders(data: Any) -> dict[str, int]:
+    """SKU → units backordered when the order was placed, from its PLACED event's data.
 
-    SKUs are unique within an order, so the pair names one line. One query.
+    SKUs are unique within an order, so a SKU names one line of the order.
     """
-    result: dict[tuple[int, str], int] = {}
-    rows = OrderEvent.objects.filter(kind=OrderEvent.Kind.PLACED, order_id__in=order_ids)
-    for order_id, data in rows.values_list("order_id", "data"):
-        for entry in (data or {}).get("lines", []):
-            try:
-                result[(order_id, str(entry["sku"]))] = int(entry.get("backordered") or 0)
-            except (KeyError, TypeError, ValueError):
-                continue
+    result: dict[str, int] = {}
+    entries = data.get("lines", []) if isinstance(data, dict) else []
+    for entry in entries:
+        try:
+            result[str(entry["sku"])] = int(entry.get("backordered") or 0)
+        except (KeyError, TypeError, ValueError):
+            continue
     return result
 
 
@@ -219,6 +218,22 @@ def latest_cancellation() -> Subquery:
         OrderEvent.objects.filter(order=OuterRef("order_id"), kind=OrderEvent.Kind.CANCELLED)
         .order_by("-created_at", "-id")
         .values("created_at")[:1]
+    )
+
+
+def latest_shipment() -> Subquery:
+    return Subquery(
+        ShipmentLine.objects.filter(order_line=OuterRef("pk"))
+        .order_by("-shipment__shipped_at")
+        .values("shipment__shipped_at")[:1]
+    )
+
+
+def placed_event_data() -> Subquery:
+    return Subquery(
+        OrderEvent.objects.filter(order=OuterRef("order_id"), kind=OrderEvent.Kind.PLACED)
+        .order_by("-created_at", "-id")
+        .values("data")[:1]
     )
 
 
@@ -251,55 +266,77 @@ def wait_end(line: Mapping[str, Any], *, backordered_at_placement: int) -> dt.da
     return max(ends) if ends else queued_at
 
 
-def waits_overlapping(*, since: dt.datetime) -> list[Wait]:
-    """The waits of every line that waited at some moment since `since`: two queries."""
-    candidates = (
-        OrderLine.objects.annotate(
-            last_shipped_at=Max("shipment_lines__shipment__shipped_at"),
-            cancelled_at=latest_cancellation(),
-        )
+def waiting_by_store_day() -> list[Wait]:
+    """The lines still waiting, summed by the store day they were queued: one query.
+
+    Each day's waits start at the start of that day, which is all the series looks at.
+    """
+    rows = (
+        waiting_lines()
+        .annotate(day=TruncDate("queued_at", tzinfo=store_zone()))
+        .values("day")
+        .annotate(units=Sum("quantity_backordered"))
+        .order_by()
+    )
+    return [Wait(start_of_store_day(row["day"]), None, row["units"]) for row in rows]
+
+
+def waits_ended_since(*, since: dt.datetime) -> list[Wait]:
+    """The waits of the lines that once waited (only they get an ETA), wait no longer and were
+    allocated, shipped or cancelled since `since`: one query.
+
+    The partial index orderline_waited_idx holds exactly the lines that waited and wait no
+    longer, so the lines that never waited (most of them) are never read.
+    """
+    rows = (
+        OrderLine.objects.filter(quantity_backordered=0)
+        .exclude(eta_source="")
         .filter(
-            Q(quantity_backordered__gt=0)
-            | (
-                ~Q(eta_source="")  # only lines that ever waited get an ETA
-                & (
-                    Q(last_allocated_at__gte=since)
-                    | Q(last_shipped_at__gte=since)
-                    | Q(cancelled_at__gte=since)
+            Q(last_allocated_at__gte=since)
+            | Exists(
+                ShipmentLine.objects.filter(
+                    order_line=OuterRef("pk"), shipment__shipped_at__gte=since
+                )
+            )
+            | Exists(
+                OrderEvent.objects.filter(
+                    order=OuterRef("order_id"),
+                    kind=OrderEvent.Kind.CANCELLED,
+                    created_at__gte=since,
                 )
             )
         )
+        .annotate(
+            last_shipped_at=latest_shipment(),
+            cancelled_at=latest_cancellation(),
+            placed_data=placed_event_data(),
+        )
         .values(
-            "id",
-            "order_id",
             "product__sku",
             "quantity",
             "quantity_allocated",
             "quantity_shipped",
             "quantity_cancelled",
-            "quantity_backordered",
             "queued_at",
             "last_allocated_at",
             "last_shipped_at",
             "cancelled_at",
+            "placed_data",
         )
         .order_by()
     )
-    lines = list(candidates)
-    # A subquery rather than the ids: the query runs (and is counted) even when empty.
-    placed = backordered_at_placement(
-        order_ids=candidates.filter(quantity_backordered=0).values("order_id")
-    )
     waits = []
-    for line in lines:
-        if line["quantity_backordered"] > 0:
-            waits.append(Wait(line["queued_at"], None, line["quantity_backordered"]))
-            continue
-        units = placed.get((line["order_id"], line["product__sku"]), 0)
+    for line in rows:
+        units = placed_backorders(line["placed_data"]).get(line["product__sku"], 0)
         if units > 0:
             end = wait_end(line, backordered_at_placement=units)
             waits.append(Wait(line["queued_at"], end, units))
     return waits
+
+
+def waits_overlapping(*, since: dt.datetime) -> list[Wait]:
+    """The waits of every line that waited at some moment since `since`: two queries."""
+    return waiting_by_store_day() + waits_ended_since(since=since)
 
 
 def daily_waiting_units(

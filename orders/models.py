@@ -5,8 +5,8 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.db import models
-from django.db.models import Case, Exists, F, OuterRef, Q, Value, When
-from django.db.models.functions import Lower
+from django.db.models import Case, Count, F, OuterRef, Q, Subquery, Value, When
+from django.db.models.functions import Coalesce, Lower
 
 from inventory.models import Product
 
@@ -40,30 +40,43 @@ class OrderStatus(models.TextChoices):
 
 class OrderQuerySet(models.QuerySet["Order"]):
     def with_status(self) -> OrderQuerySet:
-        """Annotate `status`, derived from the lines (never stored, so it cannot drift)."""
-        lines = OrderLine.objects.filter(order=OuterRef("pk"))
+        """Annotate `status`, derived from the lines (never stored, so it cannot drift).
+
+        One correlated subquery per order that aggregates the order's own lines (an index
+        look-up on order_id): a page of 50 orders reads only their lines. Unlike EXISTS
+        checks, which PostgreSQL may turn into hashes of the whole lines table, a scalar
+        subquery always runs per row. An order without lines counts as cancelled.
+        """
+        status_field = models.CharField(max_length=20, choices=OrderStatus.choices)
+        lines = (
+            OrderLine.objects.filter(order=OuterRef("pk"))
+            .order_by()
+            .values("order")
+            .annotate(
+                n_not_cancelled=Count("pk", filter=Q(quantity__gt=F("quantity_cancelled"))),
+                n_unfinished=Count(
+                    "pk", filter=Q(quantity__gt=F("quantity_shipped") + F("quantity_cancelled"))
+                ),
+                n_shipped=Count("pk", filter=Q(quantity_shipped__gt=0)),
+                n_backordered=Count("pk", filter=Q(quantity_backordered__gt=0)),
+            )
+            .annotate(
+                line_status=Case(
+                    When(n_not_cancelled=0, then=Value(OrderStatus.CANCELLED)),
+                    When(n_unfinished=0, then=Value(OrderStatus.SHIPPED)),
+                    When(n_shipped__gt=0, then=Value(OrderStatus.PARTIALLY_SHIPPED)),
+                    When(n_backordered__gt=0, then=Value(OrderStatus.BACKORDERED)),
+                    default=Value(OrderStatus.OPEN),
+                    output_field=status_field,
+                )
+            )
+            .values("line_status")
+        )
         return self.annotate(
-            status=Case(
-                When(
-                    ~Exists(lines.filter(quantity__gt=F("quantity_cancelled"))),
-                    then=Value(OrderStatus.CANCELLED),
-                ),
-                When(
-                    ~Exists(
-                        lines.filter(quantity__gt=F("quantity_shipped") + F("quantity_cancelled"))
-                    ),
-                    then=Value(OrderStatus.SHIPPED),
-                ),
-                When(
-                    Exists(lines.filter(quantity_shipped__gt=0)),
-                    then=Value(OrderStatus.PARTIALLY_SHIPPED),
-                ),
-                When(
-                    Exists(lines.filter(quantity_backordered__gt=0)),
-                    then=Value(OrderStatus.BACKORDERED),
-                ),
-                default=Value(OrderStatus.OPEN),
-                output_field=models.CharField(max_length=20, choices=OrderStatus.choices),
+            status=Coalesce(
+                Subquery(lines, output_field=status_field),
+                Value(OrderStatus.CANCELLED),
+                output_field=status_field,
             )
         )
 
@@ -212,10 +225,25 @@ class OrderLine(models.Model):
                 name="orderline_queue_idx",
                 condition=Q(quantity_backordered__gt=0),
             ),
+            # The whole queue in allocation order (all products): the dashboard's queue page.
+            models.Index(
+                F("priority").desc(),
+                F("queued_at"),
+                F("id"),
+                name="orderline_queue_all_idx",
+                condition=Q(quantity_backordered__gt=0),
+            ),
             models.Index(
                 fields=["product"],
                 name="orderline_allocated_idx",
                 condition=Q(quantity_allocated__gt=0),
+            ),
+            # Lines that waited (only they get an ETA) and wait no longer: the overview's
+            # backordered series looks for those whose wait ended recently.
+            models.Index(
+                fields=["last_allocated_at"],
+                name="orderline_waited_idx",
+                condition=Q(quantity_backordered=0) & ~Q(eta_source=""),
             ),
         ]
         constraints = [
@@ -285,7 +313,11 @@ class OrderEvent(models.Model):
 
     class Meta:
         ordering = ["created_at", "id"]
-        indexes = [models.Index(fields=["order", "created_at"])]
+        indexes = [
+            models.Index(fields=["order", "created_at"]),
+            # Events of one kind over a period (cancellations since a date, ...).
+            models.Index(fields=["kind", "created_at"], name="orderevent_kind_created_idx"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.order_id}: {self.message}"
