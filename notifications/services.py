@@ -396,8 +396,12 @@ SUBJECTS = {
 
 
 def eta_changes_worth_telling(facts: dict[str, Any]) -> list[dict[str, Any]]:
-    """ETA changes a customer hears about: any later date, an earlier one by enough days."""
-    earlier = dt.timedelta(days=settings.ETA_EMAIL_EARLIER_DAYS)
+    """ETA changes a customer hears about: any later date, an earlier one by enough days.
+
+    A lead-time estimate ("today + the supplier's lead time") creeps later by a day or so each
+    day no purchase order is placed; that creep alone is not worth an email.
+    """
+    threshold = dt.timedelta(days=settings.ETA_EMAIL_EARLIER_DAYS)
     worth = []
     for change in facts.get("changes", {}).values():
         old = dt.date.fromisoformat(change["old"]) if change.get("old") else None
@@ -405,7 +409,13 @@ def eta_changes_worth_telling(facts: dict[str, Any]) -> list[dict[str, Any]]:
         if old == new or not change.get("old_source"):
             # Unchanged, or the line's first estimate (the confirmation already carries it).
             continue
-        if old is None or new is None or new > old or old - new >= earlier:
+        if old is None or new is None:
+            worth.append(change)
+        elif new > old:
+            creep = change.get("old_source") == change.get("source") == "lead_time"
+            if not creep or new - old >= threshold:
+                worth.append(change)
+        elif old - new >= threshold:
             worth.append(change)
     return worth
 
