@@ -32,12 +32,12 @@ from inventory.selectors import Supply, open_purchase_lines
 from notifications.services import eta_changes_worth_telling
 from orders.models import Order, OrderEvent
 from orders.selectors import (
-    QUEUE_ORDER,
     Eta,
     EtaWalker,
     eta_contexts,
     product_replenishment,
     store_today,
+    waiting_line_batches,
 )
 
 QUEUE_BATCH_SIZE = 2000
@@ -227,33 +227,12 @@ def reschedule_preview(
     earlier: set[int] = set()
     changes_by_order: dict[int, dict[str, dict[str, Any]]] = defaultdict(dict)
     first_change: dict[int, tuple[Eta, Eta]] = {}
-    waiting = product.order_lines.filter(quantity_backordered__gt=0)
-    after: tuple[int, dt.datetime, int] | None = None
-    while True:
-        page = waiting
-        if after is not None:
-            priority, queued_at, line_id = after
-            page = page.filter(
-                Q(priority__lt=priority)
-                | Q(priority=priority, queued_at__gt=queued_at)
-                | Q(priority=priority, queued_at=queued_at, id__gt=line_id)
-            )
-        batch = list(
-            page.order_by(*QUEUE_ORDER).values_list(
-                "id",
-                "order_id",
-                "priority",
-                "queued_at",
-                "quantity_backordered",
-                "eta",
-                "eta_source",
-                "eta_reference",
-            )[:QUEUE_BATCH_SIZE]
-        )
-        for line_id, order_id, _, _, backordered, eta, source, reference in batch:
+    for batch in waiting_line_batches(product_id=product.pk, batch_size=QUEUE_BATCH_SIZE):
+        for waiting_line in batch:
+            line_id, order_id, old = waiting_line.id, waiting_line.order_id, waiting_line.eta
+            backordered = waiting_line.backordered
             preview.lines_waiting += 1
             new = walker.take(backordered)
-            old = Eta(eta, source, reference)
             if new == old:
                 continue
             if new.date == old.date:
@@ -279,9 +258,6 @@ def reschedule_preview(
                 "new": new.date.isoformat() if new.date else None,
                 "source": new.source,
             }
-        if len(batch) < QUEUE_BATCH_SIZE:
-            break
-        after = (batch[-1][2], batch[-1][3], batch[-1][0])
     preview.orders_later = len(later)
     preview.orders_earlier = len(earlier)
     preview.orders_changed = len(changes_by_order)

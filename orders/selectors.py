@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from decimal import Decimal
 from zoneinfo import ZoneInfo
@@ -276,6 +276,51 @@ def eta_contexts(
         )
         for product in loaded
     }
+
+
+@dataclass(frozen=True)
+class WaitingLine:
+    id: int
+    order_id: int
+    backordered: int
+    eta: Eta
+
+
+def waiting_line_batches(*, product_id: int, batch_size: int) -> Iterator[list[WaitingLine]]:
+    """A product's waiting lines in queue order, one query per batch (keyset pages, so memory
+    stays one batch and lines are never skipped or repeated)."""
+    waiting = OrderLine.objects.filter(product_id=product_id, quantity_backordered__gt=0)
+    after: tuple[int, dt.datetime, int] | None = None
+    while True:
+        page = waiting
+        if after is not None:
+            priority, queued_at, line_id = after
+            page = page.filter(
+                Q(priority__lt=priority)
+                | Q(priority=priority, queued_at__gt=queued_at)
+                | Q(priority=priority, queued_at=queued_at, id__gt=line_id)
+            )
+        rows = list(
+            page.order_by(*QUEUE_ORDER).values_list(
+                "id",
+                "order_id",
+                "priority",
+                "queued_at",
+                "quantity_backordered",
+                "eta",
+                "eta_source",
+                "eta_reference",
+            )[:batch_size]
+        )
+        if not rows:
+            return
+        yield [
+            WaitingLine(line_id, order_id, backordered, Eta(eta, source, reference))
+            for line_id, order_id, _, _, backordered, eta, source, reference in rows
+        ]
+        if len(rows) < batch_size:
+            return
+        after = (rows[-1][2], rows[-1][3], rows[-1][0])
 
 
 # --- what a new order would get ----------------------------------------------------------

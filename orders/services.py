@@ -16,7 +16,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
-from django.db.models import Case, DateField, F, Q, Sum, Value, When
+from django.db.models import Case, DateField, F, Sum, Value, When
 from django.db.models.functions import Cast, Lower
 from django.utils import timezone
 from django.utils.module_loading import import_string
@@ -45,6 +45,7 @@ from .selectors import (
     new_line_eta,
     product_replenishment,
     store_today,
+    waiting_line_batches,
     waiting_units,
 )
 
@@ -269,38 +270,13 @@ def _eta_refresh_locked(
     product = Product.objects.select_related("preferred_supplier").get(pk=product_id)
     context = eta_contexts(products=[product], today=store_today(now))[product_id]
     walker = EtaWalker(context)
-    waiting = OrderLine.objects.filter(product_id=product_id, quantity_backordered__gt=0)
-    after: tuple[int, dt.datetime, int] | None = None
     changed_total = 0
-    while True:
-        page = waiting
-        if after is not None:
-            priority, queued_at, line_id = after
-            page = page.filter(
-                Q(priority__lt=priority)
-                | Q(priority=priority, queued_at__gt=queued_at)
-                | Q(priority=priority, queued_at=queued_at, id__gt=line_id)
-            )
-        batch = list(
-            page.order_by(*QUEUE_ORDER).values_list(
-                "id",
-                "order_id",
-                "priority",
-                "queued_at",
-                "quantity_backordered",
-                "eta",
-                "eta_source",
-                "eta_reference",
-            )[:ALLOCATION_BATCH_SIZE]
-        )
-        if not batch:
-            break
+    for batch in waiting_line_batches(product_id=product_id, batch_size=ALLOCATION_BATCH_SIZE):
         changes: dict[int, tuple[int, Eta, Eta]] = {}
-        for line_id, order_id, _, _, backordered, eta, source, reference in batch:
-            new = walker.take(backordered)
-            old = Eta(eta, source, reference)
-            if new != old:
-                changes[line_id] = (order_id, old, new)
+        for line in batch:
+            new = walker.take(line.backordered)
+            if new != line.eta:
+                changes[line.id] = (line.order_id, line.eta, new)
         if changes:
             _eta_write(
                 changes=changes,
@@ -310,9 +286,6 @@ def _eta_refresh_locked(
                 public_reason=public_reason,
             )
             changed_total += len(changes)
-        if len(batch) < ALLOCATION_BATCH_SIZE:
-            break
-        after = (batch[-1][2], batch[-1][3], batch[-1][0])
     return changed_total
 
 
