@@ -1,6 +1,6 @@
 """Settings shared by every environment; local, test and production import from here."""
 
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -207,12 +207,25 @@ NOTIFICATION_SWEEP_AFTER_MINUTES = env.int("NOTIFICATION_SWEEP_AFTER_MINUTES", d
 
 # Days between stock arriving and the backordered line shipping (picking, packing).
 ETA_HANDLING_DAYS = env.int("ETA_HANDLING_DAYS", default=1)
+
+
 # The store's shipping rules: a flat rate per order, free at or above an order value (empty:
 # never free). Used to work out what shipped items alone would have cost when refunding.
-SHIPPING_FLAT_RATE = Decimal(env.str("SHIPPING_FLAT_RATE", default="5.95"))
-SHIPPING_FREE_OVER = (
-    Decimal(env.str("SHIPPING_FREE_OVER")) if env.str("SHIPPING_FREE_OVER", default="") else None
-)
+def _money_setting(name: str, default: str) -> Decimal | None:
+    raw = env.str(name, default=default).strip()
+    if not raw:
+        return None
+    try:
+        value = Decimal(raw)
+    except InvalidOperation as exc:
+        raise ImproperlyConfigured(f"{name} must be an amount such as 5.95, not {raw!r}") from exc
+    if value < 0:
+        raise ImproperlyConfigured(f"{name} cannot be negative")
+    return value
+
+
+SHIPPING_FLAT_RATE = _money_setting("SHIPPING_FLAT_RATE", "5.95") or Decimal("0")
+SHIPPING_FREE_OVER = _money_setting("SHIPPING_FREE_OVER", "")
 # Refunds to a store credit account are due within one billing cycle.
 STORE_CREDIT_BILLING_DAYS = env.int("STORE_CREDIT_BILLING_DAYS", default=30)
 
