@@ -72,3 +72,13 @@ def receive(product: Product, quantity: int, **kwargs: Any) -> StockMovement:
     movement = stock_receive(product=product, quantity=quantity, **kwargs)
     product_allocate(product_id=product.pk)
     return movement
+
+
+def staff_in(group: str | None) -> Any:
+    """A staff member in the "Operations" or "Managers" group (or in none)."""
+    from django.contrib.auth.models import Group
+
+    user = UserFactory(is_staff=True)
+    if group:
+        user.groups.add(Group.objects.get(name=group))
+    return user

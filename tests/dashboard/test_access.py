@@ -2,19 +2,12 @@ import pytest
 from django.contrib.auth.models import Group
 from django.urls import reverse
 
-from tests.factories import UserFactory
+from tests.factories import staff_in
 
 pytestmark = pytest.mark.django_db
 
 OPERATIONS = ["overview", "queue", "products", "orders", "order_new", "receive", "ship"]
 MANAGERS = ["purchase_orders", "compliance", "reports"]
-
-
-def staff_in(group: str | None):
-    user = UserFactory(is_staff=True)
-    if group:
-        user.groups.add(Group.objects.get(name=group))
-    return user
 
 
 def test_the_groups_exist_with_their_permissions():

@@ -9,7 +9,6 @@ from zoneinfo import ZoneInfo
 
 import pytest
 import time_machine
-from django.contrib.auth.models import Group
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
@@ -19,7 +18,7 @@ from compliance.services import order_rule_evaluate
 from compliance.staff_views import CSV_HEADER
 from orders.models import Order, Refund
 from orders.services import order_cancel
-from tests.factories import CustomerFactory, ProductFactory, UserFactory, place_order
+from tests.factories import CustomerFactory, ProductFactory, place_order, staff_in
 
 pytestmark = pytest.mark.django_db
 NY = ZoneInfo("America/New_York")
@@ -32,13 +31,6 @@ EXPORT_URL = reverse("dashboard:compliance_export")
 def _frozen_clock():
     with time_machine.travel(NOW, tick=False):
         yield
-
-
-def staff_in(group: str | None):
-    user = UserFactory(is_staff=True)
-    if group:
-        user.groups.add(Group.objects.get(name=group))
-    return user
 
 
 @pytest.fixture

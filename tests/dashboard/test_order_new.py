@@ -8,7 +8,6 @@ from zoneinfo import ZoneInfo
 
 import pytest
 import time_machine
-from django.contrib.auth.models import Group
 from django.test import Client
 from django.urls import reverse
 
@@ -16,7 +15,7 @@ from inventory.models import Product
 from notifications.models import Notification
 from orders.models import Order, OrderEvent
 from orders.selectors import product_quote
-from tests.factories import CustomerFactory, ProductFactory, UserFactory, place_order
+from tests.factories import CustomerFactory, ProductFactory, place_order, staff_in
 
 pytestmark = pytest.mark.django_db
 NY = ZoneInfo("America/New_York")
@@ -29,13 +28,6 @@ QUOTE_URL = reverse("dashboard:quote")
 def _frozen_clock():
     with time_machine.travel(NOW, tick=False):
         yield
-
-
-def staff_in(group: str | None):
-    user = UserFactory(is_staff=True)
-    if group:
-        user.groups.add(Group.objects.get(name=group))
-    return user
 
 
 @pytest.fixture

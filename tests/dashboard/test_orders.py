@@ -8,7 +8,6 @@ from zoneinfo import ZoneInfo
 
 import pytest
 import time_machine
-from django.contrib.auth.models import Group
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
@@ -19,7 +18,7 @@ from notifications.models import Notification
 from orders.models import Order
 from orders.selectors import order_status_url
 from orders.services import order_cancel, order_flag_unreachable
-from tests.factories import CustomerFactory, ProductFactory, UserFactory, place_order
+from tests.factories import CustomerFactory, ProductFactory, place_order, staff_in
 
 pytestmark = pytest.mark.django_db
 NY = ZoneInfo("America/New_York")
@@ -31,13 +30,6 @@ ORDERS_URL = reverse("dashboard:orders")
 def _frozen_clock():
     with time_machine.travel(NOW, tick=False):
         yield
-
-
-def staff_in(group: str | None):
-    user = UserFactory(is_staff=True)
-    if group:
-        user.groups.add(Group.objects.get(name=group))
-    return user
 
 
 @pytest.fixture

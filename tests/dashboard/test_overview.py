@@ -10,7 +10,6 @@ from zoneinfo import ZoneInfo
 
 import pytest
 import time_machine
-from django.contrib.auth.models import Group
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
@@ -19,7 +18,7 @@ from compliance.services import rule_run
 from notifications.models import Notification
 from orders.models import Order, OrderLine
 from orders.services import line_cancel, order_flag_unreachable, shipment_create
-from tests.factories import ProductFactory, UserFactory, place_order, receive
+from tests.factories import ProductFactory, place_order, receive, staff_in
 
 pytestmark = pytest.mark.django_db
 NY = ZoneInfo("America/New_York")
@@ -27,12 +26,6 @@ NY = ZoneInfo("America/New_York")
 
 def at(day: str, hour: int = 10) -> dt.datetime:
     return dt.datetime.fromisoformat(day).replace(hour=hour, tzinfo=NY)
-
-
-def staff_in(group: str):
-    user = UserFactory(is_staff=True)
-    user.groups.add(Group.objects.get(name=group))
-    return user
 
 
 def stat_value(page: str, label: str) -> str:

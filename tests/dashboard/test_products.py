@@ -1,7 +1,6 @@
 import datetime as dt
 
 import pytest
-from django.contrib.auth.models import Group
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
@@ -9,16 +8,15 @@ from django.urls import reverse
 from inventory.services import PurchaseLineRequest, supplier_create
 from orders.selectors import store_today
 from orders.services import purchase_order_create
-from tests.factories import CustomerFactory, ProductFactory, UserFactory, place_order, receive
+from tests.factories import (
+    CustomerFactory,
+    ProductFactory,
+    place_order,
+    receive,
+    staff_in,
+)
 
 pytestmark = pytest.mark.django_db
-
-
-def staff_in(group: str | None):
-    user = UserFactory(is_staff=True)
-    if group:
-        user.groups.add(Group.objects.get(name=group))
-    return user
 
 
 @pytest.fixture

@@ -1,7 +1,6 @@
 import datetime as dt
 
 import pytest
-from django.contrib.auth.models import Group
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
@@ -9,16 +8,9 @@ from django.urls import reverse
 from compliance.models import OrderCompliance
 from compliance.services import order_rule_evaluate
 from orders.models import OrderEvent, OrderLine, Refund
-from tests.factories import CustomerFactory, ProductFactory, UserFactory, place_order
+from tests.factories import CustomerFactory, ProductFactory, place_order, staff_in
 
 pytestmark = pytest.mark.django_db
-
-
-def staff_in(group: str | None):
-    user = UserFactory(is_staff=True)
-    if group:
-        user.groups.add(Group.objects.get(name=group))
-    return user
 
 
 @pytest.fixture

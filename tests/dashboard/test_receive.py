@@ -1,21 +1,13 @@
 import pytest
-from django.contrib.auth.models import Group
 from django.urls import reverse
 
 from inventory.models import PurchaseOrderLine, Stock, StockMovement
 from inventory.services import PurchaseLineRequest, supplier_create
 from orders.selectors import store_today
 from orders.services import purchase_order_create
-from tests.factories import CustomerFactory, ProductFactory, UserFactory, place_order
+from tests.factories import CustomerFactory, ProductFactory, place_order, staff_in
 
 pytestmark = pytest.mark.django_db
-
-
-def staff_in(group: str | None):
-    user = UserFactory(is_staff=True)
-    if group:
-        user.groups.add(Group.objects.get(name=group))
-    return user
 
 
 @pytest.fixture
