@@ -47,6 +47,7 @@ from .services import (
     order_place,
     product_allocate,
     product_discontinue,
+    product_eta_refresh,
     purchase_order_cancel,
     purchase_order_create,
     purchase_order_line_receive,
@@ -426,38 +427,46 @@ class DemoShop:
         self.order_launch_allocation()
         day = self.start
         while day <= self.today:
-            index = (day - self.start).days
-            weekday = day.weekday() < 5
-            if weekday:
-                self.receive_deliveries(day)
-            if index == 18:
-                self.nursery_delivery()
-            if index == 20:
-                self.adjust("HM-CK-2004", -3, "Cycle count", "CC-2026-11")
-            if index == 31:
-                self.products[DISCONTINUED_SKU] = product_discontinue(
-                    product=self.products[DISCONTINUED_SKU]
-                )
-            if index == 41:
-                self.adjust("EL-SP-1004", -2, "Damaged in warehouse", "DMG-2026-07")
-            if index == 47:
-                self.adjust("GD-HS-3004", 4, "Cycle count", "CC-2026-12")
-            if index == 56:
-                self.trade_order(day)
-            self.place_orders(day)
-            if weekday and day < self.today:
-                self.ship(day, last_days=(self.today - day).days)
-            self.cancel(day)
-            if index == 38:
-                self.prioritise_one()
-            if index >= PO_CANCEL_DAY and weekday and not self.summary.purchase_orders_cancelled:
-                self.cancel_purchase_order()
-            self.issue_refunds(day)
-            if weekday:
-                self.reorder(day)
+            with simulated_clock(self.at(day, 8) if day < self.today else None):
+                self.simulate_day(day)
             day += dt.timedelta(days=1)
+        # Dates promised from a simulated day are re-based on the real one.
+        for product in self.products.values():
+            product_eta_refresh(product_id=product.pk, reason="demo data loaded")
         self.tally()
         return self.summary
+
+    def simulate_day(self, day: dt.date) -> None:
+        """One day of trading: deliveries, orders, shipments, cancellations, buying."""
+        index = (day - self.start).days
+        weekday = day.weekday() < 5
+        if weekday:
+            self.receive_deliveries(day)
+        if index == 18:
+            self.nursery_delivery()
+        if index == 20:
+            self.adjust("HM-CK-2004", -3, "Cycle count", "CC-2026-11")
+        if index == 31:
+            self.products[DISCONTINUED_SKU] = product_discontinue(
+                product=self.products[DISCONTINUED_SKU]
+            )
+        if index == 41:
+            self.adjust("EL-SP-1004", -2, "Damaged in warehouse", "DMG-2026-07")
+        if index == 47:
+            self.adjust("GD-HS-3004", 4, "Cycle count", "CC-2026-12")
+        if index == 56:
+            self.trade_order(day)
+        self.place_orders(day)
+        if weekday and day < self.today:
+            self.ship(day, last_days=(self.today - day).days)
+        self.cancel(day)
+        if index == 38:
+            self.prioritise_one()
+        if index >= PO_CANCEL_DAY and weekday and not self.summary.purchase_orders_cancelled:
+            self.cancel_purchase_order()
+        self.issue_refunds(day)
+        if weekday:
+            self.reorder(day)
 
     # --- supply -------------------------------------------------------------------------
 
@@ -855,6 +864,23 @@ class DemoShop:
         ).count()
         summary.refunds = Refund.objects.count()
         summary.refunds_open = Refund.objects.filter(issued_at=None).count()
+
+
+@contextmanager
+def simulated_clock(moment: dt.datetime | None) -> Iterator[None]:
+    """Run a simulated day at its own date, so the timeline, receipts, ETAs and refunds carry
+    that day's time (the clock then runs on from there). Uses time-machine when it is
+    installed (it comes with the test tools); without it, everything is stamped "now"."""
+    try:
+        import time_machine
+    except ImportError:  # pragma: no cover - production installs without the test tools
+        yield
+        return
+    if moment is None:
+        yield
+        return
+    with time_machine.travel(moment, tick=True):
+        yield
 
 
 @contextmanager
