@@ -9,13 +9,11 @@ from __future__ import annotations
 import csv
 import datetime as dt
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from django.contrib import admin
 from django.contrib.admin.views.decorators import staff_member_required
 from django.contrib.auth.decorators import permission_required
-from django.db.models import Prefetch, QuerySet
 from django.http import (
     Http404,
     HttpRequest,
@@ -25,10 +23,10 @@ from django.http import (
 from django.shortcuts import render
 from django.views.decorators.http import require_safe
 
-from orders.models import Order, OrderEvent
+from orders.models import Order
 
-from .models import DelayNotice, OrderCompliance
-from .selectors import RecordRow, store_zone
+from .models import OrderCompliance
+from .selectors import OrderRecord, order_record, records_queryset, store_zone
 
 View = TypeVar("View", bound=Callable[..., Any])
 PERMISSION = "compliance.view_ordercompliance"
@@ -46,104 +44,8 @@ CSV_HEADER = (
 # Orders per round of queries in the period export: memory stays flat however long the period.
 EXPORT_CHUNK = 500
 
+
 # --- the records of many orders in a fixed number of queries --------------------------------
-# Same rows, in the same order, as compliance.selectors.compliance_record (a test holds them
-# equal); this batched form belongs in selectors.py next to it (see the report to the lead).
-
-RECORD_EVENT_KINDS = (
-    OrderEvent.Kind.MAIL_ORDER_RULE,
-    OrderEvent.Kind.SHIPPED,
-    OrderEvent.Kind.CANCELLED,
-    OrderEvent.Kind.REFUND_DUE,
-    OrderEvent.Kind.REFUND_ISSUED,
-    OrderEvent.Kind.PAYMENT,
-)
-
-
-@dataclass(frozen=True)
-class RecordEntry(RecordRow):
-    """A record row; a notice's row and an answer's row also carry the notice itself."""
-
-    notice: DelayNotice | None = None
-    kind: str = ""  # "notice" or "answer": how the page lays the row out
-
-
-@dataclass(frozen=True)
-class OrderRecord:
-    order: Order
-    compliance: OrderCompliance | None
-    entries: list[RecordEntry]
-
-
-def records_queryset(orders: QuerySet[Order]) -> QuerySet[Order]:
-    """Orders with everything their record needs: five queries for any number of orders."""
-    return orders.select_related("customer", "compliance").prefetch_related(
-        Prefetch(
-            "events",
-            queryset=OrderEvent.objects.filter(kind__in=RECORD_EVENT_KINDS).order_by(
-                "created_at", "id"
-            ),
-            to_attr="record_events",
-        ),
-        Prefetch(
-            "delay_notices",
-            queryset=DelayNotice.objects.select_related("notification", "answer")
-            .prefetch_related("notification__deliveries")
-            .order_by("sent_at", "id"),
-            to_attr="record_notices",
-        ),
-        "refunds",
-    )
-
-
-def order_record(order: Order) -> OrderRecord:
-    """The record of an order loaded through records_queryset (no queries)."""
-    compliance: OrderCompliance | None = getattr(order, "compliance", None)
-    entries = [RecordEntry(order.placed_at, "Order placed", order.number)]
-    for event in order.record_events:  # type: ignore[attr-defined]
-        entries.append(RecordEntry(event.created_at, event.get_kind_display(), event.message))
-    notices: list[DelayNotice] = order.record_notices  # type: ignore[attr-defined]
-    for notice in notices:
-        notification = notice.notification
-        entries.append(
-            RecordEntry(
-                notice.sent_at,
-                notice.get_kind_display(),
-                (notification.body_text if notification and notification.body_text else "")
-                + (f" [delivery: {notification.state}]" if notification else ""),
-                notice,
-                "notice",
-            )
-        )
-    for notice in notices:
-        answer = getattr(notice, "answer", None)
-        if answer is not None:
-            entries.append(
-                RecordEntry(
-                    answer.received_at,
-                    "Customer answered",
-                    answer.get_choice_display(),
-                    notice,
-                    "answer",
-                )
-            )
-    for refund in order.refunds.all():
-        entries.append(
-            RecordEntry(
-                refund.vested_at,
-                "Refund owed",
-                f"{refund.amount} due {refund.due_date:%Y-%m-%d}"
-                + (
-                    f", issued {refund.issued_at:%Y-%m-%d} ({refund.issue_reference})"
-                    if refund.issued_at
-                    else ""
-                ),
-            )
-        )
-    entries.sort(key=lambda entry: entry.at)
-    return OrderRecord(order=order, compliance=compliance, entries=entries)
-
-
 def _get_record(order_id: int) -> OrderRecord:
     order = records_queryset(Order.objects.filter(pk=order_id)).first()
     if order is None:

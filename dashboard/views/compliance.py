@@ -15,8 +15,8 @@ from django.urls import path, reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
 
-from compliance.selectors import store_zone
-from compliance.staff_views import CSV_HEADER, order_record, records_queryset
+from compliance.selectors import order_record, records_queryset, store_zone
+from compliance.staff_views import CSV_HEADER
 from orders.models import Order, Refund
 from orders.selectors import store_today
 from orders.services import refund_mark_issued

@@ -17,9 +17,9 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from compliance.models import ConsentAnswer, DelayNotice
-from compliance.selectors import compliance_record
+from compliance.selectors import compliance_record, order_record, records_queryset
 from compliance.services import consent_answer, rule_run
-from compliance.staff_views import CSV_HEADER, order_record, records_queryset
+from compliance.staff_views import CSV_HEADER
 from notifications.services import notification_send
 from orders.models import Order
 from orders.services import shipment_create
