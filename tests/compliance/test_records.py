@@ -17,7 +17,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from compliance.models import ConsentAnswer, DelayNotice
-from compliance.selectors import compliance_record, order_record, records_queryset
+from compliance.selectors import compliance_record
 from compliance.services import consent_answer, rule_run
 from compliance.staff_views import CSV_HEADER
 from notifications.services import notification_send
@@ -154,21 +154,6 @@ def test_unsent_notice_says_no_text_is_on_record(admin_client: Client) -> None:
 
     assert "Not sent yet: no text is on record." in content
     assert "Pending" in content
-
-
-def test_batched_record_equals_the_selectors_record(
-    answered_order: tuple[Order, DelayNotice],
-) -> None:
-    order, _ = answered_order
-    loaded = records_queryset(Order.objects.filter(pk=order.pk)).get()
-
-    record = order_record(loaded)
-    compliance, rows = compliance_record(order_id=order.pk)
-
-    assert record.compliance == compliance
-    assert [(e.at, e.what, e.detail) for e in record.entries] == [
-        (r.at, r.what, r.detail) for r in rows
-    ]
 
 
 # --- CSV per order ------------------------------------------------------------------------
