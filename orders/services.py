@@ -6,7 +6,7 @@ import datetime as dt
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 from functools import lru_cache, partial
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -63,6 +63,9 @@ class LineRequest:
     sku: str
     quantity: int
     unit_price: Decimal | None = None
+
+
+LINE_FIELDS = {"sku", "quantity", "unit_price"}
 
 
 @dataclass
@@ -524,8 +527,18 @@ def _clean_line_requests(
     if not lines:
         errors.append("An order needs at least one line.")
     for number, raw in enumerate(lines, start=1):
-        req = raw if isinstance(raw, LineRequest) else LineRequest(**raw)
-        sku = (req.sku or "").strip()
+        if isinstance(raw, LineRequest):
+            req = raw
+        elif isinstance(raw, Mapping) and set(raw) <= LINE_FIELDS:
+            req = LineRequest(
+                sku=raw.get("sku", ""),
+                quantity=raw.get("quantity"),
+                unit_price=raw.get("unit_price"),
+            )
+        else:
+            errors.append(f"Line {number}: give a sku, a quantity and optionally a unit_price.")
+            continue
+        sku = req.sku.strip() if isinstance(req.sku, str) else ""
         if not sku:
             errors.append(f"Line {number}: a SKU is required.")
             continue
@@ -535,9 +548,16 @@ def _clean_line_requests(
         if req.quantity <= 0:
             errors.append(f"Line {number} ({sku}): quantity must be at least 1.")
             continue
-        if req.unit_price is not None and Decimal(req.unit_price) < 0:
-            errors.append(f"Line {number} ({sku}): unit price cannot be negative.")
-            continue
+        unit_price = None
+        if req.unit_price is not None:
+            try:
+                unit_price = Decimal(str(req.unit_price))
+            except InvalidOperation:
+                errors.append(f"Line {number} ({sku}): unit price must be an amount like 19.99.")
+                continue
+            if not unit_price.is_finite() or unit_price < 0:
+                errors.append(f"Line {number} ({sku}): unit price cannot be negative.")
+                continue
         key = sku.lower()
         if key in first_line_of_sku:
             errors.append(
@@ -545,7 +565,7 @@ def _clean_line_requests(
             )
             continue
         first_line_of_sku[key] = number
-        cleaned.append(LineRequest(sku=sku, quantity=req.quantity, unit_price=req.unit_price))
+        cleaned.append(LineRequest(sku=sku, quantity=req.quantity, unit_price=unit_price))
     return cleaned
 
 

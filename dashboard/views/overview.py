@@ -11,6 +11,7 @@ from django.urls import path, reverse
 
 from ..access import can_manage, operations_required
 from ..charts import bar_chart, hbar_chart, line_chart
+from ..params import choice_param
 from ..selectors_overview import AT_RISK_DAYS, SERIES_DAYS, chart_label
 from ..selectors_overview import overview as overview_figures
 
@@ -33,11 +34,7 @@ def dollars(value: Decimal) -> str:
 
 
 def series_days(request: HttpRequest) -> int:
-    try:
-        days = int(request.GET.get("days", SERIES_DAYS[0]))
-    except ValueError:
-        return SERIES_DAYS[0]
-    return days if days in SERIES_DAYS else SERIES_DAYS[0]
+    return choice_param(request, "days", SERIES_DAYS, SERIES_DAYS[0])
 
 
 @operations_required

@@ -16,14 +16,10 @@ from orders.services import line_cancel, line_prioritise
 
 from ..access import can_manage, managers_required, operations_required
 from ..forms_operations import PrioritiseForm, QueueCancelForm
+from ..params import id_param
 from ..selectors_operations import backorder_queue, queue_line, queue_products, queue_rows
 
 PAGE_SIZE = 50
-
-
-def _int_param(request: HttpRequest, name: str) -> int | None:
-    value = request.GET.get(name, "")
-    return int(value) if value.isdigit() else None
 
 
 def _back(request: HttpRequest) -> str:
@@ -38,7 +34,7 @@ def _back(request: HttpRequest) -> str:
 
 @operations_required
 def queue(request: HttpRequest) -> HttpResponse:
-    product_id = _int_param(request, "product")
+    product_id = id_param(request, "product")
     products = list(queue_products())
     product = next((p for p in products if p.pk == product_id), None)
     page = Paginator(backorder_queue(product_id=product_id), PAGE_SIZE).get_page(

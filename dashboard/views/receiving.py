@@ -11,6 +11,7 @@ from orders.services import product_allocate, purchase_order_line_receive, stock
 
 from ..access import operations_required
 from ..forms_operations import ReceiveForm
+from ..params import id_param
 from ..selectors_operations import (
     ReceiptResult,
     allocation_event_ids,
@@ -23,9 +24,9 @@ SESSION_KEY = "dashboard_last_receipt"
 
 def _last_result(request: HttpRequest) -> ReceiptResult | None:
     """The receipt this browser just made (kept in the session so a reload never re-posts)."""
-    wanted = request.GET.get("receipt", "")
+    wanted = id_param(request, "receipt")
     saved = request.session.get(SESSION_KEY)
-    if not wanted.isdigit() or not saved or saved.get("movement") != int(wanted):
+    if wanted is None or not saved or saved.get("movement") != wanted:
         return None
     return receipt_result(movement_id=saved["movement"], event_ids=saved["events"])
 

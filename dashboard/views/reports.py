@@ -15,6 +15,7 @@ from django.utils.safestring import SafeString
 
 from ..access import managers_required
 from ..charts import bar_chart, hbar_chart, line_chart
+from ..params import choice_param
 from ..selectors_reports import (
     DEFAULT_PERIOD,
     PERIODS,
@@ -33,11 +34,7 @@ CHARTS = {"bar": bar_chart, "hbar": hbar_chart, "line": line_chart}
 
 
 def period(request: HttpRequest) -> int:
-    try:
-        days = int(request.GET.get("days", DEFAULT_PERIOD))
-    except ValueError:
-        return DEFAULT_PERIOD
-    return days if days in PERIODS else DEFAULT_PERIOD
+    return choice_param(request, "days", PERIODS, DEFAULT_PERIOD)
 
 
 def chart(spec: ChartSpec) -> SafeString:

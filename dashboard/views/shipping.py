@@ -15,6 +15,7 @@ from orders.services import shipment_create
 
 from ..access import operations_required
 from ..forms_operations import ShipForm
+from ..params import id_param
 from ..selectors_operations import order_for_shipping, ready_to_ship, shipment_for_slip
 
 PAGE_SIZE = 50
@@ -70,9 +71,9 @@ def ship_order(request: HttpRequest, order_id: int) -> HttpResponse:
 @operations_required
 def packing_slip(request: HttpRequest, order_id: int) -> HttpResponse:
     order = _order_or_404(order_id)
-    wanted = request.GET.get("shipment", "")
-    shipment = shipment_for_slip(order=order, shipment_id=int(wanted) if wanted.isdigit() else None)
-    if wanted and shipment is None:
+    wanted = id_param(request, "shipment")
+    shipment = shipment_for_slip(order=order, shipment_id=wanted)
+    if request.GET.get("shipment") and shipment is None:
         raise Http404("No such shipment on this order.")
     lines = list(order.lines.all())
     if shipment is not None:

@@ -501,3 +501,30 @@ def test_order_detail_loads_everything_in_a_fixed_number_of_queries(django_asser
         assert [s.lines.all()[0].order_line.product.sku for s in detail.shipments.all()] == [a.sku]
         assert list(detail.refunds.all()) == []
     assert timezone.now() > detail.placed_at
+
+
+@pytest.mark.parametrize(
+    ("line", "message"),
+    [
+        ({"sku": "A", "qty": 1}, "Line 1: give a sku, a quantity and optionally a unit_price."),
+        ("A", "Line 1: give a sku, a quantity and optionally a unit_price."),
+        ({"sku": "A", "quantity": 1, "unit_price": "abc"}, "unit price must be an amount"),
+        ({"sku": "A", "quantity": 1, "unit_price": "-1"}, "unit price cannot be negative"),
+        ({"sku": "A", "quantity": "2"}, "quantity must be a whole number"),
+        ({"sku": None, "quantity": 1}, "Line 1: a SKU is required."),
+    ],
+)
+def test_malformed_lines_are_named_not_a_traceback(line, message):
+    ProductFactory(sku="A", on_hand=5)
+    with pytest.raises(ValidationError, match=message):
+        order_place(customer_email="x@example.com", lines=[line])
+    assert Order.objects.count() == 0
+
+
+def test_a_unit_price_given_as_text_is_kept_to_the_cent():
+    ProductFactory(sku="A", on_hand=5)
+    order = order_place(
+        customer_email="x@example.com", lines=[{"sku": "A", "quantity": 2, "unit_price": "9.5"}]
+    )
+    assert order.lines.get().unit_price == Decimal("9.50")
+    assert order.amount_paid == Decimal("19.00")
