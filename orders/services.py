@@ -532,7 +532,7 @@ def _clean_line_requests(
         elif isinstance(raw, Mapping) and set(raw) <= LINE_FIELDS:
             req = LineRequest(
                 sku=raw.get("sku", ""),
-                quantity=raw.get("quantity"),
+                quantity=raw.get("quantity", 0),
                 unit_price=raw.get("unit_price"),
             )
         else:
