@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from zoneinfo import ZoneInfo
@@ -94,7 +95,7 @@ def order_outlook(*, lines: list[OrderLine], today: dt.date) -> Outlook:
     )
 
 
-def delay_reason(*, lines: list[OrderLine]) -> str:
+def delay_reason(*, lines: Sequence[OrderLine]) -> str:
     """The reason given in a notice: which items wait and for what."""
     waiting = [line for line in lines if line.backordered > 0]
     if not waiting:

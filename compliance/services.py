@@ -57,10 +57,14 @@ def _notice(
     deadline: dt.date,
     revised: dt.date | None,
     answer_by: dt.date,
-    reason: str,
+    lines: Sequence[OrderLine],
     decision_key: str,
-) -> DelayNotice | None:
-    """Write a notice and its email once per decision; None if this decision already went out."""
+    cancel_at_end_of: dt.date | None,
+    record: str,
+) -> None:
+    """Send a notice (its row, its email, the new state, the timeline entry) once per decision;
+    a decision that already went out does nothing."""
+    reason = delay_reason(lines=lines)
     try:
         with transaction.atomic():
             notice = DelayNotice.objects.create(
@@ -74,7 +78,7 @@ def _notice(
                 decision_key=decision_key,
             )
     except IntegrityError:
-        return None
+        return
     notice.notification = notification_create(
         kind=Notification.Kind.DELAY_NOTICE
         if kind == DelayNotice.Kind.FIRST
@@ -93,7 +97,14 @@ def _notice(
         },
     )
     notice.save(update_fields=["notification"])
-    return notice
+    compliance.state = (
+        State.NOTICE_SENT if kind == DelayNotice.Kind.FIRST else State.RENEWED_NOTICE_SENT
+    )
+    compliance.branch = branch or compliance.branch
+    compliance.revised_date = revised
+    compliance.cancel_at_end_of = cancel_at_end_of
+    compliance.save()
+    _record(order, record, notice=notice.pk, branch=branch, revised=_fmt(revised))
 
 
 def _choices(order: Order) -> list[dict[str, Any]]:
@@ -210,7 +221,7 @@ def order_rule_evaluate(*, order_id: int, now: dt.datetime | None = None) -> Ord
             )
             answer_by = expected if branch == Branch.SHORT else deadline_t + GRACE
             assert answer_by is not None  # noqa: S101 - S always has a date
-            notice = _notice(
+            _notice(
                 order=order,
                 compliance=compliance,
                 kind=DelayNotice.Kind.FIRST,
@@ -218,23 +229,12 @@ def order_rule_evaluate(*, order_id: int, now: dt.datetime | None = None) -> Ord
                 deadline=deadline_t,
                 revised=expected,
                 answer_by=answer_by,
-                reason=delay_reason(lines=outlook.open_lines),
+                lines=outlook.open_lines,
                 decision_key=f"{order.pk}:first:{deadline_t.isoformat()}",
+                cancel_at_end_of=deadline_t + GRACE if branch == Branch.LONG else None,
+                record=f"First delay notice (branch {branch}): revised date {_fmt(expected)}; "
+                f"deadline {deadline_t:%Y-%m-%d}.",
             )
-            if notice is not None:
-                compliance.state = State.NOTICE_SENT
-                compliance.branch = branch
-                compliance.revised_date = expected
-                compliance.cancel_at_end_of = deadline_t + GRACE if branch == Branch.LONG else None
-                compliance.save()
-                _record(
-                    order,
-                    f"First delay notice (branch {branch}): revised date {_fmt(expected)}; "
-                    f"deadline {deadline_t:%Y-%m-%d}.",
-                    notice=notice.pk,
-                    branch=branch,
-                    revised=_fmt(expected),
-                )
         return compliance
 
     if state == State.NOTICE_SENT and compliance.branch == Branch.LONG:
@@ -280,7 +280,7 @@ def order_rule_evaluate(*, order_id: int, now: dt.datetime | None = None) -> Ord
             )
         elif expected is None or expected > consented:
             renewals = order.delay_notices.filter(kind=DelayNotice.Kind.RENEWED).count()
-            notice = _notice(
+            _notice(
                 order=order,
                 compliance=compliance,
                 kind=DelayNotice.Kind.RENEWED,
@@ -288,34 +288,24 @@ def order_rule_evaluate(*, order_id: int, now: dt.datetime | None = None) -> Ord
                 deadline=consented,
                 revised=expected,
                 answer_by=consented,
-                reason=delay_reason(lines=outlook.open_lines),
+                lines=outlook.open_lines,
                 decision_key=f"{order.pk}:renewed:{consented.isoformat()}:{renewals}",
+                cancel_at_end_of=consented,
+                record=f"Renewed notice: new date {_fmt(expected)}; cancelled at the end of "
+                f"{consented:%Y-%m-%d} unless the customer consents.",
             )
-            if notice is not None:
-                compliance.state = State.RENEWED_NOTICE_SENT
-                compliance.revised_date = expected
-                compliance.cancel_at_end_of = consented
-                compliance.save()
-                _record(
-                    order,
-                    f"Renewed notice: new date {_fmt(expected)}; cancelled at the end of "
-                    f"{consented:%Y-%m-%d} unless the customer consents.",
-                    notice=notice.pk,
-                    revised=_fmt(expected),
-                )
         return compliance
 
     if state == State.RENEWED_NOTICE_SENT:
-        renewed_cutoff = compliance.cancel_at_end_of
-        assert renewed_cutoff is not None  # noqa: S101
-        cutoff = renewed_cutoff
-        if today > cutoff:
+        renewal_cutoff = compliance.cancel_at_end_of
+        assert renewal_cutoff is not None  # noqa: S101
+        if today > renewal_cutoff:
             _cancel_under_rule(
                 order=order,
                 compliance=compliance,
                 lines=outlook.open_lines,
-                day=cutoff,
-                why=f"no consent to the further delay before {cutoff:%Y-%m-%d} passed",
+                day=renewal_cutoff,
+                why=f"no consent to the further delay before {renewal_cutoff:%Y-%m-%d} passed",
             )
         return compliance
 
