@@ -108,19 +108,6 @@ def delay_reason(*, lines: Sequence[OrderLine]) -> str:
     return f"{names}: out of stock; our next delivery from the supplier is later than planned."
 
 
-def open_notice(*, order: Order) -> DelayNotice | None:
-    """The latest notice still awaiting the customer's answer."""
-    compliance = OrderCompliance.objects.filter(order=order).first()
-    if compliance is None or compliance.state not in (
-        OrderCompliance.State.NOTICE_SENT,
-        OrderCompliance.State.RENEWED_NOTICE_SENT,
-        OrderCompliance.State.CONSENTED,
-    ):
-        return None
-    notice = order.delay_notices.filter(answer__isnull=True).order_by("-sent_at", "-id").first()
-    return notice
-
-
 def orders_due_for_rule() -> list[int]:
     """Orders the hourly run looks at: open under the rule, or never evaluated yet."""
     open_rows = OrderCompliance.objects.filter(

@@ -10,15 +10,6 @@ from django.db.models import F, OuterRef, QuerySet, Subquery, Sum
 from .models import Product, PurchaseOrder, PurchaseOrderLine, Stock, StockMovement
 
 
-def product_list() -> QuerySet[Product]:
-    """Products with their stock levels annotated (on_hand, allocated, available)."""
-    return Product.objects.select_related("stock").annotate(
-        on_hand=F("stock__on_hand"),
-        allocated=F("stock__allocated"),
-        available=F("stock__on_hand") - F("stock__allocated"),
-    )
-
-
 def product_ledger(*, product_id: int) -> QuerySet[StockMovement]:
     return StockMovement.objects.filter(product_id=product_id).select_related("created_by")
 
