@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-from collections.abc import Iterable
 from decimal import Decimal
 
 from django.conf import settings
@@ -79,20 +78,6 @@ class OrderQuerySet(models.QuerySet["Order"]):
                 output_field=status_field,
             )
         )
-
-
-def status_from_lines(lines: Iterable[OrderLine]) -> str:
-    """The same derivation as OrderQuerySet.with_status, for lines already in memory."""
-    lines = list(lines)
-    if all(line.quantity_cancelled == line.quantity for line in lines):
-        return OrderStatus.CANCELLED
-    if all(line.quantity_open == 0 for line in lines):
-        return OrderStatus.SHIPPED
-    if any(line.quantity_shipped for line in lines):
-        return OrderStatus.PARTIALLY_SHIPPED
-    if any(line.backordered for line in lines):
-        return OrderStatus.BACKORDERED
-    return OrderStatus.OPEN
 
 
 class Order(models.Model):

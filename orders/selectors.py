@@ -37,7 +37,7 @@ from inventory.selectors import (
     stock_ledger_mismatches,
 )
 
-from .models import EtaSource, Order, OrderEvent, OrderLine, Refund, status_from_lines
+from .models import EtaSource, Order, OrderEvent, OrderLine, Refund
 
 QUEUE_ORDER = ("-priority", "queued_at", "id")
 
@@ -68,13 +68,6 @@ def order_detail(*, order_id: int) -> Order:
         )
         .get(pk=order_id)
     )
-
-
-def order_status(*, order: Order) -> str:
-    status = getattr(order, "status", None)
-    if status is not None:
-        return status
-    return status_from_lines(order.lines.all())
 
 
 def invariant_violations() -> list[str]:
