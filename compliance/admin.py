@@ -147,6 +147,8 @@ class DelayNoticeAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         "delay_reason",
         "decision_key",
         "sent_at",
+        "closed_at",
+        "closed_reason",
         "email_link",
         "email_state",
         "email_sent_at",

@@ -71,6 +71,12 @@ class DelayNotice(models.Model):
         FIRST = "first", "First delay option notice"
         RENEWED = "renewed", "Renewed option notice"
 
+    class ClosedReason(models.TextChoices):
+        IN_STOCK = "in_stock", "The delayed items came into stock and are set aside"
+        SHIPPED = "shipped", "The delayed items shipped"
+        CANCELLED = "cancelled", "The delayed items were cancelled"
+        REPLACED = "replaced", "A newer notice replaced it"
+
     order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="delay_notices")
     kind = models.CharField(max_length=8, choices=Kind.choices)
     branch = models.CharField(max_length=1, choices=OrderCompliance.Branch.choices, blank=True)
@@ -83,9 +89,20 @@ class DelayNotice(models.Model):
         Notification, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
     sent_at = models.DateTimeField(auto_now_add=True)
+    # A notice closes once its reason is gone; the customer is no longer asked to answer it.
+    closed_at = models.DateTimeField(null=True, blank=True)
+    closed_reason = models.CharField(max_length=12, choices=ClosedReason.choices, blank=True)
 
     class Meta:
         ordering = ["sent_at", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(closed_at__isnull=True, closed_reason="")
+                | models.Q(closed_at__isnull=False) & ~models.Q(closed_reason=""),
+                name="delaynotice_closed_with_reason",
+                violation_error_message="A closed notice says why it closed.",
+            )
+        ]
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} for {self.order_id}"

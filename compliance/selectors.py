@@ -100,12 +100,44 @@ def delay_reason(*, lines: Sequence[OrderLine]) -> str:
     waiting = [line for line in lines if line.backordered > 0]
     if not waiting:
         return "The items are being prepared."
-    names = ", ".join(sorted({line.product.name for line in waiting}))
-    if any(line.product.is_discontinued for line in waiting):
-        return f"{names}: the manufacturer has stopped making it."
-    if any(line.eta is None for line in waiting):
-        return f"{names}: out of stock and our supplier has not confirmed a delivery date."
-    return f"{names}: out of stock; our next delivery from the supplier is later than planned."
+    reasons = []
+    # A preorder waits for its release, not for a supplier's delivery.
+    releases = {
+        line.product.name: line.product.release_date for line in waiting if line.product.is_preorder
+    }
+    backordered = [line for line in waiting if not line.product.is_preorder]
+    if backordered:
+        names = ", ".join(sorted({line.product.name for line in backordered}))
+        if any(line.product.is_discontinued for line in backordered):
+            reasons.append(f"{names}: the manufacturer has stopped making it.")
+        elif any(line.eta is None for line in backordered):
+            reasons.append(
+                f"{names}: out of stock and our supplier has not confirmed a delivery date."
+            )
+        else:
+            reasons.append(
+                f"{names}: out of stock; our next delivery from the supplier is later than planned."
+            )
+    for name, released in sorted(releases.items()):
+        reasons.append(
+            f"{name}: a preorder, not released yet; its release date is {released:%-d %B %Y}."
+            if released
+            else f"{name}: a preorder, not released yet; its release date is not confirmed."
+        )
+    return " ".join(reasons)
+
+
+def notice_closed_reason(*, lines: Sequence[OrderLine]) -> str:
+    """Why an order's delay notices no longer stand ('' while a covered item still waits):
+    what was delayed is now in stock and set aside, shipped, or cancelled."""
+    covered = [line for line in lines if not line.product.exempt_from_mail_order_rule]
+    if any(line.backordered > 0 for line in covered):
+        return ""
+    if any(line.quantity_open > 0 for line in covered):
+        return DelayNotice.ClosedReason.IN_STOCK
+    if any(line.quantity_shipped for line in covered):
+        return DelayNotice.ClosedReason.SHIPPED
+    return DelayNotice.ClosedReason.CANCELLED
 
 
 def orders_due_for_rule() -> list[int]:
@@ -144,42 +176,97 @@ class ConsentOffer:
     notice: DelayNotice
     choices: list[ConsentChoice]
     explanation: str
-    answered: bool = False
 
 
-def consent_offer(*, order: Order) -> ConsentOffer | None:
-    """The choices the latest unanswered notice gives the customer, if any."""
-    compliance = OrderCompliance.objects.filter(order=order).first()
-    if compliance is None:
-        return None
-    if compliance.state == OrderCompliance.State.CONSENTED_INDEFINITELY:
-        # Having agreed to wait whatever the date, the customer may still cancel before shipment.
-        answered = DelayNotice.objects.filter(order=order).order_by("-sent_at", "-id").first()
-        if answered is None:
+ASKING_STATES = (OrderCompliance.State.NOTICE_SENT, OrderCompliance.State.RENEWED_NOTICE_SENT)
+
+
+@dataclass(frozen=True)
+class _Standing:
+    """What the customer's choices depend on: the rule's state, the latest notice, the lines."""
+
+    compliance: OrderCompliance
+    latest: DelayNotice | None
+    answered: bool
+    lines: list[OrderLine]  # the lines the rule covers
+
+    @property
+    def open_notice(self) -> DelayNotice | None:
+        notice = self.latest
+        if (
+            self.compliance.state not in ASKING_STATES
+            or notice is None
+            or notice.closed_at is not None
+            or self.answered
+            # Stock may have arrived since the rule engine last ran: the page never asks about
+            # a delay that is over.
+            or notice_closed_reason(lines=self.lines)
+        ):
             return None
-        until = compliance.consented_until
-        agreed = (
-            f"You agreed to wait until {until:%-d %B %Y}."
-            if until
-            else "You agreed to wait, whatever the date."
-        )
-        return ConsentOffer(
-            notice=answered,
-            choices=[ConsentChoice(ConsentAnswer.Choice.CANCEL, "Cancel and refund")],
-            explanation=f"{agreed} You can still cancel the delayed items for a full refund "
-            "before we ship.",
-            answered=True,
-        )
-    if compliance.state not in (
-        OrderCompliance.State.NOTICE_SENT,
-        OrderCompliance.State.RENEWED_NOTICE_SENT,
+        return notice
+
+
+def _standing(order: Order) -> _Standing | None:
+    """None (after one query) unless a notice may be answered or a cancellation offered."""
+    compliance = OrderCompliance.objects.filter(order=order).first()
+    if compliance is None or compliance.state not in (
+        *ASKING_STATES,
+        OrderCompliance.State.CONSENTED_INDEFINITELY,
     ):
         return None
-    notice = (
-        DelayNotice.objects.filter(order=order, answer__isnull=True)
+    latest = (
+        DelayNotice.objects.filter(order=order)
+        .select_related("answer")
         .order_by("-sent_at", "-id")
         .first()
     )
+    lines = [
+        line
+        for line in OrderLine.objects.filter(order=order).select_related("product")
+        if not line.product.exempt_from_mail_order_rule
+    ]
+    answered = latest is not None and getattr(latest, "answer", None) is not None
+    return _Standing(compliance=compliance, latest=latest, answered=answered, lines=lines)
+
+
+def open_notice(*, order: Order) -> DelayNotice | None:
+    """The notice the customer is asked to answer: the latest one, unanswered, not closed, and
+    only while the order is still waiting under it (its reason is not gone)."""
+    standing = _standing(order)
+    return standing.open_notice if standing is not None else None
+
+
+def substitute_choices(*, order: Order) -> list[ConsentChoice]:
+    """Substitutes on offer: each waiting line's own substitutes, not discontinued, with enough
+    available to replace every waiting unit. The page shows exactly these, and only these
+    are accepted."""
+    lines = OrderLine.objects.filter(order=order, quantity_backordered__gt=0).select_related(
+        "product"
+    )
+    choices = []
+    for line in lines:
+        if line.backordered <= 0:
+            continue
+        for sub in line.product.substitutes.filter(is_discontinued=False).select_related("stock"):
+            if sub.stock.available >= line.backordered:
+                choices.append(
+                    ConsentChoice(
+                        ConsentAnswer.Choice.SUBSTITUTE,
+                        f"Send {sub.name} instead of {line.product.name}",
+                        line_id=line.pk,
+                        substitute_sku=sub.sku,
+                    )
+                )
+    return choices
+
+
+def consent_offer(*, order: Order) -> ConsentOffer | None:
+    """The choices the open notice gives the customer, if any."""
+    standing = _standing(order)
+    return _consent_offer(order, standing.open_notice) if standing is not None else None
+
+
+def _consent_offer(order: Order, notice: DelayNotice | None) -> ConsentOffer | None:
     if notice is None:
         return None
     choices = []
@@ -193,20 +280,7 @@ def consent_offer(*, order: Order) -> ConsentOffer | None:
     choices.append(
         ConsentChoice(ConsentAnswer.Choice.WAIT_INDEFINITELY, "I'll wait, whatever the date")
     )
-    lines = OrderLine.objects.filter(order=order, quantity_backordered__gt=0).select_related(
-        "product"
-    )
-    for line in lines:
-        for sub in line.product.substitutes.filter(is_discontinued=False).select_related("stock"):
-            if sub.stock.available >= line.backordered:
-                choices.append(
-                    ConsentChoice(
-                        ConsentAnswer.Choice.SUBSTITUTE,
-                        f"Send {sub.name} instead of {line.product.name}",
-                        line_id=line.pk,
-                        substitute_sku=sub.sku,
-                    )
-                )
+    choices += substitute_choices(order=order)
     choices.append(ConsentChoice(ConsentAnswer.Choice.CANCEL, "Cancel and refund"))
     if notice.kind == DelayNotice.Kind.RENEWED:
         explanation = (
@@ -223,6 +297,62 @@ def consent_offer(*, order: Order) -> ConsentOffer | None:
             "we will cancel the delayed items and refund you in full."
         )
     return ConsentOffer(notice=notice, choices=choices, explanation=explanation)
+
+
+@dataclass(frozen=True)
+class CancelOffer:
+    """The customer may still cancel what has not shipped, for a full refund."""
+
+    explanation: str
+
+
+def cancel_offer(*, order: Order, today: dt.date) -> CancelOffer | None:
+    """Whether the rule still lets the customer cancel before shipment, outside an open notice:
+    after consenting to wait whatever the date (the right to cancel stays until shipment), or
+    while a notice they have not answered still stands although its delay is over (its offer
+    to cancel holds until its answer date)."""
+    standing = _standing(order)
+    return _cancel_offer(standing, today) if standing is not None else None
+
+
+def _cancel_offer(standing: _Standing, today: dt.date) -> CancelOffer | None:
+    if not any(line.quantity_open > 0 for line in standing.lines):
+        return None
+    in_stock = notice_closed_reason(lines=standing.lines) == DelayNotice.ClosedReason.IN_STOCK
+    if standing.compliance.state == OrderCompliance.State.CONSENTED_INDEFINITELY:
+        return CancelOffer(
+            "You agreed to wait, whatever the date. "
+            + ("Your items are now in stock and set aside for you. " if in_stock else "")
+            + "You can still cancel what has not shipped, for a full refund, until we ship it."
+        )
+    latest = standing.latest
+    if (
+        latest is None
+        or standing.answered
+        or today > latest.answer_by
+        or standing.open_notice is not None
+    ):
+        return None
+    return CancelOffer(
+        ("Your items are now in stock and set aside for you. " if in_stock else "")
+        + "If you no longer want them, you can still cancel what has not shipped, for a full "
+        "refund, until we ship it."
+    )
+
+
+@dataclass(frozen=True)
+class CustomerOffers:
+    consent: ConsentOffer | None
+    cancel: CancelOffer | None
+
+
+def customer_offers(*, order: Order, today: dt.date) -> CustomerOffers:
+    """What the status page offers: the open notice's choices, or else a plain cancellation."""
+    standing = _standing(order)
+    if standing is None:
+        return CustomerOffers(None, None)
+    consent = _consent_offer(order, standing.open_notice)
+    return CustomerOffers(consent, None if consent else _cancel_offer(standing, today))
 
 
 # --- the customer's status page ---------------------------------------------------

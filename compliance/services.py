@@ -26,13 +26,17 @@ from orders.services import order_cancel, order_rule_record
 
 from .models import ConsentAnswer, DelayNotice, OrderCompliance
 from .selectors import (
+    cancel_offer,
     delay_reason,
     end_of_store_day,
     exemption,
+    notice_closed_reason,
+    open_notice,
     order_outlook,
     orders_due_for_rule,
     shipment_deadline,
     store_date,
+    substitute_choices,
 )
 
 State = OrderCompliance.State
@@ -79,6 +83,9 @@ def _notice(
             )
     except IntegrityError:
         return
+    DelayNotice.objects.filter(order=order, closed_at__isnull=True).exclude(pk=notice.pk).update(
+        closed_at=notice.sent_at, closed_reason=DelayNotice.ClosedReason.REPLACED
+    )
     notice.notification = notification_create(
         kind=Notification.Kind.DELAY_NOTICE
         if kind == DelayNotice.Kind.FIRST
@@ -105,6 +112,42 @@ def _notice(
     compliance.cancel_at_end_of = cancel_at_end_of
     compliance.save()
     _record(order, record, notice=notice.pk, branch=branch, revised=_fmt(revised))
+
+
+def _notices_close(
+    *, order: Order, compliance: OrderCompliance, lines: Sequence[OrderLine], now: dt.datetime
+) -> None:
+    """Close the order's notices whose reason is gone (what was delayed is in stock, shipped or
+    cancelled), saying why in the record. If stock is taken back and the items wait again, the
+    unanswered notice that closed for it stands again: its deadlines never stopped running."""
+    reason = notice_closed_reason(lines=lines)
+    if reason:
+        closing = list(
+            DelayNotice.objects.filter(order=order, closed_at__isnull=True).values_list(
+                "pk", flat=True
+            )
+        )
+        if closing:
+            DelayNotice.objects.filter(pk__in=closing).update(closed_at=now, closed_reason=reason)
+            _record(
+                order,
+                f"Delay notice closed: {DelayNotice.ClosedReason(reason).label.lower()}.",
+                notices=closing,
+                reason=reason,
+            )
+        return
+    latest = order.delay_notices.order_by("-sent_at", "-id").first()
+    if (
+        latest is not None
+        and latest.closed_reason == DelayNotice.ClosedReason.IN_STOCK
+        and compliance.state in (State.NOTICE_SENT, State.RENEWED_NOTICE_SENT)
+        and not ConsentAnswer.objects.filter(notice=latest).exists()
+    ):
+        latest.closed_at, latest.closed_reason = None, ""
+        latest.save(update_fields=["closed_at", "closed_reason"])
+        _record(
+            order, "Delay notice stands again: the items wait for stock again.", notice=latest.pk
+        )
 
 
 def _choices(order: Order) -> list[dict[str, Any]]:
@@ -193,6 +236,7 @@ def order_rule_evaluate(*, order_id: int, now: dt.datetime | None = None) -> Ord
     assert deadline_t is not None  # noqa: S101 - set just above
 
     outlook = order_outlook(lines=lines, today=today)
+    _notices_close(order=order, compliance=compliance, lines=lines, now=now)
     if not outlook.open_lines:
         final = State.SHIPPED if outlook.shipped_any else State.CANCELLED
         if compliance.state != final:
@@ -325,6 +369,11 @@ def rule_from_events(events: Sequence[OrderEvent]) -> None:
         OrderEvent.Kind.ETA_CHANGED,
         OrderEvent.Kind.PAYMENT,
         OrderEvent.Kind.SHIPPED,
+        # Stock set aside, taken back, cancelled or substituted can end (or revive) a delay.
+        OrderEvent.Kind.ALLOCATED,
+        OrderEvent.Kind.DEALLOCATED,
+        OrderEvent.Kind.CANCELLED,
+        OrderEvent.Kind.SUBSTITUTED,
     }
     order_ids = sorted({e.order_id for e in events if e.kind in kinds})
     for start in range(0, len(order_ids), 500):
@@ -343,6 +392,10 @@ def rule_run(*, now: dt.datetime | None = None, order_ids: Iterable[int] | None 
 # --- the customer's answer ----------------------------------------------------------------
 
 
+class AnswerNotOffered(ValidationError):
+    """An answer the page never offered (a forged or stale form): bad input, not a conflict."""
+
+
 @transaction.atomic
 def consent_answer(
     *,
@@ -353,11 +406,14 @@ def consent_answer(
     via: str = "status page",
     now: dt.datetime | None = None,
 ) -> ConsentAnswer:
-    """Record the customer's answer to a notice and act on it. The first answer counts."""
+    """Record the customer's answer to a notice and act on it. The first answer counts; only
+    the choices the page offered are accepted (AnswerNotOffered otherwise, nothing written)."""
     now = now or timezone.now()
     order = lock_order(order_id=notice.order_id)
     if choice not in ConsentAnswer.Choice.values:
-        raise ValidationError("Please choose one of the options.")
+        raise AnswerNotOffered("Please choose one of the options on this page.")
+    if line_id is not None and not OrderLine.objects.filter(order=order, pk=line_id).exists():
+        raise AnswerNotOffered("That item is not part of this order.")
     compliance = OrderCompliance.objects.select_for_update().get(order=order)
     if compliance.state == State.CANCELLED:
         raise ValidationError(
@@ -380,6 +436,9 @@ def consent_answer(
             _customer_cancel(order=order, compliance=compliance, lines=outlook.open_lines, now=now)
             return existing
         raise ValidationError("We already have your answer to this notice; the first one counts.")
+    notice = DelayNotice.objects.get(pk=notice.pk)
+    if open_notice(order=order) != notice:
+        raise ValidationError(_no_longer_stands(notice=notice, lines=lines))
     waits = choice in (ConsentAnswer.Choice.WAIT_UNTIL, ConsentAnswer.Choice.WAIT_INDEFINITELY)
     silence_cancels = notice.kind == DelayNotice.Kind.RENEWED or notice.branch == Branch.LONG
     if waits and silence_cancels and store_date(now) > notice.answer_by:
@@ -387,8 +446,17 @@ def consent_answer(
             f"The time to answer this notice ended on {notice.answer_by:%-d %B %Y}; the delayed "
             "items are being cancelled and you will be refunded in full."
         )
+    if choice == ConsentAnswer.Choice.WAIT_UNTIL and notice.revised_date is None:
+        raise AnswerNotOffered("This notice gives no date; choose to wait whatever the date.")
+    substitute: tuple[OrderLine, Product] | None = None
+    if choice == ConsentAnswer.Choice.SUBSTITUTE:
+        substitute = _substitute_offered(order=order, sku=substitute_sku, line_id=line_id)
     answer = ConsentAnswer.objects.create(
-        notice=notice, choice=choice, received_at=now, via=via, line_id=line_id
+        notice=notice,
+        choice=choice,
+        received_at=now,
+        via=via,
+        line_id=line_id if substitute is not None else None,
     )
     if choice == ConsentAnswer.Choice.CANCEL:
         _customer_cancel(order=order, compliance=compliance, lines=outlook.open_lines, now=now)
@@ -399,14 +467,14 @@ def consent_answer(
         compliance.consented_until = None
         message = "Customer consents to wait, whatever the date (may still cancel before shipment)."
     elif choice == ConsentAnswer.Choice.WAIT_UNTIL:
-        if notice.revised_date is None:
-            raise ValidationError("This notice gives no date; choose to wait whatever the date.")
+        assert notice.revised_date is not None  # noqa: S101 - checked above
         compliance.state = State.CONSENTED
         compliance.consent_kind = OrderCompliance.ConsentKind.EXPRESS
         compliance.consented_until = notice.revised_date
         message = f"Customer consents to wait until {notice.revised_date:%Y-%m-%d}."
     else:
-        message = _substitute(order=order, answer=answer, sku=substitute_sku, line_id=line_id)
+        assert substitute is not None  # noqa: S101 - checked above
+        message = _substitute(answer=answer, line=substitute[0], substitute=substitute[1])
         # The substitute is in stock and set aside: the customer agreed to it shipping now.
         compliance.state = State.CONSENTED
         compliance.consent_kind = OrderCompliance.ConsentKind.EXPRESS
@@ -415,6 +483,13 @@ def consent_answer(
         compliance.cancel_at_end_of = None
         compliance.save()
         _record(order, message, notice=notice.pk, choice=choice, at=now.isoformat())
+        if choice == ConsentAnswer.Choice.SUBSTITUTE:
+            _notices_close(
+                order=order,
+                compliance=compliance,
+                lines=list(OrderLine.objects.filter(order=order).select_related("product")),
+                now=now,
+            )
     notification_create(
         kind=Notification.Kind.CONSENT_CONFIRMED,
         order=order,
@@ -428,12 +503,63 @@ def consent_answer(
     return answer
 
 
+def _no_longer_stands(*, notice: DelayNotice, lines: Sequence[OrderLine]) -> str:
+    """Why a notice can no longer be answered, in the customer's words."""
+    if notice.closed_reason == DelayNotice.ClosedReason.REPLACED:
+        return "We have sent you a newer notice since; please answer that one on this page."
+    if notice_closed_reason(lines=lines) == DelayNotice.ClosedReason.IN_STOCK:
+        return (
+            "Good news: your items are now in stock and set aside for you, so this delay "
+            "notice no longer needs an answer."
+        )
+    return "This notice no longer needs an answer; this page shows where your order stands."
+
+
+@transaction.atomic
+def order_cancel_before_shipment(*, order_id: int, now: dt.datetime | None = None) -> Order:
+    """The customer cancels what has not shipped, where the rule still lets them (after
+    consenting to wait whatever the date, or while an unanswered notice's offer holds)."""
+    now = now or timezone.now()
+    order = lock_order(order_id=order_id)
+    compliance = OrderCompliance.objects.select_for_update().filter(order=order).first()
+    lines = list(OrderLine.objects.filter(order=order).select_related("product"))
+    outlook = order_outlook(lines=lines, today=store_date(now))
+    if compliance is None or cancel_offer(order=order, today=store_date(now)) is None:
+        if outlook.open_lines:
+            raise ValidationError(
+                "This order can no longer be cancelled from this page; please email us."
+            )
+        if outlook.shipped_any:
+            raise ValidationError(
+                "Your order has already shipped, so there is nothing left to cancel. "
+                "If you no longer want it, our returns policy applies."
+            )
+        raise ValidationError(
+            "These items were already cancelled; there is nothing left to cancel."
+        )
+    _customer_cancel(
+        order=order,
+        compliance=compliance,
+        lines=outlook.open_lines,
+        now=now,
+        reason="The customer cancelled before shipment",
+        record="Customer cancelled before shipment; a full refund is owed.",
+    )
+    return order
+
+
 def _customer_cancel(
-    *, order: Order, compliance: OrderCompliance, lines: Sequence[OrderLine], now: dt.datetime
+    *,
+    order: Order,
+    compliance: OrderCompliance,
+    lines: Sequence[OrderLine],
+    now: dt.datetime,
+    reason: str = "The customer chose to cancel after a delay notice",
+    record: str = "Customer chose to cancel and be refunded.",
 ) -> None:
     order_cancel(
         order=order,
-        reason="The customer chose to cancel after a delay notice",
+        reason=reason,
         cause="customer",
         line_ids=[x.pk for x in lines],
         at=now,
@@ -441,20 +567,44 @@ def _customer_cancel(
     compliance.state = State.CANCELLED
     compliance.cancel_at_end_of = None
     compliance.save()
-    _record(order, "Customer chose to cancel and be refunded.", at=now.isoformat())
+    _record(order, record, at=now.isoformat())
+    _notices_close(
+        order=order,
+        compliance=compliance,
+        lines=list(OrderLine.objects.filter(order=order).select_related("product")),
+        now=now,
+    )
 
 
-def _substitute(*, order: Order, answer: ConsentAnswer, sku: str, line_id: int | None) -> str:
-    from orders.services import line_substitute
-
+def _substitute_offered(
+    *, order: Order, sku: str, line_id: int | None
+) -> tuple[OrderLine, Product]:
+    """The line and substitute of a substitute answer, if the page offered exactly that pair."""
     line = (
-        OrderLine.objects.select_related("product").filter(order=order, pk=line_id).first()
+        OrderLine.objects.filter(order=order, pk=line_id).select_related("product").first()
         if line_id is not None
         else None
     )
-    substitute = Product.objects.filter(sku=sku).first()
-    if line is None or substitute is None:
-        raise ValidationError("That substitute is not on offer for this order.")
+    offered = {
+        (choice.line_id, choice.substitute_sku) for choice in substitute_choices(order=order)
+    }
+    if line is None or (line.pk, sku) not in offered:
+        known = line.product.substitutes.filter(sku=sku).first() if line is not None else None
+        if known is not None:
+            raise AnswerNotOffered(
+                f"Sorry, {known.name} is no longer available to send instead; "
+                "please choose another option."
+            )
+        raise AnswerNotOffered(
+            "That substitute is not on offer for this order; please choose one of the options "
+            "on this page."
+        )
+    return line, Product.objects.get(sku=sku)
+
+
+def _substitute(*, answer: ConsentAnswer, line: OrderLine, substitute: Product) -> str:
+    from orders.services import line_substitute
+
     line_substitute(line=line, substitute=substitute, reason="Customer accepted a substitute")
     answer.substitute = substitute
     answer.save(update_fields=["substitute"])

@@ -5,6 +5,7 @@ from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.utils.cache import patch_cache_control
 from django.views.decorators.http import require_POST, require_safe
 
@@ -12,8 +13,8 @@ from orders.models import Order
 from orders.selectors import order_from_status_token
 
 from .models import DelayNotice
-from .selectors import consent_offer, customer_status_page
-from .services import consent_answer
+from .selectors import customer_offers, customer_status_page, store_date
+from .services import AnswerNotOffered, consent_answer, order_cancel_before_shipment
 
 
 @require_safe
@@ -29,6 +30,7 @@ def _render_status(
     request: HttpRequest, token: str, found: Order, *, error: str = "", status: int = 200
 ) -> HttpResponse:
     page = customer_status_page(order_id=found.pk)
+    offers = customer_offers(order=found, today=store_date(timezone.now()))
     response = render(
         request,
         "customer/status.html",
@@ -36,7 +38,8 @@ def _render_status(
             "page": page,
             "order": page.order,
             "token": token,
-            "consent": consent_offer(order=found),
+            "consent": offers.consent,
+            "cancel": offers.cancel,
             "consent_error": error,
             "store_name": settings.STORE_NAME,
             "store_time_zone": settings.STORE_TIME_ZONE,
@@ -44,11 +47,21 @@ def _render_status(
         },
         status=status,
     )
-    # The token in the URL is the customer's credential: never leak it, never cache the page.
-    response.headers["Referrer-Policy"] = "no-referrer"
+    # The token in the URL is the customer's credential: never leak it to another site, never
+    # cache the page. ("no-referrer" would also make Chromium post `Origin: null`, which fails
+    # the CSRF check of every answer; "same-origin" keeps the origin for our own forms only.)
+    response.headers["Referrer-Policy"] = "same-origin"
     response.headers["X-Robots-Tag"] = "noindex, nofollow"
     patch_cache_control(response, private=True, no_store=True)
     return response
+
+
+def _form_id(value: str | None) -> int | None:
+    """A row id from a form field, or None when it is not one (never an exception)."""
+    value = (value or "").strip()
+    if value.isascii() and value.isdigit() and len(value) <= 18:
+        return int(value)
+    return None
 
 
 @require_POST
@@ -57,18 +70,55 @@ def consent_submit(request: HttpRequest, token: str) -> HttpResponse:
     found = order_from_status_token(token=token)
     if found is None:
         raise Http404("No such order.")
-    notice = DelayNotice.objects.filter(order=found, pk=request.POST.get("notice") or 0).first()
+    notice_id = _form_id(request.POST.get("notice"))
+    notice = (
+        DelayNotice.objects.filter(order=found, pk=notice_id).first()
+        if notice_id is not None
+        else None
+    )
     if notice is None:
-        raise Http404("No such notice.")
+        return _render_status(
+            request,
+            token,
+            found,
+            error="That answer does not match a notice about this order; "
+            "please use the buttons on this page.",
+            status=400,
+        )
     line = request.POST.get("line") or ""
+    line_id = _form_id(line)
+    if line and line_id is None:
+        return _render_status(
+            request, token, found, error="That item is not part of this order.", status=400
+        )
     try:
         consent_answer(
             notice=notice,
             choice=request.POST.get("choice", ""),
             substitute_sku=request.POST.get("substitute", ""),
-            line_id=int(line) if line.isdigit() else None,
+            line_id=line_id,
         )
+    except AnswerNotOffered as exc:
+        return _render_status(request, token, found, error=" ".join(exc.messages), status=400)
     except ValidationError as exc:
         return _render_status(request, token, found, error=" ".join(exc.messages), status=409)
     messages.success(request, "Thank you: we have your answer and have emailed you a confirmation.")
+    return redirect("customer:status", token=token)
+
+
+@require_POST
+def cancel_submit(request: HttpRequest, token: str) -> HttpResponse:
+    """Cancel before it ships: offered on the page where the rule still allows it."""
+    found = order_from_status_token(token=token)
+    if found is None:
+        raise Http404("No such order.")
+    try:
+        order_cancel_before_shipment(order_id=found.pk)
+    except ValidationError as exc:
+        return _render_status(request, token, found, error=" ".join(exc.messages), status=409)
+    messages.success(
+        request,
+        "Your order is cancelled. Your refund is shown below, and we have emailed you a "
+        "confirmation.",
+    )
     return redirect("customer:status", token=token)

@@ -31,7 +31,7 @@ def test_customer_reads_their_order_status(
 
     assert response is not None
     assert response.status == 200
-    assert response.headers["referrer-policy"] == "no-referrer"
+    assert response.headers["referrer-policy"] == "same-origin"
     heading = page.get_by_role("heading", level=1)
     assert heading.inner_text() == f"Order {mixed.order.number}"
     assert heading.is_visible()

@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from html.parser import HTMLParser
 from zoneinfo import ZoneInfo
@@ -399,7 +399,8 @@ def test_a_forged_or_foreign_token_finds_nothing(delayed, browser):
             reverse("customer:consent", args=[order_status_token(order=other)]),
             {"notice": notice.pk, "choice": "cancel"},
         )
-        assert response.status_code == 404
+        assert response.status_code == 400
+        assert "That answer does not match a notice about this order" in read(response).text
         response = client.post(
             reverse("customer:consent", args=[forged]), {"notice": notice.pk, "choice": "cancel"}
         )
@@ -425,10 +426,18 @@ def test_after_agreeing_to_wait_indefinitely_the_customer_can_still_cancel(brows
         consent_answer(notice=DelayNotice.objects.get(order=order), choice="wait_indefinitely")
     with on("2026-04-01"):
         page = read(browser.get(status_url(order)))
-        response = click(browser, form_labelled(page, "Cancel and refund"), follow=True)
+        assert "please choose" not in page.text
+        assert (
+            "Changed your mind? You agreed to wait, whatever the date. You can still cancel what "
+            "has not shipped, for a full refund, until we ship it."
+        ) in page.text
+        assert [form.button for form in page.forms] == ["Cancel before it ships"]
+        response = click(browser, form_labelled(page, "Cancel before it ships"), follow=True)
 
     assert response.status_code == 200
-    assert "Cancelled" in read(response).text
+    text = read(response).text
+    assert "Your order is cancelled. Your refund is shown below" in text
+    assert "Cancelled This order was cancelled." in text
     assert rule(order).state == State.CANCELLED
     refund = Refund.objects.get(order=order)
     # Wed 1 April 2026 + 7 working days.
@@ -443,3 +452,354 @@ def test_the_thank_you_message_shows_once(delayed, browser):
         )
 
     assert read(response).text.count("Thank you: we have your answer") == 1
+
+
+# --- only what the page offered is accepted -----------------------------------------------------
+
+
+def snapshot(order: Order) -> tuple[object, ...]:
+    """Everything an answer could change: answers, the rule's state, lines, stock, refunds."""
+    return (
+        list(ConsentAnswer.objects.values_list("notice_id", "choice", "substitute_id")),
+        rule(order).state,
+        list(
+            order.lines.order_by("pk").values_list(
+                "product_id", "quantity", "quantity_allocated", "quantity_cancelled"
+            )
+        ),
+        list(Stock.objects.order_by("pk").values_list("product_id", "allocated")),
+        list(Refund.objects.values_list("order_id", "amount")),
+        Notification.objects.filter(kind="consent_confirmed").count(),
+    )
+
+
+@dataclass
+class WithSubstitutes:
+    order: Order
+    speaker: Product  # $129, waiting
+    speaker_mk2: Product  # its substitute, in stock
+    cable: Product  # a second waiting line
+    cable_pro: Product  # the cable's substitute, in stock
+    studio: Product  # $399, nobody's substitute, in stock
+
+
+@pytest.fixture
+def with_substitutes() -> WithSubstitutes:
+    with on("2026-01-05"):
+        speaker_mk2 = ProductFactory(sku="SPK-MK2", name="Speaker Mk2", on_hand=2)
+        cable_pro = ProductFactory(sku="CBL-PRO", name="Cable Pro", on_hand=5)
+        studio = ProductFactory(
+            sku="STUDIO-399", name="Studio Monitor", unit_price=Decimal("399.00"), on_hand=4
+        )
+        speaker = ProductFactory(
+            sku="SPK-1",
+            name="Speaker",
+            unit_price=Decimal("129.00"),
+            on_hand=0,
+            lead_time_days=None,
+            substitutes=[speaker_mk2],
+        )
+        cable = ProductFactory(
+            sku="CBL-1", name="Cable", on_hand=0, lead_time_days=None, substitutes=[cable_pro]
+        )
+        order = place_order((speaker, 1), (cable, 1))
+        rule_run()
+    assert rule(order).state == State.NOTICE_SENT
+    return WithSubstitutes(order, speaker, speaker_mk2, cable, cable_pro, studio)
+
+
+def post_answer(client: Client, order: Order, **fields: object) -> HttpResponse:
+    return client.post(answer_url(order), fields)
+
+
+def test_the_page_offers_each_line_its_own_substitutes(with_substitutes, browser):
+    with on("2026-01-06"):
+        page = read(browser.get(status_url(with_substitutes.order)))
+
+    assert [form.button for form in page.forms] == [
+        "I'll wait, whatever the date",
+        "Send Speaker Mk2 instead of Speaker",
+        "Send Cable Pro instead of Cable",
+        "Cancel and refund",
+    ]
+
+
+def test_a_forged_substitute_is_refused_and_nothing_changes(with_substitutes, browser):
+    w = with_substitutes
+    with on("2026-01-06"):
+        page = read(browser.get(status_url(w.order)))
+        form = form_labelled(page, "Send Speaker Mk2 instead of Speaker")
+        before = snapshot(w.order)
+        # The $399 monitor for the $129 speaker, at the speaker's price: never offered.
+        response = click(browser, replace(form, fields={**form.fields, "substitute": "STUDIO-399"}))
+
+    assert response.status_code == 400
+    assert (
+        "That substitute is not on offer for this order; please choose one of the options on "
+        "this page."
+    ) in read(response).text
+    assert snapshot(w.order) == before
+    assert not w.order.lines.filter(product=w.studio).exists()
+
+
+def test_another_lines_substitute_is_refused(with_substitutes, browser):
+    w = with_substitutes
+    with on("2026-01-06"):
+        page = read(browser.get(status_url(w.order)))
+        form = form_labelled(page, "Send Speaker Mk2 instead of Speaker")
+        before = snapshot(w.order)
+        # The cable's substitute sent as the speaker's.
+        response = click(browser, replace(form, fields={**form.fields, "substitute": "CBL-PRO"}))
+
+    assert response.status_code == 400
+    assert "That substitute is not on offer for this order" in read(response).text
+    assert snapshot(w.order) == before
+
+
+def test_a_substitute_that_went_out_of_stock_is_refused(with_substitutes, browser):
+    w = with_substitutes
+    with on("2026-01-06"):
+        page = read(browser.get(status_url(w.order)))
+        # Meanwhile someone else buys both Speaker Mk2s.
+        place_order((w.speaker_mk2, 2))
+        before = snapshot(w.order)
+        response = click(browser, form_labelled(page, "Send Speaker Mk2 instead of Speaker"))
+
+    assert response.status_code == 400
+    text = read(response).text
+    assert (
+        "Sorry, Speaker Mk2 is no longer available to send instead; please choose another option."
+    ) in text
+    # The page that comes back offers what is still on offer.
+    assert "Send Speaker Mk2 instead of Speaker" not in text
+    assert "Send Cable Pro instead of Cable" in text
+    assert snapshot(w.order) == before
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"notice": "abc"}, "That answer does not match a notice about this order"),
+        ({"notice": "１２"}, "That answer does not match a notice about this order"),
+        ({"notice": "1" * 30}, "That answer does not match a notice about this order"),
+        ({"notice": ""}, "That answer does not match a notice about this order"),
+        ({"notice": "999999"}, "That answer does not match a notice about this order"),
+        ({"line": "x1"}, "That item is not part of this order."),
+        ({"line": "999999"}, "That item is not part of this order."),
+        ({"choice": "refund_twice"}, "Please choose one of the options on this page."),
+        ({"choice": ""}, "Please choose one of the options on this page."),
+    ],
+    ids=[
+        "notice-letters",
+        "notice-fullwidth-digits",
+        "notice-huge",
+        "notice-missing",
+        "notice-unknown",
+        "line-letters",
+        "line-unknown",
+        "choice-unknown",
+        "choice-missing",
+    ],
+)
+def test_a_malformed_answer_is_a_400_with_a_message(
+    with_substitutes, browser, change: dict[str, str], message: str
+):
+    w = with_substitutes
+    with on("2026-01-06"):
+        page = read(browser.get(status_url(w.order)))
+        form = form_labelled(page, "Send Speaker Mk2 instead of Speaker")
+        before = snapshot(w.order)
+        response = click(browser, replace(form, fields={**form.fields, **change}))
+
+    assert response.status_code == 400
+    assert message in read(response).text
+    assert snapshot(w.order) == before
+
+
+def test_wait_until_on_a_notice_without_a_date_is_refused(with_substitutes, browser):
+    w = with_substitutes
+    with on("2026-01-06"):
+        page = read(browser.get(status_url(w.order)))
+        form = form_labelled(page, "I'll wait, whatever the date")
+        before = snapshot(w.order)
+        response = click(browser, replace(form, fields={**form.fields, "choice": "wait_until"}))
+
+    assert response.status_code == 400
+    assert "This notice gives no date; choose to wait whatever the date." in read(response).text
+    assert snapshot(w.order) == before
+
+
+# --- once the delay is over ---------------------------------------------------------------------
+
+
+def stock_arrives(delayed: Delayed) -> None:
+    purchase_order_line_reschedule(
+        line=delayed.po_line, expected_date=dt.date(2026, 2, 2), reason="Arrived early"
+    )
+    purchase_order_line_receive(line=delayed.po_line, quantity=10)
+    product_allocate(product_id=delayed.lamp.pk)
+
+
+def test_once_stock_arrives_the_page_stops_calling_the_order_delayed(delayed, browser):
+    notice = DelayNotice.objects.get(order=delayed.order)
+    with on("2026-02-02"):
+        stock_arrives(delayed)
+        # Even before the rule engine has run, the page never asks about a delay that is over.
+        page = read(browser.get(status_url(delayed.order)))
+
+    assert "Being prepared Everything you ordered is in stock and set aside for you." in page.text
+    assert "delayed" not in page.text
+    assert "please choose" not in page.text
+    assert (
+        "Changed your mind? Your items are now in stock and set aside for you. If you no longer "
+        "want them, you can still cancel what has not shipped, for a full refund, until we ship it."
+    ) in page.text
+    assert [form.button for form in page.forms] == ["Cancel before it ships"]
+    notice.refresh_from_db()
+    assert notice.closed_at is None
+
+    with on("2026-02-02", 11):
+        rule_run()
+
+    notice.refresh_from_db()
+    assert (notice.closed_at, notice.closed_reason) == (at("2026-02-02", 11), "in_stock")
+    assert delayed.order.events.filter(
+        message="Delay notice closed: the delayed items came into stock and are set aside."
+    ).exists()
+
+
+def test_allocation_closes_the_notice_once_it_commits(delayed, django_capture_on_commit_callbacks):
+    with on("2026-02-02"), django_capture_on_commit_callbacks(execute=True):
+        stock_arrives(delayed)
+
+    notice = DelayNotice.objects.get(order=delayed.order)
+    assert (notice.closed_at, notice.closed_reason) == (at("2026-02-02"), "in_stock")
+
+
+def test_an_old_page_cannot_answer_a_delay_that_is_over(delayed, browser):
+    with on("2026-01-31"):
+        page = read(browser.get(status_url(delayed.order)))
+    with on("2026-02-02"):
+        stock_arrives(delayed)
+        rule_run()
+        before = snapshot(delayed.order)
+        response = click(browser, form_labelled(page, "I'll wait until 20 February 2026"))
+
+    assert response.status_code == 409
+    text = read(response).text
+    assert (
+        "Good news: your items are now in stock and set aside for you, so this delay notice no "
+        "longer needs an answer."
+    ) in text
+    assert "please choose" not in text
+    assert snapshot(delayed.order) == before
+
+
+def test_cancel_before_it_ships_cancels_and_shows_the_refund(delayed, browser):
+    with on("2026-02-02"):
+        stock_arrives(delayed)
+        rule_run()
+        page = read(browser.get(status_url(delayed.order)))
+        response = click(browser, form_labelled(page, "Cancel before it ships"), follow=True)
+
+    assert response.status_code == 200
+    text = read(response).text
+    assert "Your order is cancelled. Your refund is shown below" in text
+    assert "Cancelled This order was cancelled." in text
+    # Mon 2 February + 7 working days.
+    assert "Refunds $45.95 Desk Lamp Not yet issued · due by February 11, 2026" in text
+    assert "Cancel before it ships" not in text
+    assert rule(delayed.order).state == State.CANCELLED
+    assert Stock.objects.get(product=delayed.lamp).allocated == 0
+    assert delayed.order.events.filter(
+        message="Customer cancelled before shipment; a full refund is owed."
+    ).exists()
+    assert Notification.objects.filter(order=delayed.order, kind="cancellation").exists()
+
+
+def test_no_cancel_button_after_agreeing_to_a_date_and_the_address_refuses(delayed, browser):
+    with on("2026-01-31"):
+        page = read(browser.get(status_url(delayed.order)))
+        click(browser, form_labelled(page, "I'll wait until 20 February 2026"))
+    with on("2026-02-02"):
+        stock_arrives(delayed)
+        rule_run()
+        page = read(browser.get(status_url(delayed.order)))
+        before = snapshot(delayed.order)
+        response = browser.post(
+            reverse("customer:cancel", args=[order_status_token(order=delayed.order)]),
+            {"csrfmiddlewaretoken": browser.cookies["csrftoken"].value},
+        )
+
+    assert page.forms == []
+    assert "delayed" not in page.text
+    assert response.status_code == 409
+    assert (
+        "This order can no longer be cancelled from this page; please email us."
+        in read(response).text
+    )
+    assert snapshot(delayed.order) == before
+
+
+def test_once_shipped_the_notice_closes_and_nothing_is_offered(delayed, browser):
+    with on("2026-02-02"):
+        stock_arrives(delayed)
+        shipment_create(order=delayed.order, carrier="UPS")
+        rule_run()
+        page = read(browser.get(status_url(delayed.order)))
+
+    notice = DelayNotice.objects.get(order=delayed.order)
+    assert notice.closed_reason == "shipped"
+    assert "Shipped Everything you ordered is on its way." in page.text
+    assert "delayed" not in page.text
+    assert page.forms == []
+
+
+def test_a_newer_notice_replaces_the_old_one(delayed, browser):
+    first = DelayNotice.objects.get(order=delayed.order)
+    with on("2026-01-31"):
+        old_page = read(browser.get(status_url(delayed.order)))
+    with on("2026-02-10"):
+        purchase_order_line_reschedule(
+            line=delayed.po_line, expected_date=dt.date(2026, 3, 9), reason="Later again"
+        )
+        rule_run()
+    renewed = DelayNotice.objects.get(order=delayed.order, kind="renewed")
+    first.refresh_from_db()
+    assert (first.closed_reason, first.closed_at) == ("replaced", renewed.sent_at)
+    with on("2026-02-10", 11):
+        page = read(browser.get(status_url(delayed.order)))
+        before = snapshot(delayed.order)
+        response = click(browser, form_labelled(old_page, "Cancel and refund"))
+
+    assert "We now expect to ship on 10 March 2026." in page.text
+    assert {form.fields["notice"] for form in page.forms} == {str(renewed.pk)}
+    assert response.status_code == 409
+    assert (
+        "We have sent you a newer notice since; please answer that one on this page."
+        in read(response).text
+    )
+    assert snapshot(delayed.order) == before
+
+
+def test_a_preorders_delay_speaks_of_its_release_date(browser):
+    with on("2026-01-05"):
+        game = ProductFactory(
+            name="Star Pilot",
+            on_hand=0,
+            is_preorder=True,
+            release_date=dt.date(2026, 3, 2),
+            lead_time_days=None,
+        )
+        order = place_order((game, 1))
+        rule_run()
+        page = read(browser.get(status_url(order)))
+
+    notice = DelayNotice.objects.get(order=order)
+    assert notice.delay_reason == (
+        "Star Pilot: a preorder, not released yet; its release date is 2 March 2026."
+    )
+    assert "supplier" not in page.text
+    assert "Star Pilot: a preorder, not released yet; its release date is 2 March 2026." in (
+        page.text
+    )

@@ -172,7 +172,7 @@ def test_the_link_in_emails_opens_the_page(client: Client, mixed: MixedOrder):
 def test_the_page_is_private_and_never_cached(client: Client, mixed: MixedOrder):
     response = client.get(status_path(mixed.order))
 
-    assert response["Referrer-Policy"] == "no-referrer"
+    assert response["Referrer-Policy"] == "same-origin"
     cache_control = {part.strip() for part in response["Cache-Control"].split(",")}
     assert {"private", "no-store"} <= cache_control
     assert "public" not in cache_control
