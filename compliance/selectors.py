@@ -318,12 +318,10 @@ def cancel_offer(*, order: Order, today: dt.date) -> CancelOffer | None:
 def _cancel_offer(standing: _Standing, today: dt.date) -> CancelOffer | None:
     if not any(line.quantity_open > 0 for line in standing.lines):
         return None
-    in_stock = notice_closed_reason(lines=standing.lines) == DelayNotice.ClosedReason.IN_STOCK
     if standing.compliance.state == OrderCompliance.State.CONSENTED_INDEFINITELY:
         return CancelOffer(
-            "You agreed to wait, whatever the date. "
-            + ("Your items are now in stock and set aside for you. " if in_stock else "")
-            + "You can still cancel what has not shipped, for a full refund, until we ship it."
+            "You agreed to wait, whatever the date. You can still cancel what has not shipped, "
+            "for a full refund, until we ship it."
         )
     latest = standing.latest
     if (
@@ -334,8 +332,7 @@ def _cancel_offer(standing: _Standing, today: dt.date) -> CancelOffer | None:
     ):
         return None
     return CancelOffer(
-        ("Your items are now in stock and set aside for you. " if in_stock else "")
-        + "If you no longer want them, you can still cancel what has not shipped, for a full "
+        "If you no longer want your order, you can still cancel what has not shipped, for a full "
         "refund, until we ship it."
     )
 

@@ -651,8 +651,8 @@ def test_once_stock_arrives_the_page_stops_calling_the_order_delayed(delayed, br
     assert "delayed" not in page.text
     assert "please choose" not in page.text
     assert (
-        "Changed your mind? Your items are now in stock and set aside for you. If you no longer "
-        "want them, you can still cancel what has not shipped, for a full refund, until we ship it."
+        "Changed your mind? If you no longer want your order, you can still cancel what has not "
+        "shipped, for a full refund, until we ship it."
     ) in page.text
     assert [form.button for form in page.forms] == ["Cancel before it ships"]
     notice.refresh_from_db()
