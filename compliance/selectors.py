@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 from django.conf import settings
 from django.db.models import Prefetch, QuerySet
 
+from inventory.models import Product
 from orders.models import EtaSource, Order, OrderEvent, OrderLine, OrderStatus
 from orders.selectors import order_detail
 from orders.services import add_working_days
@@ -240,14 +241,22 @@ def substitute_choices(*, order: Order) -> list[ConsentChoice]:
     """Substitutes on offer: each waiting line's own substitutes, not discontinued, with enough
     available to replace every waiting unit. The page shows exactly these, and only these
     are accepted."""
-    lines = OrderLine.objects.filter(order=order, quantity_backordered__gt=0).select_related(
-        "product"
+    lines = (
+        OrderLine.objects.filter(order=order, quantity_backordered__gt=0)
+        .select_related("product")
+        .prefetch_related(
+            Prefetch(
+                "product__substitutes",
+                queryset=Product.objects.filter(is_discontinued=False).select_related("stock"),
+            )
+        )
+        .order_by("pk")
     )
     choices = []
     for line in lines:
         if line.backordered <= 0:
             continue
-        for sub in line.product.substitutes.filter(is_discontinued=False).select_related("stock"):
+        for sub in line.product.substitutes.all():
             if sub.stock.available >= line.backordered:
                 choices.append(
                     ConsentChoice(

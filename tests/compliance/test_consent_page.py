@@ -32,8 +32,9 @@ from orders.services import (
     purchase_order_line_receive,
     purchase_order_line_reschedule,
     shipment_create,
+    stock_adjust,
 )
-from tests.factories import CustomerFactory, ProductFactory, place_order
+from tests.factories import CustomerFactory, ProductFactory, place_order, receive
 
 pytestmark = pytest.mark.django_db
 
@@ -803,3 +804,58 @@ def test_a_preorders_delay_speaks_of_its_release_date(browser):
     assert "Star Pilot: a preorder, not released yet; its release date is 2 March 2026." in (
         page.text
     )
+
+
+def test_if_stock_is_taken_back_the_unanswered_notice_stands_again(browser):
+    with on("2026-01-05"):
+        lamp = ProductFactory(name="Desk Lamp", on_hand=0, lead_time_days=None)
+        order = place_order((lamp, 1))
+        rule_run()
+    notice = DelayNotice.objects.get(order=order)
+    with on("2026-01-10"):
+        receive(lamp, 1)
+        rule_run()
+    notice.refresh_from_db()
+    assert notice.closed_reason == "in_stock"
+    with on("2026-01-11"):
+        stock_adjust(product=lamp, quantity=-1, reason="Dropped by the forklift")
+        rule_run()
+        page = read(browser.get(status_url(order)))
+
+    notice.refresh_from_db()
+    assert (notice.closed_at, notice.closed_reason) == (None, "")
+    assert order.events.filter(
+        message="Delay notice stands again: the items wait for stock again."
+    ).exists()
+    # Its cut-off never moved: the customer can answer it again.
+    assert "Your order is delayed: please choose We cannot give you a new date yet." in page.text
+    assert (
+        "Unless you agree to wait by 6 March 2026, or we ship by then, we will cancel the "
+        "delayed items and refund you in full."
+    ) in page.text
+    assert {form.fields["notice"] for form in page.forms} == {str(notice.pk)}
+
+
+# The token's order; the page's order with its lines, events, shipments and refunds; the
+# rule's state, the latest notice, the covered lines, the waiting lines and their substitutes.
+QUERIES_WITH_CHOICES = 11
+
+
+@pytest.mark.parametrize("lines", [2, 6])
+def test_the_page_with_choices_costs_the_same_queries_for_2_or_6_lines(
+    browser, django_assert_num_queries, lines: int
+):
+    with on("2026-01-05"):
+        items = []
+        for number in range(lines):
+            substitute = ProductFactory(name=f"Lamp Mk{number}", on_hand=3)
+            items.append(
+                (ProductFactory(on_hand=0, lead_time_days=None, substitutes=[substitute]), 1)
+            )
+        order = place_order(*items)
+        rule_run()
+    url = status_url(order)
+    with on("2026-01-06"), django_assert_num_queries(QUERIES_WITH_CHOICES):
+        page = read(browser.get(url))
+
+    assert len([form for form in page.forms if form.fields["choice"] == "substitute"]) == lines
