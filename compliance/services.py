@@ -17,6 +17,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from inventory.locks import lock_stocks
 from inventory.models import Product
 from notifications.models import Notification
 from notifications.services import notification_create
@@ -396,6 +397,20 @@ class AnswerNotOffered(ValidationError):
     """An answer the page never offered (a forged or stale form): bad input, not a conflict."""
 
 
+def _lock_for_answer(*, order_id: int) -> Order:
+    """The stock rows an answer may touch (the order's products and their substitutes), then
+    the order: the order in which shipping and cancelling take them, so a customer's click
+    never deadlocks with staff shipping the same order."""
+    product_ids = list(
+        OrderLine.objects.filter(order_id=order_id).values_list("product_id", flat=True)
+    )
+    substitute_ids = Product.substitutes.through.objects.filter(
+        from_product_id__in=product_ids
+    ).values_list("to_product_id", flat=True)
+    lock_stocks(product_ids=[*product_ids, *substitute_ids])
+    return lock_order(order_id=order_id)
+
+
 @transaction.atomic
 def consent_answer(
     *,
@@ -409,7 +424,7 @@ def consent_answer(
     """Record the customer's answer to a notice and act on it. The first answer counts; only
     the choices the page offered are accepted (AnswerNotOffered otherwise, nothing written)."""
     now = now or timezone.now()
-    order = lock_order(order_id=notice.order_id)
+    order = _lock_for_answer(order_id=notice.order_id)
     if choice not in ConsentAnswer.Choice.values:
         raise AnswerNotOffered("Please choose one of the options on this page.")
     if line_id is not None and not OrderLine.objects.filter(order=order, pk=line_id).exists():
@@ -520,7 +535,7 @@ def order_cancel_before_shipment(*, order_id: int, now: dt.datetime | None = Non
     """The customer cancels what has not shipped, where the rule still lets them (after
     consenting to wait whatever the date, or while an unanswered notice's offer holds)."""
     now = now or timezone.now()
-    order = lock_order(order_id=order_id)
+    order = _lock_for_answer(order_id=order_id)
     compliance = OrderCompliance.objects.select_for_update().filter(order=order).first()
     lines = list(OrderLine.objects.filter(order=order).select_related("product"))
     outlook = order_outlook(lines=lines, today=store_date(now))
