@@ -19,6 +19,7 @@ from django.test import Client
 from django.urls import reverse
 
 from compliance.models import ConsentAnswer, DelayNotice, OrderCompliance
+from compliance.selectors import compliance_record
 from compliance.services import consent_answer, rule_run
 from inventory.models import Product, PurchaseOrderLine, Stock
 from inventory.services import PurchaseLineRequest, supplier_create
@@ -301,6 +302,7 @@ def test_cancel_and_refund_cancels_and_shows_the_refund(delayed, browser):
     assert rule(delayed.order).state == State.CANCELLED
     refund = Refund.objects.get(order=delayed.order)
     assert (refund.amount, refund.due_date) == (Decimal("45.95"), dt.date(2026, 2, 10))
+    assert DelayNotice.objects.get(order=delayed.order).closed_reason == "cancelled"
     assert Notification.objects.filter(order=delayed.order, kind="cancellation").exists()
 
 
@@ -664,9 +666,13 @@ def test_once_stock_arrives_the_page_stops_calling_the_order_delayed(delayed, br
 
     notice.refresh_from_db()
     assert (notice.closed_at, notice.closed_reason) == (at("2026-02-02", 11), "in_stock")
-    assert delayed.order.events.filter(
-        message="Delay notice closed: the delayed items came into stock and are set aside."
-    ).exists()
+    # The rule's record (what staff export) says when and why.
+    _, record = compliance_record(order_id=delayed.order.pk)
+    assert (
+        at("2026-02-02", 11),
+        "Mail Order Rule",
+        "Delay notice closed: the delayed items came into stock and are set aside.",
+    ) in [(row.at, row.what, row.detail) for row in record]
 
 
 def test_allocation_closes_the_notice_once_it_commits(delayed, django_capture_on_commit_callbacks):
