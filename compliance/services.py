@@ -542,7 +542,7 @@ def order_cancel_before_shipment(*, order_id: int, now: dt.datetime | None = Non
     if compliance is None or cancel_offer(order=order, today=store_date(now)) is None:
         if outlook.open_lines:
             raise ValidationError(
-                "This order can no longer be cancelled from this page; please email us."
+                "This order cannot be cancelled from this page; please email us and we will help."
             )
         if outlook.shipped_any:
             raise ValidationError(

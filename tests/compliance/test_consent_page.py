@@ -742,7 +742,7 @@ def test_no_cancel_button_after_agreeing_to_a_date_and_the_address_refuses(delay
     assert "delayed" not in page.text
     assert response.status_code == 409
     assert (
-        "This order can no longer be cancelled from this page; please email us."
+        "This order cannot be cancelled from this page; please email us and we will help."
         in read(response).text
     )
     assert snapshot(delayed.order) == before
