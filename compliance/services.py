@@ -8,13 +8,14 @@ twice (or in two processes at once) never sends the same notice twice.
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from collections.abc import Iterable, Sequence
 from functools import partial
 from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, OperationalError, transaction
 from django.utils import timezone
 
 from inventory.models import Product
@@ -34,6 +35,8 @@ from .selectors import (
     shipment_deadline,
     store_date,
 )
+
+logger = logging.getLogger(__name__)
 
 State = OrderCompliance.State
 Branch = OrderCompliance.Branch
@@ -332,12 +335,37 @@ def rule_from_events(events: Sequence[OrderEvent]) -> None:
 
 
 def rule_run(*, now: dt.datetime | None = None, order_ids: Iterable[int] | None = None) -> int:
-    """The hourly run: evaluate every open order (each in its own transaction)."""
+    """The hourly run: evaluate every open order, each in its own transaction, so one order
+    the engine cannot decide is recorded and skipped instead of stopping the others."""
     now = now or timezone.now()
     ids = list(order_ids) if order_ids is not None else orders_due_for_rule()
     for order_id in ids:
-        order_rule_evaluate(order_id=order_id, now=now)
+        try:
+            order_rule_evaluate(order_id=order_id, now=now)
+        except OperationalError:
+            raise  # the database, not the order: the task retries the whole (idempotent) run
+        except Exception as error:
+            logger.exception("Mail Order Rule engine failed on order %s", order_id)
+            rule_failure_record(order_id=order_id, error=error)
     return len(ids)
+
+
+@transaction.atomic
+def rule_failure_record(*, order_id: int, error: BaseException) -> OrderEvent | None:
+    """Put an engine failure on the order's record for staff (once per distinct failure)."""
+    order = Order.objects.filter(pk=order_id).first()
+    if order is None:
+        return None
+    failure = f"{type(error).__name__}: {error}"[:200]
+    latest = order.events.filter(kind=OrderEvent.Kind.MAIL_ORDER_RULE).order_by("-id").first()
+    if latest is not None and latest.data.get("failure") == failure:
+        return None
+    return order_rule_record(
+        order=order,
+        message="The Mail Order Rule could not be applied to this order; staff must check it "
+        f"by hand ({failure}).",
+        data={"rule": True, "failure": failure},
+    )
 
 
 # --- the customer's answer ----------------------------------------------------------------
