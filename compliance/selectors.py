@@ -64,6 +64,8 @@ def exemption(*, order: Order, lines: list[OrderLine]) -> str:
         return f"Exempt: {EXEMPT_PAYMENT_METHODS[order.payment_method]}."
     if lines and all(line.product.exempt_from_mail_order_rule for line in lines):
         return "Exempt: only services, seeds or growing plants."
+    if lines and all(line.exempt_from_mail_order_rule for line in lines):
+        return "Exempt: only later issues of a subscription (and other exempt items)."
     return ""
 
 
@@ -79,7 +81,7 @@ class Outlook:
 
 
 def order_outlook(*, lines: list[OrderLine], today: dt.date) -> Outlook:
-    covered = [line for line in lines if not line.product.exempt_from_mail_order_rule]
+    covered = [line for line in lines if not line.exempt_from_mail_order_rule]
     open_lines = [line for line in covered if line.quantity_open > 0]
     waiting = [line for line in open_lines if line.backordered > 0]
     expected: dt.date | None = today

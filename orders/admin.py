@@ -159,6 +159,7 @@ ORDER_LINE_FIELDS = (
     "eta",
     "eta_source",
     "eta_reference",
+    "later_subscription_issue",
     "priority",
     "queued_at",
     "last_allocated_at",

@@ -180,6 +180,11 @@ class OrderLine(models.Model):
     # Of the cancelled units, those replaced by a substitute the customer accepted (paid for
     # already, so no refund is owed for them).
     quantity_substituted = models.PositiveIntegerField(default=0)
+    later_subscription_issue = models.BooleanField(
+        default=False,
+        help_text="A later issue of a subscription: not covered by the Mail Order Rule "
+        "(the first issue is).",
+    )
     quantity_backordered = models.GeneratedField(
         expression=F("quantity")
         - F("quantity_allocated")
@@ -262,6 +267,11 @@ class OrderLine(models.Model):
             - self.quantity_shipped
             - self.quantity_cancelled
         )
+
+    @property
+    def exempt_from_mail_order_rule(self) -> bool:
+        """Not covered by the rule: a later subscription issue, or an exempt product."""
+        return self.later_subscription_issue or self.product.exempt_from_mail_order_rule
 
     @property
     def quantity_open(self) -> int:

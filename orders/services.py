@@ -63,9 +63,11 @@ class LineRequest:
     sku: str
     quantity: int
     unit_price: Decimal | None = None
+    # A later issue of a subscription (the storefront knows): exempt from the Mail Order Rule.
+    later_subscription_issue: bool = False
 
 
-LINE_FIELDS = {"sku", "quantity", "unit_price"}
+LINE_FIELDS = {"sku", "quantity", "unit_price", "later_subscription_issue"}
 
 
 @dataclass
@@ -534,6 +536,7 @@ def _clean_line_requests(
                 sku=raw.get("sku", ""),
                 quantity=raw.get("quantity", 0),
                 unit_price=raw.get("unit_price"),
+                later_subscription_issue=raw.get("later_subscription_issue", False),
             )
         else:
             errors.append(f"Line {number}: give a sku, a quantity and optionally a unit_price.")
@@ -558,6 +561,9 @@ def _clean_line_requests(
             if not unit_price.is_finite() or unit_price < 0:
                 errors.append(f"Line {number} ({sku}): unit price cannot be negative.")
                 continue
+        if not isinstance(req.later_subscription_issue, bool):
+            errors.append(f"Line {number} ({sku}): later_subscription_issue must be true or false.")
+            continue
         key = sku.lower()
         if key in first_line_of_sku:
             errors.append(
@@ -565,7 +571,14 @@ def _clean_line_requests(
             )
             continue
         first_line_of_sku[key] = number
-        cleaned.append(LineRequest(sku=sku, quantity=req.quantity, unit_price=unit_price))
+        cleaned.append(
+            LineRequest(
+                sku=sku,
+                quantity=req.quantity,
+                unit_price=unit_price,
+                later_subscription_issue=req.later_subscription_issue,
+            )
+        )
     return cleaned
 
 
@@ -682,6 +695,7 @@ def order_place(
                     Decimal(req.unit_price) if req.unit_price is not None else product.unit_price
                 ),
                 quantity_allocated=decision.take,
+                later_subscription_issue=req.later_subscription_issue,
                 priority=priority,
                 queued_at=placed_at,
                 last_allocated_at=now if decision.take else None,
