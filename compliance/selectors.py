@@ -69,6 +69,61 @@ def exemption(*, order: Order, lines: list[OrderLine]) -> str:
     return ""
 
 
+def ship_by_limit(*, order: Order, compliance: OrderCompliance | None) -> dt.date | None:
+    """The last store day the order's covered items may still ship under the rule, given
+    what was sent and answered so far; None when no limit applies (not properly completed,
+    exempt, or an indefinite delay was agreed)."""
+    if order.paid_at is None:
+        return None
+    if (
+        compliance is None
+        or compliance.deadline is None
+        or compliance.properly_completed_at != order.paid_at
+    ):
+        # Not evaluated since the payment: the deadline is what the engine is about to set.
+        return shipment_deadline(order=order, properly_completed_at=order.paid_at).date
+    state, branch = compliance.state, compliance.branch
+    State, Branch = OrderCompliance.State, OrderCompliance.Branch
+    if state == State.ON_TIME:
+        return compliance.deadline
+    if state == State.NOTICE_SENT and branch == Branch.SHORT:
+        # Silence before the revised date is consent to it.
+        return compliance.revised_date
+    if state == State.NOTICE_SENT:
+        return compliance.cancel_at_end_of or compliance.deadline + dt.timedelta(days=30)
+    if state == State.CONSENTED:
+        return compliance.consented_until
+    if state == State.RENEWED_NOTICE_SENT:
+        return compliance.cancel_at_end_of
+    return None
+
+
+def shipment_refusal(*, order: Order, line_ids: Sequence[int], now: dt.datetime) -> str:
+    """Why the rule forbids shipping these lines now ('' when it does not): past the deadline
+    without a valid consent the order must be cancelled and refunded, not shipped late."""
+    if not settings.MAIL_ORDER_RULE_ENABLED:
+        return ""
+    lines = list(OrderLine.objects.filter(order=order).select_related("product"))
+    if exemption(order=order, lines=lines):
+        return ""
+    if all(line.exempt_from_mail_order_rule for line in lines if line.pk in set(line_ids)):
+        return ""
+    compliance = OrderCompliance.objects.filter(order=order).first()
+    if compliance is not None and compliance.state in (
+        OrderCompliance.State.EXEMPT,
+        OrderCompliance.State.CONSENTED_INDEFINITELY,
+    ):
+        return ""
+    limit = ship_by_limit(order=order, compliance=compliance)
+    if limit is None or store_date(now) <= limit:
+        return ""
+    return (
+        f"Order {order.number} cannot ship: under the Mail Order Rule it had to ship by "
+        f"{limit:%Y-%m-%d} and the customer has not agreed to a later date. The delayed items "
+        "must be cancelled and refunded instead."
+    )
+
+
 @dataclass(frozen=True)
 class Outlook:
     """Where an order's covered, unshipped lines stand."""

@@ -67,6 +67,8 @@ class LineRequest:
     later_subscription_issue: bool = False
 
 
+# How far a caller's "shipped now" may trail the moment the shipment is recorded.
+SHIPPED_AT_LEEWAY = dt.timedelta(minutes=1)
 LINE_FIELDS = {"sku", "quantity", "unit_price", "later_subscription_issue"}
 
 
@@ -996,6 +998,16 @@ def order_cancel(
 # --- shipping ----------------------------------------------------------------------------
 
 
+def shipment_refusal(*, order: Order, line_ids: Sequence[int], now: dt.datetime) -> str:
+    """Why these lines must not ship now ('' when they may): settings.SHIPMENT_CHECKS decide
+    (the Mail Order Rule forbids shipping late without consent)."""
+    for path in settings.SHIPMENT_CHECKS:
+        refusal: str = import_string(path)(order=order, line_ids=line_ids, now=now)
+        if refusal:
+            return refusal
+    return ""
+
+
 @transaction.atomic
 def shipment_create(
     *,
@@ -1052,6 +1064,17 @@ def shipment_create(
         )
 
     now = timezone.now()
+    if shipped_at is not None and (
+        shipped_at < now - SHIPPED_AT_LEEWAY or store_today(shipped_at) < store_today(now)
+    ):
+        given = shipped_at.astimezone(ZoneInfo(settings.STORE_TIME_ZONE))
+        raise ValidationError(
+            "A shipment is recorded when it is handed to the carrier: it cannot be dated "
+            f"earlier than now ({given:%Y-%m-%d %H:%M} was given)."
+        )
+    refusal = shipment_refusal(order=order, line_ids=list(quantities), now=now)
+    if refusal:
+        raise ValidationError(refusal)
     shipment = Shipment.objects.create(
         order=order,
         carrier=carrier.strip(),

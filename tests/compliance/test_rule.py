@@ -20,6 +20,7 @@ import time_machine
 from django.core import mail
 from django.core.exceptions import ValidationError
 from django.core.mail import EmailMultiAlternatives
+from django.urls import reverse
 
 from compliance.models import ConsentAnswer, DelayNotice, OrderCompliance
 from compliance.selectors import compliance_record
@@ -28,10 +29,12 @@ from inventory.models import Product, PurchaseOrderLine
 from inventory.services import PurchaseLineRequest, supplier_create
 from notifications.models import Notification
 from notifications.services import notification_send
-from orders.models import Order, OrderEvent, Refund
+from orders.models import Order, OrderEvent, Refund, Shipment
 from orders.services import (
+    LineRequest,
     order_payment_dishonoured,
     order_payment_received,
+    order_place,
     product_allocate,
     purchase_order_create,
     purchase_order_line_receive,
@@ -39,7 +42,7 @@ from orders.services import (
     refund_due_date,
     shipment_create,
 )
-from tests.factories import CustomerFactory, ProductFactory, place_order
+from tests.factories import CustomerFactory, ProductFactory, place_order, staff_in
 
 pytestmark = pytest.mark.django_db
 
@@ -1214,3 +1217,200 @@ def test_the_rule_cancellation_email_names_the_missed_date(example, po_date, whe
         f"We're sorry: we could not ship the following from your order {order.number} by "
         f"{missed}:\n- 1 × Desk Lamp\n"
     ) in text
+
+
+# --- one bad order never stops the engine ------------------------------------------------------
+
+
+def test_one_order_that_breaks_the_engine_does_not_stop_the_run():
+    with on("2026-01-05", 9):
+        product = lamp()
+        supply(product, "2026-03-20")
+        no_date_yet = lamp(name="Floor Lamp")
+    with on("2026-01-05"):
+        bad = order_for((no_date_yet, 1))
+        good = order_for((product, 1))
+    # A ship-by date at the end of the calendar (typed before input had bounds); the item has
+    # no date, so the engine looks 30 days past it, beyond the last date there is.
+    Order.objects.filter(pk=bad.pk).update(promised_ship_date=dt.date.max)
+
+    with on("2026-01-30"):
+        assert rule_run(order_ids=[bad.pk, good.pk]) == 2
+
+    # The good order was evaluated after the bad one failed: it got its deadline and notice.
+    compliance = rule(good)
+    assert compliance.deadline == date("2026-02-04")
+    assert compliance.state == State.NOTICE_SENT
+    # The bad one's failure is on its record, for staff to see.
+    [failure] = OrderEvent.objects.filter(
+        order=bad, kind=OrderEvent.Kind.MAIL_ORDER_RULE, data__failure__isnull=False
+    )
+    assert failure.message.startswith("The Mail Order Rule could not be applied to this order")
+    assert "OverflowError" in failure.data["failure"]
+    assert not OrderCompliance.objects.filter(order=bad, deadline__isnull=False).exists()
+
+    # The next run records the same failure once, not once an hour.
+    with on("2026-01-30", 11):
+        rule_run(order_ids=[bad.pk, good.pk])
+    assert OrderEvent.objects.filter(order=bad, data__failure__isnull=False).count() == 1
+
+
+# --- exemptions per line: later issues of a subscription ------------------------------------
+
+
+def _subscription_order(*, first_issue_waits: bool) -> Order:
+    customer = CustomerFactory(email="jane@example.com", name="Jane Doe")
+    issue_one = lamp(
+        sku="MAG-1", name="Garden Monthly, issue 1", on_hand=0 if first_issue_waits else 1
+    )
+    issue_two = lamp(sku="MAG-2", name="Garden Monthly, issue 2")
+    return order_place(
+        customer_email=customer.email,
+        lines=[
+            LineRequest(sku=issue_one.sku, quantity=1),
+            LineRequest(sku=issue_two.sku, quantity=1, later_subscription_issue=True),
+        ],
+    )
+
+
+def test_a_later_subscription_issue_is_exempt_while_the_first_issue_stays_covered():
+    with on("2026-01-05"):
+        order = _subscription_order(first_issue_waits=False)
+        rule_run()
+    with on("2026-01-06"):
+        shipment_create(order=order)
+    with on("2026-03-10"):
+        rule_run()
+
+    # The first issue shipped; issue 2 (no date yet) never made the order late.
+    assert rule(order).state == State.SHIPPED
+    assert not DelayNotice.objects.filter(order=order).exists()
+    assert order.lines.get(product__sku="MAG-2").quantity_backordered == 1
+    assert not Refund.objects.filter(order=order).exists()
+
+
+def test_the_first_issue_of_a_subscription_is_covered():
+    with on("2026-01-05"):
+        order = _subscription_order(first_issue_waits=True)
+        rule_run()
+    # Issue 1 has no date: the customer is told about issue 1, and only about it.
+    notice = DelayNotice.objects.get(order=order)
+    assert notice.delay_reason.startswith("Garden Monthly, issue 1:")
+    assert "issue 2" not in notice.delay_reason
+    with on("2026-03-07", 0, 30):
+        rule_run()
+
+    # No answer by T + 30: issue 1 is cancelled under the rule; issue 2 still waits.
+    assert rule(order).state == State.CANCELLED
+    assert order.lines.get(product__sku="MAG-1").quantity_cancelled == 1
+    assert order.lines.get(product__sku="MAG-2").quantity_backordered == 1
+
+
+def test_an_order_of_later_issues_only_is_exempt():
+    with on("2026-01-05"):
+        customer = CustomerFactory()
+        issue = lamp(sku="MAG-3")
+        order = order_place(
+            customer_email=customer.email,
+            lines=[{"sku": issue.sku, "quantity": 1, "later_subscription_issue": True}],
+        )
+        rule_run()
+
+    assert rule(order).state == State.EXEMPT
+    assert order.lines.get().later_subscription_issue is True
+
+
+def test_later_subscription_issue_must_be_true_or_false():
+    issue = lamp(sku="MAG-4")
+    with pytest.raises(ValidationError, match="later_subscription_issue must be true or false"):
+        order_place(
+            customer_email="jane@example.com",
+            lines=[{"sku": issue.sku, "quantity": 1, "later_subscription_issue": "yes"}],
+        )
+
+
+# --- shipping late is refused at the moment of shipping -------------------------------------
+
+
+def test_shipping_after_t_without_consent_is_refused_when_staff_ship(example):
+    order, po_line = example
+    with on("2026-02-05", 8):
+        arrive(po_line)  # the lamps arrive the morning after T; no notice ever went out
+    with on("2026-02-05", 9), pytest.raises(ValidationError) as refused:
+        shipment_create(order=order, carrier="UPS")
+
+    assert refused.value.messages == [
+        f"Order {order.number} cannot ship: under the Mail Order Rule it had to ship by "
+        "2026-02-04 and the customer has not agreed to a later date. The delayed items must be "
+        "cancelled and refunded instead."
+    ]
+    assert not Shipment.objects.filter(order=order).exists()
+    assert order.lines.get().quantity_allocated == 1
+    with on("2026-02-05", 10):
+        rule_run()
+    assert rule(order).state == State.CANCELLED
+
+
+def test_shipping_after_t_with_consent_to_a_later_date_goes_ahead(example):
+    order, po_line = example
+    with on("2026-01-30"):
+        reschedule(po_line, "2026-02-19")  # ETA 20 February: a branch S notice
+        rule_run()
+    consent_answer(
+        notice=notice_of(order), choice=ConsentAnswer.Choice.WAIT_UNTIL, now=at("2026-01-31")
+    )
+    with on("2026-02-19"):
+        arrive(po_line)
+    with on("2026-02-20", 15):
+        shipment_create(order=order, carrier="UPS")
+        rule_run()
+
+    assert rule(order).state == State.SHIPPED
+    assert not Refund.objects.filter(order=order).exists()
+
+
+def test_shipping_after_the_consented_date_is_refused(example):
+    order, po_line = example
+    with on("2026-01-30"):
+        reschedule(po_line, "2026-02-19")
+        rule_run()
+    consent_answer(
+        notice=notice_of(order), choice=ConsentAnswer.Choice.WAIT_UNTIL, now=at("2026-01-31")
+    )
+    with on("2026-02-21", 9):
+        arrive(po_line)
+        with pytest.raises(ValidationError, match="had to ship by 2026-02-20"):
+            shipment_create(order=order)
+
+
+def test_a_shipment_cannot_be_dated_before_it_is_recorded(example):
+    order, po_line = example
+    with on("2026-02-04", 9):
+        arrive(po_line)
+    # Shipped on T according to the clerk, but only recorded the next morning.
+    with on("2026-02-05", 9), pytest.raises(ValidationError) as refused:
+        shipment_create(order=order, shipped_at=at("2026-02-04", 16))
+
+    assert refused.value.messages == [
+        "A shipment is recorded when it is handed to the carrier: it cannot be dated earlier "
+        "than now (2026-02-04 16:00 was given)."
+    ]
+    assert not Shipment.objects.filter(order=order).exists()
+
+
+def test_the_ship_screen_shows_why_a_late_order_cannot_ship(client, example):
+    order, po_line = example
+    client.force_login(staff_in("Operations"))
+    with on("2026-02-05", 8):
+        arrive(po_line)
+    line = order.lines.get()
+    with on("2026-02-05", 9):
+        response = client.post(
+            reverse("dashboard:ship_order", args=[order.pk]), {f"line_{line.pk}": "1"}
+        )
+
+    assert response.status_code == 200
+    assert (
+        "it had to ship by 2026-02-04 and the customer has not agreed" in response.content.decode()
+    )
+    assert not Shipment.objects.filter(order=order).exists()
