@@ -169,20 +169,30 @@ def order_rule_evaluate(*, order_id: int, now: dt.datetime | None = None) -> Ord
 
     if order.paid_at is None:
         if compliance.state != State.AWAITING_PAYMENT:
+            voided = _void_notices_and_consent(compliance)
             compliance.state = State.AWAITING_PAYMENT
             compliance.properly_completed_at = None
             compliance.deadline = None
             compliance.save()
-            _record(order, "Not properly completed: waiting for good payment; no deadline yet.")
+            _record(
+                order,
+                "Not properly completed: waiting for good payment; no deadline yet."
+                + (" Earlier delay notices and consent no longer count." if voided else ""),
+            )
         return compliance
 
     if compliance.properly_completed_at != order.paid_at or compliance.deadline is None:
         deadline = shipment_deadline(order=order, properly_completed_at=order.paid_at)
         moved = compliance.deadline is not None
+        # A payment refused and made good again moves t0: whatever was sent or agreed under the
+        # old t0 no longer counts, and the new deadline needs its own notice if it is missed.
+        voided = _void_notices_and_consent(compliance)
         compliance.properly_completed_at = order.paid_at
         compliance.deadline, compliance.basis = deadline.date, deadline.basis
-        if compliance.state == State.AWAITING_PAYMENT:
+        if compliance.state == State.AWAITING_PAYMENT or voided:
             compliance.state = State.ON_TIME
+        if voided:
+            _record(order, "The payment moved: earlier delay notices and consent no longer count.")
         compliance.save()
         _record(
             order,
@@ -223,6 +233,8 @@ def order_rule_evaluate(*, order_id: int, now: dt.datetime | None = None) -> Ord
                 else Branch.LONG
             )
             answer_by = expected if branch == Branch.SHORT else deadline_t + GRACE
+            # First notices voided by a moved payment: a new one is a new decision.
+            earlier_firsts = order.delay_notices.filter(kind=DelayNotice.Kind.FIRST).count()
             assert answer_by is not None  # noqa: S101 - S always has a date
             _notice(
                 order=order,
@@ -233,7 +245,8 @@ def order_rule_evaluate(*, order_id: int, now: dt.datetime | None = None) -> Ord
                 revised=expected,
                 answer_by=answer_by,
                 lines=outlook.open_lines,
-                decision_key=f"{order.pk}:first:{deadline_t.isoformat()}",
+                decision_key=f"{order.pk}:first:{deadline_t.isoformat()}"
+                + (f":{earlier_firsts}" if earlier_firsts else ""),
                 cancel_at_end_of=deadline_t + GRACE if branch == Branch.LONG else None,
                 record=f"First delay notice (branch {branch}): revised date {_fmt(expected)}; "
                 f"deadline {deadline_t:%Y-%m-%d}.",
@@ -315,6 +328,22 @@ def order_rule_evaluate(*, order_id: int, now: dt.datetime | None = None) -> Ord
     return compliance  # consented indefinitely: no more notices
 
 
+def _void_notices_and_consent(compliance: OrderCompliance) -> bool:
+    """Forget the notices and consent given under an earlier t0; True if there were any."""
+    had_any = compliance.state in (
+        State.NOTICE_SENT,
+        State.CONSENTED,
+        State.CONSENTED_INDEFINITELY,
+        State.RENEWED_NOTICE_SENT,
+    )
+    compliance.branch = ""
+    compliance.revised_date = None
+    compliance.consented_until = None
+    compliance.consent_kind = ""
+    compliance.cancel_at_end_of = None
+    return had_any
+
+
 def rule_from_events(events: Sequence[OrderEvent]) -> None:
     """Order event subscriber: once the change commits, re-decide for the orders whose ETA,
     payment or shipments changed. (Run after commit, not inside: a PO date change can move
@@ -390,6 +419,14 @@ def consent_answer(
     if compliance.state == State.CANCELLED:
         raise ValidationError(
             "These items were already cancelled and refunded; there is nothing left to change."
+        )
+    if (
+        compliance.properly_completed_at is None
+        or notice.sent_at < compliance.properly_completed_at
+    ):
+        raise ValidationError(
+            "This notice was about a payment that did not go through, so it no longer applies; "
+            "we will write again if your order is delayed."
         )
     lines = list(OrderLine.objects.filter(order=order).select_related("product"))
     outlook = order_outlook(lines=lines, today=store_date(now))

@@ -1414,3 +1414,77 @@ def test_the_ship_screen_shows_why_a_late_order_cannot_ship(client, example):
         "it had to ship by 2026-02-04 and the customer has not agreed" in response.content.decode()
     )
     assert not Shipment.objects.filter(order=order).exists()
+
+
+# --- a payment refused after a notice or consent ---------------------------------------------
+
+
+def test_a_payment_refused_after_consent_voids_the_notice_and_the_consent(example):
+    order, po_line = example
+    with on("2026-01-30"):
+        reschedule(po_line, "2026-02-19")  # ETA 20 February: branch S
+        rule_run()
+    old_notice = notice_of(order)
+    consent_answer(notice=old_notice, choice=ConsentAnswer.Choice.WAIT_UNTIL, now=at("2026-01-31"))
+    assert rule(order).consented_until == date("2026-02-20")
+
+    # The card is refused and good payment arrives before the engine runs again.
+    with on("2026-02-01"):
+        order_payment_dishonoured(order=order, reason="Card refused by the bank")
+    with on("2026-02-03"):
+        order_payment_received(order=order)
+        rule_run()
+
+    compliance = rule(order)
+    assert compliance.properly_completed_at == at("2026-02-03")
+    assert compliance.deadline == date("2026-03-05")
+    assert compliance.state == State.ON_TIME
+    assert (compliance.consented_until, compliance.revised_date, compliance.branch) == (
+        None,
+        None,
+        "",
+    )
+    assert OrderEvent.objects.filter(
+        order=order,
+        message="The payment moved: earlier delay notices and consent no longer count.",
+    ).exists()
+    # The old notice can no longer be answered.
+    with pytest.raises(ValidationError, match="no longer applies"):
+        consent_answer(notice=old_notice, choice=ConsentAnswer.Choice.CANCEL, now=at("2026-02-04"))
+
+    # The new deadline gets its own notice when it will be missed.
+    with on("2026-03-01"):
+        reschedule(po_line, "2026-03-19")
+        rule_run()
+    new_notice = notice_of(order)
+    assert new_notice != old_notice
+    assert (new_notice.deadline, new_notice.revised_date) == (
+        date("2026-03-05"),
+        date("2026-03-20"),
+    )
+    assert rule(order).state == State.NOTICE_SENT
+
+
+def test_a_payment_refused_and_made_good_with_the_same_stated_date_gets_a_new_notice():
+    with on("2026-01-05", 9):
+        product = lamp()
+        supply(product, "2026-02-19")  # ETA 20 February
+    with on("2026-01-05"):
+        order = order_for((product, 1), promised_ship_date=date("2026-02-04"))
+        rule_run()
+    first = notice_of(order)
+    assert (first.deadline, first.revised_date) == (date("2026-02-04"), date("2026-02-20"))
+
+    with on("2026-01-20"):
+        order_payment_dishonoured(order=order, reason="The check bounced")
+        rule_run()
+    assert rule(order).state == State.AWAITING_PAYMENT
+    with on("2026-01-22"):
+        order_payment_received(order=order)
+        rule_run()
+
+    # Same stated date, but the first notice went out under a payment that failed.
+    second = notice_of(order)
+    assert second != first
+    assert (second.deadline, second.revised_date) == (date("2026-02-04"), date("2026-02-20"))
+    assert rule(order).state == State.NOTICE_SENT
