@@ -12,11 +12,12 @@ from zoneinfo import ZoneInfo
 from django.conf import settings
 from django.db.models import Prefetch, QuerySet
 
+from notifications.models import Notification
 from orders.models import EtaSource, Order, OrderEvent, OrderLine, OrderStatus
 from orders.selectors import order_detail
 from orders.services import add_working_days
 
-from .models import ConsentAnswer, DelayNotice, OrderCompliance
+from .models import ConsentAnswer, DelayNotice, NoticeFollowUp, OrderCompliance
 
 EXEMPT_PAYMENT_METHODS: dict[str, str] = {
     Order.PaymentMethod.COD: "cash on delivery",
@@ -115,6 +116,20 @@ def shipment_refusal(*, order: Order, line_ids: Sequence[int], now: dt.datetime)
     ):
         return ""
     limit = ship_by_limit(order=order, compliance=compliance)
+    if compliance is not None and compliance.state in (
+        OrderCompliance.State.NOTICE_SENT,
+        OrderCompliance.State.RENEWED_NOTICE_SENT,
+    ):
+        notice = (
+            DelayNotice.objects.filter(order=order)
+            .select_related("notification")
+            .order_by("-sent_at", "-id")
+            .first()
+        )
+        given = notice_given_at(notice=notice) if notice is not None else None
+        if notice is not None and (given is None or given > end_of_store_day(notice.deadline)):
+            # A notice that has not reached the buyer is no notice: its deadline stands.
+            limit = notice.deadline if limit is None else min(limit, notice.deadline)
     if limit is None or store_date(now) <= limit:
         return ""
     return (
@@ -163,6 +178,39 @@ def delay_reason(*, lines: Sequence[OrderLine]) -> str:
     if any(line.eta is None for line in waiting):
         return f"{names}: out of stock and our supplier has not confirmed a delivery date."
     return f"{names}: out of stock; our next delivery from the supplier is later than planned."
+
+
+# Email states in which the notice reached the buyer (a spam complaint means it arrived).
+NOTICE_REACHED = (
+    Notification.State.SENT,
+    Notification.State.DELIVERED,
+    Notification.State.COMPLAINED,
+)
+NOTICE_FAILED = (
+    Notification.State.FAILED,
+    Notification.State.BOUNCED,
+    Notification.State.SUPPRESSED,
+)
+
+
+def notice_given_at(*, notice: DelayNotice) -> dt.datetime | None:
+    """When the notice actually reached the buyer: its email went out, or staff told them
+    another way. None while it has not (a notice that never went out is no notice)."""
+    moments = []
+    email = notice.notification
+    if email is not None and email.state in NOTICE_REACHED and email.sent_at is not None:
+        moments.append(email.sent_at)
+    follow_up = NoticeFollowUp.objects.filter(notice=notice, done_at__isnull=False).first()
+    if follow_up is not None and follow_up.done_at is not None:
+        moments.append(follow_up.done_at)
+    return min(moments) if moments else None
+
+
+def notice_follow_ups_open() -> QuerySet[NoticeFollowUp]:
+    """Notices staff must still deliver another way, soonest deadline first."""
+    return NoticeFollowUp.objects.filter(done_at=None).select_related(
+        "order__customer", "notice__notification"
+    )
 
 
 def orders_due_for_rule() -> list[int]:

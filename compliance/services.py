@@ -25,11 +25,14 @@ from orders.locks import lock_order
 from orders.models import Order, OrderEvent, OrderLine
 from orders.services import order_cancel, order_rule_record
 
-from .models import ConsentAnswer, DelayNotice, OrderCompliance
+from .models import ConsentAnswer, DelayNotice, NoticeFollowUp, OrderCompliance
 from .selectors import (
+    NOTICE_FAILED,
+    Outlook,
     delay_reason,
     end_of_store_day,
     exemption,
+    notice_given_at,
     order_outlook,
     orders_due_for_rule,
     shipment_deadline,
@@ -45,6 +48,10 @@ GRACE = dt.timedelta(days=30)
 
 def _record(order: Order, message: str, **data: Any) -> None:
     order_rule_record(order=order, message=message, data={"rule": True, **data})
+
+
+def actor_or_none(actor: Any) -> Any:
+    return actor if actor is not None and getattr(actor, "is_authenticated", False) else None
 
 
 def _fmt(day: dt.date | None) -> str:
@@ -217,6 +224,11 @@ def order_rule_evaluate(*, order_id: int, now: dt.datetime | None = None) -> Ord
     expected = outlook.expected
     state = compliance.state
 
+    if state in (State.NOTICE_SENT, State.RENEWED_NOTICE_SENT) and not _notice_reached(
+        order=order, compliance=compliance, outlook=outlook, today=today
+    ):
+        return compliance
+
     if state == State.ON_TIME:
         if today > deadline_t:
             _cancel_under_rule(
@@ -326,6 +338,87 @@ def order_rule_evaluate(*, order_id: int, now: dt.datetime | None = None) -> Ord
         return compliance
 
     return compliance  # consented indefinitely: no more notices
+
+
+def _notice_reached(
+    *, order: Order, compliance: OrderCompliance, outlook: Outlook, today: dt.date
+) -> bool:
+    """True when the latest notice reached the buyer by its deadline, so it counts. Otherwise
+    a failed email gets a follow-up for staff (tell the buyer another way before the deadline)
+    and, once the deadline has passed, the order is cancelled at it."""
+    notice = (
+        DelayNotice.objects.filter(order=order)
+        .select_related("notification")
+        .order_by("-sent_at", "-id")
+        .first()
+    )
+    if notice is None:
+        return True
+    given = notice_given_at(notice=notice)
+    if given is not None and given <= end_of_store_day(notice.deadline):
+        return True
+    email = notice.notification
+    problem = (
+        f"its email {email.get_state_display().lower()}"
+        if email is not None and email.state in NOTICE_FAILED
+        else "its email had not gone out"
+    )
+    if today > notice.deadline:
+        _cancel_under_rule(
+            order=order,
+            compliance=compliance,
+            lines=outlook.open_lines,
+            day=notice.deadline,
+            why=f"the delay notice did not reach the customer by {notice.deadline:%Y-%m-%d} "
+            f"({problem}, and no other way of telling them was recorded)",
+        )
+        return False
+    if email is not None and email.state in NOTICE_FAILED:
+        _, created = NoticeFollowUp.objects.get_or_create(
+            notice=notice,
+            defaults={"order": order, "problem": problem[:200], "due_by": notice.deadline},
+        )
+        if created:
+            _record(
+                order,
+                f"The delay notice did not reach the customer ({problem}): staff must tell them "
+                f"another way (phone) by the end of {notice.deadline:%Y-%m-%d}, or the order is "
+                "cancelled then.",
+                notice=notice.pk,
+                follow_up=True,
+            )
+    # Until the customer has the notice, silence means nothing.
+    return False
+
+
+@transaction.atomic
+def notice_follow_up_done(
+    *, follow_up: NoticeFollowUp, how: str, actor: Any = None, now: dt.datetime | None = None
+) -> NoticeFollowUp:
+    """Staff told the customer the notice's content another way (phone, letter): from now on
+    the notice counts, if this was before its deadline."""
+    now = now or timezone.now()
+    how = (how or "").strip()
+    if not how:
+        raise ValidationError("Say how the customer was told (for example: phoned, read out).")
+    order = lock_order(order_id=follow_up.order_id)
+    follow_up = NoticeFollowUp.objects.select_for_update().get(pk=follow_up.pk)
+    if follow_up.done_at is not None:
+        raise ValidationError(f"This was already done on {follow_up.done_at:%Y-%m-%d}.")
+    if store_date(now) > follow_up.due_by:
+        raise ValidationError(
+            f"Too late: the customer had to be told by the end of {follow_up.due_by:%Y-%m-%d}; "
+            "a notice after the deadline does not count, so the order is cancelled at it."
+        )
+    follow_up.done_at, follow_up.done_by, follow_up.how = now, actor_or_none(actor), how[:200]
+    follow_up.save(update_fields=["done_at", "done_by", "how"])
+    _record(
+        order,
+        f"Delay notice given another way: {how}"[:300],
+        notice=follow_up.notice_id,
+        at=now.isoformat(),
+    )
+    return follow_up
 
 
 def _void_notices_and_consent(compliance: OrderCompliance) -> bool:

@@ -21,14 +21,15 @@ from django.core import mail
 from django.core.exceptions import ValidationError
 from django.core.mail import EmailMultiAlternatives
 from django.urls import reverse
+from django.utils import timezone
 
-from compliance.models import ConsentAnswer, DelayNotice, OrderCompliance
-from compliance.selectors import compliance_record
-from compliance.services import consent_answer, rule_run
+from compliance.models import ConsentAnswer, DelayNotice, NoticeFollowUp, OrderCompliance
+from compliance.selectors import compliance_record, notice_follow_ups_open
+from compliance.services import consent_answer, notice_follow_up_done, rule_run
 from inventory.models import Product, PurchaseOrderLine
 from inventory.services import PurchaseLineRequest, supplier_create
 from notifications.models import Notification
-from notifications.services import notification_send
+from notifications.services import delivery_event_record, notification_send
 from orders.models import Order, OrderEvent, Refund, Shipment
 from orders.services import (
     LineRequest,
@@ -65,8 +66,17 @@ def date(day: str) -> dt.date:
 
 @contextmanager
 def on(day: str, hour: int = 10, minute: int = 0) -> Iterator[None]:
+    """Do a step at a store moment; the outbox then sends what is due, as its worker would."""
     with time_machine.travel(at(day, hour, minute), tick=False):
         yield
+        outbox_send()
+
+
+def outbox_send() -> None:
+    for pk in Notification.objects.filter(
+        state=Notification.State.PENDING, send_after__lte=timezone.now()
+    ).values_list("pk", flat=True):
+        notification_send(notification_id=pk)
 
 
 def lamp(**fields: object) -> Product:
@@ -1488,3 +1498,117 @@ def test_a_payment_refused_and_made_good_with_the_same_stated_date_gets_a_new_no
     assert second != first
     assert (second.deadline, second.revised_date) == (date("2026-02-04"), date("2026-02-20"))
     assert rule(order).state == State.NOTICE_SENT
+
+
+# --- a notice counts only once it has reached the buyer ---------------------------------------
+
+
+def _bounce(order: Order) -> None:
+    email = Notification.objects.get(order=order, kind=Kind.DELAY_NOTICE)
+    assert email.state == Notification.State.SENT
+    # The provider's id for the message, as a real provider returns it.
+    Notification.objects.filter(pk=email.pk).update(provider_message_id=f"msg-{email.pk}")
+    delivery_event_record(
+        event_id=f"bounce-{email.pk}",
+        event_type="bounced",
+        message_id=f"msg-{email.pk}",
+        recipient=email.recipient,
+    )
+
+
+@pytest.fixture
+def bounced_notice(example) -> tuple[Order, PurchaseOrderLine]:
+    """The example with a branch S notice (ETA 20 February) whose email bounced on 31 January."""
+    order, po_line = example
+    with on("2026-01-30"):
+        reschedule(po_line, "2026-02-19")
+        rule_run()
+    with on("2026-01-31"):
+        _bounce(order)
+        rule_run()
+    return order, po_line
+
+
+def test_a_bounced_notice_asks_staff_to_tell_the_customer_another_way(bounced_notice):
+    order, _ = bounced_notice
+
+    [follow_up] = NoticeFollowUp.objects.filter(order=order)
+    assert (follow_up.due_by, follow_up.problem, follow_up.done_at) == (
+        date("2026-02-04"),
+        "its email bounced",
+        None,
+    )
+    assert list(notice_follow_ups_open()) == [follow_up]
+    assert OrderEvent.objects.filter(
+        order=order,
+        message="The delay notice did not reach the customer (its email bounced): staff must "
+        "tell them another way (phone) by the end of 2026-02-04, or the order is cancelled then.",
+    ).exists()
+
+
+def test_a_bounced_notice_nobody_followed_up_cancels_the_order_at_t(bounced_notice):
+    order, _ = bounced_notice
+    with on("2026-02-05", 0, 30):
+        rule_run()
+
+    # Not a deemed consent to 20 February: the customer never had the notice.
+    compliance = rule(order)
+    assert compliance.state == State.CANCELLED
+    assert compliance.consented_until is None
+    assert refund_of(order) == (Decimal("45.95"), date("2026-02-13"))
+    cancelled = OrderEvent.objects.get(order=order, kind=OrderEvent.Kind.CANCELLED)
+    assert cancelled.message.startswith(
+        "Cancelled 1 units: the delay notice did not reach the customer by 2026-02-04 (its "
+        "email bounced, and no other way of telling them was recorded)"
+    )
+
+
+def test_phoning_the_customer_before_t_makes_the_notice_count(bounced_notice):
+    order, _ = bounced_notice
+    follow_up = NoticeFollowUp.objects.get(order=order)
+    with on("2026-02-03"):
+        notice_follow_up_done(follow_up=follow_up, how="Phoned Jane and read her the notice")
+    with on("2026-02-05", 0, 30):
+        rule_run()
+    assert rule(order).state == State.NOTICE_SENT
+    with on("2026-02-20"):
+        rule_run()
+
+    compliance = rule(order)
+    assert (compliance.state, compliance.consented_until) == (State.CONSENTED, date("2026-02-20"))
+    assert not Refund.objects.filter(order=order).exists()
+    assert list(notice_follow_ups_open()) == []
+    assert OrderEvent.objects.filter(
+        order=order, message="Delay notice given another way: Phoned Jane and read her the notice"
+    ).exists()
+
+
+def test_a_follow_up_after_t_is_refused(bounced_notice):
+    order, _ = bounced_notice
+    follow_up = NoticeFollowUp.objects.get(order=order)
+    with (
+        on("2026-02-05"),
+        pytest.raises(
+            ValidationError, match="Too late: the customer had to be told by the end of 2026-02-04"
+        ),
+    ):
+        notice_follow_up_done(follow_up=follow_up, how="Phoned")
+    follow_up.refresh_from_db()
+    assert follow_up.done_at is None
+
+
+def test_a_notice_still_unsent_at_t_is_no_notice(example):
+    order, po_line = example
+    # The outbox is stuck: the notice is written but its email never leaves.
+    with time_machine.travel(at("2026-01-30"), tick=False):
+        reschedule(po_line, "2026-02-19")
+        rule_run()
+    assert Notification.objects.get(order=order, kind=Kind.DELAY_NOTICE).state == "pending"
+    with time_machine.travel(at("2026-02-05", 0, 30), tick=False):
+        rule_run()
+
+    assert rule(order).state == State.CANCELLED
+    assert (
+        "(its email had not gone out, and no other way"
+        in OrderEvent.objects.get(order=order, kind=OrderEvent.Kind.CANCELLED).message
+    )
