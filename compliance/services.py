@@ -23,7 +23,7 @@ from notifications.models import Notification
 from notifications.services import notification_create
 from orders.locks import lock_order
 from orders.models import Order, OrderEvent, OrderLine
-from orders.services import order_cancel, order_rule_record
+from orders.services import line_cancel, order_cancel, order_rule_record
 
 from .models import ConsentAnswer, DelayNotice, NoticeFollowUp, OrderCompliance
 from .selectors import (
@@ -173,6 +173,9 @@ def order_rule_evaluate(*, order_id: int, now: dt.datetime | None = None) -> Ord
             compliance.save()
             _record(order, exempt)
         return compliance
+
+    if _discontinued_cancel(order=order, lines=lines):
+        lines = list(OrderLine.objects.filter(order=order).select_related("product"))
 
     if order.paid_at is None:
         if compliance.state != State.AWAITING_PAYMENT:
@@ -338,6 +341,33 @@ def order_rule_evaluate(*, order_id: int, now: dt.datetime | None = None) -> Ord
         return compliance
 
     return compliance  # consented indefinitely: no more notices
+
+
+def _discontinued_cancel(*, order: Order, lines: Sequence[OrderLine]) -> bool:
+    """A discontinued product is never offered as a wait: the shop cancels its waiting units,
+    the customer is told (with any substitutes) and refunded, whatever they answered before."""
+    gone = [
+        line
+        for line in lines
+        if line.product.is_discontinued
+        and line.backordered > 0
+        and not line.exempt_from_mail_order_rule
+    ]
+    for line in gone:
+        line_cancel(
+            line=line,
+            quantity=line.backordered,
+            cause="discontinued",
+            reason=f"{line.product.name} is discontinued and will not be made again",
+        )
+    if gone:
+        _record(
+            order,
+            "Discontinued items cancelled and refunded instead of kept waiting: "
+            + ", ".join(sorted({line.product.sku for line in gone})),
+            skus=sorted({line.product.sku for line in gone}),
+        )
+    return bool(gone)
 
 
 def _notice_reached(

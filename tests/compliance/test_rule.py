@@ -37,6 +37,7 @@ from orders.services import (
     order_payment_received,
     order_place,
     product_allocate,
+    product_discontinue,
     purchase_order_create,
     purchase_order_line_receive,
     purchase_order_line_reschedule,
@@ -1612,3 +1613,52 @@ def test_a_notice_still_unsent_at_t_is_no_notice(example):
         "(its email had not gone out, and no other way"
         in OrderEvent.objects.get(order=order, kind=OrderEvent.Kind.CANCELLED).message
     )
+
+
+# --- a discontinued product is never a wait ------------------------------------------------------
+
+
+def test_a_discontinued_product_is_cancelled_refunded_and_a_substitute_offered(with_substitute):
+    order, mk2 = with_substitute
+    # The customer had agreed to wait whatever the date.
+    consent_answer(
+        notice=notice_of(order),
+        choice=ConsentAnswer.Choice.WAIT_INDEFINITELY,
+        now=at("2026-01-06"),
+    )
+    with on("2026-01-12"):
+        product_discontinue(product=order.lines.get().product)
+        rule_run()
+
+    line = order.lines.get()
+    assert (line.quantity_cancelled, line.quantity_backordered) == (1, 0)
+    assert rule(order).state == State.CANCELLED
+    # Everything paid back, due 7 working days after Mon 12 January (MLK day excluded).
+    assert refund_of(order) == (Decimal("45.95"), date("2026-01-22"))
+    # No further notice offers a wait; the customer is told, with the substitute on offer.
+    assert DelayNotice.objects.filter(order=order).count() == 1
+    email = Notification.objects.get(order=order, kind=Kind.DISCONTINUED)
+    assert email.facts["cause"] == "discontinued"
+    assert email.facts["cancelled"][0]["substitutes"] == [{"sku": "LAMP-MK2", "name": mk2.name}]
+    assert OrderEvent.objects.filter(
+        order=order,
+        message="Discontinued items cancelled and refunded instead of kept waiting: "
+        f"{line.product.sku}",
+    ).exists()
+
+
+def test_allocated_units_of_a_discontinued_product_still_ship():
+    with on("2026-01-05"):
+        product = lamp(on_hand=1)
+        order = order_for((product, 2))
+        rule_run()
+    with on("2026-01-06"):
+        product_discontinue(product=product)
+        rule_run()
+
+    line = order.lines.get()
+    assert (line.quantity_allocated, line.quantity_cancelled) == (1, 1)
+    with on("2026-01-07"):
+        shipment_create(order=order)
+        rule_run()
+    assert rule(order).state == State.SHIPPED
