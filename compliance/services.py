@@ -50,7 +50,7 @@ def _record(order: Order, message: str, **data: Any) -> None:
     order_rule_record(order=order, message=message, data={"rule": True, **data})
 
 
-def actor_or_none(actor: Any) -> Any:
+def _staff(actor: Any) -> Any:
     return actor if actor is not None and getattr(actor, "is_authenticated", False) else None
 
 
@@ -440,7 +440,7 @@ def notice_follow_up_done(
             f"Too late: the customer had to be told by the end of {follow_up.due_by:%Y-%m-%d}; "
             "a notice after the deadline does not count, so the order is cancelled at it."
         )
-    follow_up.done_at, follow_up.done_by, follow_up.how = now, actor_or_none(actor), how[:200]
+    follow_up.done_at, follow_up.done_by, follow_up.how = now, _staff(actor), how[:200]
     follow_up.save(update_fields=["done_at", "done_by", "how"])
     _record(
         order,

@@ -371,6 +371,15 @@ class Refund(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
     issue_reference = models.CharField(max_length=100, blank=True)
+    # The original method could not be refunded (e.g. a closed card): owed another way.
+    failed_at = models.DateTimeField("refund failed at", null=True, blank=True)
+    failure_reason = models.CharField(max_length=200, blank=True)
+    other_method = models.CharField(
+        max_length=16,
+        choices=[("cash", "Cash"), ("check", "Check"), ("money_order", "Money order")],
+        blank=True,
+        help_text="How it is owed instead, within 7 working days of learning of the failure.",
+    )
 
     class Meta:
         ordering = ["due_date", "id"]

@@ -1172,6 +1172,61 @@ def refund_mark_issued(*, refund: Refund, reference: str, actor: Any = None) -> 
     return refund
 
 
+REFUND_OTHER_METHODS = {"cash": "cash", "check": "check", "money_order": "money order"}
+
+
+@transaction.atomic
+def refund_mark_failed(
+    *, refund: Refund, reason: str, method: str, actor: Any = None, now: dt.datetime | None = None
+) -> Refund:
+    """The refund could not go back the original way (e.g. a closed card): record why; it is
+    now owed by cash, check or money order within 7 working days of learning of it."""
+    reason = _required_reason(reason, what="Recording a failed refund")
+    if method not in REFUND_OTHER_METHODS:
+        raise ValidationError("Choose how the refund is owed instead: cash, check or money order.")
+    now = now or timezone.now()
+    lock_order(order_id=refund.order_id)
+    refund = Refund.objects.select_for_update().get(pk=refund.pk)
+    if refund.failed_at is not None:
+        raise ValidationError(
+            f"This refund's failure was already recorded on {refund.failed_at:%Y-%m-%d}."
+        )
+    was_issued = refund.issued_at is not None
+    if was_issued:
+        # The money never reached the customer: it is owed again.
+        Order.objects.filter(pk=refund.order_id).update(
+            amount_refunded=F("amount_refunded") - refund.amount
+        )
+    previous_due = refund.due_date
+    refund.failed_at = now
+    refund.failure_reason = reason[:200]
+    refund.other_method = method
+    refund.due_date = add_working_days(store_today(now), 7)
+    refund.issued_at, refund.issued_by, refund.issue_reference = None, None, ""
+    refund.save()
+    _events_record(
+        [
+            OrderEvent(
+                order_id=refund.order_id,
+                kind=OrderEvent.Kind.REFUND_DUE,
+                message=f"Refund of {refund.amount} failed ({reason}): now owed by "
+                f"{REFUND_OTHER_METHODS[method]} by {refund.due_date:%Y-%m-%d}"[:300],
+                data={
+                    "refund": refund.pk,
+                    "amount": str(refund.amount),
+                    "failed": reason,
+                    "method": method,
+                    "was_issued": was_issued,
+                    "previous_due": previous_due.isoformat(),
+                    "refund_due": refund.due_date.isoformat(),
+                },
+                actor=_user(actor),
+            )
+        ]
+    )
+    return refund
+
+
 # --- supply: purchase orders change ETAs ---------------------------------------------------
 
 

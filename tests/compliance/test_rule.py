@@ -42,6 +42,8 @@ from orders.services import (
     purchase_order_line_receive,
     purchase_order_line_reschedule,
     refund_due_date,
+    refund_mark_failed,
+    refund_mark_issued,
     shipment_create,
 )
 from tests.factories import CustomerFactory, ProductFactory, place_order, staff_in
@@ -1662,3 +1664,54 @@ def test_allocated_units_of_a_discontinued_product_still_ship():
         shipment_create(order=order)
         rule_run()
     assert rule(order).state == State.SHIPPED
+
+
+# --- a refund that fails is owed another way ------------------------------------------------------
+
+
+def test_a_failed_card_refund_is_owed_by_check_within_7_working_days_of_learning_of_it(example):
+    order, _ = example
+    with on("2026-02-05", 0, 30):
+        rule_run()  # not shipped by T, no notice: cancelled, refund due 13 February
+    refund = Refund.objects.get(order=order)
+    with on("2026-02-09"):
+        refund_mark_issued(refund=refund, reference="Card refund re_1")
+    assert Order.objects.get(pk=order.pk).amount_refunded == Decimal("45.95")
+
+    # The bank returns it on Thu 12 February: the card is closed.
+    with on("2026-02-12"):
+        refund_mark_failed(refund=refund, reason="The card is closed", method="check")
+
+    refund.refresh_from_db()
+    assert (refund.failure_reason, refund.other_method) == ("The card is closed", "check")
+    # 7 working days after Thu 12 February, Presidents' Day (16 February) excluded.
+    assert refund.due_date == date("2026-02-24")
+    assert refund.issued_at is None
+    assert Order.objects.get(pk=order.pk).amount_refunded == Decimal("0.00")
+    assert OrderEvent.objects.filter(
+        order=order,
+        message="Refund of 45.95 failed (The card is closed): now owed by check by 2026-02-24",
+    ).exists()
+    with on("2026-02-13"):
+        refund_mark_issued(refund=refund, reference="Check 1042")
+    assert Order.objects.get(pk=order.pk).amount_refunded == Decimal("45.95")
+
+
+@pytest.mark.parametrize(
+    ("reason", "method", "message"),
+    [
+        ("", "check", "Recording a failed refund needs a reason."),
+        ("Card closed", "store_credit", "Choose how the refund is owed instead"),
+    ],
+)
+def test_a_failed_refund_needs_a_reason_and_cash_check_or_money_order(
+    example, reason, method, message
+):
+    order, _ = example
+    with on("2026-02-05", 0, 30):
+        rule_run()
+    refund = Refund.objects.get(order=order)
+    with pytest.raises(ValidationError, match=message):
+        refund_mark_failed(refund=refund, reason=reason, method=method)
+    refund.refresh_from_db()
+    assert (refund.failed_at, refund.due_date) == (None, date("2026-02-13"))
