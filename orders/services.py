@@ -35,11 +35,21 @@ from inventory.models import (
 from inventory.services import PurchaseLineRequest, stock_movement_record
 
 from .locks import lock_order
-from .models import Customer, Order, OrderEvent, OrderLine, Refund, Shipment, ShipmentLine
+from .models import (
+    Customer,
+    Order,
+    OrderEvent,
+    OrderLine,
+    Refund,
+    Shipment,
+    ShipmentLine,
+    ShippingRate,
+)
 from .selectors import (
     QUEUE_ORDER,
     Eta,
     EtaWalker,
+    active_shipping_rate,
     eta_contexts,
     line_decision,
     new_line_eta,
@@ -139,14 +149,30 @@ def refund_due_date(*, vested_at: dt.datetime, payment_method: str) -> dt.date:
     return add_working_days(vested_on, 7)
 
 
-def shipping_rate_for(subtotal: Decimal) -> Decimal:
-    """What the store charges to ship goods worth `subtotal` (its shipping rules)."""
+def shipping_rate_for(subtotal: Decimal, items: int = 0) -> Decimal:
+    """What the store charges to ship `items` units worth `subtotal`: its rate table in use,
+    else the settings' flat rate."""
+    return _shipping_rate(subtotal, items, table=active_shipping_rate())
+
+
+def _shipping_rate(subtotal: Decimal, items: int, *, table: ShippingRate | None) -> Decimal:
     if subtotal <= 0:
         return Decimal("0.00")
-    free_over = settings.SHIPPING_FREE_OVER
-    if free_over is not None and subtotal >= free_over:
+    if table is None:
+        free_over = settings.SHIPPING_FREE_OVER
+        if free_over is not None and subtotal >= free_over:
+            return Decimal("0.00")
+        return _money(settings.SHIPPING_FLAT_RATE)
+    if table.free_over is not None and subtotal >= table.free_over:
         return Decimal("0.00")
-    return _money(settings.SHIPPING_FLAT_RATE)
+    if table.kind == ShippingRate.Kind.PER_ITEM:
+        return _money(table.amount * items)
+    if table.kind == ShippingRate.Kind.BANDS:
+        bands = [band for band in table.bands.all() if band.subtotal_from <= subtotal]
+        return _money(
+            max(bands, key=lambda band: band.subtotal_from).amount if bands else Decimal("0")
+        )
+    return _money(table.amount)
 
 
 def shipped_value(*, order: Order, lines: Iterable[OrderLine]) -> Decimal:
@@ -159,8 +185,11 @@ def shipped_value(*, order: Order, lines: Iterable[OrderLine]) -> Decimal:
     lines = list(lines)
     subtotal = sum((line.unit_price * line.quantity_shipped for line in lines), Decimal("0"))
     ordered = sum((line.unit_price * line.quantity for line in lines), Decimal("0"))
-    shipping = shipping_rate_for(subtotal)
-    if order.shipping_charge != shipping_rate_for(ordered):
+    table = active_shipping_rate()
+    shipped_items = sum(line.quantity_shipped for line in lines)
+    shipping = _shipping_rate(subtotal, shipped_items, table=table)
+    ordered_items = sum(line.quantity for line in lines)
+    if order.shipping_charge != _shipping_rate(ordered, ordered_items, table=table):
         shipping = min(order.shipping_charge, shipping)
     return _money(subtotal + shipping)
 

@@ -30,7 +30,7 @@ from inventory.models import Product, PurchaseOrderLine
 from inventory.services import PurchaseLineRequest, supplier_create
 from notifications.models import Notification
 from notifications.services import delivery_event_record, notification_send
-from orders.models import Order, OrderEvent, Refund, Shipment
+from orders.models import Order, OrderEvent, Refund, Shipment, ShippingRate, ShippingRateBand
 from orders.services import (
     LineRequest,
     order_payment_dishonoured,
@@ -45,6 +45,7 @@ from orders.services import (
     refund_mark_failed,
     refund_mark_issued,
     shipment_create,
+    shipping_rate_for,
 )
 from tests.factories import CustomerFactory, ProductFactory, place_order, staff_in
 
@@ -1715,3 +1716,65 @@ def test_a_failed_refund_needs_a_reason_and_cash_check_or_money_order(
         refund_mark_failed(refund=refund, reason=reason, method=method)
     refund.refresh_from_db()
     assert (refund.failed_at, refund.due_date) == (None, date("2026-02-13"))
+
+
+# --- the store's shipping rate table ------------------------------------------------------------
+
+
+def rate_table(kind: str, amount: str = "0.00", bands: tuple[tuple[str, str], ...] = ()) -> None:
+    table = ShippingRate.objects.create(
+        name="Store rates", kind=kind, amount=Decimal(amount), is_active=True
+    )
+    for start, charge in bands:
+        ShippingRateBand.objects.create(
+            table=table, subtotal_from=Decimal(start), amount=Decimal(charge)
+        )
+
+
+@pytest.mark.parametrize(
+    ("kind", "amount", "bands", "shipping_charge", "paid", "refund"),
+    [
+        # Bands: under $50 pays $7.50, $50 and up pays $4.00. $40 + $25 + $4 paid; the lamp
+        # alone ($40) would have paid $7.50, so $69 - $47.50 comes back.
+        ("bands", "0.00", (("0", "7.50"), ("50", "4.00")), "4.00", "69.00", "21.50"),
+        # Per item, $3 a unit: $40 + 2 × $25 + $9 paid; the lamp alone pays $3.
+        ("per_item", "3.00", (), "9.00", "99.00", "56.00"),
+        # A flat $8 from the table (not the settings' $5.95).
+        ("flat", "8.00", (), "8.00", "73.00", "25.00"),
+    ],
+    ids=["bands", "per-item", "flat-table"],
+)
+def test_partly_shipped_refund_prices_the_shipped_part_with_the_store_rate_table(
+    kind, amount, bands, shipping_charge, paid, refund
+):
+    rate_table(kind, amount, bands)
+    cables = 2 if kind == "per_item" else 1
+    with on("2026-01-05"):
+        in_stock = lamp(on_hand=1)
+        cable = lamp(sku="CABLE", name="Braided Cable", unit_price=Decimal("25.00"))
+        order = order_for((in_stock, 1), (cable, cables), shipping_charge=Decimal(shipping_charge))
+        rule_run()  # the cable has no date: branch L
+    assert order.amount_paid == Decimal(paid)
+    with on("2026-01-06"):
+        shipment_create(order=order)
+    with on("2026-03-07", 0, 30):
+        rule_run()
+
+    assert rule(order).state == State.CANCELLED
+    assert refund_of(order) == (Decimal(refund), date("2026-03-17"))
+
+
+@pytest.mark.parametrize(
+    ("subtotal", "items", "expected"),
+    [("0", 0, "0.00"), ("49.99", 1, "7.50"), ("50", 1, "4.00"), ("120", 3, "0.00")],
+)
+def test_a_banded_table_charges_the_band_the_subtotal_falls_in(subtotal, items, expected):
+    rate_table("bands", bands=(("0", "7.50"), ("50", "4.00")))
+    ShippingRate.objects.update(free_over=Decimal("100"))
+    assert shipping_rate_for(Decimal(subtotal), items) == Decimal(expected)
+
+
+def test_without_a_rate_table_the_settings_rate_applies(settings):
+    settings.SHIPPING_FLAT_RATE, settings.SHIPPING_FREE_OVER = Decimal("5.95"), None
+    ShippingRate.objects.create(name="Draft", kind="flat", amount=Decimal("9"), is_active=False)
+    assert shipping_rate_for(Decimal("40.00"), 1) == Decimal("5.95")
