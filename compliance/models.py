@@ -58,6 +58,10 @@ class OrderCompliance(models.Model):
     cancel_at_end_of = models.DateField(
         null=True, blank=True, help_text="Cancelled at the end of this store day unless answered."
     )
+    # The engine could not decide for this order (staff must check it by hand); cleared by the
+    # next evaluation that succeeds.
+    engine_failure = models.CharField(max_length=200, blank=True)
+    engine_failed_at = models.DateTimeField(null=True, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:

@@ -165,6 +165,9 @@ def order_rule_evaluate(*, order_id: int, now: dt.datetime | None = None) -> Ord
     order = lock_order(order_id=order_id)
     lines = list(OrderLine.objects.filter(order=order).select_related("product"))
     compliance, created = OrderCompliance.objects.get_or_create(order=order)
+    if compliance.engine_failure:
+        compliance.engine_failure, compliance.engine_failed_at = "", None
+        compliance.save(update_fields=["engine_failure", "engine_failed_at", "updated_at"])
 
     exempt = exemption(order=order, lines=lines)
     if exempt:
@@ -509,9 +512,11 @@ def rule_failure_record(*, order_id: int, error: BaseException) -> OrderEvent | 
     if order is None:
         return None
     failure = f"{type(error).__name__}: {error}"[:200]
-    latest = order.events.filter(kind=OrderEvent.Kind.MAIL_ORDER_RULE).order_by("-id").first()
-    if latest is not None and latest.data.get("failure") == failure:
+    compliance, _ = OrderCompliance.objects.get_or_create(order=order)
+    if compliance.engine_failure == failure:
         return None
+    compliance.engine_failure, compliance.engine_failed_at = failure, timezone.now()
+    compliance.save(update_fields=["engine_failure", "engine_failed_at", "updated_at"])
     return order_rule_record(
         order=order,
         message="The Mail Order Rule could not be applied to this order; staff must check it "

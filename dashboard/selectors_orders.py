@@ -269,6 +269,8 @@ class ComplianceScreen:
     failed_refunds: list[Refund] = field(default_factory=list)
     # Delay notices whose email failed: staff must tell the customer another way.
     follow_ups: list[NoticeFollowUp] = field(default_factory=list)
+    # Orders the rule engine could not decide (it carried on with the others).
+    engine_failures: list[OrderCompliance] = field(default_factory=list)
 
 
 def compliance_screen(*, today: dt.date, limit: int = 100) -> ComplianceScreen:
@@ -341,4 +343,9 @@ def compliance_screen(*, today: dt.date, limit: int = 100) -> ComplianceScreen:
             refunds.filter(failed_at__isnull=False).order_by("due_date", "id")[:limit]
         ),
         follow_ups=list(notice_follow_ups_open()[:limit]),
+        engine_failures=list(
+            OrderCompliance.objects.exclude(engine_failure="")
+            .select_related("order__customer")
+            .order_by("engine_failed_at", "order_id")[:limit]
+        ),
     )

@@ -1261,6 +1261,7 @@ def test_one_order_that_breaks_the_engine_does_not_stop_the_run():
     )
     assert failure.message.startswith("The Mail Order Rule could not be applied to this order")
     assert "OverflowError" in failure.data["failure"]
+    assert rule(bad).engine_failure == "OverflowError: date value out of range"
     assert not OrderCompliance.objects.filter(order=bad, deadline__isnull=False).exists()
 
     # The next run records the same failure once, not once an hour.

@@ -14,8 +14,8 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from compliance.models import NoticeFollowUp
-from compliance.services import order_rule_evaluate
+from compliance.models import NoticeFollowUp, OrderCompliance
+from compliance.services import order_rule_evaluate, rule_run
 from compliance.staff_views import CSV_HEADER
 from notifications.models import Notification
 from orders.models import Order, Refund
@@ -345,3 +345,16 @@ def test_a_bounced_notice_is_listed_until_staff_tell_the_customer(managers):
     html = response.content.decode()
     assert "is recorded as given: Phoned and read the notice." in html
     assert "Every delay notice reached its customer." in html
+
+
+def test_the_screen_lists_orders_the_engine_could_not_decide(managers):
+    story = rule_story()
+    # A ship-by date at the end of the calendar: the engine cannot add 30 days to it.
+    Order.objects.filter(pk=story["waiting"].pk).update(promised_ship_date=dt.date.max)
+    OrderCompliance.objects.filter(order=story["waiting"]).update(properly_completed_at=None)
+    rule_run(order_ids=[story["waiting"].pk, story["on_time"].pk])
+
+    failures = section(managers.get(SCREEN_URL).content.decode(), "h-engine-failures")
+    assert story["waiting"].number in failures
+    assert "OverflowError: date value out of range" in failures
+    assert story["on_time"].number not in failures
