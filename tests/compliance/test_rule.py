@@ -1508,8 +1508,8 @@ def test_a_payment_refused_and_made_good_with_the_same_stated_date_gets_a_new_no
 # --- a notice counts only once it has reached the buyer ---------------------------------------
 
 
-def _bounce(order: Order) -> None:
-    email = Notification.objects.get(order=order, kind=Kind.DELAY_NOTICE)
+def _bounce(order: Order, kind: str = Kind.DELAY_NOTICE) -> None:
+    email = Notification.objects.get(order=order, kind=kind)
     assert email.state == Notification.State.SENT
     # The provider's id for the message, as a real provider returns it.
     Notification.objects.filter(pk=email.pk).update(provider_message_id=f"msg-{email.pk}")
@@ -1641,9 +1641,11 @@ def test_a_discontinued_product_is_cancelled_refunded_and_a_substitute_offered(w
     assert refund_of(order) == (Decimal("45.95"), date("2026-01-22"))
     # No further notice offers a wait; the customer is told, with the substitute on offer.
     assert DelayNotice.objects.filter(order=order).count() == 1
-    email = Notification.objects.get(order=order, kind=Kind.DISCONTINUED)
-    assert email.facts["cause"] == "discontinued"
-    assert email.facts["cancelled"][0]["substitutes"] == [{"sku": "LAMP-MK2", "name": mk2.name}]
+    with on("2026-01-12", 11):
+        text = one_line(send(order, Kind.DISCONTINUED).body)
+    assert "has been discontinued and will not come back in stock, so we've cancelled it" in text
+    assert "Instead, you might like: Desk Lamp Mk2 (LAMP-MK2)" in text
+    assert "We'll refund $45.95 to the way you paid by 22 January 2026." in text
     assert OrderEvent.objects.filter(
         order=order,
         message="Discontinued items cancelled and refunded instead of kept waiting: "
@@ -1779,3 +1781,27 @@ def test_without_a_rate_table_the_settings_rate_applies(settings):
     settings.SHIPPING_FLAT_RATE, settings.SHIPPING_FREE_OVER = Decimal("5.95"), None
     ShippingRate.objects.create(name="Draft", kind="flat", amount=Decimal("9"), is_active=False)
     assert shipping_rate_for(Decimal("40.00"), 1) == Decimal("5.95")
+
+
+def test_a_bounced_renewed_notice_must_reach_the_customer_before_the_agreed_date(deemed_consent):
+    order, po_line = deemed_consent
+    with on("2026-02-15"):
+        reschedule(po_line, "2026-03-09")  # renewed notice: the agreed 20 February is missed
+        rule_run()
+    with on("2026-02-16"):
+        _bounce(order, Kind.RENEWED_NOTICE)
+        rule_run()
+
+    follow_up = NoticeFollowUp.objects.get(order=order)
+    assert (follow_up.notice, follow_up.due_by) == (notice_of(order), date("2026-02-20"))
+    with on("2026-02-18"):
+        notice_follow_up_done(follow_up=follow_up, how="Phoned: she agrees to wait to 10 March")
+    consent_answer(
+        notice=notice_of(order),
+        choice=ConsentAnswer.Choice.WAIT_UNTIL,
+        via="phone",
+        now=at("2026-02-18", 11),
+    )
+    with on("2026-02-21"):
+        rule_run()
+    assert (rule(order).state, rule(order).consented_until) == (State.CONSENTED, date("2026-03-10"))
