@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.db import models
 
 from inventory.models import Product
@@ -57,6 +58,10 @@ class OrderCompliance(models.Model):
     cancel_at_end_of = models.DateField(
         null=True, blank=True, help_text="Cancelled at the end of this store day unless answered."
     )
+    # The engine could not decide for this order (staff must check it by hand); cleared by the
+    # next evaluation that succeeds.
+    engine_failure = models.CharField(max_length=200, blank=True)
+    engine_failed_at = models.DateTimeField(null=True, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
@@ -126,3 +131,32 @@ class ConsentAnswer(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_choice_display()} ({self.notice_id})"
+
+
+class NoticeFollowUp(models.Model):
+    """A delay notice whose email did not reach the buyer: staff must tell them another way
+    (phone, letter) before the notice's deadline, or the order is cancelled at it."""
+
+    notice = models.OneToOneField(DelayNotice, on_delete=models.CASCADE, related_name="follow_up")
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="notice_follow_ups")
+    problem = models.CharField(max_length=200, help_text="Why the email did not count.")
+    due_by = models.DateField(help_text="The buyer must be told by the end of this store day.")
+    created_at = models.DateTimeField(auto_now_add=True)
+    done_at = models.DateTimeField(null=True, blank=True)
+    done_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    how = models.CharField(
+        max_length=200, blank=True, help_text="How the buyer was told (e.g. phoned, read out)."
+    )
+
+    class Meta:
+        ordering = ["due_by", "id"]
+        indexes = [
+            models.Index(
+                fields=["due_by"], name="followup_open_idx", condition=models.Q(done_at=None)
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"Tell the customer of order {self.order_id} by {self.due_by}"

@@ -13,11 +13,12 @@ from django.conf import settings
 from django.db.models import Prefetch, QuerySet
 
 from inventory.models import Product
+from notifications.models import Notification
 from orders.models import EtaSource, Order, OrderEvent, OrderLine, OrderStatus
 from orders.selectors import order_detail
 from orders.services import add_working_days
 
-from .models import ConsentAnswer, DelayNotice, OrderCompliance
+from .models import ConsentAnswer, DelayNotice, NoticeFollowUp, OrderCompliance
 
 EXEMPT_PAYMENT_METHODS: dict[str, str] = {
     Order.PaymentMethod.COD: "cash on delivery",
@@ -65,7 +66,78 @@ def exemption(*, order: Order, lines: list[OrderLine]) -> str:
         return f"Exempt: {EXEMPT_PAYMENT_METHODS[order.payment_method]}."
     if lines and all(line.product.exempt_from_mail_order_rule for line in lines):
         return "Exempt: only services, seeds or growing plants."
+    if lines and all(line.exempt_from_mail_order_rule for line in lines):
+        return "Exempt: only later issues of a subscription (and other exempt items)."
     return ""
+
+
+def ship_by_limit(*, order: Order, compliance: OrderCompliance | None) -> dt.date | None:
+    """The last store day the order's covered items may still ship under the rule, given
+    what was sent and answered so far; None when no limit applies (not properly completed,
+    exempt, or an indefinite delay was agreed)."""
+    if order.paid_at is None:
+        return None
+    if (
+        compliance is None
+        or compliance.deadline is None
+        or compliance.properly_completed_at != order.paid_at
+    ):
+        # Not evaluated since the payment: the deadline is what the engine is about to set.
+        return shipment_deadline(order=order, properly_completed_at=order.paid_at).date
+    state, branch = compliance.state, compliance.branch
+    State, Branch = OrderCompliance.State, OrderCompliance.Branch
+    if state == State.ON_TIME:
+        return compliance.deadline
+    if state == State.NOTICE_SENT and branch == Branch.SHORT:
+        # Silence before the revised date is consent to it.
+        return compliance.revised_date
+    if state == State.NOTICE_SENT:
+        return compliance.cancel_at_end_of or compliance.deadline + dt.timedelta(days=30)
+    if state == State.CONSENTED:
+        return compliance.consented_until
+    if state == State.RENEWED_NOTICE_SENT:
+        return compliance.cancel_at_end_of
+    return None
+
+
+def shipment_refusal(*, order: Order, line_ids: Sequence[int], now: dt.datetime) -> str:
+    """Why the rule forbids shipping these lines now ('' when it does not): past the deadline
+    without a valid consent the order must be cancelled and refunded, not shipped late."""
+    if not settings.MAIL_ORDER_RULE_ENABLED:
+        return ""
+    lines = list(OrderLine.objects.filter(order=order).select_related("product"))
+    if exemption(order=order, lines=lines):
+        return ""
+    if all(line.exempt_from_mail_order_rule for line in lines if line.pk in set(line_ids)):
+        return ""
+    compliance = OrderCompliance.objects.filter(order=order).first()
+    if compliance is not None and compliance.state in (
+        OrderCompliance.State.EXEMPT,
+        OrderCompliance.State.CONSENTED_INDEFINITELY,
+    ):
+        return ""
+    limit = ship_by_limit(order=order, compliance=compliance)
+    if compliance is not None and compliance.state in (
+        OrderCompliance.State.NOTICE_SENT,
+        OrderCompliance.State.RENEWED_NOTICE_SENT,
+    ):
+        notice = (
+            DelayNotice.objects.filter(order=order)
+            .select_related("notification")
+            .order_by("-sent_at", "-id")
+            .first()
+        )
+        given = notice_given_at(notice=notice) if notice is not None else None
+        if notice is not None and (given is None or given > end_of_store_day(notice.deadline)):
+            # A notice that has not reached the buyer is no notice: its deadline stands.
+            limit = notice.deadline if limit is None else min(limit, notice.deadline)
+    if limit is None or store_date(now) <= limit:
+        return ""
+    return (
+        f"Order {order.number} cannot ship: under the Mail Order Rule it had to ship by "
+        f"{limit:%Y-%m-%d} and the customer has not agreed to a later date. The delayed items "
+        "must be cancelled and refunded instead."
+    )
 
 
 @dataclass(frozen=True)
@@ -80,7 +152,7 @@ class Outlook:
 
 
 def order_outlook(*, lines: list[OrderLine], today: dt.date) -> Outlook:
-    covered = [line for line in lines if not line.product.exempt_from_mail_order_rule]
+    covered = [line for line in lines if not line.exempt_from_mail_order_rule]
     open_lines = [line for line in covered if line.quantity_open > 0]
     waiting = [line for line in open_lines if line.backordered > 0]
     expected: dt.date | None = today
@@ -131,7 +203,7 @@ def delay_reason(*, lines: Sequence[OrderLine]) -> str:
 def notice_closed_reason(*, lines: Sequence[OrderLine]) -> str:
     """Why an order's delay notices no longer stand ('' while a covered item still waits):
     what was delayed is now in stock and set aside, shipped, or cancelled."""
-    covered = [line for line in lines if not line.product.exempt_from_mail_order_rule]
+    covered = [line for line in lines if not line.exempt_from_mail_order_rule]
     if any(line.backordered > 0 for line in covered):
         return ""
     if any(line.quantity_open > 0 for line in covered):
@@ -139,6 +211,39 @@ def notice_closed_reason(*, lines: Sequence[OrderLine]) -> str:
     if any(line.quantity_shipped for line in covered):
         return DelayNotice.ClosedReason.SHIPPED
     return DelayNotice.ClosedReason.CANCELLED
+
+
+# Email states in which the notice reached the buyer (a spam complaint means it arrived).
+NOTICE_REACHED = (
+    Notification.State.SENT,
+    Notification.State.DELIVERED,
+    Notification.State.COMPLAINED,
+)
+NOTICE_FAILED = (
+    Notification.State.FAILED,
+    Notification.State.BOUNCED,
+    Notification.State.SUPPRESSED,
+)
+
+
+def notice_given_at(*, notice: DelayNotice) -> dt.datetime | None:
+    """When the notice actually reached the buyer: its email went out, or staff told them
+    another way. None while it has not (a notice that never went out is no notice)."""
+    moments = []
+    email = notice.notification
+    if email is not None and email.state in NOTICE_REACHED and email.sent_at is not None:
+        moments.append(email.sent_at)
+    follow_up = NoticeFollowUp.objects.filter(notice=notice, done_at__isnull=False).first()
+    if follow_up is not None and follow_up.done_at is not None:
+        moments.append(follow_up.done_at)
+    return min(moments) if moments else None
+
+
+def notice_follow_ups_open() -> QuerySet[NoticeFollowUp]:
+    """Notices staff must still deliver another way, soonest deadline first."""
+    return NoticeFollowUp.objects.filter(done_at=None).select_related(
+        "order__customer", "notice__notification"
+    )
 
 
 def orders_due_for_rule() -> list[int]:
@@ -224,7 +329,7 @@ def _standing(order: Order) -> _Standing | None:
     lines = [
         line
         for line in OrderLine.objects.filter(order=order).select_related("product")
-        if not line.product.exempt_from_mail_order_rule
+        if not line.exempt_from_mail_order_rule
     ]
     answered = latest is not None and getattr(latest, "answer", None) is not None
     return _Standing(compliance=compliance, latest=latest, answered=answered, lines=lines)

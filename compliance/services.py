@@ -8,13 +8,14 @@ twice (or in two processes at once) never sends the same notice twice.
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from collections.abc import Iterable, Sequence
 from functools import partial
 from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, OperationalError, transaction
 from django.utils import timezone
 
 from inventory.locks import lock_stocks
@@ -23,15 +24,18 @@ from notifications.models import Notification
 from notifications.services import notification_create
 from orders.locks import lock_order
 from orders.models import Order, OrderEvent, OrderLine
-from orders.services import order_cancel, order_rule_record
+from orders.services import line_cancel, order_cancel, order_rule_record
 
-from .models import ConsentAnswer, DelayNotice, OrderCompliance
+from .models import ConsentAnswer, DelayNotice, NoticeFollowUp, OrderCompliance
 from .selectors import (
+    NOTICE_FAILED,
+    Outlook,
     cancel_offer,
     delay_reason,
     end_of_store_day,
     exemption,
     notice_closed_reason,
+    notice_given_at,
     open_notice,
     order_outlook,
     orders_due_for_rule,
@@ -40,6 +44,8 @@ from .selectors import (
     substitute_choices,
 )
 
+logger = logging.getLogger(__name__)
+
 State = OrderCompliance.State
 Branch = OrderCompliance.Branch
 GRACE = dt.timedelta(days=30)
@@ -47,6 +53,10 @@ GRACE = dt.timedelta(days=30)
 
 def _record(order: Order, message: str, **data: Any) -> None:
     order_rule_record(order=order, message=message, data={"rule": True, **data})
+
+
+def _staff(actor: Any) -> Any:
+    return actor if actor is not None and getattr(actor, "is_authenticated", False) else None
 
 
 def _fmt(day: dt.date | None) -> str:
@@ -199,6 +209,9 @@ def order_rule_evaluate(*, order_id: int, now: dt.datetime | None = None) -> Ord
     order = lock_order(order_id=order_id)
     lines = list(OrderLine.objects.filter(order=order).select_related("product"))
     compliance, created = OrderCompliance.objects.get_or_create(order=order)
+    if compliance.engine_failure:
+        compliance.engine_failure, compliance.engine_failed_at = "", None
+        compliance.save(update_fields=["engine_failure", "engine_failed_at", "updated_at"])
 
     exempt = exemption(order=order, lines=lines)
     if exempt:
@@ -208,22 +221,35 @@ def order_rule_evaluate(*, order_id: int, now: dt.datetime | None = None) -> Ord
             _record(order, exempt)
         return compliance
 
+    if _discontinued_cancel(order=order, lines=lines):
+        lines = list(OrderLine.objects.filter(order=order).select_related("product"))
+
     if order.paid_at is None:
         if compliance.state != State.AWAITING_PAYMENT:
+            voided = _void_notices_and_consent(compliance)
             compliance.state = State.AWAITING_PAYMENT
             compliance.properly_completed_at = None
             compliance.deadline = None
             compliance.save()
-            _record(order, "Not properly completed: waiting for good payment; no deadline yet.")
+            _record(
+                order,
+                "Not properly completed: waiting for good payment; no deadline yet."
+                + (" Earlier delay notices and consent no longer count." if voided else ""),
+            )
         return compliance
 
     if compliance.properly_completed_at != order.paid_at or compliance.deadline is None:
         deadline = shipment_deadline(order=order, properly_completed_at=order.paid_at)
         moved = compliance.deadline is not None
+        # A payment refused and made good again moves t0: whatever was sent or agreed under the
+        # old t0 no longer counts, and the new deadline needs its own notice if it is missed.
+        voided = _void_notices_and_consent(compliance)
         compliance.properly_completed_at = order.paid_at
         compliance.deadline, compliance.basis = deadline.date, deadline.basis
-        if compliance.state == State.AWAITING_PAYMENT:
+        if compliance.state == State.AWAITING_PAYMENT or voided:
             compliance.state = State.ON_TIME
+        if voided:
+            _record(order, "The payment moved: earlier delay notices and consent no longer count.")
         compliance.save()
         _record(
             order,
@@ -249,6 +275,11 @@ def order_rule_evaluate(*, order_id: int, now: dt.datetime | None = None) -> Ord
     expected = outlook.expected
     state = compliance.state
 
+    if state in (State.NOTICE_SENT, State.RENEWED_NOTICE_SENT) and not _notice_reached(
+        order=order, compliance=compliance, outlook=outlook, today=today
+    ):
+        return compliance
+
     if state == State.ON_TIME:
         if today > deadline_t:
             _cancel_under_rule(
@@ -265,6 +296,8 @@ def order_rule_evaluate(*, order_id: int, now: dt.datetime | None = None) -> Ord
                 else Branch.LONG
             )
             answer_by = expected if branch == Branch.SHORT else deadline_t + GRACE
+            # First notices voided by a moved payment: a new one is a new decision.
+            earlier_firsts = order.delay_notices.filter(kind=DelayNotice.Kind.FIRST).count()
             assert answer_by is not None  # noqa: S101 - S always has a date
             _notice(
                 order=order,
@@ -275,7 +308,8 @@ def order_rule_evaluate(*, order_id: int, now: dt.datetime | None = None) -> Ord
                 revised=expected,
                 answer_by=answer_by,
                 lines=outlook.open_lines,
-                decision_key=f"{order.pk}:first:{deadline_t.isoformat()}",
+                decision_key=f"{order.pk}:first:{deadline_t.isoformat()}"
+                + (f":{earlier_firsts}" if earlier_firsts else ""),
                 cancel_at_end_of=deadline_t + GRACE if branch == Branch.LONG else None,
                 record=f"First delay notice (branch {branch}): revised date {_fmt(expected)}; "
                 f"deadline {deadline_t:%Y-%m-%d}.",
@@ -357,6 +391,130 @@ def order_rule_evaluate(*, order_id: int, now: dt.datetime | None = None) -> Ord
     return compliance  # consented indefinitely: no more notices
 
 
+def _discontinued_cancel(*, order: Order, lines: Sequence[OrderLine]) -> bool:
+    """A discontinued product is never offered as a wait: the shop cancels its waiting units,
+    the customer is told (with any substitutes) and refunded, whatever they answered before."""
+    gone = [
+        line
+        for line in lines
+        if line.product.is_discontinued
+        and line.backordered > 0
+        and not line.exempt_from_mail_order_rule
+    ]
+    for line in gone:
+        line_cancel(
+            line=line,
+            quantity=line.backordered,
+            cause="discontinued",
+            reason=f"{line.product.name} is discontinued and will not be made again",
+        )
+    if gone:
+        _record(
+            order,
+            "Discontinued items cancelled and refunded instead of kept waiting: "
+            + ", ".join(sorted({line.product.sku for line in gone})),
+            skus=sorted({line.product.sku for line in gone}),
+        )
+    return bool(gone)
+
+
+def _notice_reached(
+    *, order: Order, compliance: OrderCompliance, outlook: Outlook, today: dt.date
+) -> bool:
+    """True when the latest notice reached the buyer by its deadline, so it counts. Otherwise
+    a failed email gets a follow-up for staff (tell the buyer another way before the deadline)
+    and, once the deadline has passed, the order is cancelled at it."""
+    notice = (
+        DelayNotice.objects.filter(order=order)
+        .select_related("notification")
+        .order_by("-sent_at", "-id")
+        .first()
+    )
+    if notice is None:
+        return True
+    given = notice_given_at(notice=notice)
+    if given is not None and given <= end_of_store_day(notice.deadline):
+        return True
+    email = notice.notification
+    problem = (
+        f"its email {email.get_state_display().lower()}"
+        if email is not None and email.state in NOTICE_FAILED
+        else "its email had not gone out"
+    )
+    if today > notice.deadline:
+        _cancel_under_rule(
+            order=order,
+            compliance=compliance,
+            lines=outlook.open_lines,
+            day=notice.deadline,
+            why=f"the delay notice did not reach the customer by {notice.deadline:%Y-%m-%d} "
+            f"({problem}, and no other way of telling them was recorded)",
+        )
+        return False
+    if email is not None and email.state in NOTICE_FAILED:
+        _, created = NoticeFollowUp.objects.get_or_create(
+            notice=notice,
+            defaults={"order": order, "problem": problem[:200], "due_by": notice.deadline},
+        )
+        if created:
+            _record(
+                order,
+                f"The delay notice did not reach the customer ({problem}): staff must tell them "
+                f"another way (phone) by the end of {notice.deadline:%Y-%m-%d}, or the order is "
+                "cancelled then.",
+                notice=notice.pk,
+                follow_up=True,
+            )
+    # Until the customer has the notice, silence means nothing.
+    return False
+
+
+@transaction.atomic
+def notice_follow_up_done(
+    *, follow_up: NoticeFollowUp, how: str, actor: Any = None, now: dt.datetime | None = None
+) -> NoticeFollowUp:
+    """Staff told the customer the notice's content another way (phone, letter): from now on
+    the notice counts, if this was before its deadline."""
+    now = now or timezone.now()
+    how = (how or "").strip()
+    if not how:
+        raise ValidationError("Say how the customer was told (for example: phoned, read out).")
+    order = lock_order(order_id=follow_up.order_id)
+    follow_up = NoticeFollowUp.objects.select_for_update().get(pk=follow_up.pk)
+    if follow_up.done_at is not None:
+        raise ValidationError(f"This was already done on {follow_up.done_at:%Y-%m-%d}.")
+    if store_date(now) > follow_up.due_by:
+        raise ValidationError(
+            f"Too late: the customer had to be told by the end of {follow_up.due_by:%Y-%m-%d}; "
+            "a notice after the deadline does not count, so the order is cancelled at it."
+        )
+    follow_up.done_at, follow_up.done_by, follow_up.how = now, _staff(actor), how[:200]
+    follow_up.save(update_fields=["done_at", "done_by", "how"])
+    _record(
+        order,
+        f"Delay notice given another way: {how}"[:300],
+        notice=follow_up.notice_id,
+        at=now.isoformat(),
+    )
+    return follow_up
+
+
+def _void_notices_and_consent(compliance: OrderCompliance) -> bool:
+    """Forget the notices and consent given under an earlier t0; True if there were any."""
+    had_any = compliance.state in (
+        State.NOTICE_SENT,
+        State.CONSENTED,
+        State.CONSENTED_INDEFINITELY,
+        State.RENEWED_NOTICE_SENT,
+    )
+    compliance.branch = ""
+    compliance.revised_date = None
+    compliance.consented_until = None
+    compliance.consent_kind = ""
+    compliance.cancel_at_end_of = None
+    return had_any
+
+
 def rule_from_events(events: Sequence[OrderEvent]) -> None:
     """Order event subscriber: once the change commits, re-decide for the orders whose ETA,
     payment or shipments changed. (Run after commit, not inside: a PO date change can move
@@ -382,12 +540,39 @@ def rule_from_events(events: Sequence[OrderEvent]) -> None:
 
 
 def rule_run(*, now: dt.datetime | None = None, order_ids: Iterable[int] | None = None) -> int:
-    """The hourly run: evaluate every open order (each in its own transaction)."""
+    """The hourly run: evaluate every open order, each in its own transaction, so one order
+    the engine cannot decide is recorded and skipped instead of stopping the others."""
     now = now or timezone.now()
     ids = list(order_ids) if order_ids is not None else orders_due_for_rule()
     for order_id in ids:
-        order_rule_evaluate(order_id=order_id, now=now)
+        try:
+            order_rule_evaluate(order_id=order_id, now=now)
+        except OperationalError:
+            raise  # the database, not the order: the task retries the whole (idempotent) run
+        except Exception as error:
+            logger.exception("Mail Order Rule engine failed on order %s", order_id)
+            rule_failure_record(order_id=order_id, error=error)
     return len(ids)
+
+
+@transaction.atomic
+def rule_failure_record(*, order_id: int, error: BaseException) -> OrderEvent | None:
+    """Put an engine failure on the order's record for staff (once per distinct failure)."""
+    order = Order.objects.filter(pk=order_id).first()
+    if order is None:
+        return None
+    failure = f"{type(error).__name__}: {error}"[:200]
+    compliance, _ = OrderCompliance.objects.get_or_create(order=order)
+    if compliance.engine_failure == failure:
+        return None
+    compliance.engine_failure, compliance.engine_failed_at = failure, timezone.now()
+    compliance.save(update_fields=["engine_failure", "engine_failed_at", "updated_at"])
+    return order_rule_record(
+        order=order,
+        message="The Mail Order Rule could not be applied to this order; staff must check it "
+        f"by hand ({failure}).",
+        data={"rule": True, "failure": failure},
+    )
 
 
 # --- the customer's answer ----------------------------------------------------------------
@@ -433,6 +618,14 @@ def consent_answer(
     if compliance.state == State.CANCELLED:
         raise ValidationError(
             "These items were already cancelled and refunded; there is nothing left to change."
+        )
+    if (
+        compliance.properly_completed_at is None
+        or notice.sent_at < compliance.properly_completed_at
+    ):
+        raise ValidationError(
+            "This notice was about a payment that did not go through, so it no longer applies; "
+            "we will write again if your order is delayed."
         )
     lines = list(OrderLine.objects.filter(order=order).select_related("product"))
     outlook = order_outlook(lines=lines, today=store_date(now))

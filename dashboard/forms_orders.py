@@ -161,6 +161,28 @@ class RefundIssueForm(forms.Form):
     next = forms.CharField(required=False, widget=forms.HiddenInput)
 
 
+class RefundFailedForm(forms.Form):
+    reason = forms.CharField(
+        label="Why it failed",
+        max_length=200,
+        error_messages={"required": "Say why the refund failed (e.g. the card is closed)."},
+    )
+    method = forms.ChoiceField(
+        label="Owed instead by",
+        choices=[("check", "Check"), ("money_order", "Money order"), ("cash", "Cash")],
+        error_messages={"invalid_choice": "Choose cash, check or money order."},
+    )
+    next = forms.CharField(required=False, widget=forms.HiddenInput)
+
+
+class FollowUpDoneForm(forms.Form):
+    how = forms.CharField(
+        label="How the customer was told",
+        max_length=200,
+        error_messages={"required": "Say how the customer was told (e.g. phoned)."},
+    )
+
+
 def order_line_formset(data: Any = None) -> BaseOrderLineFormSet:
     """The line rows of the new-order form (bound when `data` is given)."""
     return cast(BaseOrderLineFormSet, OrderLineFormSet(data, prefix=LINE_PREFIX))

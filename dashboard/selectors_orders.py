@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 
 from django.db.models import (
@@ -26,8 +26,8 @@ from django.db.models import (
 from django.db.models.expressions import Combinable
 from django.db.models.functions import Coalesce
 
-from compliance.models import DelayNotice, OrderCompliance
-from compliance.selectors import RecordRow, compliance_record
+from compliance.models import DelayNotice, NoticeFollowUp, OrderCompliance
+from compliance.selectors import RecordRow, compliance_record, notice_follow_ups_open
 from inventory.models import Product
 from notifications.models import Notification
 from orders.models import (
@@ -265,6 +265,12 @@ class ComplianceScreen:
     refunds_total: int
     refunds_overdue: int
     refunds_owed: Decimal
+    # Refunds the original method could not take, owed by cash, check or money order.
+    failed_refunds: list[Refund] = field(default_factory=list)
+    # Delay notices whose email failed: staff must tell the customer another way.
+    follow_ups: list[NoticeFollowUp] = field(default_factory=list)
+    # Orders the rule engine could not decide (it carried on with the others).
+    engine_failures: list[OrderCompliance] = field(default_factory=list)
 
 
 def compliance_screen(*, today: dt.date, limit: int = 100) -> ComplianceScreen:
@@ -333,4 +339,13 @@ def compliance_screen(*, today: dt.date, limit: int = 100) -> ComplianceScreen:
         refunds_total=totals["total"],
         refunds_overdue=totals["overdue"],
         refunds_owed=Decimal(totals["owed"]).quantize(Decimal("0.01")),
+        failed_refunds=list(
+            refunds.filter(failed_at__isnull=False).order_by("due_date", "id")[:limit]
+        ),
+        follow_ups=list(notice_follow_ups_open()[:limit]),
+        engine_failures=list(
+            OrderCompliance.objects.exclude(engine_failure="")
+            .select_related("order__customer")
+            .order_by("engine_failed_at", "order_id")[:limit]
+        ),
     )

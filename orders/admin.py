@@ -33,6 +33,8 @@ from .models import (
     Refund,
     Shipment,
     ShipmentLine,
+    ShippingRate,
+    ShippingRateBand,
 )
 from .selectors import order_list
 from .services import (
@@ -159,6 +161,7 @@ ORDER_LINE_FIELDS = (
     "eta",
     "eta_source",
     "eta_reference",
+    "later_subscription_issue",
     "priority",
     "queued_at",
     "last_allocated_at",
@@ -492,6 +495,9 @@ class RefundAdmin(NoAddOrDeleteMixin, admin.ModelAdmin):
         "issued_at",
         "issued_by",
         "issue_reference",
+        "failed_at",
+        "failure_reason",
+        "other_method",
     )
     # Refunds are created by cancellations and closed by the Mark issued action.
     readonly_fields = fields
@@ -504,3 +510,20 @@ class RefundAdmin(NoAddOrDeleteMixin, admin.ModelAdmin):
     def mark_issued(self, request: HttpRequest, refund: Refund, data: dict[str, Any]) -> str:
         refund = refund_mark_issued(refund=refund, reference=data["reference"], actor=request.user)
         return f"{refund.order.number}: refund of {refund.amount} issued ({data['reference']})."
+
+
+class ShippingRateBandInline(admin.TabularInline):
+    model = ShippingRateBand
+    extra = 1
+    fields = ("subtotal_from", "amount")
+
+
+@admin.register(ShippingRate)
+class ShippingRateAdmin(admin.ModelAdmin):
+    """The store's shipping rate table: flat, by subtotal band, or per item. Master data: the
+    table in use prices shipping and the refund of a partly shipped order."""
+
+    list_display = ("name", "kind", "amount", "free_over", "is_active")
+    list_filter = ("kind", "is_active")
+    fields = ("name", "kind", "amount", "free_over", "is_active")
+    inlines = (ShippingRateBandInline,)

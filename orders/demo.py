@@ -55,6 +55,7 @@ from .services import (
     purchase_orders_from_suggestions,
     refund_mark_issued,
     shipment_create,
+    shipment_refusal,
     stock_adjust,
     stock_receive,
 )
@@ -775,14 +776,21 @@ class DemoShop:
                 first = next(iter(lines))
                 quantities = {first: lines[first]}
             carrier = self.rng.choices(CARRIERS, weights=(45, 35, 20))[0]
-            shipment_create(
-                order=order,
-                quantities=quantities,
-                carrier=carrier,
-                tracking_number=self.tracking_number(carrier),
-                shipped_at=shipped_at,
-                override_reason=override,
-            )
+            tracking_number = self.tracking_number(carrier)
+            # Recorded at the moment it ships (a shipment is never back-dated); an order past
+            # its Mail Order Rule deadline is not shipped: the engine cancels it.
+            with simulated_clock(shipped_at):
+                if shipment_refusal(
+                    order=order, line_ids=list(quantities or lines), now=timezone.now()
+                ):
+                    continue
+                shipment_create(
+                    order=order,
+                    quantities=quantities,
+                    carrier=carrier,
+                    tracking_number=tracking_number,
+                    override_reason=override,
+                )
             self.summary.shipments += 1
 
     def cancel(self, day: dt.date) -> None:

@@ -180,6 +180,11 @@ class OrderLine(models.Model):
     # Of the cancelled units, those replaced by a substitute the customer accepted (paid for
     # already, so no refund is owed for them).
     quantity_substituted = models.PositiveIntegerField(default=0)
+    later_subscription_issue = models.BooleanField(
+        default=False,
+        help_text="A later issue of a subscription: not covered by the Mail Order Rule "
+        "(the first issue is).",
+    )
     quantity_backordered = models.GeneratedField(
         expression=F("quantity")
         - F("quantity_allocated")
@@ -262,6 +267,11 @@ class OrderLine(models.Model):
             - self.quantity_shipped
             - self.quantity_cancelled
         )
+
+    @property
+    def exempt_from_mail_order_rule(self) -> bool:
+        """Not covered by the rule: a later subscription issue, or an exempt product."""
+        return self.later_subscription_issue or self.product.exempt_from_mail_order_rule
 
     @property
     def quantity_open(self) -> int:
@@ -361,6 +371,15 @@ class Refund(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
     issue_reference = models.CharField(max_length=100, blank=True)
+    # The original method could not be refunded (e.g. a closed card): owed another way.
+    failed_at = models.DateTimeField("refund failed at", null=True, blank=True)
+    failure_reason = models.CharField(max_length=200, blank=True)
+    other_method = models.CharField(
+        max_length=16,
+        choices=[("cash", "Cash"), ("check", "Check"), ("money_order", "Money order")],
+        blank=True,
+        help_text="How it is owed instead, within 7 working days of learning of the failure.",
+    )
 
     class Meta:
         ordering = ["due_date", "id"]
@@ -373,3 +392,79 @@ class Refund(models.Model):
 
     def __str__(self) -> str:
         return f"Refund {self.amount} on {self.order_id}"
+
+
+class ShippingRate(models.Model):
+    """The store's shipping rate table. The active one prices shipping (and what the shipped
+    part of a partly cancelled order alone would have cost); without one, the settings'
+    flat rate and free-shipping threshold apply."""
+
+    class Kind(models.TextChoices):
+        FLAT = "flat", "Flat rate per order"
+        BANDS = "bands", "By order subtotal band"
+        PER_ITEM = "per_item", "Per item"
+
+    name = models.CharField(max_length=100)
+    kind = models.CharField(max_length=10, choices=Kind.choices, default=Kind.FLAT)
+    amount = models.DecimalField(
+        max_digits=12,
+        decimal_places=2,
+        default=Decimal("0"),
+        help_text="Flat: the charge per order. Per item: the charge per unit. (Bands: unused.)",
+    )
+    free_over = models.DecimalField(
+        max_digits=12,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        help_text="Orders whose goods come to this much or more ship free.",
+    )
+    is_active = models.BooleanField(
+        "in use", default=False, help_text="The one table that prices shipping."
+    )
+
+    class Meta:
+        ordering = ["-is_active", "name"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["is_active"],
+                condition=Q(is_active=True),
+                name="shipping_rate_one_active",
+                violation_error_message="Only one shipping rate table can be in use.",
+            ),
+            models.CheckConstraint(
+                condition=Q(amount__gte=0) & (Q(free_over__isnull=True) | Q(free_over__gte=0)),
+                name="shipping_rate_amounts_not_negative",
+                violation_error_message="Amounts cannot be negative.",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.get_kind_display().lower()})"
+
+
+class ShippingRateBand(models.Model):
+    """One band of a banded table: orders whose goods come to `subtotal_from` or more (up to
+    the next band) pay `amount`."""
+
+    table = models.ForeignKey(ShippingRate, on_delete=models.CASCADE, related_name="bands")
+    subtotal_from = models.DecimalField(max_digits=12, decimal_places=2, default=Decimal("0"))
+    amount = models.DecimalField(max_digits=12, decimal_places=2)
+
+    class Meta:
+        ordering = ["table_id", "subtotal_from"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["table", "subtotal_from"],
+                name="shipping_band_unique_start",
+                violation_error_message="Two bands of this table start at the same subtotal.",
+            ),
+            models.CheckConstraint(
+                condition=Q(subtotal_from__gte=0, amount__gte=0),
+                name="shipping_band_amounts_not_negative",
+                violation_error_message="Amounts cannot be negative.",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"from {self.subtotal_from}: {self.amount}"

@@ -37,7 +37,7 @@ from inventory.selectors import (
     stock_ledger_mismatches,
 )
 
-from .models import EtaSource, Order, OrderEvent, OrderLine, Refund
+from .models import EtaSource, Order, OrderEvent, OrderLine, Refund, ShippingRate
 
 QUEUE_ORDER = ("-priority", "queued_at", "id")
 
@@ -521,3 +521,8 @@ def order_status_url(*, order: Order) -> str:
     return settings.SITE_URL.rstrip("/") + reverse(
         "customer:status", args=[order_status_token(order=order)]
     )
+
+
+def active_shipping_rate() -> ShippingRate | None:
+    """The shipping rate table in use, with its bands; None when the settings' rate applies."""
+    return ShippingRate.objects.filter(is_active=True).prefetch_related("bands").first()

@@ -35,11 +35,21 @@ from inventory.models import (
 from inventory.services import PurchaseLineRequest, stock_movement_record
 
 from .locks import lock_order
-from .models import Customer, Order, OrderEvent, OrderLine, Refund, Shipment, ShipmentLine
+from .models import (
+    Customer,
+    Order,
+    OrderEvent,
+    OrderLine,
+    Refund,
+    Shipment,
+    ShipmentLine,
+    ShippingRate,
+)
 from .selectors import (
     QUEUE_ORDER,
     Eta,
     EtaWalker,
+    active_shipping_rate,
     eta_contexts,
     line_decision,
     new_line_eta,
@@ -63,9 +73,13 @@ class LineRequest:
     sku: str
     quantity: int
     unit_price: Decimal | None = None
+    # A later issue of a subscription (the storefront knows): exempt from the Mail Order Rule.
+    later_subscription_issue: bool = False
 
 
-LINE_FIELDS = {"sku", "quantity", "unit_price"}
+# How far a caller's "shipped now" may trail the moment the shipment is recorded.
+SHIPPED_AT_LEEWAY = dt.timedelta(minutes=1)
+LINE_FIELDS = {"sku", "quantity", "unit_price", "later_subscription_issue"}
 
 
 @dataclass
@@ -135,14 +149,30 @@ def refund_due_date(*, vested_at: dt.datetime, payment_method: str) -> dt.date:
     return add_working_days(vested_on, 7)
 
 
-def shipping_rate_for(subtotal: Decimal) -> Decimal:
-    """What the store charges to ship goods worth `subtotal` (its shipping rules)."""
+def shipping_rate_for(subtotal: Decimal, items: int = 0) -> Decimal:
+    """What the store charges to ship `items` units worth `subtotal`: its rate table in use,
+    else the settings' flat rate."""
+    return _shipping_rate(subtotal, items, table=active_shipping_rate())
+
+
+def _shipping_rate(subtotal: Decimal, items: int, *, table: ShippingRate | None) -> Decimal:
     if subtotal <= 0:
         return Decimal("0.00")
-    free_over = settings.SHIPPING_FREE_OVER
-    if free_over is not None and subtotal >= free_over:
+    if table is None:
+        free_over = settings.SHIPPING_FREE_OVER
+        if free_over is not None and subtotal >= free_over:
+            return Decimal("0.00")
+        return _money(settings.SHIPPING_FLAT_RATE)
+    if table.free_over is not None and subtotal >= table.free_over:
         return Decimal("0.00")
-    return _money(settings.SHIPPING_FLAT_RATE)
+    if table.kind == ShippingRate.Kind.PER_ITEM:
+        return _money(table.amount * items)
+    if table.kind == ShippingRate.Kind.BANDS:
+        bands = [band for band in table.bands.all() if band.subtotal_from <= subtotal]
+        return _money(
+            max(bands, key=lambda band: band.subtotal_from).amount if bands else Decimal("0")
+        )
+    return _money(table.amount)
 
 
 def shipped_value(*, order: Order, lines: Iterable[OrderLine]) -> Decimal:
@@ -155,8 +185,11 @@ def shipped_value(*, order: Order, lines: Iterable[OrderLine]) -> Decimal:
     lines = list(lines)
     subtotal = sum((line.unit_price * line.quantity_shipped for line in lines), Decimal("0"))
     ordered = sum((line.unit_price * line.quantity for line in lines), Decimal("0"))
-    shipping = shipping_rate_for(subtotal)
-    if order.shipping_charge != shipping_rate_for(ordered):
+    table = active_shipping_rate()
+    shipped_items = sum(line.quantity_shipped for line in lines)
+    shipping = _shipping_rate(subtotal, shipped_items, table=table)
+    ordered_items = sum(line.quantity for line in lines)
+    if order.shipping_charge != _shipping_rate(ordered, ordered_items, table=table):
         shipping = min(order.shipping_charge, shipping)
     return _money(subtotal + shipping)
 
@@ -534,6 +567,7 @@ def _clean_line_requests(
                 sku=raw.get("sku", ""),
                 quantity=raw.get("quantity", 0),
                 unit_price=raw.get("unit_price"),
+                later_subscription_issue=raw.get("later_subscription_issue", False),
             )
         else:
             errors.append(f"Line {number}: give a sku, a quantity and optionally a unit_price.")
@@ -558,6 +592,9 @@ def _clean_line_requests(
             if not unit_price.is_finite() or unit_price < 0:
                 errors.append(f"Line {number} ({sku}): unit price cannot be negative.")
                 continue
+        if not isinstance(req.later_subscription_issue, bool):
+            errors.append(f"Line {number} ({sku}): later_subscription_issue must be true or false.")
+            continue
         key = sku.lower()
         if key in first_line_of_sku:
             errors.append(
@@ -565,7 +602,14 @@ def _clean_line_requests(
             )
             continue
         first_line_of_sku[key] = number
-        cleaned.append(LineRequest(sku=sku, quantity=req.quantity, unit_price=unit_price))
+        cleaned.append(
+            LineRequest(
+                sku=sku,
+                quantity=req.quantity,
+                unit_price=unit_price,
+                later_subscription_issue=req.later_subscription_issue,
+            )
+        )
     return cleaned
 
 
@@ -682,6 +726,7 @@ def order_place(
                     Decimal(req.unit_price) if req.unit_price is not None else product.unit_price
                 ),
                 quantity_allocated=decision.take,
+                later_subscription_issue=req.later_subscription_issue,
                 priority=priority,
                 queued_at=placed_at,
                 last_allocated_at=now if decision.take else None,
@@ -982,6 +1027,16 @@ def order_cancel(
 # --- shipping ----------------------------------------------------------------------------
 
 
+def shipment_refusal(*, order: Order, line_ids: Sequence[int], now: dt.datetime) -> str:
+    """Why these lines must not ship now ('' when they may): settings.SHIPMENT_CHECKS decide
+    (the Mail Order Rule forbids shipping late without consent)."""
+    for path in settings.SHIPMENT_CHECKS:
+        refusal: str = import_string(path)(order=order, line_ids=line_ids, now=now)
+        if refusal:
+            return refusal
+    return ""
+
+
 @transaction.atomic
 def shipment_create(
     *,
@@ -1038,6 +1093,17 @@ def shipment_create(
         )
 
     now = timezone.now()
+    if shipped_at is not None and (
+        shipped_at < now - SHIPPED_AT_LEEWAY or store_today(shipped_at) < store_today(now)
+    ):
+        given = shipped_at.astimezone(ZoneInfo(settings.STORE_TIME_ZONE))
+        raise ValidationError(
+            "A shipment is recorded when it is handed to the carrier: it cannot be dated "
+            f"earlier than now ({given:%Y-%m-%d %H:%M} was given)."
+        )
+    refusal = shipment_refusal(order=order, line_ids=list(quantities), now=now)
+    if refusal:
+        raise ValidationError(refusal)
     shipment = Shipment.objects.create(
         order=order,
         carrier=carrier.strip(),
@@ -1128,6 +1194,61 @@ def refund_mark_issued(*, refund: Refund, reference: str, actor: Any = None) -> 
                 kind=OrderEvent.Kind.REFUND_ISSUED,
                 message=f"Refund of {refund.amount} issued ({reference})",
                 data={"refund": refund.pk, "amount": str(refund.amount), "reference": reference},
+                actor=_user(actor),
+            )
+        ]
+    )
+    return refund
+
+
+REFUND_OTHER_METHODS = {"cash": "cash", "check": "check", "money_order": "money order"}
+
+
+@transaction.atomic
+def refund_mark_failed(
+    *, refund: Refund, reason: str, method: str, actor: Any = None, now: dt.datetime | None = None
+) -> Refund:
+    """The refund could not go back the original way (e.g. a closed card): record why; it is
+    now owed by cash, check or money order within 7 working days of learning of it."""
+    reason = _required_reason(reason, what="Recording a failed refund")
+    if method not in REFUND_OTHER_METHODS:
+        raise ValidationError("Choose how the refund is owed instead: cash, check or money order.")
+    now = now or timezone.now()
+    lock_order(order_id=refund.order_id)
+    refund = Refund.objects.select_for_update().get(pk=refund.pk)
+    if refund.failed_at is not None:
+        raise ValidationError(
+            f"This refund's failure was already recorded on {refund.failed_at:%Y-%m-%d}."
+        )
+    was_issued = refund.issued_at is not None
+    if was_issued:
+        # The money never reached the customer: it is owed again.
+        Order.objects.filter(pk=refund.order_id).update(
+            amount_refunded=F("amount_refunded") - refund.amount
+        )
+    previous_due = refund.due_date
+    refund.failed_at = now
+    refund.failure_reason = reason[:200]
+    refund.other_method = method
+    refund.due_date = add_working_days(store_today(now), 7)
+    refund.issued_at, refund.issued_by, refund.issue_reference = None, None, ""
+    refund.save()
+    _events_record(
+        [
+            OrderEvent(
+                order_id=refund.order_id,
+                kind=OrderEvent.Kind.REFUND_DUE,
+                message=f"Refund of {refund.amount} failed ({reason}): now owed by "
+                f"{REFUND_OTHER_METHODS[method]} by {refund.due_date:%Y-%m-%d}"[:300],
+                data={
+                    "refund": refund.pk,
+                    "amount": str(refund.amount),
+                    "failed": reason,
+                    "method": method,
+                    "was_issued": was_issued,
+                    "previous_due": previous_due.isoformat(),
+                    "refund_due": refund.due_date.isoformat(),
+                },
                 actor=_user(actor),
             )
         ]

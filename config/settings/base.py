@@ -185,6 +185,8 @@ ORDER_EVENT_SUBSCRIBERS: list[str] = [
     "notifications.services.notifications_from_events",
     "compliance.services.rule_from_events",
 ]
+# Called before a shipment is recorded; each returns why it must not ship ('' when it may).
+SHIPMENT_CHECKS: list[str] = ["compliance.selectors.shipment_refusal"]
 # The FTC Mail Order Rule engine (deadlines, delay notices, consent); off for shops outside it.
 MAIL_ORDER_RULE_ENABLED = env.bool("MAIL_ORDER_RULE_ENABLED", default=True)
 

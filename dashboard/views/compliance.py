@@ -15,14 +15,16 @@ from django.urls import path, reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
 
+from compliance.models import NoticeFollowUp
 from compliance.selectors import order_record, records_queryset, store_zone
+from compliance.services import notice_follow_up_done
 from compliance.staff_views import CSV_HEADER
 from orders.models import Order, Refund
 from orders.selectors import store_today
-from orders.services import refund_mark_issued
+from orders.services import refund_mark_failed, refund_mark_issued
 
 from ..access import managers_required
-from ..forms_orders import RefundIssueForm
+from ..forms_orders import FollowUpDoneForm, RefundFailedForm, RefundIssueForm
 from ..selectors_orders import DEADLINE_WINDOW_DAYS, compliance_screen
 
 # Orders per round of queries in the export: memory stays flat however long the period.
@@ -158,8 +160,67 @@ def refund_issue(request: HttpRequest, pk: int) -> HttpResponse:
     return redirect(next_url)
 
 
+@require_POST
+@managers_required
+def refund_failed(request: HttpRequest, pk: int) -> HttpResponse:
+    """The refund could not go back the original way: record why, owe it another way."""
+    refund = get_object_or_404(Refund.objects.select_related("order"), pk=pk)
+    form = RefundFailedForm(request.POST)
+    next_url = request.POST.get("next", "")
+    if not url_has_allowed_host_and_scheme(
+        next_url, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        next_url = reverse("dashboard:compliance")
+    what = f"refund of {refund.amount} on {refund.order.number}"
+    if not form.is_valid():
+        for errors in form.errors.values():
+            for error in errors:
+                messages.error(request, f"The {what} was not marked failed: {error}")
+        return redirect(next_url)
+    try:
+        refund = refund_mark_failed(
+            refund=refund,
+            reason=form.cleaned_data["reason"],
+            method=form.cleaned_data["method"],
+            actor=request.user,
+        )
+    except ValidationError as exc:
+        for message in exc.messages:
+            messages.error(request, f"The {what} was not marked failed: {message}")
+        return redirect(next_url)
+    messages.success(
+        request,
+        f"The {what} failed: it is now owed by {refund.get_other_method_display().lower()} "
+        f"by {refund.due_date:%Y-%m-%d}.",
+    )
+    return redirect(next_url)
+
+
+@require_POST
+@managers_required
+def follow_up_done(request: HttpRequest, pk: int) -> HttpResponse:
+    """Staff told the customer of a delay notice another way (its email failed)."""
+    follow_up = get_object_or_404(NoticeFollowUp.objects.select_related("order"), pk=pk)
+    form = FollowUpDoneForm(request.POST)
+    what = f"delay notice of {follow_up.order.number}"
+    if not form.is_valid():
+        for error in form.errors.get("how", []):
+            messages.error(request, f"The {what} was not recorded as given: {error}")
+        return redirect(reverse("dashboard:compliance"))
+    try:
+        notice_follow_up_done(follow_up=follow_up, how=form.cleaned_data["how"], actor=request.user)
+    except ValidationError as exc:
+        for message in exc.messages:
+            messages.error(request, f"The {what} was not recorded as given: {message}")
+        return redirect(reverse("dashboard:compliance"))
+    messages.success(request, f"The {what} is recorded as given: {form.cleaned_data['how']}.")
+    return redirect(reverse("dashboard:compliance"))
+
+
 urlpatterns = [
     path("compliance/", compliance, name="compliance"),
     path("compliance/export.csv", compliance_export, name="compliance_export"),
     path("refunds/<int:pk>/issue/", refund_issue, name="refund_issue"),
+    path("refunds/<int:pk>/failed/", refund_failed, name="refund_failed"),
+    path("notice-follow-ups/<int:pk>/done/", follow_up_done, name="follow_up_done"),
 ]

@@ -20,26 +20,34 @@ import time_machine
 from django.core import mail
 from django.core.exceptions import ValidationError
 from django.core.mail import EmailMultiAlternatives
+from django.urls import reverse
+from django.utils import timezone
 
-from compliance.models import ConsentAnswer, DelayNotice, OrderCompliance
-from compliance.selectors import compliance_record
-from compliance.services import consent_answer, rule_run
+from compliance.models import ConsentAnswer, DelayNotice, NoticeFollowUp, OrderCompliance
+from compliance.selectors import compliance_record, notice_follow_ups_open
+from compliance.services import consent_answer, notice_follow_up_done, rule_run
 from inventory.models import Product, PurchaseOrderLine
 from inventory.services import PurchaseLineRequest, supplier_create
 from notifications.models import Notification
-from notifications.services import notification_send
-from orders.models import Order, OrderEvent, Refund
+from notifications.services import delivery_event_record, notification_send
+from orders.models import Order, OrderEvent, Refund, Shipment, ShippingRate, ShippingRateBand
 from orders.services import (
+    LineRequest,
     order_payment_dishonoured,
     order_payment_received,
+    order_place,
     product_allocate,
+    product_discontinue,
     purchase_order_create,
     purchase_order_line_receive,
     purchase_order_line_reschedule,
     refund_due_date,
+    refund_mark_failed,
+    refund_mark_issued,
     shipment_create,
+    shipping_rate_for,
 )
-from tests.factories import CustomerFactory, ProductFactory, place_order
+from tests.factories import CustomerFactory, ProductFactory, place_order, staff_in
 
 pytestmark = pytest.mark.django_db
 
@@ -62,8 +70,17 @@ def date(day: str) -> dt.date:
 
 @contextmanager
 def on(day: str, hour: int = 10, minute: int = 0) -> Iterator[None]:
+    """Do a step at a store moment; the outbox then sends what is due, as its worker would."""
     with time_machine.travel(at(day, hour, minute), tick=False):
         yield
+        outbox_send()
+
+
+def outbox_send() -> None:
+    for pk in Notification.objects.filter(
+        state=Notification.State.PENDING, send_after__lte=timezone.now()
+    ).values_list("pk", flat=True):
+        notification_send(notification_id=pk)
 
 
 def lamp(**fields: object) -> Product:
@@ -1214,3 +1231,577 @@ def test_the_rule_cancellation_email_names_the_missed_date(example, po_date, whe
         f"We're sorry: we could not ship the following from your order {order.number} by "
         f"{missed}:\n- 1 × Desk Lamp\n"
     ) in text
+
+
+# --- one bad order never stops the engine ------------------------------------------------------
+
+
+def test_one_order_that_breaks_the_engine_does_not_stop_the_run():
+    with on("2026-01-05", 9):
+        product = lamp()
+        supply(product, "2026-03-20")
+        no_date_yet = lamp(name="Floor Lamp")
+    with on("2026-01-05"):
+        bad = order_for((no_date_yet, 1))
+        good = order_for((product, 1))
+    # A ship-by date at the end of the calendar (typed before input had bounds); the item has
+    # no date, so the engine looks 30 days past it, beyond the last date there is.
+    Order.objects.filter(pk=bad.pk).update(promised_ship_date=dt.date.max)
+
+    with on("2026-01-30"):
+        assert rule_run(order_ids=[bad.pk, good.pk]) == 2
+
+    # The good order was evaluated after the bad one failed: it got its deadline and notice.
+    compliance = rule(good)
+    assert compliance.deadline == date("2026-02-04")
+    assert compliance.state == State.NOTICE_SENT
+    # The bad one's failure is on its record, for staff to see.
+    [failure] = OrderEvent.objects.filter(
+        order=bad, kind=OrderEvent.Kind.MAIL_ORDER_RULE, data__failure__isnull=False
+    )
+    assert failure.message.startswith("The Mail Order Rule could not be applied to this order")
+    assert "OverflowError" in failure.data["failure"]
+    assert rule(bad).engine_failure == "OverflowError: date value out of range"
+    assert not OrderCompliance.objects.filter(order=bad, deadline__isnull=False).exists()
+
+    # The next run records the same failure once, not once an hour.
+    with on("2026-01-30", 11):
+        rule_run(order_ids=[bad.pk, good.pk])
+    assert OrderEvent.objects.filter(order=bad, data__failure__isnull=False).count() == 1
+
+
+# --- exemptions per line: later issues of a subscription ------------------------------------
+
+
+def _subscription_order(*, first_issue_waits: bool) -> Order:
+    customer = CustomerFactory(email="jane@example.com", name="Jane Doe")
+    issue_one = lamp(
+        sku="MAG-1", name="Garden Monthly, issue 1", on_hand=0 if first_issue_waits else 1
+    )
+    issue_two = lamp(sku="MAG-2", name="Garden Monthly, issue 2")
+    return order_place(
+        customer_email=customer.email,
+        lines=[
+            LineRequest(sku=issue_one.sku, quantity=1),
+            LineRequest(sku=issue_two.sku, quantity=1, later_subscription_issue=True),
+        ],
+    )
+
+
+def test_a_later_subscription_issue_is_exempt_while_the_first_issue_stays_covered():
+    with on("2026-01-05"):
+        order = _subscription_order(first_issue_waits=False)
+        rule_run()
+    with on("2026-01-06"):
+        shipment_create(order=order)
+    with on("2026-03-10"):
+        rule_run()
+
+    # The first issue shipped; issue 2 (no date yet) never made the order late.
+    assert rule(order).state == State.SHIPPED
+    assert not DelayNotice.objects.filter(order=order).exists()
+    assert order.lines.get(product__sku="MAG-2").quantity_backordered == 1
+    assert not Refund.objects.filter(order=order).exists()
+
+
+def test_the_first_issue_of_a_subscription_is_covered():
+    with on("2026-01-05"):
+        order = _subscription_order(first_issue_waits=True)
+        rule_run()
+    # Issue 1 has no date: the customer is told about issue 1, and only about it.
+    notice = DelayNotice.objects.get(order=order)
+    assert notice.delay_reason.startswith("Garden Monthly, issue 1:")
+    assert "issue 2" not in notice.delay_reason
+    with on("2026-03-07", 0, 30):
+        rule_run()
+
+    # No answer by T + 30: issue 1 is cancelled under the rule; issue 2 still waits.
+    assert rule(order).state == State.CANCELLED
+    assert order.lines.get(product__sku="MAG-1").quantity_cancelled == 1
+    assert order.lines.get(product__sku="MAG-2").quantity_backordered == 1
+
+
+def test_an_order_of_later_issues_only_is_exempt():
+    with on("2026-01-05"):
+        customer = CustomerFactory()
+        issue = lamp(sku="MAG-3")
+        order = order_place(
+            customer_email=customer.email,
+            lines=[{"sku": issue.sku, "quantity": 1, "later_subscription_issue": True}],
+        )
+        rule_run()
+
+    assert rule(order).state == State.EXEMPT
+    assert order.lines.get().later_subscription_issue is True
+
+
+def test_later_subscription_issue_must_be_true_or_false():
+    issue = lamp(sku="MAG-4")
+    with pytest.raises(ValidationError, match="later_subscription_issue must be true or false"):
+        order_place(
+            customer_email="jane@example.com",
+            lines=[{"sku": issue.sku, "quantity": 1, "later_subscription_issue": "yes"}],
+        )
+
+
+# --- shipping late is refused at the moment of shipping -------------------------------------
+
+
+def test_shipping_after_t_without_consent_is_refused_when_staff_ship(example):
+    order, po_line = example
+    with on("2026-02-05", 8):
+        arrive(po_line)  # the lamps arrive the morning after T; no notice ever went out
+    with on("2026-02-05", 9), pytest.raises(ValidationError) as refused:
+        shipment_create(order=order, carrier="UPS")
+
+    assert refused.value.messages == [
+        f"Order {order.number} cannot ship: under the Mail Order Rule it had to ship by "
+        "2026-02-04 and the customer has not agreed to a later date. The delayed items must be "
+        "cancelled and refunded instead."
+    ]
+    assert not Shipment.objects.filter(order=order).exists()
+    assert order.lines.get().quantity_allocated == 1
+    with on("2026-02-05", 10):
+        rule_run()
+    assert rule(order).state == State.CANCELLED
+
+
+def test_shipping_after_t_with_consent_to_a_later_date_goes_ahead(example):
+    order, po_line = example
+    with on("2026-01-30"):
+        reschedule(po_line, "2026-02-19")  # ETA 20 February: a branch S notice
+        rule_run()
+    consent_answer(
+        notice=notice_of(order), choice=ConsentAnswer.Choice.WAIT_UNTIL, now=at("2026-01-31")
+    )
+    with on("2026-02-19"):
+        arrive(po_line)
+    with on("2026-02-20", 15):
+        shipment_create(order=order, carrier="UPS")
+        rule_run()
+
+    assert rule(order).state == State.SHIPPED
+    assert not Refund.objects.filter(order=order).exists()
+
+
+def test_shipping_after_the_consented_date_is_refused(example):
+    order, po_line = example
+    with on("2026-01-30"):
+        reschedule(po_line, "2026-02-19")
+        rule_run()
+    consent_answer(
+        notice=notice_of(order), choice=ConsentAnswer.Choice.WAIT_UNTIL, now=at("2026-01-31")
+    )
+    with on("2026-02-21", 9):
+        arrive(po_line)
+        with pytest.raises(ValidationError, match="had to ship by 2026-02-20"):
+            shipment_create(order=order)
+
+
+def test_a_shipment_cannot_be_dated_before_it_is_recorded(example):
+    order, po_line = example
+    with on("2026-02-04", 9):
+        arrive(po_line)
+    # Shipped on T according to the clerk, but only recorded the next morning.
+    with on("2026-02-05", 9), pytest.raises(ValidationError) as refused:
+        shipment_create(order=order, shipped_at=at("2026-02-04", 16))
+
+    assert refused.value.messages == [
+        "A shipment is recorded when it is handed to the carrier: it cannot be dated earlier "
+        "than now (2026-02-04 16:00 was given)."
+    ]
+    assert not Shipment.objects.filter(order=order).exists()
+
+
+def test_the_ship_screen_shows_why_a_late_order_cannot_ship(client, example):
+    order, po_line = example
+    client.force_login(staff_in("Operations"))
+    with on("2026-02-05", 8):
+        arrive(po_line)
+    line = order.lines.get()
+    with on("2026-02-05", 9):
+        response = client.post(
+            reverse("dashboard:ship_order", args=[order.pk]), {f"line_{line.pk}": "1"}
+        )
+
+    assert response.status_code == 200
+    assert (
+        "it had to ship by 2026-02-04 and the customer has not agreed" in response.content.decode()
+    )
+    assert not Shipment.objects.filter(order=order).exists()
+
+
+# --- a payment refused after a notice or consent ---------------------------------------------
+
+
+def test_a_payment_refused_after_consent_voids_the_notice_and_the_consent(example):
+    order, po_line = example
+    with on("2026-01-30"):
+        reschedule(po_line, "2026-02-19")  # ETA 20 February: branch S
+        rule_run()
+    old_notice = notice_of(order)
+    consent_answer(notice=old_notice, choice=ConsentAnswer.Choice.WAIT_UNTIL, now=at("2026-01-31"))
+    assert rule(order).consented_until == date("2026-02-20")
+
+    # The card is refused and good payment arrives before the engine runs again.
+    with on("2026-02-01"):
+        order_payment_dishonoured(order=order, reason="Card refused by the bank")
+    with on("2026-02-03"):
+        order_payment_received(order=order)
+        rule_run()
+
+    compliance = rule(order)
+    assert compliance.properly_completed_at == at("2026-02-03")
+    assert compliance.deadline == date("2026-03-05")
+    assert compliance.state == State.ON_TIME
+    assert (compliance.consented_until, compliance.revised_date, compliance.branch) == (
+        None,
+        None,
+        "",
+    )
+    assert OrderEvent.objects.filter(
+        order=order,
+        message="The payment moved: earlier delay notices and consent no longer count.",
+    ).exists()
+    # The old notice can no longer be answered.
+    with pytest.raises(ValidationError, match="no longer applies"):
+        consent_answer(notice=old_notice, choice=ConsentAnswer.Choice.CANCEL, now=at("2026-02-04"))
+
+    # The new deadline gets its own notice when it will be missed.
+    with on("2026-03-01"):
+        reschedule(po_line, "2026-03-19")
+        rule_run()
+    new_notice = notice_of(order)
+    assert new_notice != old_notice
+    assert (new_notice.deadline, new_notice.revised_date) == (
+        date("2026-03-05"),
+        date("2026-03-20"),
+    )
+    assert rule(order).state == State.NOTICE_SENT
+
+
+def test_a_payment_refused_and_made_good_with_the_same_stated_date_gets_a_new_notice():
+    with on("2026-01-05", 9):
+        product = lamp()
+        supply(product, "2026-02-19")  # ETA 20 February
+    with on("2026-01-05"):
+        order = order_for((product, 1), promised_ship_date=date("2026-02-04"))
+        rule_run()
+    first = notice_of(order)
+    assert (first.deadline, first.revised_date) == (date("2026-02-04"), date("2026-02-20"))
+
+    with on("2026-01-20"):
+        order_payment_dishonoured(order=order, reason="The check bounced")
+        rule_run()
+    assert rule(order).state == State.AWAITING_PAYMENT
+    with on("2026-01-22"):
+        order_payment_received(order=order)
+        rule_run()
+
+    # Same stated date, but the first notice went out under a payment that failed.
+    second = notice_of(order)
+    assert second != first
+    assert (second.deadline, second.revised_date) == (date("2026-02-04"), date("2026-02-20"))
+    assert rule(order).state == State.NOTICE_SENT
+
+
+# --- a notice counts only once it has reached the buyer ---------------------------------------
+
+
+def _bounce(order: Order, kind: str = Kind.DELAY_NOTICE) -> None:
+    email = Notification.objects.get(order=order, kind=kind)
+    assert email.state == Notification.State.SENT
+    # The provider's id for the message, as a real provider returns it.
+    Notification.objects.filter(pk=email.pk).update(provider_message_id=f"msg-{email.pk}")
+    delivery_event_record(
+        event_id=f"bounce-{email.pk}",
+        event_type="bounced",
+        message_id=f"msg-{email.pk}",
+        recipient=email.recipient,
+    )
+
+
+@pytest.fixture
+def bounced_notice(example) -> tuple[Order, PurchaseOrderLine]:
+    """The example with a branch S notice (ETA 20 February) whose email bounced on 31 January."""
+    order, po_line = example
+    with on("2026-01-30"):
+        reschedule(po_line, "2026-02-19")
+        rule_run()
+    with on("2026-01-31"):
+        _bounce(order)
+        rule_run()
+    return order, po_line
+
+
+def test_a_bounced_notice_asks_staff_to_tell_the_customer_another_way(bounced_notice):
+    order, _ = bounced_notice
+
+    [follow_up] = NoticeFollowUp.objects.filter(order=order)
+    assert (follow_up.due_by, follow_up.problem, follow_up.done_at) == (
+        date("2026-02-04"),
+        "its email bounced",
+        None,
+    )
+    assert list(notice_follow_ups_open()) == [follow_up]
+    assert OrderEvent.objects.filter(
+        order=order,
+        message="The delay notice did not reach the customer (its email bounced): staff must "
+        "tell them another way (phone) by the end of 2026-02-04, or the order is cancelled then.",
+    ).exists()
+
+
+def test_a_bounced_notice_nobody_followed_up_cancels_the_order_at_t(bounced_notice):
+    order, _ = bounced_notice
+    with on("2026-02-05", 0, 30):
+        rule_run()
+
+    # Not a deemed consent to 20 February: the customer never had the notice.
+    compliance = rule(order)
+    assert compliance.state == State.CANCELLED
+    assert compliance.consented_until is None
+    assert refund_of(order) == (Decimal("45.95"), date("2026-02-13"))
+    cancelled = OrderEvent.objects.get(order=order, kind=OrderEvent.Kind.CANCELLED)
+    assert cancelled.message.startswith(
+        "Cancelled 1 units: the delay notice did not reach the customer by 2026-02-04 (its "
+        "email bounced, and no other way of telling them was recorded)"
+    )
+
+
+def test_phoning_the_customer_before_t_makes_the_notice_count(bounced_notice):
+    order, _ = bounced_notice
+    follow_up = NoticeFollowUp.objects.get(order=order)
+    with on("2026-02-03"):
+        notice_follow_up_done(follow_up=follow_up, how="Phoned Jane and read her the notice")
+    with on("2026-02-05", 0, 30):
+        rule_run()
+    assert rule(order).state == State.NOTICE_SENT
+    with on("2026-02-20"):
+        rule_run()
+
+    compliance = rule(order)
+    assert (compliance.state, compliance.consented_until) == (State.CONSENTED, date("2026-02-20"))
+    assert not Refund.objects.filter(order=order).exists()
+    assert list(notice_follow_ups_open()) == []
+    assert OrderEvent.objects.filter(
+        order=order, message="Delay notice given another way: Phoned Jane and read her the notice"
+    ).exists()
+
+
+def test_a_follow_up_after_t_is_refused(bounced_notice):
+    order, _ = bounced_notice
+    follow_up = NoticeFollowUp.objects.get(order=order)
+    with (
+        on("2026-02-05"),
+        pytest.raises(
+            ValidationError, match="Too late: the customer had to be told by the end of 2026-02-04"
+        ),
+    ):
+        notice_follow_up_done(follow_up=follow_up, how="Phoned")
+    follow_up.refresh_from_db()
+    assert follow_up.done_at is None
+
+
+def test_a_notice_still_unsent_at_t_is_no_notice(example):
+    order, po_line = example
+    # The outbox is stuck: the notice is written but its email never leaves.
+    with time_machine.travel(at("2026-01-30"), tick=False):
+        reschedule(po_line, "2026-02-19")
+        rule_run()
+    assert Notification.objects.get(order=order, kind=Kind.DELAY_NOTICE).state == "pending"
+    with time_machine.travel(at("2026-02-05", 0, 30), tick=False):
+        rule_run()
+
+    assert rule(order).state == State.CANCELLED
+    assert (
+        "(its email had not gone out, and no other way"
+        in OrderEvent.objects.get(order=order, kind=OrderEvent.Kind.CANCELLED).message
+    )
+
+
+# --- a discontinued product is never a wait ------------------------------------------------------
+
+
+def test_a_discontinued_product_is_cancelled_refunded_and_a_substitute_offered(with_substitute):
+    order, mk2 = with_substitute
+    # The customer had agreed to wait whatever the date.
+    consent_answer(
+        notice=notice_of(order),
+        choice=ConsentAnswer.Choice.WAIT_INDEFINITELY,
+        now=at("2026-01-06"),
+    )
+    with on("2026-01-12"):
+        product_discontinue(product=order.lines.get().product)
+        rule_run()
+
+    line = order.lines.get()
+    assert (line.quantity_cancelled, line.quantity_backordered) == (1, 0)
+    assert rule(order).state == State.CANCELLED
+    # Everything paid back, due 7 working days after Mon 12 January (MLK day excluded).
+    assert refund_of(order) == (Decimal("45.95"), date("2026-01-22"))
+    # No further notice offers a wait; the customer is told, with the substitute on offer.
+    assert DelayNotice.objects.filter(order=order).count() == 1
+    with on("2026-01-12", 11):
+        text = one_line(send(order, Kind.DISCONTINUED).body)
+    assert "has been discontinued and will not come back in stock, so we've cancelled it" in text
+    assert "Instead, you might like: Desk Lamp Mk2 (LAMP-MK2)" in text
+    assert "We'll refund $45.95 to the way you paid by 22 January 2026." in text
+    assert OrderEvent.objects.filter(
+        order=order,
+        message="Discontinued items cancelled and refunded instead of kept waiting: "
+        f"{line.product.sku}",
+    ).exists()
+
+
+def test_allocated_units_of_a_discontinued_product_still_ship():
+    with on("2026-01-05"):
+        product = lamp(on_hand=1)
+        order = order_for((product, 2))
+        rule_run()
+    with on("2026-01-06"):
+        product_discontinue(product=product)
+        rule_run()
+
+    line = order.lines.get()
+    assert (line.quantity_allocated, line.quantity_cancelled) == (1, 1)
+    with on("2026-01-07"):
+        shipment_create(order=order)
+        rule_run()
+    assert rule(order).state == State.SHIPPED
+
+
+# --- a refund that fails is owed another way ------------------------------------------------------
+
+
+def test_a_failed_card_refund_is_owed_by_check_within_7_working_days_of_learning_of_it(example):
+    order, _ = example
+    with on("2026-02-05", 0, 30):
+        rule_run()  # not shipped by T, no notice: cancelled, refund due 13 February
+    refund = Refund.objects.get(order=order)
+    with on("2026-02-09"):
+        refund_mark_issued(refund=refund, reference="Card refund re_1")
+    assert Order.objects.get(pk=order.pk).amount_refunded == Decimal("45.95")
+
+    # The bank returns it on Thu 12 February: the card is closed.
+    with on("2026-02-12"):
+        refund_mark_failed(refund=refund, reason="The card is closed", method="check")
+
+    refund.refresh_from_db()
+    assert (refund.failure_reason, refund.other_method) == ("The card is closed", "check")
+    # 7 working days after Thu 12 February, Presidents' Day (16 February) excluded.
+    assert refund.due_date == date("2026-02-24")
+    assert refund.issued_at is None
+    assert Order.objects.get(pk=order.pk).amount_refunded == Decimal("0.00")
+    assert OrderEvent.objects.filter(
+        order=order,
+        message="Refund of 45.95 failed (The card is closed): now owed by check by 2026-02-24",
+    ).exists()
+    with on("2026-02-13"):
+        refund_mark_issued(refund=refund, reference="Check 1042")
+    assert Order.objects.get(pk=order.pk).amount_refunded == Decimal("45.95")
+
+
+@pytest.mark.parametrize(
+    ("reason", "method", "message"),
+    [
+        ("", "check", "Recording a failed refund needs a reason."),
+        ("Card closed", "store_credit", "Choose how the refund is owed instead"),
+    ],
+)
+def test_a_failed_refund_needs_a_reason_and_cash_check_or_money_order(
+    example, reason, method, message
+):
+    order, _ = example
+    with on("2026-02-05", 0, 30):
+        rule_run()
+    refund = Refund.objects.get(order=order)
+    with pytest.raises(ValidationError, match=message):
+        refund_mark_failed(refund=refund, reason=reason, method=method)
+    refund.refresh_from_db()
+    assert (refund.failed_at, refund.due_date) == (None, date("2026-02-13"))
+
+
+# --- the store's shipping rate table ------------------------------------------------------------
+
+
+def rate_table(kind: str, amount: str = "0.00", bands: tuple[tuple[str, str], ...] = ()) -> None:
+    table = ShippingRate.objects.create(
+        name="Store rates", kind=kind, amount=Decimal(amount), is_active=True
+    )
+    for start, charge in bands:
+        ShippingRateBand.objects.create(
+            table=table, subtotal_from=Decimal(start), amount=Decimal(charge)
+        )
+
+
+@pytest.mark.parametrize(
+    ("kind", "amount", "bands", "shipping_charge", "paid", "refund"),
+    [
+        # Bands: under $50 pays $7.50, $50 and up pays $4.00. $40 + $25 + $4 paid; the lamp
+        # alone ($40) would have paid $7.50, so $69 - $47.50 comes back.
+        ("bands", "0.00", (("0", "7.50"), ("50", "4.00")), "4.00", "69.00", "21.50"),
+        # Per item, $3 a unit: $40 + 2 × $25 + $9 paid; the lamp alone pays $3.
+        ("per_item", "3.00", (), "9.00", "99.00", "56.00"),
+        # A flat $8 from the table (not the settings' $5.95).
+        ("flat", "8.00", (), "8.00", "73.00", "25.00"),
+    ],
+    ids=["bands", "per-item", "flat-table"],
+)
+def test_partly_shipped_refund_prices_the_shipped_part_with_the_store_rate_table(
+    kind, amount, bands, shipping_charge, paid, refund
+):
+    rate_table(kind, amount, bands)
+    cables = 2 if kind == "per_item" else 1
+    with on("2026-01-05"):
+        in_stock = lamp(on_hand=1)
+        cable = lamp(sku="CABLE", name="Braided Cable", unit_price=Decimal("25.00"))
+        order = order_for((in_stock, 1), (cable, cables), shipping_charge=Decimal(shipping_charge))
+        rule_run()  # the cable has no date: branch L
+    assert order.amount_paid == Decimal(paid)
+    with on("2026-01-06"):
+        shipment_create(order=order)
+    with on("2026-03-07", 0, 30):
+        rule_run()
+
+    assert rule(order).state == State.CANCELLED
+    assert refund_of(order) == (Decimal(refund), date("2026-03-17"))
+
+
+@pytest.mark.parametrize(
+    ("subtotal", "items", "expected"),
+    [("0", 0, "0.00"), ("49.99", 1, "7.50"), ("50", 1, "4.00"), ("120", 3, "0.00")],
+)
+def test_a_banded_table_charges_the_band_the_subtotal_falls_in(subtotal, items, expected):
+    rate_table("bands", bands=(("0", "7.50"), ("50", "4.00")))
+    ShippingRate.objects.update(free_over=Decimal("100"))
+    assert shipping_rate_for(Decimal(subtotal), items) == Decimal(expected)
+
+
+def test_without_a_rate_table_the_settings_rate_applies(settings):
+    settings.SHIPPING_FLAT_RATE, settings.SHIPPING_FREE_OVER = Decimal("5.95"), None
+    ShippingRate.objects.create(name="Draft", kind="flat", amount=Decimal("9"), is_active=False)
+    assert shipping_rate_for(Decimal("40.00"), 1) == Decimal("5.95")
+
+
+def test_a_bounced_renewed_notice_must_reach_the_customer_before_the_agreed_date(deemed_consent):
+    order, po_line = deemed_consent
+    with on("2026-02-15"):
+        reschedule(po_line, "2026-03-09")  # renewed notice: the agreed 20 February is missed
+        rule_run()
+    with on("2026-02-16"):
+        _bounce(order, Kind.RENEWED_NOTICE)
+        rule_run()
+
+    follow_up = NoticeFollowUp.objects.get(order=order)
+    assert (follow_up.notice, follow_up.due_by) == (notice_of(order), date("2026-02-20"))
+    with on("2026-02-18"):
+        notice_follow_up_done(follow_up=follow_up, how="Phoned: she agrees to wait to 10 March")
+    consent_answer(
+        notice=notice_of(order),
+        choice=ConsentAnswer.Choice.WAIT_UNTIL,
+        via="phone",
+        now=at("2026-02-18", 11),
+    )
+    with on("2026-02-21"):
+        rule_run()
+    assert (rule(order).state, rule(order).consented_until) == (State.CONSENTED, date("2026-03-10"))

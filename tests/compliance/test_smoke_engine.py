@@ -8,6 +8,7 @@ import time_machine
 from compliance.models import DelayNotice, OrderCompliance
 from compliance.services import consent_answer, rule_run
 from notifications.models import Notification
+from notifications.services import notification_send
 from orders.models import Refund
 from tests.factories import ProductFactory, place_order
 
@@ -24,6 +25,8 @@ def test_ftc_example_branch_l_silence_cancels_at_t_plus_30():
         lamp = ProductFactory(on_hand=0, lead_time_days=None, unit_price=Decimal("40.00"))
         order = place_order((lamp, 1))
         rule_run()
+        # The outbox sends the notice (a notice that never went out would not count).
+        notification_send(notification_id=DelayNotice.objects.get(order=order).notification_id)
     compliance = OrderCompliance.objects.get(order=order)
     assert compliance.deadline == dt.date(2026, 2, 4)
     # ETA unknown: branch L notice straight away.

@@ -14,8 +14,10 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from compliance.services import order_rule_evaluate
+from compliance.models import NoticeFollowUp, OrderCompliance
+from compliance.services import order_rule_evaluate, rule_run
 from compliance.staff_views import CSV_HEADER
+from notifications.models import Notification
 from orders.models import Order, Refund
 from orders.services import order_cancel
 from tests.factories import CustomerFactory, ProductFactory, place_order, staff_in
@@ -272,3 +274,87 @@ def test_bad_export_dates_are_a_400_with_the_reason(managers, params, message):
     html = response.content.decode()
     assert message in html
     assert 'name="start"' in html  # the form is there to try again
+
+
+# --- a refund that failed, and notices to give another way ------------------------------------
+
+
+def failed_url(refund: Refund) -> str:
+    return reverse("dashboard:refund_failed", args=[refund.pk])
+
+
+def test_a_manager_records_a_failed_refund_and_the_screen_lists_its_new_due_date(managers):
+    refund = rule_story()["missed"].refunds.get()
+
+    response = managers.post(
+        failed_url(refund),
+        {"reason": "The card is closed", "method": "money_order", "next": SCREEN_URL},
+        follow=True,
+    )
+
+    refund.refresh_from_db()
+    # Learned on Mon 2 March: owed by money order 7 working days later.
+    assert (refund.failure_reason, refund.other_method) == ("The card is closed", "money_order")
+    assert refund.due_date == dt.date(2026, 3, 11)
+    html = response.content.decode()
+    assert (
+        f"The refund of 80.00 on {refund.order.number} failed: it is now owed by money order "
+        "by 2026-03-11." in html
+    )
+    failed = section(html, "h-failed-refunds")
+    assert refund.order.number in failed
+    assert "2026-03-11" in failed
+    assert "The card is closed" in failed
+    assert "Money order" in failed
+
+
+def test_a_failed_refund_needs_a_reason(managers):
+    refund = rule_story()["missed"].refunds.get()
+    response = managers.post(failed_url(refund), {"reason": " ", "method": "check"}, follow=True)
+    refund.refresh_from_db()
+    assert refund.failed_at is None
+    assert "was not marked failed: Say why the refund failed" in response.content.decode()
+
+
+def test_only_managers_record_a_failed_refund(client):
+    refund = rule_story()["missed"].refunds.get()
+    client.force_login(staff_in("Operations"))
+    response = client.post(failed_url(refund), {"reason": "Card closed", "method": "check"})
+    assert response.status_code == 403
+    refund.refresh_from_db()
+    assert refund.failed_at is None
+
+
+def test_a_bounced_notice_is_listed_until_staff_tell_the_customer(managers):
+    story = rule_story()
+    email = Notification.objects.get(order=story["waiting"], kind="delay_notice")
+    Notification.objects.filter(pk=email.pk).update(state="bounced")
+    order_rule_evaluate(order_id=story["waiting"].pk)
+
+    html = managers.get(SCREEN_URL).content.decode()
+    follow_ups = section(html, "h-follow-ups")
+    assert story["waiting"].number in follow_ups
+    assert "The delay notice: its email bounced" in follow_ups
+    follow_up = NoticeFollowUp.objects.get(order=story["waiting"])
+
+    response = managers.post(
+        reverse("dashboard:follow_up_done", args=[follow_up.pk]),
+        {"how": "Phoned and read the notice"},
+        follow=True,
+    )
+    html = response.content.decode()
+    assert "is recorded as given: Phoned and read the notice." in html
+    assert "Every delay notice reached its customer." in html
+
+
+def test_the_screen_lists_orders_the_engine_could_not_decide(managers):
+    story = rule_story()
+    # A ship-by date at the end of the calendar: the engine cannot add 30 days to it.
+    Order.objects.filter(pk=story["waiting"].pk).update(promised_ship_date=dt.date.max)
+    OrderCompliance.objects.filter(order=story["waiting"]).update(properly_completed_at=None)
+    rule_run(order_ids=[story["waiting"].pk, story["on_time"].pk])
+
+    failures = section(managers.get(SCREEN_URL).content.decode(), "h-engine-failures")
+    assert story["waiting"].number in failures
+    assert "OverflowError: date value out of range" in failures
+    assert story["on_time"].number not in failures

@@ -17,6 +17,7 @@ from django.urls import reverse
 from compliance.models import DelayNotice
 from compliance.services import consent_answer, rule_run
 from dashboard.selectors_reports import REPORTS
+from notifications.services import notification_send
 from orders.models import Order, OrderLine
 from orders.services import line_cancel, shipment_create
 from tests.dashboard.test_overview import at, more_history, staff_in, stat_value
@@ -37,6 +38,9 @@ def build_shop() -> None:
         # Quoted 2 March + 10 days' lead time + 1 day's handling = 13 March; promised the 5th.
         a = place_order((widget, 2), promised_ship_date=dt.date(2026, 3, 5))
         place_order((gadget, 1))
+        # A notice (branch S, to the 13th) goes out, so shipping after the 5th is allowed.
+        rule_run(order_ids=[a.pk])
+        notification_send(notification_id=DelayNotice.objects.get(order=a).notification_id)
     with time_machine.travel(at("2026-03-04"), tick=False):
         c = place_order((widget, 1))  # quoted the 15th
     with time_machine.travel(at("2026-03-05"), tick=False):

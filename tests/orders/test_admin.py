@@ -9,8 +9,8 @@ from django.urls import reverse
 from django.utils.formats import date_format
 
 from inventory.models import Stock
-from orders.models import Order, OrderEvent, OrderLine, Refund, Shipment
-from orders.services import order_cancel, shipment_create
+from orders.models import Order, OrderEvent, OrderLine, Refund, Shipment, ShippingRate
+from orders.services import order_cancel, shipment_create, shipping_rate_for
 from tests.factories import ProductFactory, place_order
 from tests.inventory.test_admin import changelist_queries, messages_of, run_action
 
@@ -297,3 +297,52 @@ def test_order_change_page_shows_each_lines_eta_read_only(admin_client: Client) 
     assert line.eta is not None
     assert f'<td class="field-eta"> <p>{date_format(line.eta)}</p> </td>' in content
     assert '<td class="field-eta_source"> <p>Estimated from lead time</p> </td>' in content
+
+
+def test_an_admin_sets_up_a_banded_shipping_rate_table(admin_client: Client) -> None:
+    response = admin_client.post(
+        reverse("admin:orders_shippingrate_add"),
+        {
+            "name": "Winter rates",
+            "kind": "bands",
+            "amount": "0",
+            "free_over": "150",
+            "is_active": "on",
+            "bands-TOTAL_FORMS": "2",
+            "bands-INITIAL_FORMS": "0",
+            "bands-MIN_NUM_FORMS": "0",
+            "bands-MAX_NUM_FORMS": "1000",
+            "bands-0-subtotal_from": "0",
+            "bands-0-amount": "6.00",
+            "bands-1-subtotal_from": "75",
+            "bands-1-amount": "3.00",
+        },
+    )
+
+    assert response.status_code == 302
+    table = ShippingRate.objects.get()
+    assert [(b.subtotal_from, b.amount) for b in table.bands.all()] == [
+        (Decimal("0.00"), Decimal("6.00")),
+        (Decimal("75.00"), Decimal("3.00")),
+    ]
+    assert shipping_rate_for(Decimal("80"), 2) == Decimal("3.00")
+
+
+def test_only_one_shipping_rate_table_is_in_use(admin_client: Client) -> None:
+    ShippingRate.objects.create(name="Old", kind="flat", amount=Decimal("5"), is_active=True)
+    response = admin_client.post(
+        reverse("admin:orders_shippingrate_add"),
+        {
+            "name": "New",
+            "kind": "flat",
+            "amount": "4",
+            "is_active": "on",
+            "bands-TOTAL_FORMS": "0",
+            "bands-INITIAL_FORMS": "0",
+            "bands-MIN_NUM_FORMS": "0",
+            "bands-MAX_NUM_FORMS": "1000",
+        },
+    )
+    assert response.status_code == 200
+    assert "Only one shipping rate table can be in use." in response.content.decode()
+    assert ShippingRate.objects.count() == 1

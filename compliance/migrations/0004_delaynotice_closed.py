@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('compliance', '0001_initial'),
+        ('compliance', '0003_engine_failure'),
         ('notifications', '0002_rule_kinds'),
         ('orders', '0005_dashboard_indexes'),
     ]
