@@ -55,6 +55,12 @@ class Publish:
             )
 
 
+def broker_down_forget() -> None:
+    """Publish again from now on (the broker is known to be back; tests)."""
+    global _broker_down_until
+    _broker_down_until = 0.0
+
+
 def publish_on_commit(task: Any, *args: Any, countdown: int | None = None) -> None:
     """Publish `task` with `args` once the current transaction commits.
 
