@@ -665,6 +665,28 @@ def delivery_event_record(
     return event
 
 
+def unreachable_flags_repair(*, limit: int = 500) -> list[int]:
+    """Flag the orders whose email bounced or drew a complaint but whose customer is not
+    flagged yet (the flagging task was lost with the broker); the orders flagged."""
+    from orders.services import order_flag_unreachable
+
+    missed = (
+        Notification.objects.filter(
+            state__in=TRACKING_FINAL,
+            order__isnull=False,
+            order__customer_unreachable_at__isnull=True,
+        )
+        .order_by("order_id", "id")
+        .values_list("order_id", "state", "recipient")[:limit]
+    )
+    flagged: dict[int, None] = {}
+    for order_id, state, recipient in missed:
+        if order_id not in flagged:
+            order_flag_unreachable(order_id=order_id, reason=f"{state}: {recipient}")
+            flagged[order_id] = None
+    return list(flagged)
+
+
 def staff_digest_facts(*, now: dt.datetime | None = None) -> dict[str, Any]:
     """Low stock, reorder suggestions, unknown ETAs and unreachable customers, for the digest."""
     from inventory.models import LowStockAlert

@@ -24,6 +24,7 @@ def notification_send_task(notification_id: int) -> str:
 
 @shared_task(acks_late=True)
 def notifications_sweep_task() -> int:
+    services.unreachable_flags_repair()
     return len(services.notifications_sweep())
 
 
