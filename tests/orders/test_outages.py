@@ -11,13 +11,10 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import signal
-import socket
 import subprocess
 import time
-import uuid
 from collections import Counter
 from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
 import pytest
@@ -29,7 +26,6 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from config import celery_app
 from config.celery import broker_down_forget
 from inventory.models import Stock, StockMovement
 from notifications.models import Notification
@@ -39,45 +35,13 @@ from orders.models import Order, OrderLine
 from orders.selectors import invariant_violations
 from orders.services import allocation_sweep, stock_receive
 from orders.tasks import allocation_sweep_task
-from tests.celery_worker import WorkerRuns, _drop_broker_pools, running_worker
+from tests.celery_worker import WorkerRuns, broker_at, running_worker, spare_port
 from tests.factories import ProductFactory, staff_in
 
 State = Notification.State
 HEADER = "X-Backorder-Desk-Notification"
 CATCH_UP_TIMEOUT = 20.0  # seconds the worker gets to catch up once the broker is back
 HUNG_REQUEST_LIMIT = 8.0  # seconds a request may take while the broker hangs
-
-
-@contextmanager
-def broker_at(url: str) -> Iterator[None]:
-    """Publish to this broker (keys under a prefix of the test's own) for the block's duration."""
-    conf = celery_app.conf
-    saved = (conf.task_always_eager, conf.broker_url, conf.broker_transport_options)
-    conf.task_always_eager = False
-    conf.broker_url = url
-    conf.broker_transport_options = {
-        **saved[2],
-        "global_keyprefix": f"backorder-test-{uuid.uuid4().hex}:",
-    }
-    _drop_broker_pools()
-    broker_down_forget()
-    try:
-        yield
-    finally:
-        conf.task_always_eager, conf.broker_url, conf.broker_transport_options = saved
-        _drop_broker_pools()
-        broker_down_forget()
-
-
-def spare_port(candidates: range = range(6390, 6400)) -> int:
-    for port in candidates:
-        with socket.socket() as sock:
-            try:
-                sock.bind(("127.0.0.1", port))
-            except OSError:
-                continue
-            return port
-    raise RuntimeError(f"no free port in {candidates}")
 
 
 def order_form(*lines: tuple[str, int], email: str) -> dict[str, Any]:

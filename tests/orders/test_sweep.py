@@ -3,9 +3,14 @@ mid-allocation) is handed out by a periodic job, once."""
 
 from __future__ import annotations
 
+import threading
+from collections import Counter
+from typing import Any
+
 import pytest
 from django.conf import settings
 from django.core.management import CommandError, call_command
+from django.db import connection, connections
 
 from config import celery_app
 from inventory.models import Stock
@@ -13,6 +18,7 @@ from orders.models import OrderEvent, OrderLine
 from orders.selectors import invariant_violations, products_with_idle_stock
 from orders.services import allocation_sweep, stock_receive
 from orders.tasks import allocation_sweep_task
+from tests.celery_worker import broker_at, spare_port
 from tests.factories import ProductFactory, place_order
 
 pytestmark = pytest.mark.django_db
@@ -72,3 +78,61 @@ def test_beat_runs_the_allocation_sweep_every_minute() -> None:
     assert entry["task"] == allocation_sweep_task.name
     assert entry["task"] in celery_app.tasks
     assert entry["schedule"] <= 60
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_two_sweeps_at_once_hand_out_each_unit_once() -> None:
+    # Given six products whose receipts' allocation tasks were lost (the broker was down),
+    # each with lines waiting
+    products = [ProductFactory.create(on_hand=0) for _ in range(6)]
+    with broker_at(f"redis://127.0.0.1:{spare_port()}/0"):
+        for product in products:
+            for quantity in (2, 3, 1):
+                place_order((product, quantity))
+            stock_receive(product=product, quantity=4)
+    ids = [product.pk for product in products]
+    assert products_with_idle_stock() == ids
+
+    # When two sweeps run together, in two threads with their own database connections, both
+    # having chosen their products before either allocates
+    both_chose = threading.Barrier(2, timeout=10)
+    swept: dict[str, list[int]] = {}
+    errors: list[BaseException] = []
+
+    def wait_for_the_other(execute: Any, sql: str, params: Any, many: bool, context: Any) -> Any:
+        result = execute(sql, params, many, context)
+        if "EXISTS" in sql and "FOR UPDATE" not in sql:
+            both_chose.wait()
+        return result
+
+    def sweep(name: str) -> None:
+        try:
+            with connection.execute_wrapper(wait_for_the_other):
+                swept[name] = allocation_sweep()
+        except BaseException as exc:  # reported by the test thread
+            errors.append(exc)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=sweep, args=(name,)) for name in ("a", "b")]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert not errors, errors
+
+    # Then each product was allocated by one of them, each unit once, first come first served
+    a, b = set(swept["a"]), set(swept["b"])
+    assert a & b == set()
+    assert a | b == set(ids)
+    for product in products:
+        assert allocated(product.pk) == [2, 2, 0]
+        assert Stock.objects.get(pk=product.pk).allocated == 4
+    told: Counter[int] = Counter()
+    for data in OrderEvent.objects.filter(kind=OrderEvent.Kind.ALLOCATED).values_list(
+        "data", flat=True
+    ):
+        told.update({int(line_id): units for line_id, units in data["lines"].items()})
+    assert sum(told.values()) == 4 * len(products)
+    assert invariant_violations() == []
