@@ -4,8 +4,9 @@ stops so the test can kill it.
 Each task's start and end, and each email the provider accepted, are written as one line to a
 pipe the test reads (TEST_WORKER_EVENTS_FD). Accepted emails are also appended to a JSON-lines
 file (TEST_WORKER_MAIL_LOG), the provider's record, which outlives the process. With
-TEST_WORKER_HANG_AFTER_MAIL set, the worker stops for good right after the provider accepted
-the first email, before the outbox row is updated: the test then kills it there.
+TEST_WORKER_HANG_AT set to "before-accepting" or "after-accepting", the worker stops for good
+at the first email, before or after the provider accepted it (either way after the outbox row
+was claimed and before it is updated): the test then kills it there.
 """
 
 from __future__ import annotations
@@ -17,6 +18,8 @@ from typing import Any
 
 from celery import signals
 from django.core.mail.backends.base import BaseEmailBackend
+
+HEADER = "X-Backorder-Desk-Notification"
 
 
 def emit(event: str) -> None:
@@ -40,8 +43,11 @@ class RecordingEmailBackend(BaseEmailBackend):
 
     def send_messages(self, email_messages: Any) -> int:
         for message in email_messages:
+            if os.environ.get("TEST_WORKER_HANG_AT") == "before-accepting":
+                emit(f"hanging before accepting {message.extra_headers[HEADER]}")
+                threading.Event().wait()  # until the test kills the process
             record = {
-                "notification": int(message.extra_headers["X-Backorder-Desk-Notification"]),
+                "notification": int(message.extra_headers[HEADER]),
                 "message_id": str(message.message()["Message-ID"]),
                 "to": list(message.to),
             }
@@ -50,7 +56,7 @@ class RecordingEmailBackend(BaseEmailBackend):
                 log.flush()
                 os.fsync(log.fileno())
             emit(f"accepted {record['notification']}")
-            if os.environ.get("TEST_WORKER_HANG_AFTER_MAIL"):
-                emit("hanging")
+            if os.environ.get("TEST_WORKER_HANG_AT") == "after-accepting":
+                emit(f"hanging after accepting {record['notification']}")
                 threading.Event().wait()  # until the test kills the process
         return len(email_messages)

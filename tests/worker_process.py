@@ -31,13 +31,11 @@ ROOT = Path(__file__).resolve().parent.parent
 class WorkerProcess:
     """`celery worker` (solo pool: one task at a time, in the process's main thread)."""
 
-    def __init__(
-        self, broker: Broker, mail_log: Path, log: Path, *, hang_after_mail: bool = False
-    ) -> None:
+    def __init__(self, broker: Broker, mail_log: Path, log: Path, *, hang_at: str = "") -> None:
         self.broker = broker
         self.mail_log = mail_log
         self.log = log
-        self.hang_after_mail = hang_after_mail
+        self.hang_at = hang_at  # "", "before-accepting" or "after-accepting" (worker_hooks)
         self.events: list[str] = []
         self._buffer = b""
         self.process: subprocess.Popen[bytes] | None = None
@@ -54,8 +52,8 @@ class WorkerProcess:
             "TEST_WORKER_EVENTS_FD": str(write_fd),
             "TEST_WORKER_MAIL_LOG": str(self.mail_log),
         }
-        if self.hang_after_mail:
-            env["TEST_WORKER_HANG_AFTER_MAIL"] = "1"
+        if self.hang_at:
+            env["TEST_WORKER_HANG_AT"] = self.hang_at
         with open(self.log, "ab") as log:
             self.process = subprocess.Popen(  # noqa: S603 (a fixed command line)
                 [sys.executable, "-m", "celery", "-A", "config.celery:app", "worker"]
