@@ -167,11 +167,13 @@ def broker_fixture() -> Iterator[Broker]:
     conf.broker_url = settings.REDIS_URL
     conf.broker_transport_options = {**saved[2], "global_keyprefix": prefix}
     _drop_broker_pools()
+    broker_down_forget()  # whatever an earlier test did to the broker, this one is up
     try:
         yield Broker(client=client, prefix=prefix)
     finally:
         conf.task_always_eager, conf.broker_url, conf.broker_transport_options = saved
         _drop_broker_pools()
+        broker_down_forget()
         leftovers = list(client.scan_iter(match=f"{prefix}*"))
         if leftovers:
             client.delete(*leftovers)
