@@ -10,8 +10,9 @@ the test what they are doing on a pipe; the test kills them at a point it knows:
 - mid-allocation: while the allocation task waits for the product's stock lock, which the test
   holds: the receipt has committed, the allocation never does.
 
-Redis would hand both unacknowledged messages out again after the visibility timeout (five
-minutes); the sweeps (beat, every minute) do not wait for it.
+Redis hands both unacknowledged messages out again after the visibility timeout (five minutes);
+the sweeps (beat, every minute) do not wait for it, and the redelivered tasks then change
+nothing.
 """
 
 from __future__ import annotations
@@ -169,14 +170,19 @@ def test_a_worker_killed_mid_send_and_mid_allocation_loses_and_doubles_nothing(
         lambda e: e.startswith("finished ") and invariant_violations() == [] and due_unsent() == 0
     )
     caught_up = time.monotonic() - swept_at
-    # and Redis redelivers the two unacknowledged messages after its visibility timeout (here:
-    # published again by hand)
-    product_allocate_task.delay(chair.pk)
-    notification_send_task.delay(hung_on)
-    third.wait_for(
+    third.stop()
+    # and, once the visibility timeout has passed (the unacknowledged messages are made that
+    # much older), the next worker to start gets the two messages again from Redis
+    visibility = settings.CELERY_BROKER_TRANSPORT_OPTIONS["visibility_timeout"]
+    index = broker.prefix + "unacked_index"
+    for tag, taken_at in broker.client.zrange(index, 0, -1, withscores=True):
+        broker.client.zadd(index, {tag: taken_at - visibility - 1})
+    fourth = workers()
+    fourth.wait_for(
         all_seen(f"finished {ALLOCATE} SUCCESS", f"finished {notification_send_task.name} SUCCESS")
     )
-    third.stop()
+    fourth.stop()
+    assert broker.client.hlen(broker.prefix + "unacked") == 0
 
     # Then every chair went to the waiting lines, first come, first served, once
     assert allocated(chair) == [2, 2, 2]
