@@ -10,7 +10,6 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from collections.abc import Iterable, Sequence
-from functools import partial
 from typing import Any
 
 from django.conf import settings
@@ -18,6 +17,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, OperationalError, transaction
 from django.utils import timezone
 
+from config.celery import publish_on_commit
 from inventory.locks import lock_stocks
 from inventory.models import Product
 from notifications.models import Notification
@@ -536,7 +536,7 @@ def rule_from_events(events: Sequence[OrderEvent]) -> None:
     }
     order_ids = sorted({e.order_id for e in events if e.kind in kinds})
     for start in range(0, len(order_ids), 500):
-        transaction.on_commit(partial(rule_evaluate_task.delay, order_ids[start : start + 500]))
+        publish_on_commit(rule_evaluate_task, order_ids[start : start + 500])
 
 
 def rule_run(*, now: dt.datetime | None = None, order_ids: Iterable[int] | None = None) -> int:

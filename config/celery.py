@@ -1,6 +1,10 @@
+import logging
 import os
+import time
+from typing import Any
 
 from celery import Celery
+from django.db import transaction
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.local")
 
@@ -8,3 +12,60 @@ app = Celery("backorder_desk")
 # Every Celery setting lives in Django settings under the CELERY_ prefix.
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+
+logger = logging.getLogger(__name__)
+
+# After a failed publish, this process skips publishing for a few seconds: with the broker
+# hung, each attempt costs a socket timeout, and a request publishes several tasks.
+BROKER_DOWN_PAUSE_SECONDS = 10.0
+_broker_down_until = 0.0
+
+
+class Publish:
+    """An after-commit hook that publishes one task (its `task` and `args` tell which)."""
+
+    def __init__(self, task: Any, args: tuple[Any, ...], countdown: int | None) -> None:
+        self.task = task
+        self.args = args
+        self.countdown = countdown
+        # Django logs a failing robust hook by its __qualname__ (a functools.partial has none,
+        # and the request would end in an error after all).
+        self.__qualname__ = f"publish {task.name}"
+
+    def __call__(self) -> None:
+        global _broker_down_until
+        if app.conf.task_always_eager:
+            # No broker: the task runs right here, and its errors are errors.
+            self.task.apply_async(self.args, countdown=self.countdown)
+            return
+        if time.monotonic() < _broker_down_until:
+            logger.warning(
+                "Broker down: %s%r not published; a sweep will catch up.", self.task.name, self.args
+            )
+            return
+        try:
+            self.task.apply_async(self.args, countdown=self.countdown)
+        except Exception:
+            _broker_down_until = time.monotonic() + BROKER_DOWN_PAUSE_SECONDS
+            logger.warning(
+                "Could not publish %s%r after commit; a sweep will catch up.",
+                self.task.name,
+                self.args,
+                exc_info=True,
+            )
+
+
+def broker_down_forget() -> None:
+    """Publish again from now on (the broker is known to be back; tests)."""
+    global _broker_down_until
+    _broker_down_until = 0.0
+
+
+def publish_on_commit(task: Any, *args: Any, countdown: int | None = None) -> None:
+    """Publish `task` with `args` once the current transaction commits.
+
+    The change is saved by then, so a broker that is down or hung must not turn the request
+    into an error: the failure is logged and the periodic sweeps (allocation, outbox, rule
+    engine) do the work later.
+    """
+    transaction.on_commit(Publish(task, args, countdown), robust=not app.conf.task_always_eager)

@@ -14,7 +14,7 @@ import smtplib
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from functools import partial
+from email.utils import parseaddr
 from typing import Any
 
 from anymail.exceptions import (
@@ -31,6 +31,7 @@ from django.db.models import F, Q
 from django.template.loader import render_to_string
 from django.utils import timezone
 
+from config.celery import publish_on_commit
 from inventory.models import Product
 from orders.models import Order, OrderEvent, OrderLine
 from orders.selectors import order_status_url, store_today
@@ -103,9 +104,11 @@ def _schedule(notifications: Sequence[Notification]) -> None:
     now = timezone.now()
     for notification in notifications:
         countdown = max(0, int((notification.send_after - now).total_seconds()))
-        transaction.on_commit(
-            partial(notification_send_task.apply_async, (notification.pk,), countdown=countdown)
-        )
+        if countdown > settings.TASK_COUNTDOWN_MAX_SECONDS:
+            # Longer than the broker keeps a reserved message hidden: the sweep sends it when
+            # it is due instead.
+            continue
+        publish_on_commit(notification_send_task, notification.pk, countdown=countdown)
 
 
 def _create(
@@ -477,6 +480,15 @@ def _backoff(attempts: int) -> dt.timedelta:
     return dt.timedelta(seconds=min(30 * 2 ** max(0, attempts - 1), 1800))
 
 
+def notification_message_id(*, notification: Notification) -> str:
+    """The email's Message-ID, derived from its outbox row: sending the same row again (after a
+    worker died between the provider's acceptance and the row's update) repeats it, so the
+    provider and the recipient's mail client can tell it is the same message."""
+    domain = parseaddr(settings.DEFAULT_FROM_EMAIL)[1].rpartition("@")[2] or "localhost"
+    created = notification.created_at.astimezone(dt.UTC).strftime("%Y%m%d%H%M%S")
+    return f"<notification-{notification.pk}.{created}@{domain}>"
+
+
 def notification_send(*, notification_id: int) -> str:
     """Claim, render, send and record one notification; returns its state afterwards.
 
@@ -503,7 +515,10 @@ def notification_send(*, notification_id: int) -> str:
         from_email=settings.DEFAULT_FROM_EMAIL,
         to=[notification.recipient],
         reply_to=[settings.STORE_SUPPORT_EMAIL],
-        headers={"X-Backorder-Desk-Notification": str(notification.pk)},
+        headers={
+            "Message-ID": notification_message_id(notification=notification),
+            "X-Backorder-Desk-Notification": str(notification.pk),
+        },
     )
     message.attach_alternative(rendered.html, "text/html")
     try:
@@ -549,14 +564,16 @@ def _message_id(status: Any) -> str:
 
 def notifications_sweep(*, now: dt.datetime | None = None, limit: int = 500) -> list[int]:
     """Re-enqueue due notifications whose task was lost; claim rows with SKIP LOCKED so two
-    sweepers never pick the same one. Rows stuck in 'sending' (a worker died mid-send) go back
-    to pending: a rare second email beats a lost one."""
+    sweepers never pick the same one. Rows stuck in 'sending' for longer than a send can take
+    (a worker died mid-send) go back to pending: a rare second email beats a lost one, and it
+    carries the same Message-ID as the first."""
     from .tasks import notification_send_task
 
     now = now or timezone.now()
     grace = dt.timedelta(minutes=settings.NOTIFICATION_SWEEP_AFTER_MINUTES)
+    stuck = dt.timedelta(minutes=settings.NOTIFICATION_STUCK_SENDING_MINUTES)
     with transaction.atomic():
-        Notification.objects.filter(state=State.SENDING, updated_at__lt=now - 10 * grace).update(
+        Notification.objects.filter(state=State.SENDING, updated_at__lt=now - stuck).update(
             state=State.PENDING, updated_at=now
         )
         ids = list(
@@ -570,7 +587,7 @@ def notifications_sweep(*, now: dt.datetime | None = None, limit: int = 500) -> 
             .values_list("id", flat=True)[:limit]
         )
         for notification_id in ids:
-            transaction.on_commit(partial(notification_send_task.delay, notification_id))
+            publish_on_commit(notification_send_task, notification_id)
     return ids
 
 
@@ -642,14 +659,32 @@ def delivery_event_record(
         if state in (State.BOUNCED, State.COMPLAINED) and notification.order_id:
             from .tasks import order_unreachable_task
 
-            transaction.on_commit(
-                partial(
-                    order_unreachable_task.delay,
-                    notification.order_id,
-                    f"{event_type}: {recipient}",
-                )
+            publish_on_commit(
+                order_unreachable_task, notification.order_id, f"{event_type}: {recipient}"
             )
     return event
+
+
+def unreachable_flags_repair(*, limit: int = 500) -> list[int]:
+    """Flag the orders whose email bounced or drew a complaint but whose customer is not
+    flagged yet (the flagging task was lost with the broker); the orders flagged."""
+    from orders.services import order_flag_unreachable
+
+    missed = (
+        Notification.objects.filter(
+            state__in=TRACKING_FINAL,
+            order__isnull=False,
+            order__customer_unreachable_at__isnull=True,
+        )
+        .order_by("order_id", "id")
+        .values_list("order_id", "state", "recipient")[:limit]
+    )
+    flagged: dict[int, None] = {}
+    for order_id, state, recipient in missed:
+        if order_id not in flagged:
+            order_flag_unreachable(order_id=order_id, reason=f"{state}: {recipient}")
+            flagged[order_id] = None
+    return list(flagged)
 
 
 def staff_digest_facts(*, now: dt.datetime | None = None) -> dict[str, Any]:

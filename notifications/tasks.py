@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from celery import shared_task
+from django.conf import settings
 from django.db import OperationalError
 
 from orders.services import order_flag_unreachable
@@ -13,7 +14,7 @@ from . import services
 @shared_task(
     autoretry_for=(services.TemporaryEmailError, OperationalError),
     retry_backoff=30,
-    retry_backoff_max=1800,
+    retry_backoff_max=settings.TASK_COUNTDOWN_MAX_SECONDS,
     max_retries=8,
     acks_late=True,
 )
@@ -23,6 +24,7 @@ def notification_send_task(notification_id: int) -> str:
 
 @shared_task(acks_late=True)
 def notifications_sweep_task() -> int:
+    services.unreachable_flags_repair()
     return len(services.notifications_sweep())
 
 

@@ -70,6 +70,19 @@ def order_detail(*, order_id: int) -> Order:
     )
 
 
+def products_with_idle_stock(*, limit: int = 500) -> list[int]:
+    """Products with units free while lines wait for them (their allocation never ran: a
+    lost task, a worker that died), in one query, lowest id first."""
+    return list(
+        Stock.objects.filter(allocated__lt=F("on_hand"))
+        .filter(
+            Exists(OrderLine.objects.filter(product=OuterRef("pk"), quantity_backordered__gt=0))
+        )
+        .order_by("pk")
+        .values_list("pk", flat=True)[:limit]
+    )
+
+
 def invariant_violations() -> list[str]:
     """Every breach of the stock and order invariants (1–5 and 7) in the database, in words."""
     problems: list[str] = []

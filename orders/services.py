@@ -7,7 +7,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
-from functools import lru_cache, partial
+from functools import lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -21,6 +21,7 @@ from django.db.models.functions import Cast, Lower
 from django.utils import timezone
 from django.utils.module_loading import import_string
 
+from config.celery import publish_on_commit
 from inventory import services as inventory_services
 from inventory.locks import lock_stock, lock_stocks
 from inventory.models import (
@@ -54,6 +55,7 @@ from .selectors import (
     line_decision,
     new_line_eta,
     product_replenishment,
+    products_with_idle_stock,
     store_today,
     waiting_line_batches,
     waiting_units,
@@ -395,6 +397,20 @@ def product_allocate(*, product_id: int, actor: Any = None) -> AllocationResult:
     return result
 
 
+def allocation_sweep(*, limit: int = 500) -> list[int]:
+    """Allocate wherever free stock meets a waiting line; the products that got units.
+
+    Each product in its own transaction under its stock lock (product_allocate), so a sweep
+    running beside another sweep or beside the allocation tasks hands out each unit once, and
+    a second sweep finds nothing left to do.
+    """
+    return [
+        product_id
+        for product_id in products_with_idle_stock(limit=limit)
+        if product_allocate(product_id=product_id).units
+    ]
+
+
 @transaction.atomic
 def product_eta_refresh(*, product_id: int, reason: str = "", actor: Any = None) -> int:
     """Recompute a product's ETAs (e.g. after its lead time or supplier changed)."""
@@ -465,7 +481,7 @@ def _allocation_enqueue(product_id: int) -> None:
     """Hand freshly received stock to the queue once the receipt has committed."""
     from .tasks import product_allocate_task
 
-    transaction.on_commit(partial(product_allocate_task.delay, product_id))
+    publish_on_commit(product_allocate_task, product_id)
 
 
 @transaction.atomic

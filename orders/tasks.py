@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from celery import shared_task
+from django.conf import settings
 from django.db import OperationalError
 
 from . import services
@@ -10,7 +11,7 @@ from . import services
 RETRY = {
     "autoretry_for": (OperationalError,),
     "retry_backoff": True,
-    "retry_backoff_max": 300,
+    "retry_backoff_max": settings.TASK_COUNTDOWN_MAX_SECONDS,
     "max_retries": 5,
     "acks_late": True,
 }
@@ -20,6 +21,12 @@ RETRY = {
 def product_allocate_task(product_id: int) -> int:
     """Hand a product's available stock to its queue and refresh its ETAs."""
     return services.product_allocate(product_id=product_id).units
+
+
+@shared_task(acks_late=True)
+def allocation_sweep_task() -> int:
+    """Allocate wherever free stock meets a waiting line (a lost task, a worker that died)."""
+    return len(services.allocation_sweep())
 
 
 @shared_task(**RETRY)

@@ -16,6 +16,7 @@ and marks its tests redis, postgres and django_db(transaction=True).
 from __future__ import annotations
 
 import json
+import socket
 import threading
 import time
 import uuid
@@ -34,6 +35,7 @@ from django.db.backends.signals import connection_created
 from kombu import pools as kombu_pools
 
 from config import celery_app
+from config.celery import broker_down_forget
 
 QUEUE = "celery"  # the default queue; the project routes nothing elsewhere
 
@@ -165,11 +167,13 @@ def broker_fixture() -> Iterator[Broker]:
     conf.broker_url = settings.REDIS_URL
     conf.broker_transport_options = {**saved[2], "global_keyprefix": prefix}
     _drop_broker_pools()
+    broker_down_forget()  # whatever an earlier test did to the broker, this one is up
     try:
         yield Broker(client=client, prefix=prefix)
     finally:
         conf.task_always_eager, conf.broker_url, conf.broker_transport_options = saved
         _drop_broker_pools()
+        broker_down_forget()
         leftovers = list(client.scan_iter(match=f"{prefix}*"))
         if leftovers:
             client.delete(*leftovers)
@@ -206,3 +210,36 @@ def running_worker(runs: Runs, *, concurrency: int = 1) -> Iterator[Runs]:
         connection_created.disconnect(runs.on_connection_created)
     assert runs.backend_pids, "the worker never connected to the database"
     runs.assert_connections_closed()
+
+
+@contextmanager
+def broker_at(url: str) -> Iterator[None]:
+    """Publish to this broker (keys under a prefix of the test's own) for the block's duration."""
+    conf = celery_app.conf
+    saved = (conf.task_always_eager, conf.broker_url, conf.broker_transport_options)
+    conf.task_always_eager = False
+    conf.broker_url = url
+    conf.broker_transport_options = {
+        **saved[2],
+        "global_keyprefix": f"backorder-test-{uuid.uuid4().hex}:",
+    }
+    _drop_broker_pools()
+    broker_down_forget()
+    try:
+        yield
+    finally:
+        conf.task_always_eager, conf.broker_url, conf.broker_transport_options = saved
+        _drop_broker_pools()
+        broker_down_forget()
+
+
+def spare_port(candidates: range = range(6390, 6400)) -> int:
+    """A port nothing listens on, for a Redis server of the test's own (or for none at all)."""
+    for port in candidates:
+        with socket.socket() as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise RuntimeError(f"no free port in {candidates}")

@@ -134,15 +134,40 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_TASK_SOFT_TIME_LIMIT = 60
 CELERY_TASK_TIME_LIMIT = 90
-# A task's countdown must stay below this, or Redis redelivers it while it still waits.
-CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
+# A message a worker took but never acknowledged (it died) goes back to the queue after this
+# long. Tasks take seconds (the hard limit is 90 s) and countdowns stay under
+# TASK_COUNTDOWN_MAX_SECONDS, so five minutes never redelivers a task that is still running or
+# waiting. A broker that is down or hung fails a publish within a few seconds (the request that
+# published has committed and still succeeds; the sweeps catch up).
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": 300,
+    "socket_timeout": 3,
+    "socket_connect_timeout": 3,
+}
+CELERY_BROKER_CONNECTION_TIMEOUT = 3
+CELERY_TASK_PUBLISH_RETRY_POLICY = {
+    "max_retries": 1,
+    "interval_start": 0,
+    "interval_step": 0.5,
+    "interval_max": 0.5,
+}
+# The longest countdown (or retry delay) a task is published with; later work is left to a sweep.
+TASK_COUNTDOWN_MAX_SECONDS = 180
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TIMEZONE = "UTC"
 # The single place periodic tasks are scheduled.
 CELERY_BEAT_SCHEDULE: dict[str, dict] = {
+    # The sweeps expire after their minute: a backed-up queue runs the next one, not a pile.
     "notifications-sweep": {
         "task": "notifications.tasks.notifications_sweep_task",
         "schedule": 60.0,
+        "options": {"expires": 55},
+    },
+    # Stock left free while lines wait (its allocation task was lost or its worker died).
+    "allocation-sweep": {
+        "task": "orders.tasks.allocation_sweep_task",
+        "schedule": 60.0,
+        "options": {"expires": 55},
     },
     "mail-order-rule": {
         "task": "compliance.tasks.rule_run_task",
@@ -206,6 +231,9 @@ STAFF_BACKORDER_ALERTS = env.bool("STAFF_BACKORDER_ALERTS", default=False)
 # Sending: attempts before a notification fails, and when the sweep picks up lost ones.
 NOTIFICATION_MAX_ATTEMPTS = env.int("NOTIFICATION_MAX_ATTEMPTS", default=6)
 NOTIFICATION_SWEEP_AFTER_MINUTES = env.int("NOTIFICATION_SWEEP_AFTER_MINUTES", default=3)
+# A row still 'sending' after this long lost its worker mid-send; the sweep sends it again (with
+# the same Message-ID). Longer than a send can take (the task's hard limit is 90 s).
+NOTIFICATION_STUCK_SENDING_MINUTES = env.int("NOTIFICATION_STUCK_SENDING_MINUTES", default=5)
 
 # Days between stock arriving and the backordered line shipping (picking, packing).
 ETA_HANDLING_DAYS = env.int("ETA_HANDLING_DAYS", default=1)

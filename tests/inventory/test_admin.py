@@ -38,7 +38,7 @@ def allocations_scheduled(callbacks: list[Any]) -> list[int]:
     return [
         callback.args[0]
         for callback in callbacks
-        if getattr(callback, "func", None) == product_allocate_task.delay
+        if getattr(callback, "task", None) is product_allocate_task
     ]
 
 
