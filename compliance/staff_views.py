@@ -23,6 +23,7 @@ from django.http import (
 from django.shortcuts import render
 from django.views.decorators.http import require_safe
 
+from config.csv_cells import csv_row
 from orders.models import Order
 
 from .models import OrderCompliance
@@ -86,7 +87,7 @@ def records_csv_lines(records: Iterable[OrderRecord]) -> Iterator[str]:
     yield writer.writerow(CSV_HEADER)
     for record in records:
         for row in _csv_rows(record):
-            yield writer.writerow(row)
+            yield writer.writerow(csv_row(row))
 
 
 def _attachment(filename: str) -> str:

@@ -17,6 +17,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from compliance.selectors import order_record, records_queryset, store_zone
 from compliance.staff_views import CSV_HEADER
+from config.csv_cells import csv_row
 from orders.models import Order, Refund
 from orders.selectors import store_today
 from orders.services import refund_mark_issued
@@ -95,7 +96,7 @@ def _csv_lines(orders: Iterator[Order]) -> Iterator[str]:
             rule.get_basis_display() if rule else "",
         ]
         for entry in record.entries:
-            yield writer.writerow([*head, _utc(entry.at), entry.what, entry.detail])
+            yield writer.writerow(csv_row([*head, _utc(entry.at), entry.what, entry.detail]))
 
 
 @require_GET
