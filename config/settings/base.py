@@ -219,7 +219,8 @@ CONTENT_SECURITY_POLICY = {
         "default-src": [SELF],
         "script-src": [SELF],
         "style-src": [SELF],
-        "style-src-elem": [SELF],
+        # The one inline <style> of Django's admin (change list without action buttons).
+        "style-src-elem": [SELF, "'sha256-blvLUW3UscWqsXGByNOqdBboM+ShWAuugp2mC/wbafU='"],
         "style-src-attr": [UNSAFE_INLINE],
         "img-src": [SELF, "data:"],
         "font-src": [SELF],
@@ -232,9 +233,8 @@ CONTENT_SECURITY_POLICY = {
 }
 # Features no screen uses, switched off for every page (config.middleware).
 PERMISSIONS_POLICY = (
-    "camera=(), microphone=(), geolocation=(), payment=(), usb=(), serial=(), bluetooth=(), "
-    "midi=(), magnetometer=(), gyroscope=(), accelerometer=(), display-capture=(), "
-    "browsing-topics=(), interest-cohort=()"
+    "camera=(), microphone=(), geolocation=(), payment=(), usb=(), serial=(), midi=(), "
+    "magnetometer=(), gyroscope=(), accelerometer=(), display-capture=(), browsing-topics=()"
 )
 
 # Called with every batch of order timeline events, inside the transaction that wrote them.
