@@ -16,7 +16,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
 
 from compliance.selectors import order_record, records_queryset, store_zone
-from compliance.staff_views import CSV_HEADER
+from compliance.staff_views import CSV_HEADER, export_period_problem
 from config.csv_cells import csv_row
 from orders.models import Order, Refund
 from orders.selectors import store_today
@@ -67,7 +67,7 @@ def _period(request: HttpRequest) -> tuple[dt.date, dt.date] | str:
     start, end = days
     if start > end:
         return f"The start ({start:%Y-%m-%d}) is after the end ({end:%Y-%m-%d})."
-    return start, end
+    return export_period_problem(start, end) or (start, end)
 
 
 class _Echo:
@@ -135,7 +135,7 @@ def refund_issue(request: HttpRequest, pk: int) -> HttpResponse:
     refund = get_object_or_404(Refund.objects.select_related("order"), pk=pk)
     form = RefundIssueForm(request.POST)
     next_url = request.POST.get("next", "")
-    if not url_has_allowed_host_and_scheme(
+    if not next_url.startswith("/") or not url_has_allowed_host_and_scheme(
         next_url, allowed_hosts={request.get_host()}, require_https=request.is_secure()
     ):
         next_url = reverse("dashboard:compliance")
