@@ -569,3 +569,59 @@ def test_every_message_of_the_admin_actions_is_shown(admin_client: Client, shop)
     )
     assert response.status_code == 302
     assert any("cannot go down by 99" in str(m) for m in get_messages(response.wsgi_request))
+
+
+# --- every admin action and changelist ------------------------------------------------------------
+
+
+def admin_pages_with_rows() -> list[tuple[Any, str]]:
+    """(model admin, changelist URL) of every registered model that has a row to act on."""
+    from django.contrib import admin as django_admin
+
+    return [
+        (model_admin, reverse(f"admin:{model._meta.app_label}_{model._meta.model_name}_changelist"))
+        for model, model_admin in django_admin.site._registry.items()
+        if model._default_manager.exists()
+    ]
+
+
+def test_hostile_values_in_every_admin_action_form_never_give_a_server_error(
+    admin_client: Client, shop
+) -> None:
+    bad = []
+    acted = 0
+    for model_admin, url in admin_pages_with_rows():
+        selected = [model_admin.model._default_manager.order_by("pk").first().pk]
+        for action in model_admin.actions or ():
+            if action == "delete_selected":
+                continue
+            page = admin_client.post(url, {"action": action, "_selected_action": selected})
+            if page.status_code >= 500:
+                bad.append((url, action, "page", page.status_code))
+                continue
+            form = page.context.get("form") if page.status_code == 200 and page.context else None
+            if form is None:
+                continue
+            acted += 1
+            for value in BAD:
+                data = dict.fromkeys(form.fields, value)
+                response = admin_client.post(
+                    url, {"action": action, "_selected_action": selected, "apply": "1", **data}
+                )
+                if response.status_code >= 500:
+                    bad.append((url, action, value, response.status_code))
+    assert bad == []
+    assert acted >= 10
+
+
+def test_hostile_query_strings_on_every_admin_changelist_never_give_a_server_error(
+    admin_client: Client, shop
+) -> None:
+    bad = []
+    for _, url in admin_pages_with_rows():
+        for key in ("q", "o", "p", "status", "id__exact", "created_at__gte", "date__lte"):
+            for value in ["abc", "-1", "99999999999999999999", "9999-12-31", "0001-01-01"]:
+                response = admin_client.get(url, {key: value})
+                if response.status_code >= 500:
+                    bad.append((url, key, value, response.status_code))
+    assert bad == []
