@@ -5,6 +5,13 @@ import inventory.bounds
 from django.db import migrations, models
 
 
+def clamp_lead_times(apps, schema_editor):
+    """A lead time saved before the bound (e.g. 2147483647 days) made every quote fail."""
+    for name in ("Product", "Supplier"):
+        model = apps.get_model("inventory", name)
+        model.objects.filter(lead_time_days__gt=365).update(lead_time_days=365)
+
+
 class Migration(migrations.Migration):
 
     dependencies = [
@@ -37,4 +44,5 @@ class Migration(migrations.Migration):
             name='lead_time_days',
             field=models.PositiveIntegerField(default=14, help_text='Days from sending a PO to receiving it (at most 365).', validators=[django.core.validators.MaxValueValidator(365, message='At most 365 days (got %(show_value)s).')], verbose_name='default lead time (days)'),
         ),
+        migrations.RunPython(clamp_lead_times, migrations.RunPython.noop),
     ]
