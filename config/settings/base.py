@@ -58,7 +58,7 @@ MIDDLEWARE = [
 
 # Axes first: it refuses a locked-out username+IP before the password is even checked.
 AUTHENTICATION_BACKENDS = [
-    "axes.backends.AxesStandaloneBackend",
+    "config.auth.LoginThrottleBackend",
     "django.contrib.auth.backends.ModelBackend",
 ]
 

@@ -110,3 +110,11 @@ def test_the_lockout_is_per_username_and_address(client: Client) -> None:
         ).status_code
         == 429
     )
+
+
+def test_the_test_clients_login_still_works(client: Client) -> None:
+    """A login without a request (no address to throttle) is not refused by the throttle."""
+    user = staff_in("Operations")
+
+    assert client.login(username=user.username, password=PASSWORD)
+    assert client.get(reverse("dashboard:overview")).status_code == 200
