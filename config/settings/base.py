@@ -223,7 +223,7 @@ CONTENT_SECURITY_POLICY = {
         # The one inline <style> of Django's admin (change list without action buttons).
         "style-src-elem": [SELF, "'sha256-blvLUW3UscWqsXGByNOqdBboM+ShWAuugp2mC/wbafU='"],
         "style-src-attr": [UNSAFE_INLINE],
-        "img-src": [SELF, "data:"],
+        "img-src": [SELF],
         "font-src": [SELF],
         "connect-src": [SELF],
         "form-action": [SELF],
