@@ -90,6 +90,7 @@ def test_forty_wrong_passwords_lock_the_account_even_against_the_right_one(
     assert {r.status_code for r in statuses[10:]} == {429}
     assert right.status_code == 429
     assert b"Too many login attempts" in right.content
+    assert b"Try again in 30 minutes" in right.content
     assert "_auth_user_id" not in client.session
     assert client.get(reverse("dashboard:overview")).status_code == 302
 
