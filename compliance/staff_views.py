@@ -23,6 +23,8 @@ from django.http import (
 from django.shortcuts import render
 from django.views.decorators.http import require_safe
 
+from config.csv_cells import csv_row
+from inventory.bounds import EARLIEST_DATE, latest_date
 from orders.models import Order
 
 from .models import OrderCompliance
@@ -86,7 +88,7 @@ def records_csv_lines(records: Iterable[OrderRecord]) -> Iterator[str]:
     yield writer.writerow(CSV_HEADER)
     for record in records:
         for row in _csv_rows(record):
-            yield writer.writerow(row)
+            yield writer.writerow(csv_row(row))
 
 
 def _attachment(filename: str) -> str:
@@ -144,7 +146,18 @@ def _period(request: HttpRequest) -> tuple[dt.date, dt.date] | str:
     start, end = days
     if start > end:
         return f"'from' ({start}) is after 'to' ({end})."
-    return start, end
+    return export_period_problem(start, end) or (start, end)
+
+
+def export_period_problem(start: dt.date, end: dt.date) -> str:
+    """What is wrong with an export period beyond the dates any order can have, or ''."""
+    latest = latest_date()
+    if start < EARLIEST_DATE or end > latest:
+        return (
+            f"Export orders placed from {EARLIEST_DATE.isoformat()} to {latest.isoformat()} "
+            f"at most, not {start.isoformat()} to {end.isoformat()}."
+        )
+    return ""
 
 
 @require_safe

@@ -6,6 +6,7 @@ from typing import Any, cast
 
 from django import forms
 
+from inventory.bounds import IdChoiceField
 from inventory.models import Product, PurchaseOrderLine
 from orders.models import Order, OrderLine
 
@@ -80,7 +81,7 @@ class ProductFilterForm(_Form):
         self.fields["q"].widget.attrs.update({"type": "search", "placeholder": "SKU or name"})
 
 
-class PurchaseLineChoiceField(forms.ModelChoiceField):
+class PurchaseLineChoiceField(IdChoiceField):
     def label_from_instance(self, obj: PurchaseOrderLine) -> str:
         outstanding = obj.quantity_ordered - obj.quantity_received
         return (

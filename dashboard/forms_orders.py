@@ -9,6 +9,7 @@ from typing import Any, cast
 from django import forms
 from django.forms import formset_factory
 
+from inventory.bounds import validate_plausible_date
 from orders.models import Order
 from orders.services import LineRequest
 
@@ -29,6 +30,7 @@ class OrderNewForm(forms.Form):
         label="Promised ship date",
         required=False,
         help_text="The ship-by date told to the customer, if any.",
+        validators=[validate_plausible_date],
         widget=forms.DateInput(attrs={"type": "date"}),
     )
     promised_business_days = forms.IntegerField(

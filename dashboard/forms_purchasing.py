@@ -8,6 +8,12 @@ from typing import Any
 from django import forms
 from django.core.validators import MaxValueValidator
 
+from inventory.bounds import (
+    MAX_QUANTITY,
+    IdChoiceField,
+    IdMultipleChoiceField,
+    validate_plausible_date,
+)
 from inventory.models import Product, PurchaseOrder, PurchaseOrderLine, Supplier
 from inventory.services import PurchaseLineRequest
 from orders.selectors import store_today
@@ -29,7 +35,7 @@ class PurchaseOrderFilterForm(forms.Form):
 
 
 class PurchaseOrderForm(forms.Form):
-    supplier = forms.ModelChoiceField(queryset=Supplier.objects.order_by("name"))
+    supplier = IdChoiceField(queryset=Supplier.objects.order_by("name"))
     note = forms.CharField(max_length=300, required=False)
     send = forms.BooleanField(
         label="Send to the supplier now",
@@ -40,8 +46,10 @@ class PurchaseOrderForm(forms.Form):
 
 class PurchaseLineForm(forms.Form):
     sku = forms.CharField(label="SKU", max_length=64)
-    quantity = forms.IntegerField(min_value=1)
-    expected_date = forms.DateField(label="Expected date", widget=DateInput)
+    quantity = forms.IntegerField(min_value=1, max_value=MAX_QUANTITY)
+    expected_date = forms.DateField(
+        label="Expected date", widget=DateInput, validators=[validate_plausible_date]
+    )
 
     def clean_expected_date(self) -> dt.date:
         expected: dt.date = self.cleaned_data["expected_date"]
@@ -86,7 +94,7 @@ PurchaseLineFormSet = forms.formset_factory(
 
 
 class SuggestionsForm(forms.Form):
-    products = forms.ModelMultipleChoiceField(
+    products = IdMultipleChoiceField(
         queryset=Product.objects.all(),
         error_messages={"required": "Tick at least one product to reorder."},
     )
@@ -108,7 +116,9 @@ class ReasonForm(forms.Form):
 
 
 class RescheduleForm(forms.Form):
-    expected_date = forms.DateField(label="New expected date", widget=DateInput)
+    expected_date = forms.DateField(
+        label="New expected date", widget=DateInput, validators=[validate_plausible_date]
+    )
     reason = forms.CharField(
         max_length=200,
         required=False,

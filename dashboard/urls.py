@@ -1,6 +1,7 @@
 """Each screen's module declares its own routes; they all live in the "dashboard" namespace."""
 
 from .views import (
+    auth,
     compliance,
     orders,
     overview,
@@ -15,6 +16,7 @@ from .views import (
 app_name = "dashboard"
 
 urlpatterns = [
+    *auth.urlpatterns,
     *overview.urlpatterns,
     *queue.urlpatterns,
     *products.urlpatterns,

@@ -38,6 +38,7 @@ from orders.services import (
     stock_receive,
 )
 
+from .bounds import MAX_QUANTITY, IdChoiceField, validate_not_past, validate_plausible_date
 from .models import (
     LowStockAlert,
     Product,
@@ -223,6 +224,7 @@ def annotation_column(
 class ProductAddForm(forms.ModelForm):
     opening_stock = forms.IntegerField(
         min_value=0,
+        max_value=MAX_QUANTITY,
         initial=0,
         help_text="Units on hand now; recorded as an opening receipt in the stock ledger.",
     )
@@ -251,7 +253,10 @@ class ProductAddForm(forms.ModelForm):
 
 class ReceiveStockForm(forms.Form):
     quantity = forms.IntegerField(
-        label="Units received", help_text="Received into each selected product."
+        label="Units received",
+        min_value=1,
+        max_value=MAX_QUANTITY,
+        help_text="Received into each selected product.",
     )
     reference = forms.CharField(
         max_length=100, required=False, help_text="Purchase order, delivery note or invoice."
@@ -260,7 +265,10 @@ class ReceiveStockForm(forms.Form):
 
 class AdjustStockForm(forms.Form):
     quantity = forms.IntegerField(
-        label="Change in on hand", help_text="Signed: -3 for three units lost, 2 for two found."
+        label="Change in on hand",
+        min_value=-MAX_QUANTITY,
+        max_value=MAX_QUANTITY,
+        help_text="Signed: -3 for three units lost, 2 for two found.",
     )
     reason = forms.CharField(max_length=200, help_text="A count, damage, loss, a find…")
     reference = forms.CharField(max_length=100, required=False)
@@ -278,6 +286,7 @@ class ReceiveAgainstLineForm(forms.Form):
     quantity = forms.IntegerField(
         label="Units received",
         min_value=1,
+        max_value=MAX_QUANTITY,
         required=False,
         help_text="For each selected line. Leave empty to receive everything outstanding.",
     )
@@ -285,7 +294,9 @@ class ReceiveAgainstLineForm(forms.Form):
 
 class RescheduleForm(forms.Form):
     expected_date = forms.DateField(
-        label="New expected date", widget=forms.DateInput(attrs={"type": "date"})
+        label="New expected date",
+        widget=forms.DateInput(attrs={"type": "date"}),
+        validators=[validate_not_past, validate_plausible_date],
     )
     reason = forms.CharField(
         max_length=200,
@@ -303,7 +314,7 @@ class SuggestionsForm(forms.Form):
 
 
 class PurchaseOrderAddForm(forms.Form):
-    supplier = forms.ModelChoiceField(queryset=Supplier.objects.all())
+    supplier = IdChoiceField(queryset=Supplier.objects.all())
     note = forms.CharField(max_length=300, required=False)
     send = forms.BooleanField(
         label="Send to the supplier now",
@@ -317,8 +328,12 @@ class PurchaseOrderRowForm(forms.Form):
     """One line of a new purchase order; a row left empty is skipped."""
 
     sku = forms.CharField(label="SKU", max_length=64, required=False)
-    quantity = forms.IntegerField(min_value=1, required=False)
-    expected_date = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    quantity = forms.IntegerField(min_value=1, max_value=MAX_QUANTITY, required=False)
+    expected_date = forms.DateField(
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}),
+        validators=[validate_not_past, validate_plausible_date],
+    )
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}

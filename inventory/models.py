@@ -8,12 +8,17 @@ from django.db import models
 from django.db.models import F, Q
 from django.db.models.functions import Lower
 
+from .bounds import max_lead_time, max_quantity, validate_plausible_date
+
 
 class Supplier(models.Model):
     name = models.CharField(max_length=200, unique=True)
     email = models.EmailField(blank=True)
     lead_time_days = models.PositiveIntegerField(
-        "default lead time (days)", default=14, help_text="Days from sending a PO to receiving it."
+        "default lead time (days)",
+        default=14,
+        validators=[max_lead_time],
+        help_text="Days from sending a PO to receiving it (at most 365).",
     )
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -45,7 +50,7 @@ class Product(models.Model):
     is_preorder = models.BooleanField(
         "preorder", default=False, help_text="Not released yet: shown and emailed as a preorder."
     )
-    release_date = models.DateField(null=True, blank=True)
+    release_date = models.DateField(null=True, blank=True, validators=[validate_plausible_date])
     is_discontinued = models.BooleanField("discontinued", default=False)
     discontinued_at = models.DateTimeField(null=True, blank=True, editable=False)
     preferred_supplier = models.ForeignKey(
@@ -55,7 +60,8 @@ class Product(models.Model):
         "supplier lead time (days)",
         null=True,
         blank=True,
-        help_text="Empty: the preferred supplier's default lead time.",
+        validators=[max_lead_time],
+        help_text="Empty: the preferred supplier's default lead time (at most 365).",
     )
     backorder_limit_from_incoming = models.BooleanField(
         "limit backorders to incoming supply",
@@ -213,9 +219,9 @@ class PurchaseOrderLine(models.Model):
         PurchaseOrder, on_delete=models.CASCADE, related_name="lines"
     )
     product = models.ForeignKey(Product, on_delete=models.PROTECT, related_name="purchase_lines")
-    quantity_ordered = models.PositiveIntegerField()
+    quantity_ordered = models.PositiveIntegerField(validators=[max_quantity])
     quantity_received = models.PositiveIntegerField(default=0)
-    expected_date = models.DateField()
+    expected_date = models.DateField(validators=[validate_plausible_date])
     is_cancelled = models.BooleanField("cancelled", default=False)
 
     class Meta:

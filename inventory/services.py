@@ -10,6 +10,7 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
+from .bounds import MAX_QUANTITY, validate_plausible_date
 from .locks import lock_stock
 from .models import (
     Product,
@@ -127,6 +128,16 @@ def _lock_po(po_id: int) -> PurchaseOrder:
     return PurchaseOrder.objects.select_for_update(of=("self",)).get(pk=po_id)
 
 
+def _expected_date_errors(expected_date: dt.date) -> list[str]:
+    """A supplier's expected date lies within the plausible range (past dates are refused by
+    the forms people type in; imports and history may record them)."""
+    try:
+        validate_plausible_date(expected_date)
+    except ValidationError as exc:
+        return exc.messages
+    return []
+
+
 @transaction.atomic
 def purchase_order_create(
     *,
@@ -143,6 +154,14 @@ def purchase_order_create(
     for number, req in enumerate(lines, start=1):
         if isinstance(req.quantity, bool) or not isinstance(req.quantity, int) or req.quantity <= 0:
             errors.append(f"Line {number} ({req.product.sku}): quantity must be at least 1.")
+        elif req.quantity > MAX_QUANTITY:
+            errors.append(
+                f"Line {number} ({req.product.sku}): at most {MAX_QUANTITY:,} units per line."
+            )
+        errors.extend(
+            f"Line {number} ({req.product.sku}): {message}"
+            for message in _expected_date_errors(req.expected_date)
+        )
         if req.product.is_discontinued:
             errors.append(f"Line {number} ({req.product.sku}): the product is discontinued.")
     if errors:
@@ -198,6 +217,8 @@ def purchase_order_line_reschedule(
         raise ValidationError(f"{po.number} is {po.get_status_display().lower()}.")
     if line.is_cancelled or line.quantity_outstanding == 0:
         raise ValidationError(f"{po.number} line for {line.product.sku} has nothing outstanding.")
+    if problems := _expected_date_errors(expected_date):
+        raise ValidationError(problems)
     old = line.expected_date
     if old == expected_date:
         raise ValidationError(f"{po.number}: {line.product.sku} is already expected on {old}.")

@@ -7,6 +7,7 @@ from django.db import models
 from django.db.models import Case, Count, F, OuterRef, Q, Subquery, Value, When
 from django.db.models.functions import Coalesce, Lower
 
+from inventory.bounds import max_lead_time, validate_plausible_date
 from inventory.models import Product
 
 
@@ -108,11 +109,15 @@ class Order(models.Model):
         help_text="When payment (or authorisation) and everything needed to ship arrived.",
     )
     promised_ship_date = models.DateField(
-        null=True, blank=True, help_text="The ship-by date stated when the order was taken."
+        null=True,
+        blank=True,
+        validators=[validate_plausible_date],
+        help_text="The ship-by date stated when the order was taken.",
     )
     promised_business_days = models.PositiveSmallIntegerField(
         null=True,
         blank=True,
+        validators=[max_lead_time],
         help_text='A stated time such as "ships in 3 business days", counted from payment.',
     )
     credit_application = models.BooleanField(

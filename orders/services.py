@@ -23,6 +23,7 @@ from django.utils.module_loading import import_string
 
 from config.celery import publish_on_commit
 from inventory import services as inventory_services
+from inventory.bounds import MAX_LEAD_TIME_DAYS, MAX_QUANTITY, validate_plausible_date
 from inventory.locks import lock_stock, lock_stocks
 from inventory.models import (
     LowStockAlert,
@@ -467,6 +468,8 @@ def _take_back_locked(
 def _positive_quantity(quantity: Any, *, what: str = "Quantity") -> int:
     if isinstance(quantity, bool) or not isinstance(quantity, int) or quantity <= 0:
         raise ValidationError(f"{what} must be a whole number above zero.")
+    if quantity > MAX_QUANTITY:
+        raise ValidationError(f"{what} can be at most {MAX_QUANTITY:,} units at once.")
     return quantity
 
 
@@ -524,6 +527,8 @@ def stock_adjust(
     """
     if isinstance(quantity, bool) or not isinstance(quantity, int) or quantity == 0:
         raise ValidationError("An adjustment must be a whole number other than zero.")
+    if abs(quantity) > MAX_QUANTITY:
+        raise ValidationError(f"An adjustment can be at most {MAX_QUANTITY:,} units either way.")
     reason = _required_reason(reason, what="A stock adjustment")
     stock = lock_stock(product_id=product.pk)
     now = timezone.now()
@@ -671,6 +676,13 @@ def order_place(
         errors.append(f"Unknown ship preference '{ship_preference}'.")
     if payment_method not in Order.PaymentMethod.values:
         errors.append(f"Unknown payment method '{payment_method}'.")
+    if promised_ship_date is not None:
+        try:
+            validate_plausible_date(promised_ship_date)
+        except ValidationError as exc:
+            errors.extend(f"Promised ship date: {message}" for message in exc.messages)
+    if promised_business_days is not None and not 0 < promised_business_days <= MAX_LEAD_TIME_DAYS:
+        errors.append(f"A stated shipping time is 1 to {MAX_LEAD_TIME_DAYS} business days.")
     requests = _clean_line_requests(lines, errors)
     external_id = (external_id or "").strip() or None
     if external_id and Order.objects.filter(external_id=external_id).exists():

@@ -25,3 +25,11 @@ ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost"])
 # Emails are written to files (one per message) so a first run's console stays readable.
 EMAIL_BACKEND = env("EMAIL_BACKEND", default="django.core.mail.backends.filebased.EmailBackend")
 EMAIL_FILE_PATH = env("EMAIL_FILE_PATH", default=str(BASE_DIR / "sent_emails"))
+
+if DEBUG:
+    # Django's debug error pages carry inline styles and scripts: the policy only reports here
+    # (violations still show in the browser console), and is enforced everywhere else.
+    from .base import CONTENT_SECURITY_POLICY
+
+    CONTENT_SECURITY_POLICY_REPORT_ONLY = CONTENT_SECURITY_POLICY
+    CONTENT_SECURITY_POLICY = None  # type: ignore[assignment]

@@ -1,7 +1,9 @@
 """Production settings: only what differs from base. Every value comes from the environment."""
 
+from django.core.exceptions import ImproperlyConfigured
+
 from .base import *  # noqa: F403
-from .base import DATABASES, env
+from .base import DATABASES, EMAIL_PROVIDER, env
 
 DEBUG = False
 SECRET_KEY = env("SECRET_KEY")
@@ -33,7 +35,6 @@ STORAGES = {
 # Email through an Anymail provider, e.g. EMAIL_PROVIDER=postmark and POSTMARK_SERVER_TOKEN=...
 # Without EMAIL_PROVIDER, plain SMTP from EMAIL_URL.
 
-EMAIL_PROVIDER = env("EMAIL_PROVIDER", default="")
 if EMAIL_PROVIDER:
     EMAIL_BACKEND = f"anymail.backends.{EMAIL_PROVIDER}.EmailBackend"
     ANYMAIL: dict[str, object] = env.json("ANYMAIL", default={})
@@ -51,6 +52,12 @@ if EMAIL_PROVIDER:
             ANYMAIL[_name] = _value
     if _value := env("ANYMAIL_WEBHOOK_SECRET", default=""):
         ANYMAIL["WEBHOOK_SECRET"] = _value
+    if not ANYMAIL.get("WEBHOOK_SECRET"):
+        # Without it the tracking webhook believes anyone: a forged bounce would flag a customer.
+        raise ImproperlyConfigured(
+            f"EMAIL_PROVIDER={EMAIL_PROVIDER!r} needs ANYMAIL_WEBHOOK_SECRET "
+            "(the user:password the provider's tracking webhook sends)"
+        )
 else:
     # e.g. EMAIL_URL=smtp+tls://user:password@smtp.example.com:587
     _email = env.email_url("EMAIL_URL", default="smtp://localhost:25")

@@ -9,6 +9,8 @@ ALLOWED_HOSTS = ["127.0.0.1", "localhost", "testserver"]
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 EMAIL_BACKEND = "anymail.backends.test.EmailBackend"
+# The tracking webhook tests speak Postmark.
+EMAIL_PROVIDER = "postmark"
 
 # Tasks run in-process even when REDIS_URL is set; tests that need a real worker say so.
 CELERY_TASK_ALWAYS_EAGER = True

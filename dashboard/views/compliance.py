@@ -18,7 +18,8 @@ from django.views.decorators.http import require_GET, require_POST
 from compliance.models import NoticeFollowUp
 from compliance.selectors import order_record, records_queryset, store_zone
 from compliance.services import notice_follow_up_done
-from compliance.staff_views import CSV_HEADER
+from compliance.staff_views import CSV_HEADER, export_period_problem
+from config.csv_cells import csv_row
 from orders.models import Order, Refund
 from orders.selectors import store_today
 from orders.services import refund_mark_failed, refund_mark_issued
@@ -68,7 +69,7 @@ def _period(request: HttpRequest) -> tuple[dt.date, dt.date] | str:
     start, end = days
     if start > end:
         return f"The start ({start:%Y-%m-%d}) is after the end ({end:%Y-%m-%d})."
-    return start, end
+    return export_period_problem(start, end) or (start, end)
 
 
 class _Echo:
@@ -97,7 +98,7 @@ def _csv_lines(orders: Iterator[Order]) -> Iterator[str]:
             rule.get_basis_display() if rule else "",
         ]
         for entry in record.entries:
-            yield writer.writerow([*head, _utc(entry.at), entry.what, entry.detail])
+            yield writer.writerow(csv_row([*head, _utc(entry.at), entry.what, entry.detail]))
 
 
 @require_GET
@@ -136,7 +137,7 @@ def refund_issue(request: HttpRequest, pk: int) -> HttpResponse:
     refund = get_object_or_404(Refund.objects.select_related("order"), pk=pk)
     form = RefundIssueForm(request.POST)
     next_url = request.POST.get("next", "")
-    if not url_has_allowed_host_and_scheme(
+    if not next_url.startswith("/") or not url_has_allowed_host_and_scheme(
         next_url, allowed_hosts={request.get_host()}, require_https=request.is_secure()
     ):
         next_url = reverse("dashboard:compliance")

@@ -25,7 +25,8 @@ PAGE_SIZE = 50
 def _back(request: HttpRequest) -> str:
     """Where to return after an action: the queue page it was taken from, if it is ours."""
     target = request.POST.get("next") or request.GET.get("next") or ""
-    if target and url_has_allowed_host_and_scheme(
+    # Only a path of ours: a bare word would be taken for a URL name by redirect() and fail.
+    if target.startswith("/") and url_has_allowed_host_and_scheme(
         target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
     ):
         return target

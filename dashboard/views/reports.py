@@ -13,6 +13,8 @@ from django.shortcuts import render
 from django.urls import path
 from django.utils.safestring import SafeString
 
+from config.csv_cells import csv_cell, csv_row
+
 from ..access import managers_required
 from ..charts import bar_chart, hbar_chart, line_chart
 from ..params import choice_param
@@ -29,7 +31,6 @@ from ..selectors_reports import (
 )
 
 PAGE_SIZE = 25
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 CHARTS = {"bar": bar_chart, "hbar": hbar_chart, "line": line_chart}
 
 
@@ -66,15 +67,8 @@ def cell_class(value: Any, *, numeric: bool) -> str:
 
 
 def exported(value: Any) -> str:
-    """A cell as written to CSV: plain, machine-readable values."""
-    if value is None:
-        return ""
-    if isinstance(value, dt.date):
-        return value.isoformat()
-    if isinstance(value, str | Link) and str(value)[:1] in FORMULA_STARTS:
-        # A product name or reason opened in a spreadsheet must not run as a formula.
-        return "'" + str(value)
-    return str(value)
+    """A cell as written to CSV: plain, machine-readable values, never a formula."""
+    return csv_cell(value)
 
 
 @managers_required
@@ -116,7 +110,7 @@ def report_export(request: HttpRequest, report: str) -> HttpResponse:
     response = HttpResponse(content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="{name}.csv"'
     writer = csv.writer(response)
-    writer.writerow([column.label for column in data.columns])
+    writer.writerow(csv_row(column.label for column in data.columns))
     for row in data.rows:
         writer.writerow([exported(cell) for cell in row])
     return response

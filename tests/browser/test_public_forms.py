@@ -7,6 +7,8 @@ import re
 from pathlib import Path
 
 import pytest
+from django.conf import settings
+from django.shortcuts import resolve_url
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver
 from django.urls.resolvers import RoutePattern
@@ -24,6 +26,8 @@ PUBLIC_POSTS = {
     "customer:consent": "test_status_page_answers.py",
     "customer:cancel": "test_status_page_answers.py",
     "admin:login": "test_public_forms.py",
+    "dashboard:login": "test_login.py",
+    "dashboard:logout": "test_login.py",
 }
 # The email provider's webhook is posted by the provider, not by a browser form; the admin's
 # other pages all ask for a staff login first.
@@ -55,7 +59,7 @@ def test_every_public_post_address_has_a_browser_test():
         assert isinstance(pattern.pattern, RoutePattern), f"{route}: give it a sample path"
         response = client.post(_sample_path(route), {})
         signs_in_first = response.status_code == 302 and response["Location"].startswith(
-            "/admin/login/"
+            ("/admin/login/", f"{resolve_url(settings.LOGIN_URL)}?")
         )
         if response.status_code != 405 and not signs_in_first:
             public.add(f"{namespace}:{pattern.name}")

@@ -25,7 +25,7 @@ def test_the_groups_exist_with_their_permissions():
 def test_anonymous_users_are_sent_to_log_in(client):
     response = client.get(reverse("dashboard:overview"))
     assert response.status_code == 302
-    assert response["Location"].startswith("/admin/login/")
+    assert response["Location"].startswith("/dashboard/login/")
 
 
 def test_staff_without_a_group_gets_403(client):

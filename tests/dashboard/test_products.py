@@ -69,7 +69,7 @@ def test_permissions(client, shop):
     ):
         response = client.get(url)
         assert response.status_code == 302
-        assert response["Location"].startswith("/admin/login/")
+        assert response["Location"].startswith("/dashboard/login/")
         client.force_login(staff_in(None))
         assert client.get(url).status_code == 403
         client.force_login(staff_in("Operations"))

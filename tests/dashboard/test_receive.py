@@ -20,7 +20,7 @@ def test_permissions(client):
     url = reverse("dashboard:receive")
     response = client.get(url)
     assert response.status_code == 302
-    assert response["Location"].startswith("/admin/login/")
+    assert response["Location"].startswith("/dashboard/login/")
     client.force_login(staff_in(None))
     assert client.get(url).status_code == 403
     assert client.post(url, {"sku": "X", "quantity": "1"}).status_code == 403

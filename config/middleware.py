@@ -1,0 +1,51 @@
+"""Response headers that no library sets for us."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, QueryDict
+
+
+class PermissionsPolicyMiddleware:
+    """Sends settings.PERMISSIONS_POLICY as the Permissions-Policy header of every response."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+        self.header = " ".join(settings.PERMISSIONS_POLICY.split())
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        if self.header:
+            response.headers.setdefault("Permissions-Policy", self.header)
+        return response
+
+
+class RejectNulCharactersMiddleware:
+    """A NUL character in the query string or a form answers 400 with a message.
+
+    No field accepts one, and PostgreSQL refuses it in text: without this, `?q=%00` on a search
+    reached the database and answered a server error.
+    """
+
+    MESSAGE = "Bad request: the text sent contains a NUL character (%00), which no field accepts."
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if (
+            "\x00" in request.path
+            or self._has_nul(request.GET)
+            or (request.method == "POST" and self._has_nul(request.POST))
+        ):
+            return HttpResponseBadRequest(self.MESSAGE, content_type="text/plain; charset=utf-8")
+        return self.get_response(request)
+
+    @staticmethod
+    def _has_nul(data: QueryDict) -> bool:
+        return any(
+            "\x00" in key or any("\x00" in value for value in values)
+            for key, values in data.lists()
+        )

@@ -1,0 +1,37 @@
+/* Live availability: fetch the quote fragment for a row when its SKU or quantity changes. */
+(function () {
+  var form = document.getElementById("order-new");
+  if (!form) { return; }
+  var url = form.getAttribute("data-quote-url");
+  var rows = form.querySelectorAll("tr.line-row");
+  rows.forEach(function (row, index) {
+    var sku = row.querySelector(".quote-sku");
+    var qty = row.querySelector(".quote-quantity");
+    var out = row.querySelector(".quote");
+    var timer = null;
+    var controller = null;
+    function refresh() {
+      var s = sku.value.trim();
+      if (!s) { out.innerHTML = ""; return; }
+      if (controller) { controller.abort(); }
+      controller = new AbortController();
+      var params = new URLSearchParams({ sku: s, quantity: qty.value.trim() || "1" });
+      fetch(url + "?" + params.toString(), {
+        credentials: "same-origin", signal: controller.signal,
+        headers: { "X-Requested-With": "fetch" }
+      }).then(function (response) {
+        if (!response.ok) { throw new Error(response.status); }
+        return response.text();
+      }).then(function (html) { out.innerHTML = html; })
+        .catch(function (error) {
+          if (error.name !== "AbortError") { out.textContent = "Could not check availability just now."; }
+        });
+    }
+    function later() { clearTimeout(timer); timer = setTimeout(refresh, 300); }
+    sku.addEventListener("input", later);
+    qty.addEventListener("input", later);
+    sku.addEventListener("change", refresh);
+  });
+  var errors = document.getElementById("order-errors");
+  if (errors) { errors.setAttribute("tabindex", "-1"); errors.focus(); }
+})();
