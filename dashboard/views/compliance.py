@@ -24,6 +24,7 @@ from orders.services import refund_mark_issued
 from ..access import managers_required
 from ..forms_orders import RefundIssueForm
 from ..selectors_orders import DEADLINE_WINDOW_DAYS, compliance_screen
+from ..submissions import single_submission
 
 # Orders per round of queries in the export: memory stays flat however long the period.
 EXPORT_CHUNK = 500
@@ -130,6 +131,7 @@ def compliance_export(request: HttpRequest) -> HttpResponse | StreamingHttpRespo
 
 @require_POST
 @managers_required
+@single_submission
 def refund_issue(request: HttpRequest, pk: int) -> HttpResponse:
     refund = get_object_or_404(Refund.objects.select_related("order"), pk=pk)
     form = RefundIssueForm(request.POST)

@@ -40,6 +40,7 @@ from ..selectors_orders import (
     recent_customers,
     sku_choices,
 )
+from ..submissions import single_submission
 
 PAGE_SIZE = 50
 
@@ -201,6 +202,7 @@ def _new_order_page(
 
 @require_http_methods(["GET", "POST"])
 @operations_required
+@single_submission
 def order_new(request: HttpRequest) -> HttpResponse:
     today = store_today()
     if request.method != "POST":

@@ -18,6 +18,7 @@ from ..access import can_manage, managers_required, operations_required
 from ..forms_operations import PrioritiseForm, QueueCancelForm
 from ..params import id_param
 from ..selectors_operations import backorder_queue, queue_line, queue_products, queue_rows
+from ..submissions import single_submission
 
 PAGE_SIZE = 50
 
@@ -74,6 +75,7 @@ def _action(
 
 
 @managers_required
+@single_submission
 def queue_prioritise(request: HttpRequest, line_id: int) -> HttpResponse:
     line = _line_or_404(line_id)
     form = PrioritiseForm(request.POST if request.method == "POST" else None)
@@ -92,6 +94,7 @@ def queue_prioritise(request: HttpRequest, line_id: int) -> HttpResponse:
 
 
 @operations_required
+@single_submission
 def queue_cancel(request: HttpRequest, line_id: int) -> HttpResponse:
     line = _line_or_404(line_id)
     form = QueueCancelForm(request.POST if request.method == "POST" else None, line=line)
