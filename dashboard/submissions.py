@@ -91,4 +91,5 @@ def single_submission(view: View) -> View:
                 return response
         return _repeat(request, key=key)
 
+    wrapped.single_submission = True  # type: ignore[attr-defined]
     return wrapped
