@@ -7,7 +7,6 @@
   function setBusy(form, busy) {
     form.querySelectorAll(BUTTONS).forEach(function (button) {
       button.disabled = busy;
-      if (busy) { button.setAttribute("aria-busy", "true"); } else { button.removeAttribute("aria-busy"); }
     });
   }
 
