@@ -39,6 +39,7 @@ from ..selectors_orders import (
     products_by_sku,
     recent_customers,
     sku_choices,
+    unusual_line_quantities,
 )
 from ..submissions import single_submission
 
@@ -229,6 +230,13 @@ def order_new(request: HttpRequest) -> HttpResponse:
         return _new_order_page(request, form, formset, quotes=True, status=400)
     data = form.cleaned_data
     requests = formset.line_requests()
+    questions = unusual_line_quantities(lines=requests)
+    if questions and not data["quantities_confirmed"]:
+        form.asking_quantities = True
+        for question in questions:
+            form.add_error(None, question)
+        form.add_error(None, "If the quantities are right, tick the box below and place again.")
+        return _new_order_page(request, form, formset, quotes=True, status=400)
     try:
         placed = order_place(
             customer_email=data["customer_email"],

@@ -1,5 +1,5 @@
-"""Receiving asks before saving what is most likely a mistake: a delivery note already
-received, or a quantity far above anything the product has seen."""
+"""Receiving and new orders ask before saving what is most likely a mistake: a delivery note
+already received, or a quantity far above anything the product has seen."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import pytest
 from django.urls import reverse
 
 from inventory.models import Stock, StockMovement
+from orders.models import Order
 from orders.selectors import UNUSUAL_QUANTITY_FLOOR, usual_quantity
 from tests.factories import ProductFactory, place_order, receive, staff_in
 
@@ -89,3 +90,46 @@ def test_a_new_product_may_receive_up_to_the_floor_without_a_question(operations
 
     assert at_floor.status_code == 302
     assert StockMovement.objects.filter(product=phone).count() == 1
+
+
+def new_order(quantity: int, **extra: str) -> dict[str, str]:
+    return {
+        "customer_email": "pat@example.com",
+        "customer_name": "Pat Phone",
+        "ship_preference": Order.ShipPreference.SHIP_AVAILABLE,
+        "payment_method": Order.PaymentMethod.CARD,
+        "shipping_charge": "0",
+        "lines-TOTAL_FORMS": "2",
+        "lines-INITIAL_FORMS": "0",
+        "lines-MIN_NUM_FORMS": "0",
+        "lines-MAX_NUM_FORMS": "50",
+        "lines-0-sku": "",
+        "lines-0-quantity": "",
+        "lines-1-sku": "PHONE-1",
+        "lines-1-quantity": str(quantity),
+        **extra,
+    }
+
+
+def test_a_new_order_line_far_above_the_usual_is_questioned_then_placed_when_confirmed(
+    operations,
+):
+    phone = ProductFactory(sku="PHONE-1")
+    receive(phone, 15)
+    url = reverse("dashboard:order_new")
+
+    form = operations.get(url).content.decode()
+    asked = operations.post(url, new_order(151))
+
+    page = asked.content.decode()
+    assert 'name="quantities_confirmed"' not in form
+    assert asked.status_code == 400
+    assert "Line 2: 151 units of PHONE-1 is far above the usual" in page
+    assert 'name="quantities_confirmed"' in page
+    assert not Order.objects.exists()
+
+    usual = operations.post(url, new_order(150))
+    confirmed = operations.post(url, new_order(151, quantities_confirmed="on"))
+
+    assert (usual.status_code, confirmed.status_code) == (302, 302)
+    assert sorted(Order.objects.values_list("lines__quantity", flat=True)) == [150, 151]
