@@ -65,10 +65,13 @@ class OrderNewForm(forms.Form):
         initial=Decimal("0.00"),
         widget=forms.NumberInput(attrs={"step": "0.01", "inputmode": "decimal"}),
     )
+    # Shown only when a line's quantity is far above its product's usual.
+    quantities_confirmed = forms.BooleanField(label="Yes, the quantities are right", required=False)
 
     def __init__(self, *args: Any, today: dt.date | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.today = today
+        self.asking_quantities = bool(self.data.get("quantities_confirmed"))
 
     def clean_promised_ship_date(self) -> dt.date | None:
         date: dt.date | None = self.cleaned_data.get("promised_ship_date")

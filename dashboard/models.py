@@ -1,8 +1,10 @@
-"""The dashboard owns no data: this unmanaged model only carries its two permissions."""
+"""The dashboard's own rows: its two permissions, and the one-time tokens of its forms."""
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.db import models
+from django.utils import timezone
 
 
 class DashboardAccess(models.Model):
@@ -16,3 +18,22 @@ class DashboardAccess(models.Model):
 
     def __str__(self) -> str:
         return "Dashboard access"
+
+
+class SubmissionToken(models.Model):
+    """A form's one-time token, used in the transaction of the write it caused: a second POST
+    with the same token (a double click, a resent request) finds it and is sent to the first
+    result instead of writing again."""
+
+    key = models.CharField(max_length=64, unique=True)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="submission_tokens"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    result_url = models.CharField(max_length=500, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["user", "created_at"], name="submission_user_created")]
+
+    def __str__(self) -> str:
+        return f"Submission {self.key[:8]}… by user {self.user_id}"

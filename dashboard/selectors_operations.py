@@ -236,7 +236,15 @@ def queue_products() -> QuerySet[Product]:
 
 
 def queue_line(*, line_id: int) -> OrderLine:
-    return OrderLine.objects.select_related("order__customer", "product").get(pk=line_id)
+    """A line that waits in its product's queue (DoesNotExist for any other line)."""
+    return OrderLine.objects.select_related("order__customer", "product").get(
+        pk=line_id, quantity_backordered__gt=0
+    )
+
+
+def cancelling_owes_refund(*, line: OrderLine) -> bool:
+    """Whether cancelling units of the line would owe its customer a refund (they paid)."""
+    return line.order.amount_paid > 0
 
 
 # --- products ----------------------------------------------------------------------------

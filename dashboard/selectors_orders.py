@@ -6,6 +6,7 @@ import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
+from typing import Any
 
 from django.db.models import (
     Case,
@@ -40,7 +41,7 @@ from orders.models import (
     Shipment,
     ShipmentLine,
 )
-from orders.selectors import order_status_url
+from orders.selectors import order_status_url, usual_quantity
 
 AT_RISK_DAYS = 7
 DEADLINE_WINDOW_DAYS = 14
@@ -349,3 +350,20 @@ def compliance_screen(*, today: dt.date, limit: int = 100) -> ComplianceScreen:
             .order_by("engine_failed_at", "order_id")[:limit]
         ),
     )
+
+
+def unusual_line_quantities(*, lines: Sequence[tuple[int, Any]]) -> list[str]:
+    """For each (row, line request) whose quantity is far above its product's usual, what to ask
+    before placing it (orders.selectors.usual_quantity)."""
+    known = products_by_sku(skus=[line.sku for _, line in lines])
+    questions = []
+    for row, line in lines:
+        product = known.get(line.sku.strip().lower())
+        if product is None:
+            continue
+        usual = usual_quantity(product_id=product.pk)
+        if usual.far_above(line.quantity):
+            questions.append(
+                f"Line {row}: " + usual.warning(sku=product.sku, quantity=line.quantity)
+            )
+    return questions

@@ -23,7 +23,7 @@ from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 from django.utils.timezone import localtime
 
-from orders.selectors import product_queue, product_replenishment
+from orders.selectors import product_queue, product_replenishment, usual_quantity
 from orders.services import (
     product_discontinue,
     product_eta_refresh,
@@ -49,7 +49,7 @@ from .models import (
     StockMovement,
     Supplier,
 )
-from .selectors import open_purchase_lines
+from .selectors import earlier_receipt, open_purchase_lines
 from .services import PurchaseLineRequest, product_create, supplier_create
 
 # --- admin actions with an intermediate form page ----------------------------------------
@@ -77,7 +77,7 @@ def run_form_action(
     """
     if "apply" in request.POST:
         form = form_class(request.POST)
-        if form.is_valid():
+        if form.is_valid() and _selection_confirmed(form, queryset):
             for obj in queryset:
                 try:
                     message = apply(obj, form.cleaned_data)
@@ -125,6 +125,15 @@ def run_selection_action(
     return _action_form_page(
         modeladmin, request, queryset, form=form, title=title, template=template
     )
+
+
+def _selection_confirmed(form: forms.Form, queryset: QuerySet[Any]) -> bool:
+    """A form may question its input against the selected objects (`check_selection`, adding
+    errors); the page then shows again, asking for confirmation."""
+    check = getattr(form, "check_selection", None)
+    if check is not None:
+        check(list(queryset))
+    return not form.errors
 
 
 # apply(modeladmin, request, obj, cleaned_data) -> the success message
@@ -261,6 +270,25 @@ class ReceiveStockForm(forms.Form):
     reference = forms.CharField(
         max_length=100, required=False, help_text="Purchase order, delivery note or invoice."
     )
+    receive_again = forms.BooleanField(
+        label="Yes, this is another delivery under a reference already received",
+        required=False,
+    )
+    quantity_confirmed = forms.BooleanField(
+        label="Yes, the quantity is right even where it is far above the usual", required=False
+    )
+
+    def check_selection(self, products: Sequence[Product]) -> None:
+        reference = (self.cleaned_data.get("reference") or "").strip()
+        for product in products:
+            earlier = earlier_receipt(product_id=product.pk, reference=reference)
+            if earlier is not None and not self.cleaned_data.get("receive_again"):
+                self.add_error(
+                    "receive_again",
+                    f"{product.sku}: “{reference}” was already used for a receipt of "
+                    f"{earlier.quantity} on {localtime(earlier.created_at):%Y-%m-%d %H:%M}.",
+                )
+        _check_usual_quantity(self, products)
 
 
 class AdjustStockForm(forms.Form):
@@ -272,6 +300,23 @@ class AdjustStockForm(forms.Form):
     )
     reason = forms.CharField(max_length=200, help_text="A count, damage, loss, a find…")
     reference = forms.CharField(max_length=100, required=False)
+    quantity_confirmed = forms.BooleanField(
+        label="Yes, the change is right even where it is far above the usual", required=False
+    )
+
+    def check_selection(self, products: Sequence[Product]) -> None:
+        _check_usual_quantity(self, products)
+
+
+def _check_usual_quantity(form: forms.Form, products: Sequence[Product]) -> None:
+    """Question a quantity far above a selected product's usual (orders.selectors)."""
+    quantity = form.cleaned_data.get("quantity")
+    if quantity is None or form.cleaned_data.get("quantity_confirmed"):
+        return
+    for product in products:
+        usual = usual_quantity(product_id=product.pk)
+        if usual.far_above(quantity):
+            form.add_error("quantity_confirmed", usual.warning(sku=product.sku, quantity=quantity))
 
 
 class ConfirmForm(forms.Form):

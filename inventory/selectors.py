@@ -5,7 +5,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from django.db.models import F, OuterRef, QuerySet, Subquery, Sum
+from django.db.models import F, Max, OuterRef, QuerySet, Subquery, Sum
 
 from .models import Product, PurchaseOrder, PurchaseOrderLine, Stock, StockMovement
 
@@ -27,6 +27,30 @@ def stock_ledger_mismatches() -> list[tuple[int, str, int, int]]:
         for stock in Stock.objects.select_related("product").order_by("pk")
         if stock.on_hand != sums.get(stock.pk, 0)
     ]
+
+
+def earlier_receipt(*, product_id: int, reference: str) -> StockMovement | None:
+    """The latest receipt of the product under `reference` (case and spaces ignored), if any:
+    receiving under it again is most likely the same delivery entered twice."""
+    reference = reference.strip()
+    if not reference:
+        return None
+    return (
+        StockMovement.objects.filter(
+            product_id=product_id,
+            kind=StockMovement.Kind.RECEIPT,
+            reference__iexact=reference,
+        )
+        .order_by("-created_at", "-id")
+        .first()
+    )
+
+
+def largest_receipt(*, product_id: int) -> int:
+    found = StockMovement.objects.filter(
+        product_id=product_id, kind=StockMovement.Kind.RECEIPT
+    ).aggregate(largest=Max("quantity"))["largest"]
+    return int(found or 0)
 
 
 def products_without_stock() -> QuerySet[Product]:

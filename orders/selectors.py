@@ -15,6 +15,7 @@ from django.db.models import (
     Exists,
     ExpressionWrapper,
     F,
+    Max,
     OuterRef,
     Prefetch,
     Q,
@@ -33,6 +34,7 @@ from inventory.selectors import (
     Supply,
     incoming_supply,
     incoming_units_subquery,
+    largest_receipt,
     products_without_stock,
     stock_ledger_mismatches,
 )
@@ -40,6 +42,11 @@ from inventory.selectors import (
 from .models import EtaSource, Order, OrderEvent, OrderLine, Refund, ShippingRate
 
 QUEUE_ORDER = ("-priority", "queued_at", "id")
+
+# A quantity more than ten times the product's largest order line or receipt is asked about
+# before it is saved (a typo, a scanner stuck on a key); below the floor, never.
+UNUSUAL_QUANTITY_FACTOR = 10
+UNUSUAL_QUANTITY_FLOOR = 100
 
 
 def product_queue(*, product_id: int) -> QuerySet[OrderLine]:
@@ -539,3 +546,38 @@ def order_status_url(*, order: Order) -> str:
 def active_shipping_rate() -> ShippingRate | None:
     """The shipping rate table in use, with its bands; None when the settings' rate applies."""
     return ShippingRate.objects.filter(is_active=True).prefetch_related("bands").first()
+
+
+@dataclass(frozen=True)
+class UsualQuantity:
+    """The largest order line and receipt a product has seen, and the quantity beyond which
+    a new one is far above the usual."""
+
+    largest_order_line: int
+    largest_receipt: int
+
+    @property
+    def limit(self) -> int:
+        largest = max(self.largest_order_line, self.largest_receipt)
+        return max(UNUSUAL_QUANTITY_FLOOR, UNUSUAL_QUANTITY_FACTOR * largest)
+
+    def far_above(self, quantity: int) -> bool:
+        return abs(quantity) > self.limit
+
+    def warning(self, *, sku: str, quantity: int) -> str:
+        return (
+            f"{abs(quantity)} units of {sku} is far above the usual: its largest order line "
+            f"was {self.largest_order_line} and its largest receipt {self.largest_receipt} "
+            f"(more than {self.limit} is checked)."
+        )
+
+
+def usual_quantity(*, product_id: int) -> UsualQuantity:
+    """What is usual for one product: see UNUSUAL_QUANTITY_FACTOR."""
+    largest_line = OrderLine.objects.filter(product_id=product_id).aggregate(
+        largest=Max("quantity")
+    )["largest"]
+    return UsualQuantity(
+        largest_order_line=int(largest_line or 0),
+        largest_receipt=largest_receipt(product_id=product_id),
+    )

@@ -27,6 +27,7 @@ from orders.services import refund_mark_failed, refund_mark_issued
 from ..access import managers_required
 from ..forms_orders import FollowUpDoneForm, RefundFailedForm, RefundIssueForm
 from ..selectors_orders import DEADLINE_WINDOW_DAYS, compliance_screen
+from ..submissions import single_submission
 
 # Orders per round of queries in the export: memory stays flat however long the period.
 EXPORT_CHUNK = 500
@@ -133,6 +134,7 @@ def compliance_export(request: HttpRequest) -> HttpResponse | StreamingHttpRespo
 
 @require_POST
 @managers_required
+@single_submission
 def refund_issue(request: HttpRequest, pk: int) -> HttpResponse:
     refund = get_object_or_404(Refund.objects.select_related("order"), pk=pk)
     form = RefundIssueForm(request.POST)
@@ -163,6 +165,7 @@ def refund_issue(request: HttpRequest, pk: int) -> HttpResponse:
 
 @require_POST
 @managers_required
+@single_submission
 def refund_failed(request: HttpRequest, pk: int) -> HttpResponse:
     """The refund could not go back the original way: record why, owe it another way."""
     refund = get_object_or_404(Refund.objects.select_related("order"), pk=pk)
@@ -199,6 +202,7 @@ def refund_failed(request: HttpRequest, pk: int) -> HttpResponse:
 
 @require_POST
 @managers_required
+@single_submission
 def follow_up_done(request: HttpRequest, pk: int) -> HttpResponse:
     """Staff told the customer of a delay notice another way (its email failed)."""
     follow_up = get_object_or_404(NoticeFollowUp.objects.select_related("order"), pk=pk)

@@ -39,7 +39,9 @@ from ..selectors_orders import (
     products_by_sku,
     recent_customers,
     sku_choices,
+    unusual_line_quantities,
 )
+from ..submissions import single_submission
 
 PAGE_SIZE = 50
 
@@ -201,6 +203,7 @@ def _new_order_page(
 
 @require_http_methods(["GET", "POST"])
 @operations_required
+@single_submission
 def order_new(request: HttpRequest) -> HttpResponse:
     today = store_today()
     if request.method != "POST":
@@ -227,6 +230,13 @@ def order_new(request: HttpRequest) -> HttpResponse:
         return _new_order_page(request, form, formset, quotes=True, status=400)
     data = form.cleaned_data
     requests = formset.line_requests()
+    questions = unusual_line_quantities(lines=requests)
+    if questions and not data["quantities_confirmed"]:
+        form.asking_quantities = True
+        for question in questions:
+            form.add_error(None, question)
+        form.add_error(None, "If the quantities are right, tick the box below and place again.")
+        return _new_order_page(request, form, formset, quotes=True, status=400)
     try:
         placed = order_place(
             customer_email=data["customer_email"],

@@ -30,6 +30,7 @@ from ..forms_purchasing import (
     RescheduleForm,
     SuggestionsForm,
 )
+from ..submissions import single_submission
 
 PAGE_SIZE = 25
 
@@ -89,6 +90,7 @@ def _created_message(request: HttpRequest, orders: list[PurchaseOrder], *, sent:
 
 
 @managers_required
+@single_submission
 def purchase_order_new(request: HttpRequest) -> HttpResponse:
     if request.method != "POST":
         return render(request, "dashboard/purchase_order_new.html", _new_context())
@@ -185,6 +187,7 @@ def purchase_order(request: HttpRequest, pk: int) -> HttpResponse:
 
 @managers_required
 @require_POST
+@single_submission
 def purchase_order_send(request: HttpRequest, pk: int) -> HttpResponse:
     po = get_object_or_404(PurchaseOrder, pk=pk)
     try:
@@ -197,6 +200,7 @@ def purchase_order_send(request: HttpRequest, pk: int) -> HttpResponse:
 
 @managers_required
 @require_POST
+@single_submission
 def purchase_order_cancel(request: HttpRequest, pk: int) -> HttpResponse:
     po = get_object_or_404(PurchaseOrder, pk=pk)
     form = ReasonForm(request.POST)
@@ -214,6 +218,7 @@ def purchase_order_cancel(request: HttpRequest, pk: int) -> HttpResponse:
 
 @managers_required
 @require_POST
+@single_submission
 def po_line_receive(request: HttpRequest, pk: int) -> HttpResponse:
     line = get_object_or_404(
         PurchaseOrderLine.objects.select_related("product", "purchase_order"), pk=pk
@@ -249,6 +254,7 @@ def po_line_receive(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @managers_required
+@single_submission
 def po_line_reschedule(request: HttpRequest, pk: int) -> HttpResponse:
     try:
         line = selectors.purchase_line_for_reschedule(line_id=pk)

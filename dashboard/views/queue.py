@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from django.contrib import messages
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -17,7 +17,14 @@ from orders.services import line_cancel, line_prioritise
 from ..access import can_manage, managers_required, operations_required
 from ..forms_operations import PrioritiseForm, QueueCancelForm
 from ..params import id_param
-from ..selectors_operations import backorder_queue, queue_line, queue_products, queue_rows
+from ..selectors_operations import (
+    backorder_queue,
+    cancelling_owes_refund,
+    queue_line,
+    queue_products,
+    queue_rows,
+)
+from ..submissions import single_submission
 
 PAGE_SIZE = 50
 
@@ -61,7 +68,7 @@ def _line_or_404(line_id: int) -> OrderLine:
     try:
         return queue_line(line_id=line_id)
     except OrderLine.DoesNotExist as exc:
-        raise Http404("No such order line.") from exc
+        raise Http404("This line is not waiting in the queue.") from exc
 
 
 def _action(
@@ -75,6 +82,7 @@ def _action(
 
 
 @managers_required
+@single_submission
 def queue_prioritise(request: HttpRequest, line_id: int) -> HttpResponse:
     line = _line_or_404(line_id)
     form = PrioritiseForm(request.POST if request.method == "POST" else None)
@@ -93,8 +101,14 @@ def queue_prioritise(request: HttpRequest, line_id: int) -> HttpResponse:
 
 
 @operations_required
+@single_submission
 def queue_cancel(request: HttpRequest, line_id: int) -> HttpResponse:
     line = _line_or_404(line_id)
+    if cancelling_owes_refund(line=line) and not can_manage(request.user):
+        raise PermissionDenied(
+            f"{line.order.number} is paid: cancelling it owes the customer a refund, "
+            "and refunds are for Managers."
+        )
     form = QueueCancelForm(request.POST if request.method == "POST" else None, line=line)
     if request.method == "POST" and form.is_valid():
         try:

@@ -18,6 +18,7 @@ from ..selectors_operations import (
     last_event_id,
     receipt_result,
 )
+from ..submissions import single_submission
 
 SESSION_KEY = "dashboard_last_receipt"
 
@@ -32,6 +33,7 @@ def _last_result(request: HttpRequest) -> ReceiptResult | None:
 
 
 @operations_required
+@single_submission
 def receive(request: HttpRequest) -> HttpResponse:
     if request.method != "POST":
         form = ReceiveForm(initial={"sku": request.GET.get("sku", "")})

@@ -17,6 +17,7 @@ from ..access import operations_required
 from ..forms_operations import ShipForm
 from ..params import id_param
 from ..selectors_operations import order_for_shipping, ready_to_ship, shipment_for_slip
+from ..submissions import single_submission
 
 PAGE_SIZE = 50
 
@@ -35,6 +36,7 @@ def ship(request: HttpRequest) -> HttpResponse:
 
 
 @operations_required
+@single_submission
 def ship_order(request: HttpRequest, order_id: int) -> HttpResponse:
     order = _order_or_404(order_id)
     form = ShipForm(request.POST if request.method == "POST" else None, order=order)

@@ -138,12 +138,12 @@ def test_prioritising_needs_a_reason(manager):
     assert line.priority == 0
 
 
-def test_cancelling_from_the_queue_creates_a_refund(operations):
+def test_a_manager_cancelling_a_paid_line_from_the_queue_creates_a_refund(manager):
     product = ProductFactory(unit_price="40.00")
     order = place_order((product, 2), amount_paid=None)
     line = waiting_line(order)
 
-    response = operations.post(
+    response = manager.post(
         reverse("dashboard:queue_cancel", args=[line.pk]),
         {"reason": "Customer found it elsewhere", "cause": "customer", "quantity": "2"},
         follow=True,
@@ -159,7 +159,7 @@ def test_cancelling_from_the_queue_creates_a_refund(operations):
 
 
 def test_cancel_form_errors_are_shown(operations):
-    line = waiting_line(place_order((ProductFactory(), 2)))
+    line = waiting_line(place_order((ProductFactory(), 2), paid=False))
     response = operations.post(
         reverse("dashboard:queue_cancel", args=[line.pk]),
         {"reason": "", "cause": "weather", "quantity": "5"},
@@ -170,3 +170,48 @@ def test_cancel_form_errors_are_shown(operations):
     assert "Select a valid choice." in page
     assert "Only 2 units of this line can still be cancelled." in page
     assert not Refund.objects.exists()
+
+
+def test_operations_may_not_cancel_a_paid_line_because_it_owes_a_refund(operations):
+    line = waiting_line(place_order((ProductFactory(sku="PAID-1"), 2)))
+    url = reverse("dashboard:queue_cancel", args=[line.pk])
+
+    page = operations.get(reverse("dashboard:queue")).content.decode()
+    refused = operations.post(url, {"reason": "asked", "cause": "customer", "quantity": "2"})
+
+    assert "Paid: a manager cancels" in page
+    assert f'action="{url}"' not in page
+    assert operations.get(url).status_code == 403
+    assert refused.status_code == 403
+    line.refresh_from_db()
+    assert line.quantity_cancelled == 0
+    assert not Refund.objects.exists()
+
+
+def test_operations_cancel_an_unpaid_line_and_no_refund_is_owed(operations):
+    line = waiting_line(place_order((ProductFactory(sku="UNPAID-1"), 2), paid=False))
+    url = reverse("dashboard:queue_cancel", args=[line.pk])
+
+    page = operations.get(reverse("dashboard:queue")).content.decode()
+    response = operations.post(url, {"reason": "asked", "cause": "customer", "quantity": "2"})
+
+    assert f'action="{url}"' in page
+    assert response.status_code == 302
+    line.refresh_from_db()
+    assert line.quantity_cancelled == 2
+    assert not Refund.objects.exists()
+
+
+@pytest.mark.parametrize("action", ["queue_cancel", "queue_prioritise"])
+def test_a_line_that_no_longer_waits_is_not_in_the_queue(manager, action):
+    product = ProductFactory(on_hand=5)
+    line = place_order((product, 2)).lines.get()
+    assert line.quantity_backordered == 0
+
+    url = reverse(f"dashboard:{action}", args=[line.pk])
+    response = manager.post(url, {"reason": "x", "cause": "customer", "quantity": "1"})
+
+    assert manager.get(url).status_code == 404
+    assert response.status_code == 404
+    line.refresh_from_db()
+    assert (line.quantity_cancelled, line.priority) == (0, 0)

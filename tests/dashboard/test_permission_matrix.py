@@ -1,0 +1,328 @@
+"""Every dashboard POST against the permission matrix of the README, one test per cell: each
+endpoint × anonymous, staff without a group, Operations, Managers. A refused POST changes
+nothing; an allowed one does what it says."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from django.conf import settings
+from django.shortcuts import resolve_url
+from django.test import Client
+from django.urls import reverse
+
+from compliance.models import DelayNotice, NoticeFollowUp
+from inventory.models import PurchaseOrder, Stock
+from inventory.services import PurchaseLineRequest, supplier_create
+from orders.models import Order, OrderLine, Refund, Shipment
+from orders.selectors import store_today
+from orders.services import line_cancel, purchase_order_create
+from tests.factories import ProductFactory, place_order, staff_in
+
+pytestmark = pytest.mark.django_db
+
+ROLES = ["anonymous", "no group", "Operations", "Managers"]
+RANK = {role: rank for rank, role in enumerate(ROLES)}
+
+
+class World:
+    """One of everything a POST can act on."""
+
+    def __init__(self) -> None:
+        self.phone = ProductFactory(sku="PHONE-1", on_hand=2, unit_price="20.00")
+        self.cable = ProductFactory(sku="CABLE-1", on_hand=0)
+        self.to_ship = place_order((self.phone, 2), paid=False)
+        self.unpaid_waiting = place_order((self.cable, 3), paid=False).lines.get()
+        self.paid_waiting = place_order((self.cable, 2)).lines.get()
+        refunded = place_order((self.cable, 1))
+        line_cancel(line=refunded.lines.get(), reason="changed their mind")
+        self.refund = Refund.objects.get(order=refunded)
+        supplier = supplier_create(name="Acme", email="acme@example.com")
+        self.supplier = supplier
+        self.sent = purchase_order_create(
+            supplier=supplier,
+            lines=[PurchaseLineRequest(self.cable, 10, store_today() + dt.timedelta(days=9))],
+            send=True,
+        )
+        self.draft = purchase_order_create(
+            supplier=supplier,
+            lines=[PurchaseLineRequest(self.cable, 4, store_today() + dt.timedelta(days=9))],
+        )
+        # A delay notice whose email bounced: staff must tell the customer another way.
+        notice = DelayNotice.objects.create(
+            order=self.paid_waiting.order,
+            kind=DelayNotice.Kind.FIRST,
+            deadline=store_today() + dt.timedelta(days=5),
+            delay_reason="Cable: out of stock.",
+            answer_by=store_today() + dt.timedelta(days=5),
+            decision_key="matrix-notice",
+        )
+        self.follow_up = NoticeFollowUp.objects.create(
+            notice=notice,
+            order=self.paid_waiting.order,
+            problem="its email bounced",
+            due_by=store_today() + dt.timedelta(days=5),
+        )
+
+
+def line(world_line: OrderLine) -> OrderLine:
+    world_line.refresh_from_db()
+    return world_line
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    name: str
+    needs: str  # the least role allowed
+    url: Callable[[World], str]
+    data: Callable[[World], dict[str, Any]]
+    done: Callable[[World], bool]  # whether the write happened
+
+    def __str__(self) -> str:
+        return self.name
+
+
+def _new_order(w: World) -> dict[str, Any]:
+    return {
+        "customer_email": "pat@example.com",
+        "customer_name": "Pat Phone",
+        "ship_preference": Order.ShipPreference.SHIP_AVAILABLE,
+        "payment_method": Order.PaymentMethod.CARD,
+        "shipping_charge": "0",
+        "lines-TOTAL_FORMS": "1",
+        "lines-INITIAL_FORMS": "0",
+        "lines-MIN_NUM_FORMS": "0",
+        "lines-MAX_NUM_FORMS": "50",
+        "lines-0-sku": "CABLE-1",
+        "lines-0-quantity": "1",
+    }
+
+
+def _new_po(w: World) -> dict[str, Any]:
+    return {
+        "po-supplier": str(w.supplier.pk),
+        "po-note": "",
+        "lines-TOTAL_FORMS": "1",
+        "lines-INITIAL_FORMS": "0",
+        "lines-MIN_NUM_FORMS": "0",
+        "lines-MAX_NUM_FORMS": "50",
+        "lines-0-sku": "PHONE-1",
+        "lines-0-quantity": "6",
+        "lines-0-expected_date": (store_today() + dt.timedelta(days=5)).isoformat(),
+        "create": "1",
+    }
+
+
+CANCEL = {"reason": "asked by phone", "cause": "customer", "quantity": "1"}
+LATER = store_today() + dt.timedelta(days=20)
+
+ENDPOINTS = [
+    Endpoint(
+        "order_new",
+        "Operations",
+        lambda w: reverse("dashboard:order_new"),
+        _new_order,
+        lambda w: Order.objects.filter(customer__email="pat@example.com").exists(),
+    ),
+    Endpoint(
+        "receive",
+        "Operations",
+        lambda w: reverse("dashboard:receive"),
+        lambda w: {"sku": "PHONE-1", "quantity": "3"},
+        lambda w: Stock.objects.get(pk=w.phone.pk).on_hand == 5,
+    ),
+    Endpoint(
+        "ship_order",
+        "Operations",
+        lambda w: reverse("dashboard:ship_order", args=[w.to_ship.pk]),
+        lambda w: {f"line_{w.to_ship.lines.get().pk}": "2"},
+        lambda w: Shipment.objects.filter(order=w.to_ship).exists(),
+    ),
+    Endpoint(
+        "queue_cancel (unpaid line)",
+        "Operations",
+        lambda w: reverse("dashboard:queue_cancel", args=[w.unpaid_waiting.pk]),
+        lambda w: CANCEL,
+        lambda w: line(w.unpaid_waiting).quantity_cancelled == 1,
+    ),
+    Endpoint(
+        "queue_cancel (paid line: a refund)",
+        "Managers",
+        lambda w: reverse("dashboard:queue_cancel", args=[w.paid_waiting.pk]),
+        lambda w: CANCEL,
+        lambda w: line(w.paid_waiting).quantity_cancelled == 1,
+    ),
+    Endpoint(
+        "queue_prioritise",
+        "Managers",
+        lambda w: reverse("dashboard:queue_prioritise", args=[w.unpaid_waiting.pk]),
+        lambda w: {"reason": "VIP"},
+        lambda w: line(w.unpaid_waiting).priority > 0,
+    ),
+    Endpoint(
+        "purchase_order_new",
+        "Managers",
+        lambda w: reverse("dashboard:purchase_order_new"),
+        _new_po,
+        lambda w: PurchaseOrder.objects.count() == 3,
+    ),
+    Endpoint(
+        "purchase_order_send",
+        "Managers",
+        lambda w: reverse("dashboard:purchase_order_send", args=[w.draft.pk]),
+        lambda w: {},
+        lambda w: PurchaseOrder.objects.get(pk=w.draft.pk).status == PurchaseOrder.Status.SENT,
+    ),
+    Endpoint(
+        "purchase_order_cancel",
+        "Managers",
+        lambda w: reverse("dashboard:purchase_order_cancel", args=[w.sent.pk]),
+        lambda w: {"reason": "supplier closed"},
+        lambda w: PurchaseOrder.objects.get(pk=w.sent.pk).status == PurchaseOrder.Status.CANCELLED,
+    ),
+    Endpoint(
+        "po_line_receive",
+        "Managers",
+        lambda w: reverse("dashboard:po_line_receive", args=[w.sent.lines.get().pk]),
+        lambda w: {"quantity": "2"},
+        lambda w: w.sent.lines.get().quantity_received == 2,
+    ),
+    Endpoint(
+        "po_line_reschedule",
+        "Managers",
+        lambda w: reverse("dashboard:po_line_reschedule", args=[w.sent.lines.get().pk]),
+        lambda w: {"expected_date": LATER.isoformat(), "reason": "port strike", "confirm": "1"},
+        lambda w: w.sent.lines.get().expected_date == LATER,
+    ),
+    Endpoint(
+        "refund_issue",
+        "Managers",
+        lambda w: reverse("dashboard:refund_issue", args=[w.refund.pk]),
+        lambda w: {"reference": "re_123"},
+        lambda w: Refund.objects.get(pk=w.refund.pk).issued_at is not None,
+    ),
+    Endpoint(
+        "refund_failed",
+        "Managers",
+        lambda w: reverse("dashboard:refund_failed", args=[w.refund.pk]),
+        lambda w: {"reason": "card closed", "method": "check"},
+        lambda w: Refund.objects.get(pk=w.refund.pk).failed_at is not None,
+    ),
+    Endpoint(
+        "follow_up_done",
+        "Managers",
+        lambda w: reverse("dashboard:follow_up_done", args=[w.follow_up.pk]),
+        lambda w: {"how": "phoned"},
+        lambda w: NoticeFollowUp.objects.get(pk=w.follow_up.pk).done_at is not None,
+    ),
+]
+
+
+def logged_in(client: Client, role: str) -> Client:
+    if role != "anonymous":
+        client.force_login(staff_in(None if role == "no group" else role))
+    return client
+
+
+@pytest.mark.parametrize("role", ROLES)
+@pytest.mark.parametrize("endpoint", ENDPOINTS, ids=str)
+def test_post(client, endpoint: Endpoint, role: str):
+    world = World()
+    url, data = endpoint.url(world), endpoint.data(world)
+
+    response = logged_in(client, role).post(url, data)
+
+    if role == "anonymous":
+        assert response.status_code == 302
+        assert response["Location"].startswith(resolve_url(settings.LOGIN_URL))
+        assert not endpoint.done(world)
+    elif RANK[role] < RANK[endpoint.needs]:
+        assert response.status_code == 403
+        assert not endpoint.done(world)
+    else:
+        assert response.status_code == 302, response.content.decode()[:2000]
+        assert endpoint.done(world)
+
+
+READ_ONLY = {
+    "overview",
+    "queue",
+    "products",
+    "product",
+    "orders",
+    "order",
+    "quote",
+    "ship",
+    "packing_slip",
+    "purchase_orders",
+    "purchase_order",
+    "compliance",
+    "compliance_export",
+    "reports",
+    "report_export",
+}
+
+
+# Open to anyone: signing in and out (tested in tests/dashboard/test_login.py).
+SIGN_IN = {"login", "logout"}
+
+
+def test_every_dashboard_screen_that_writes_is_in_the_matrix_and_takes_a_token_once():
+    """A new screen must be sorted here: one that writes gets a row above and a token."""
+    from dashboard.urls import urlpatterns
+
+    writes = {endpoint.name.split(" ")[0] for endpoint in ENDPOINTS}
+    names = {pattern.name for pattern in urlpatterns}
+    assert names == writes | READ_ONLY | SIGN_IN
+    with_token = {
+        pattern.name
+        for pattern in urlpatterns
+        if getattr(pattern.callback, "single_submission", False)
+    }
+    assert with_token == writes
+
+
+SCREENS: dict[str, tuple[str, Callable[[World], list[Any]]]] = {
+    "overview": ("Operations", lambda w: []),
+    "queue": ("Operations", lambda w: []),
+    "products": ("Operations", lambda w: []),
+    "product": ("Operations", lambda w: [w.phone.pk]),
+    "orders": ("Operations", lambda w: []),
+    "order": ("Operations", lambda w: [w.to_ship.pk]),
+    "quote": ("Operations", lambda w: []),
+    "ship": ("Operations", lambda w: []),
+    "packing_slip": ("Operations", lambda w: [w.to_ship.pk]),
+    "purchase_orders": ("Managers", lambda w: []),
+    "purchase_order": ("Managers", lambda w: [w.sent.pk]),
+    "compliance": ("Managers", lambda w: []),
+    "compliance_export": ("Managers", lambda w: []),
+    "reports": ("Managers", lambda w: []),
+    "report_export": ("Managers", lambda w: ["fill-rate"]),
+}
+
+
+def test_the_screens_below_are_the_read_only_ones():
+    assert set(SCREENS) == READ_ONLY
+
+
+@pytest.mark.parametrize("role", ROLES)
+@pytest.mark.parametrize("screen", sorted(SCREENS))
+def test_get(client, screen: str, role: str):
+    needs, args = SCREENS[screen]
+    url = reverse(f"dashboard:{screen}", args=args(World()))
+    today = store_today().isoformat()
+    query = {"start": today, "end": today} if screen == "compliance_export" else {}
+
+    response = logged_in(client, role).get(url, query)
+
+    if role == "anonymous":
+        assert response.status_code == 302
+        assert response["Location"].startswith(resolve_url(settings.LOGIN_URL))
+    elif RANK[role] < RANK[needs]:
+        assert response.status_code == 403
+    else:
+        assert response.status_code == 200
