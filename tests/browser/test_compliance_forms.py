@@ -15,10 +15,13 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from django.contrib.auth import get_user_model
+from django.test import Client
 from django.utils import timezone
 
 from compliance.models import NoticeFollowUp, OrderCompliance
 from compliance.services import order_rule_evaluate
+from dashboard.views import compliance as compliance_views
 from notifications.models import Notification
 from orders.models import Order
 from orders.selectors import store_today
@@ -27,10 +30,32 @@ from tests.browser.test_dashboard_flows import log_in, staff
 from tests.factories import CustomerFactory, ProductFactory, place_order
 
 pytestmark = pytest.mark.django_db(transaction=True)
+User = get_user_model()
 
 SCREEN = "/dashboard/compliance/"
 DESKTOP = {"width": 1280, "height": 900}
 PHONE = {"width": 390, "height": 844}
+
+
+# Each address the compliance screen's forms post to, and the browser test that submits it.
+STAFF_POSTS = {
+    "refund_issue": "test_a_manager_marks_a_refund_issued",
+    "refund_failed": "test_a_manager_records_a_failed_refund_and_sees_it_owed_another_way",
+    "follow_up_done": "test_a_manager_records_that_the_customer_was_told_by_phone",
+}
+
+
+def test_every_form_of_the_compliance_screen_has_a_browser_test(manager):
+    client = Client()
+    client.force_login(User.objects.get(username=manager))
+    posted = set()
+    for pattern in compliance_views.urlpatterns:
+        path = "/dashboard/" + re.sub(r"<int:\w+>", "1", str(pattern.pattern))
+        if client.post(path, {}).status_code != 405:
+            posted.add(pattern.name)
+    assert posted == set(STAFF_POSTS)
+    for test_name in STAFF_POSTS.values():
+        assert callable(globals()[test_name])
 
 
 @dataclass
