@@ -51,6 +51,22 @@ Branch = OrderCompliance.Branch
 GRACE = dt.timedelta(days=30)
 
 
+def _lock_stocks_then_order(*, order_id: int) -> Order:
+    """Lock the stock rows of the order's products and of their substitutes (by product id),
+    then the order: the lock order of every write path, so the engine or a customer's answer
+    never deadlocks with staff shipping, receiving or cancelling the same products. The
+    substitutes are included because a substitution committed between reading the lines and
+    locking adds a line of one of them; its stock row is then already held."""
+    product_ids = list(
+        OrderLine.objects.filter(order_id=order_id).values_list("product_id", flat=True)
+    )
+    substitute_ids = Product.substitutes.through.objects.filter(
+        from_product_id__in=product_ids
+    ).values_list("to_product_id", flat=True)
+    lock_stocks(product_ids=[*product_ids, *substitute_ids])
+    return lock_order(order_id=order_id)
+
+
 def _record(order: Order, message: str, **data: Any) -> None:
     order_rule_record(order=order, message=message, data={"rule": True, **data})
 
@@ -206,7 +222,9 @@ def order_rule_evaluate(*, order_id: int, now: dt.datetime | None = None) -> Ord
         return None
     now = now or timezone.now()
     today = store_date(now)
-    order = lock_order(order_id=order_id)
+    # Stock rows first, then the order, as shipping and receiving take them: a decision may
+    # cancel lines (and so lock their stock) while staff ship the same order.
+    order = _lock_stocks_then_order(order_id=order_id)
     lines = list(OrderLine.objects.filter(order=order).select_related("product"))
     compliance, created = OrderCompliance.objects.get_or_create(order=order)
     if compliance.engine_failure:
@@ -586,14 +604,7 @@ def _lock_for_answer(*, order_id: int) -> Order:
     """The stock rows an answer may touch (the order's products and their substitutes), then
     the order: the order in which shipping and cancelling take them, so a customer's click
     never deadlocks with staff shipping the same order."""
-    product_ids = list(
-        OrderLine.objects.filter(order_id=order_id).values_list("product_id", flat=True)
-    )
-    substitute_ids = Product.substitutes.through.objects.filter(
-        from_product_id__in=product_ids
-    ).values_list("to_product_id", flat=True)
-    lock_stocks(product_ids=[*product_ids, *substitute_ids])
-    return lock_order(order_id=order_id)
+    return _lock_stocks_then_order(order_id=order_id)
 
 
 @transaction.atomic

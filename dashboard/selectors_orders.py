@@ -313,7 +313,7 @@ def compliance_screen(*, today: dt.date, limit: int = 100) -> ComplianceScreen:
             answer__isnull=True,
             pk=latest_notice,
         )
-        .select_related("order__customer", "notification")
+        .select_related("order__customer", "notification", "follow_up")
         .order_by("answer_by", "id")
     )
     cancellations = (
