@@ -31,6 +31,7 @@ from django.db.models.expressions import CombinedExpression
 from django.db.models.functions import Coalesce, RowNumber
 
 from compliance.models import OrderCompliance
+from compliance.selectors import at_risk_lines_q, line_at_risk, ship_by_expression
 from inventory.models import Product, PurchaseOrderLine, StockMovement, Supplier
 from inventory.selectors import open_purchase_lines, product_ledger
 from orders.models import Order, OrderEvent, OrderLine, Shipment
@@ -90,7 +91,7 @@ def _waiting_ahead(aggregate: Count | Sum) -> CombinedExpression:
 class BackorderQueue:
     """Waiting lines in allocation order, each with its place in its product's queue
     (`position`), the units waiting up to and including it (`units_through`), its customer
-    and its Mail Order Rule deadline and consent state (`deadline`, `consent_state`).
+    and its ship-by date under the Mail Order Rule and consent state (`deadline`, `consent_state`).
 
     Sliced (as Paginator does) it costs one query whatever the page: the page's line ids
     come from the queue index alone (a narrow scan, however deep the page), then only those
@@ -100,13 +101,16 @@ class BackorderQueue:
 
     ordered = True
 
-    def __init__(self, *, product_id: int | None = None) -> None:
+    def __init__(self, *, product_id: int | None = None, at_risk: bool = False) -> None:
         self.product_id = product_id
+        self.at_risk = at_risk
 
     def _waiting(self) -> QuerySet[OrderLine]:
         lines = OrderLine.objects.filter(quantity_backordered__gt=0)
         if self.product_id is not None:
             lines = lines.filter(product_id=self.product_id)
+        if self.at_risk:
+            lines = lines.filter(at_risk_lines_q())
         return lines.order_by(*QUEUE_ORDER)
 
     def _detailed(self, lines: QuerySet[OrderLine]) -> QuerySet[OrderLine]:
@@ -115,7 +119,7 @@ class BackorderQueue:
             .annotate(
                 position=_waiting_ahead(Count("id")),
                 units_through=_waiting_ahead(Sum("quantity_backordered")),
-                deadline=F("order__compliance__deadline"),
+                deadline=ship_by_expression("order__compliance__"),
                 consent_state=F("order__compliance__state"),
             )
             .order_by(*QUEUE_ORDER)
@@ -133,7 +137,7 @@ class BackorderQueue:
                 units_through=Window(
                     Sum("quantity_backordered"), partition_by=partition, order_by=queue_order
                 ),
-                deadline=F("order__compliance__deadline"),
+                deadline=ship_by_expression("order__compliance__"),
                 consent_state=F("order__compliance__state"),
             )
             .order_by(*QUEUE_ORDER)
@@ -171,11 +175,11 @@ class BackorderQueue:
         return iter(self[:])
 
 
-def backorder_queue(*, product_id: int | None = None) -> BackorderQueue:
+def backorder_queue(*, product_id: int | None = None, at_risk: bool = False) -> BackorderQueue:
     """Waiting lines in allocation order, each with its place in its product's queue, the units
-    waiting ahead of it, its customer and its Mail Order Rule deadline and consent state.
+    waiting ahead of it, its customer and its Mail Order Rule ship-by date and consent state.
     Slice it (or hand it to a Paginator): see BackorderQueue."""
-    return BackorderQueue(product_id=product_id)
+    return BackorderQueue(product_id=product_id, at_risk=at_risk)
 
 
 @dataclass(frozen=True)
@@ -218,8 +222,7 @@ def queue_rows(lines: Iterable[OrderLine], *, today: dt.date) -> list[QueueRow]:
                 deadline=deadline,
                 consent_state=getattr(line, "consent_state", None) or "",
                 overdue=deadline is not None and deadline < today,
-                # The ETA (or the lack of one) misses the shipment deadline.
-                at_risk=deadline is not None and (line.eta is None or line.eta > deadline),
+                at_risk=line_at_risk(line=line, ship_by=deadline),
             )
         )
     return rows
@@ -411,7 +414,7 @@ def shipping_orders() -> QuerySet[Order]:
         .annotate(
             units_allocated=_line_units("quantity_allocated"),
             units_backordered=_line_units("quantity_backordered"),
-            deadline=F("compliance__deadline"),
+            deadline=ship_by_expression("compliance__"),
         )
         .annotate(
             ready_to_ship=Case(

@@ -9,9 +9,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.db.models import (
-    Case,
     Count,
-    DateField,
     DecimalField,
     Exists,
     F,
@@ -22,13 +20,19 @@ from django.db.models import (
     QuerySet,
     Subquery,
     Sum,
-    When,
 )
 from django.db.models.expressions import Combinable
 from django.db.models.functions import Coalesce
 
 from compliance.models import DelayNotice, NoticeFollowUp, OrderCompliance
-from compliance.selectors import RecordRow, compliance_record, notice_follow_ups_open
+from compliance.selectors import (
+    DATED_STATES,
+    RecordRow,
+    at_risk_orders_q,
+    compliance_record,
+    notice_follow_ups_open,
+    ship_by_expression,
+)
 from inventory.models import Product
 from notifications.models import Notification
 from orders.models import (
@@ -43,21 +47,12 @@ from orders.models import (
 )
 from orders.selectors import order_status_url, usual_quantity
 
-AT_RISK_DAYS = 7
 DEADLINE_WINDOW_DAYS = 14
 # What a customer never sees: emails that went to staff.
 STAFF_NOTIFICATION_KINDS = (
     Notification.Kind.STAFF_BACKORDER_ALERT,
     Notification.Kind.STAFF_DIGEST,
 )
-# Compliance states in which the order still has a date to meet (an indefinite consent has none).
-DATED_STATES = (
-    OrderCompliance.State.ON_TIME,
-    OrderCompliance.State.NOTICE_SENT,
-    OrderCompliance.State.CONSENTED,
-    OrderCompliance.State.RENEWED_NOTICE_SENT,
-)
-UNFINISHED = (OrderStatus.OPEN, OrderStatus.BACKORDERED, OrderStatus.PARTIALLY_SHIPPED)
 
 
 def _line_sum(expression: str | Combinable, output: IntegerField | DecimalField) -> Subquery:
@@ -79,11 +74,6 @@ def _order_line_sum(expression: Combinable) -> Subquery:
         .values("total")[:1],
         output_field=IntegerField(),
     )
-
-
-def _ship_by() -> Coalesce:
-    """The date the order must now ship by: a consented date replaces the deadline T."""
-    return Coalesce("consented_until", "deadline")
 
 
 # --- the orders list ---------------------------------------------------------------------------
@@ -115,15 +105,8 @@ def order_rows(*, filters: OrderFilters, today: dt.date) -> QuerySet[Order]:
                 Decimal("0"),
                 output_field=money,
             ),
-            # Only while the rule still holds the order to a date.
-            ship_by=Case(
-                When(
-                    compliance__state__in=DATED_STATES,
-                    then=Coalesce("compliance__consented_until", "compliance__deadline"),
-                ),
-                default=None,
-                output_field=DateField(),
-            ),
+            ship_by=ship_by_expression("compliance__"),
+            at_risk=at_risk_orders_q(),
         )
         .order_by("-placed_at", "-id")
     )
@@ -142,10 +125,7 @@ def order_rows(*, filters: OrderFilters, today: dt.date) -> QuerySet[Order]:
             Exists(OrderLine.objects.filter(order=OuterRef("pk"), quantity_backordered__gt=0))
         )
     if filters.at_risk:
-        orders = orders.filter(
-            compliance__state__in=DATED_STATES,
-            ship_by__lte=today + dt.timedelta(days=AT_RISK_DAYS),
-        ).filter(Q(status__in=UNFINISHED))
+        orders = orders.filter(at_risk_orders_q())
     if filters.unreachable:
         orders = orders.filter(customer_unreachable_at__isnull=False)
     return orders
@@ -283,7 +263,7 @@ def compliance_screen(*, today: dt.date, limit: int = 100) -> ComplianceScreen:
     )
     deadlines = (
         OrderCompliance.objects.filter(state__in=DATED_STATES)
-        .annotate(ship_by=_ship_by())
+        .annotate(ship_by=ship_by_expression(""))
         .filter(unfinished, ship_by__lte=today + dt.timedelta(days=DEADLINE_WINDOW_DAYS))
         .annotate(
             units_open=Coalesce(

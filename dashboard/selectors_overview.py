@@ -26,12 +26,12 @@ from django.db.models.functions import Coalesce, TruncDate
 from django.utils import timezone
 
 from compliance.models import OrderCompliance
+from compliance.selectors import at_risk_lines_q
 from notifications.models import Notification
 from orders.models import Order, OrderEvent, OrderLine, Refund, ShipmentLine
 from orders.selectors import store_today
 
 SERIES_DAYS = (30, 90)
-AT_RISK_DAYS = 7
 # (label, first day, last day or None for "and older") of a waiting line's age in days.
 WAIT_BUCKETS: tuple[tuple[str, int, int | None], ...] = (
     ("0–7 days", 0, 7),
@@ -41,13 +41,6 @@ WAIT_BUCKETS: tuple[tuple[str, int, int | None], ...] = (
 )
 ANSWER_AWAITED = (
     OrderCompliance.State.NOTICE_SENT,
-    OrderCompliance.State.RENEWED_NOTICE_SENT,
-)
-# States in which a date still binds the shop (an indefinite consent has none).
-DATED_STATES = (
-    OrderCompliance.State.ON_TIME,
-    OrderCompliance.State.NOTICE_SENT,
-    OrderCompliance.State.CONSENTED,
     OrderCompliance.State.RENEWED_NOTICE_SENT,
 )
 UNDELIVERABLE = (Notification.State.BOUNCED, Notification.State.COMPLAINED)
@@ -103,18 +96,10 @@ class WaitingStats:
 
 
 def waiting_stats(*, today: dt.date | None = None) -> WaitingStats:
-    """Everything about the waiting lines in one aggregate query.
-
-    A line is at risk when its order is still bound to a date under the Mail Order Rule (the
-    consented date, else the deadline), that date is at most AT_RISK_DAYS away (or already
-    passed), and the line's ETA is unknown or later than that date.
-    """
+    """Everything about the waiting lines in one aggregate query; "at risk" is the rule's
+    definition (compliance.selectors.at_risk_lines_q)."""
     today = today or store_today()
-    ship_by = Coalesce("order__compliance__consented_until", "order__compliance__deadline")
-    at_risk = Q(
-        order__compliance__state__in=DATED_STATES,
-        ship_by__lte=today + dt.timedelta(days=AT_RISK_DAYS),
-    ) & (Q(eta__isnull=True) | Q(eta__gt=F("ship_by")))
+    at_risk = at_risk_lines_q()
     bucket_filters = {}
     for index, (_, first, last) in enumerate(WAIT_BUCKETS):
         # Age in days is today − the store date of queued_at.
@@ -122,19 +107,15 @@ def waiting_stats(*, today: dt.date | None = None) -> WaitingStats:
         if last is not None:
             condition &= Q(queued_at__gte=start_of_store_day(today - dt.timedelta(days=last)))
         bucket_filters[f"bucket_{index}"] = Count("id", filter=condition)
-    row = (
-        waiting_lines()
-        .annotate(ship_by=ship_by)
-        .aggregate(
-            units=Coalesce(Sum("quantity_backordered"), 0),
-            lines=Count("id"),
-            orders=Count("order_id", distinct=True),
-            revenue=Sum(revenue_expression()),
-            oldest=Min("queued_at"),
-            at_risk_lines=Count("id", filter=at_risk),
-            at_risk_orders=Count("order_id", filter=at_risk, distinct=True),
-            **bucket_filters,
-        )
+    row = waiting_lines().aggregate(
+        units=Coalesce(Sum("quantity_backordered"), 0),
+        lines=Count("id"),
+        orders=Count("order_id", distinct=True),
+        revenue=Sum(revenue_expression()),
+        oldest=Min("queued_at"),
+        at_risk_lines=Count("id", filter=at_risk),
+        at_risk_orders=Count("order_id", filter=at_risk, distinct=True),
+        **bucket_filters,
     )
     oldest = row["oldest"]
     return WaitingStats(

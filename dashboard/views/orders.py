@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -30,8 +29,8 @@ from ..forms_orders import (
     OrderNewForm,
     order_line_formset,
 )
+from ..params import flag_param
 from ..selectors_orders import (
-    AT_RISK_DAYS,
     OrderFilters,
     order_page,
     order_rows,
@@ -46,19 +45,15 @@ from ..submissions import single_submission
 PAGE_SIZE = 50
 
 
-def _flag(request: HttpRequest, name: str) -> bool:
-    return request.GET.get(name, "") in ("1", "on", "true", "yes")
-
-
 @require_GET
 @operations_required
 def orders(request: HttpRequest) -> HttpResponse:
     filters = OrderFilters(
         search=request.GET.get("q", "")[:100],
         status=request.GET.get("status", ""),
-        backordered=_flag(request, "backordered"),
-        at_risk=_flag(request, "at_risk"),
-        unreachable=_flag(request, "unreachable"),
+        backordered=flag_param(request, "backordered"),
+        at_risk=flag_param(request, "at_risk"),
+        unreachable=flag_param(request, "unreachable"),
     )
     today = store_today()
     page = Paginator(order_rows(filters=filters, today=today), PAGE_SIZE).get_page(
@@ -81,7 +76,6 @@ def orders(request: HttpRequest) -> HttpResponse:
                 )
             ),
             "today": today,
-            "at_risk_until": today + dt.timedelta(days=AT_RISK_DAYS),
             "store_zone": settings.STORE_TIME_ZONE,
         },
     )

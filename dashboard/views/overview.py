@@ -12,7 +12,7 @@ from django.urls import path, reverse
 from ..access import can_manage, operations_required
 from ..charts import bar_chart, hbar_chart, line_chart
 from ..params import choice_param
-from ..selectors_overview import AT_RISK_DAYS, SERIES_DAYS, chart_label
+from ..selectors_overview import SERIES_DAYS, chart_label
 from ..selectors_overview import overview as overview_figures
 
 
@@ -58,9 +58,9 @@ def overview(request: HttpRequest) -> HttpResponse:
             tone="bad" if (oldest_days or 0) > 30 else "warn" if (oldest_days or 0) > 14 else "",
         ),
         Stat(
-            f"Lines at risk ({AT_RISK_DAYS} days)",
+            "Lines at risk",
             units(waiting.at_risk_lines),
-            compliance or queue,
+            f"{queue}?at_risk=1",
             tone="bad" if waiting.at_risk_lines else "",
             note=f"{waiting.at_risk_orders} orders" if waiting.at_risk_lines else "",
         ),
@@ -116,7 +116,6 @@ def overview(request: HttpRequest) -> HttpResponse:
             "stats": stats,
             "charts": charts,
             "series_choices": SERIES_DAYS,
-            "at_risk_days": AT_RISK_DAYS,
         },
     )
 

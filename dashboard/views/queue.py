@@ -16,7 +16,7 @@ from orders.services import line_cancel, line_prioritise
 
 from ..access import can_manage, managers_required, operations_required
 from ..forms_operations import PrioritiseForm, QueueCancelForm
-from ..params import id_param
+from ..params import flag_param, id_param
 from ..selectors_operations import (
     backorder_queue,
     cancelling_owes_refund,
@@ -45,7 +45,8 @@ def queue(request: HttpRequest) -> HttpResponse:
     product_id = id_param(request, "product")
     products = list(queue_products())
     product = next((p for p in products if p.pk == product_id), None)
-    page = Paginator(backorder_queue(product_id=product_id), PAGE_SIZE).get_page(
+    at_risk = flag_param(request, "at_risk")
+    page = Paginator(backorder_queue(product_id=product_id, at_risk=at_risk), PAGE_SIZE).get_page(
         request.GET.get("page")
     )
     today = store_today()
@@ -58,6 +59,7 @@ def queue(request: HttpRequest) -> HttpResponse:
             "products": products,
             "product": product,
             "product_id": product_id,
+            "at_risk": at_risk,
             "can_prioritise": can_manage(request.user),
             "today": today,
         },

@@ -95,7 +95,7 @@ def test_the_overview_shows_what_waits_and_what_needs_attention(client):
     assert stat_value(page, "Revenue waiting") == "$105.50"
     assert stat_value(page, "Oldest wait") == "18 days"
     # The easel must ship by the 24th and has no ETA; the others' deadlines are in April.
-    assert stat_value(page, "Lines at risk (7 days)") == "1"
+    assert stat_value(page, "Lines at risk") == "1"
     assert stat_value(page, "Notices awaiting answers") == "1"
     assert stat_value(page, "Refunds due") == "1"
     # The desk's refund vested on the 10th: due 7 working days later, the 19th.
