@@ -119,7 +119,7 @@ def test_operations_staff_get_no_links_to_managers_screens(client):
 
 
 def test_waiting_time_buckets_count_lines_by_days_waited():
-    from dashboard.selectors_overview import waiting_stats
+    from dashboard.overview.selectors import waiting_stats
 
     build_shop()
     with time_machine.travel(at("2026-03-20", 12), tick=False):
@@ -134,7 +134,7 @@ def test_waiting_time_buckets_count_lines_by_days_waited():
 
 
 def test_the_daily_series_is_rebuilt_from_each_lines_history():
-    from dashboard.selectors_overview import backordered_series
+    from dashboard.overview.selectors import backordered_series
 
     build_shop()
     with time_machine.travel(at("2026-03-20", 12), tick=False):
