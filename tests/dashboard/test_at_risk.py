@@ -76,6 +76,7 @@ def test_the_card_the_queue_and_the_orders_list_agree_on_what_is_at_risk(client:
     # When
     overview = client.get(reverse("dashboard:overview")).content.decode()
     queue = client.get(reverse("dashboard:queue"), {"at_risk": "1"}).content.decode()
+    whole_queue = client.get(reverse("dashboard:queue")).content.decode()
     orders = client.get(reverse("dashboard:orders"), {"at_risk": "1"}).content.decode()
 
     # Then: the consented date replaces the deadline; an indefinite consent has no date to miss.
@@ -85,6 +86,13 @@ def test_the_card_the_queue_and_the_orders_list_agree_on_what_is_at_risk(client:
     assert stat_value(overview, "Lines at risk") == str(len(queue_order_numbers(queue)))
     assert f'href="{reverse("dashboard:queue")}?at_risk=1"' in overview
     assert sorted(listed_order_numbers(orders)) == at_risk
+    # The whole queue flags the same lines, row by row.
+    rows = whole_queue.split("<tbody>")[1].split("</tr>")[:-1]
+    flagged = sorted(
+        number for row in rows if "At risk:" in row for number in queue_order_numbers(row)
+    )
+    assert len(rows) == 5
+    assert flagged == at_risk
     compliance = OrderCompliance.objects.get(order=consented)
     assert compliance.state == OrderCompliance.State.CONSENTED
     assert ship_by_date(compliance) == compliance.consented_until
