@@ -10,7 +10,8 @@ from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
-from django.db.models import Prefetch, QuerySet
+from django.db.models import Case, DateField, Exists, OuterRef, Prefetch, Q, QuerySet, When
+from django.db.models.functions import Coalesce
 
 from inventory.models import Product
 from notifications.models import Notification
@@ -98,6 +99,70 @@ def ship_by_limit(*, order: Order, compliance: OrderCompliance | None) -> dt.dat
     if state == State.RENEWED_NOTICE_SENT:
         return compliance.cancel_at_end_of
     return None
+
+
+# Compliance states in which the order is still held to a date (an indefinite consent has none).
+DATED_STATES = (
+    OrderCompliance.State.ON_TIME,
+    OrderCompliance.State.NOTICE_SENT,
+    OrderCompliance.State.CONSENTED,
+    OrderCompliance.State.RENEWED_NOTICE_SENT,
+)
+
+
+def ship_by_expression(compliance: str = "compliance__") -> Case:
+    """The order's ship-by date as a query expression: the consented date where the customer
+    consented, else the deadline T; NULL while the rule holds the order to no date. `compliance`
+    is the path to the OrderCompliance row ("" from OrderCompliance itself)."""
+    return Case(
+        When(
+            **{f"{compliance}state__in": DATED_STATES},
+            then=Coalesce(f"{compliance}consented_until", f"{compliance}deadline"),
+        ),
+        default=None,
+        output_field=DateField(),
+    )
+
+
+def ship_by_date(compliance: OrderCompliance | None) -> dt.date | None:
+    """The same ship-by date for one order, from its compliance row."""
+    if compliance is None or compliance.state not in DATED_STATES:
+        return None
+    return compliance.consented_until or compliance.deadline
+
+
+def at_risk_lines_q() -> Q:
+    """Order lines at risk: still waiting, covered by the rule, and with an ETA unknown or later
+    than their order's ship-by date. For OrderLine querysets."""
+    ship_by = ship_by_expression("order__compliance__")
+    return (
+        Q(
+            quantity_backordered__gt=0,
+            later_subscription_issue=False,
+            product__exempt_from_mail_order_rule=False,
+            order__compliance__state__in=DATED_STATES,
+        )
+        & (
+            Q(order__compliance__consented_until__isnull=False)
+            | Q(order__compliance__deadline__isnull=False)
+        )
+        & (Q(eta__isnull=True) | Q(eta__gt=ship_by))
+    )
+
+
+def at_risk_orders_q() -> Exists:
+    """Orders with at least one line at risk. For Order querysets."""
+    return Exists(OrderLine.objects.filter(at_risk_lines_q(), order=OuterRef("pk")))
+
+
+def line_at_risk(*, line: OrderLine, ship_by: dt.date | None) -> bool:
+    """The per-line form of at_risk_lines_q(), given the order's ship_by_date()."""
+    return (
+        line.quantity_backordered > 0
+        and not line.exempt_from_mail_order_rule
+        and ship_by is not None
+        and (line.eta is None or line.eta > ship_by)
+    )
 
 
 def shipment_refusal(*, order: Order, line_ids: Sequence[int], now: dt.datetime) -> str:

@@ -23,3 +23,8 @@ def choice_param(request: HttpRequest, name: str, choices: Collection[int], defa
     """One of a few allowed numbers (e.g. days=30|90), else the default."""
     value = request.GET.get(name, "")
     return int(value) if value.isascii() and value.isdigit() and int(value) in choices else default
+
+
+def flag_param(request: HttpRequest, name: str) -> bool:
+    """A checkbox filter (?name=1): anything else is off."""
+    return request.GET.get(name, "") in ("1", "on", "true", "yes")

@@ -1,17 +1,15 @@
 """Each screen's module declares its own routes; they all live in the "dashboard" namespace."""
 
-from .views import (
-    auth,
-    compliance,
-    orders,
-    overview,
-    products,
-    purchasing,
-    queue,
-    receiving,
-    reports,
-    shipping,
-)
+from .auth import views as auth
+from .compliance import views as compliance
+from .orders import views as orders
+from .overview import views as overview
+from .products import views as products
+from .purchasing import views as purchasing
+from .queue import views as queue
+from .receiving import views as receiving
+from .reports import views as reports
+from .shipping import views as shipping
 
 app_name = "dashboard"
 

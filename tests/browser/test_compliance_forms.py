@@ -21,7 +21,7 @@ from django.utils import timezone
 
 from compliance.models import NoticeFollowUp, OrderCompliance
 from compliance.services import order_rule_evaluate
-from dashboard.views import compliance as compliance_views
+from dashboard.compliance import views as compliance_views
 from notifications.models import Notification
 from orders.models import Order
 from orders.selectors import store_today

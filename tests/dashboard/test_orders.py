@@ -148,10 +148,10 @@ def test_filter_unreachable_customers(operations, shop):
     assert "unreachable</span>" in html
 
 
-def test_filter_at_risk_orders_whose_ship_by_date_is_within_7_days(operations):
-    lamp = ProductFactory(sku="LAMP-2", on_hand=0, lead_time_days=30)
+def test_filter_at_risk_orders_whose_eta_misses_the_ship_by_date(operations):
+    lamp = ProductFactory(sku="LAMP-2", on_hand=0, lead_time_days=10)
     soon = place_order((lamp, 1), promised_ship_date=NOW.date() + dt.timedelta(days=5))
-    later = place_order((lamp, 1))  # 30-day rule: ship by 2026-04-01
+    later = place_order((lamp, 1))  # 30-day rule: ship by 2026-04-01, stock in 10 days
     shipped_soon = place_order((ProductFactory(on_hand=0), 1), promised_business_days=2)
     order_cancel(order=shipped_soon, reason="Out of stock for good")
     for order in (soon, later, shipped_soon):
@@ -160,7 +160,10 @@ def test_filter_at_risk_orders_whose_ship_by_date_is_within_7_days(operations):
     html = operations.get(ORDERS_URL, {"at_risk": "1"}).content.decode()
 
     assert order_numbers(html) == [soon.number]
-    assert '<span class="badge warn">2026-03-07</span>' in html
+    assert (
+        '<span class="badge warn" title="At risk: a waiting line\'s ETA is unknown or after '
+        'this date">2026-03-07</span>' in html
+    )
 
 
 def test_filters_combine_and_pages_keep_them(operations):

@@ -95,7 +95,7 @@ def test_the_overview_shows_what_waits_and_what_needs_attention(client):
     assert stat_value(page, "Revenue waiting") == "$105.50"
     assert stat_value(page, "Oldest wait") == "18 days"
     # The easel must ship by the 24th and has no ETA; the others' deadlines are in April.
-    assert stat_value(page, "Lines at risk (7 days)") == "1"
+    assert stat_value(page, "Lines at risk") == "1"
     assert stat_value(page, "Notices awaiting answers") == "1"
     assert stat_value(page, "Refunds due") == "1"
     # The desk's refund vested on the 10th: due 7 working days later, the 19th.
@@ -119,7 +119,7 @@ def test_operations_staff_get_no_links_to_managers_screens(client):
 
 
 def test_waiting_time_buckets_count_lines_by_days_waited():
-    from dashboard.selectors_overview import waiting_stats
+    from dashboard.overview.selectors import waiting_stats
 
     build_shop()
     with time_machine.travel(at("2026-03-20", 12), tick=False):
@@ -134,7 +134,7 @@ def test_waiting_time_buckets_count_lines_by_days_waited():
 
 
 def test_the_daily_series_is_rebuilt_from_each_lines_history():
-    from dashboard.selectors_overview import backordered_series
+    from dashboard.overview.selectors import backordered_series
 
     build_shop()
     with time_machine.travel(at("2026-03-20", 12), tick=False):

@@ -11,8 +11,8 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from dashboard import selectors_purchasing
-from dashboard.selectors_purchasing import reschedule_preview
+from dashboard.purchasing import selectors as selectors_purchasing
+from dashboard.purchasing.selectors import reschedule_preview
 from inventory.models import Product, PurchaseOrder, PurchaseOrderLine
 from inventory.services import PurchaseLineRequest, supplier_create
 from notifications.models import Notification

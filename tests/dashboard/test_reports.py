@@ -16,7 +16,7 @@ from django.urls import reverse
 
 from compliance.models import DelayNotice
 from compliance.services import consent_answer, rule_run
-from dashboard.selectors_reports import REPORTS
+from dashboard.reports.selectors import REPORTS
 from notifications.services import notification_send
 from orders.models import Order, OrderLine
 from orders.services import line_cancel, shipment_create
@@ -223,7 +223,7 @@ def test_the_period_limits_the_report(manager_client):
 
 
 def test_csv_cells_never_start_a_formula():
-    from dashboard.views.reports import exported
+    from dashboard.reports.views import exported
 
     assert exported("=HYPERLINK(1)") == "'=HYPERLINK(1)"
     assert exported(-3) == "-3"

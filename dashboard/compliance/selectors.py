@@ -1,0 +1,145 @@
+"""Reads for the compliance screen: a fixed number of queries whatever the data."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from django.db.models import (
+    Count,
+    Exists,
+    F,
+    IntegerField,
+    OuterRef,
+    Q,
+    Subquery,
+    Sum,
+)
+from django.db.models.expressions import Combinable
+from django.db.models.functions import Coalesce
+
+from compliance.models import DelayNotice, NoticeFollowUp, OrderCompliance
+from compliance.selectors import (
+    DATED_STATES,
+    notice_follow_ups_open,
+    ship_by_expression,
+)
+from orders.models import (
+    OrderEvent,
+    OrderLine,
+    Refund,
+)
+
+DEADLINE_WINDOW_DAYS = 14
+
+
+def _order_line_sum(expression: Combinable) -> Subquery:
+    """A sum over the lines of the compliance row's order."""
+    return Subquery(
+        OrderLine.objects.filter(order=OuterRef("order"))
+        .values("order")
+        .annotate(total=Sum(expression, output_field=IntegerField()))
+        .values("total")[:1],
+        output_field=IntegerField(),
+    )
+
+
+# --- compliance --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ComplianceScreen:
+    deadlines: Sequence[OrderCompliance]
+    deadlines_total: int
+    notices: list[DelayNotice]
+    cancellations: list[OrderEvent]
+    refunds: list[Refund]
+    refunds_total: int
+    refunds_overdue: int
+    refunds_owed: Decimal
+    # Refunds the original method could not take, owed by cash, check or money order.
+    failed_refunds: list[Refund] = field(default_factory=list)
+    # Delay notices whose email failed: staff must tell the customer another way.
+    follow_ups: list[NoticeFollowUp] = field(default_factory=list)
+    # Orders the rule engine could not decide (it carried on with the others).
+    engine_failures: list[OrderCompliance] = field(default_factory=list)
+
+
+def compliance_screen(*, today: dt.date, limit: int = 100) -> ComplianceScreen:
+    """Deadlines coming up, notices awaiting an answer, automatic cancellations, refunds owed."""
+    unfinished = Exists(
+        OrderLine.objects.filter(
+            order=OuterRef("order"), quantity__gt=F("quantity_shipped") + F("quantity_cancelled")
+        )
+    )
+    deadlines = (
+        OrderCompliance.objects.filter(state__in=DATED_STATES)
+        .annotate(ship_by=ship_by_expression(""))
+        .filter(unfinished, ship_by__lte=today + dt.timedelta(days=DEADLINE_WINDOW_DAYS))
+        .annotate(
+            units_open=Coalesce(
+                _order_line_sum(F("quantity") - F("quantity_shipped") - F("quantity_cancelled")),
+                0,
+            ),
+            units_backordered=Coalesce(_order_line_sum(F("quantity_backordered")), 0),
+        )
+        .select_related("order__customer")
+        .order_by("ship_by", "order_id")
+    )
+    latest_notice = Subquery(
+        DelayNotice.objects.filter(order=OuterRef("order"))
+        .order_by("-sent_at", "-id")
+        .values("pk")[:1]
+    )
+    notices = (
+        DelayNotice.objects.filter(
+            Q(
+                kind=DelayNotice.Kind.FIRST,
+                order__compliance__state=OrderCompliance.State.NOTICE_SENT,
+            )
+            | Q(
+                kind=DelayNotice.Kind.RENEWED,
+                order__compliance__state=OrderCompliance.State.RENEWED_NOTICE_SENT,
+            ),
+            answer__isnull=True,
+            pk=latest_notice,
+        )
+        .select_related("order__customer", "notification", "follow_up")
+        .order_by("answer_by", "id")
+    )
+    cancellations = (
+        OrderEvent.objects.filter(kind=OrderEvent.Kind.CANCELLED, data__cause="mail_order_rule")
+        .select_related("order__customer")
+        .order_by("-created_at", "-id")
+    )
+    open_refunds = Refund.objects.filter(issued_at__isnull=True)
+    totals = open_refunds.aggregate(
+        owed=Coalesce(Sum("amount"), Decimal("0")),
+        total=Count("pk"),
+        overdue=Count("pk", filter=Q(due_date__lt=today)),
+    )
+    refunds = open_refunds.select_related("order__customer", "order_line__product").order_by(
+        "due_date", "id"
+    )
+    deadline_rows = list(deadlines[:limit])
+    return ComplianceScreen(
+        deadlines=deadline_rows,
+        deadlines_total=(len(deadline_rows) if len(deadline_rows) < limit else deadlines.count()),
+        notices=list(notices[:limit]),
+        cancellations=list(cancellations[:limit]),
+        refunds=list(refunds[:limit]),
+        refunds_total=totals["total"],
+        refunds_overdue=totals["overdue"],
+        refunds_owed=Decimal(totals["owed"]).quantize(Decimal("0.01")),
+        failed_refunds=list(
+            refunds.filter(failed_at__isnull=False).order_by("due_date", "id")[:limit]
+        ),
+        follow_ups=list(notice_follow_ups_open()[:limit]),
+        engine_failures=list(
+            OrderCompliance.objects.exclude(engine_failure="")
+            .select_related("order__customer")
+            .order_by("engine_failed_at", "order_id")[:limit]
+        ),
+    )

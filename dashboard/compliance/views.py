@@ -1,0 +1,231 @@
+"""Dashboard: compliance — Mail Order Rule deadlines, notices, cancellations, refunds, export."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+from collections.abc import Iterator
+
+from django.conf import settings
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import path, reverse
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.http import require_GET, require_POST
+
+from compliance.models import NoticeFollowUp
+from compliance.selectors import order_record, records_queryset, store_zone
+from compliance.services import notice_follow_up_done
+from compliance.staff_views import CSV_HEADER, export_period_problem
+from config.csv_cells import csv_row
+from orders.models import Order, Refund
+from orders.selectors import store_today
+from orders.services import refund_mark_failed, refund_mark_issued
+
+from ..access import managers_required
+from ..orders.forms import FollowUpDoneForm, RefundFailedForm, RefundIssueForm
+from ..submissions import single_submission
+from .selectors import DEADLINE_WINDOW_DAYS, compliance_screen
+
+# Orders per round of queries in the export: memory stays flat however long the period.
+EXPORT_CHUNK = 500
+
+
+def _default_period(today: dt.date) -> tuple[dt.date, dt.date]:
+    return today.replace(day=1), today
+
+
+@require_GET
+@managers_required
+def compliance(request: HttpRequest) -> HttpResponse:
+    today = store_today()
+    start, end = _default_period(today)
+    return render(
+        request,
+        "dashboard/compliance/compliance.html",
+        {
+            "screen": compliance_screen(today=today),
+            "today": today,
+            "window_days": DEADLINE_WINDOW_DAYS,
+            "export_start": start,
+            "export_end": end,
+            "store_zone": settings.STORE_TIME_ZONE,
+        },
+    )
+
+
+def _period(request: HttpRequest) -> tuple[dt.date, dt.date] | str:
+    """The `start` and `end` store days (both included), or what is wrong with them."""
+    days = []
+    for name in ("start", "end"):
+        raw = request.GET.get(name, "").strip()
+        if not raw:
+            return f"Give both dates: '{name}' is missing (write it as YYYY-MM-DD)."
+        try:
+            days.append(dt.date.fromisoformat(raw))
+        except ValueError:
+            return f"'{name}' must be a date written YYYY-MM-DD, not '{raw[:40]}'."
+    start, end = days
+    if start > end:
+        return f"The start ({start:%Y-%m-%d}) is after the end ({end:%Y-%m-%d})."
+    return export_period_problem(start, end) or (start, end)
+
+
+class _Echo:
+    """A file-like object whose write() hands the line back, for streaming csv output."""
+
+    def write(self, value: str) -> str:
+        return value
+
+
+def _utc(moment: dt.datetime | None) -> str:
+    return moment.astimezone(dt.UTC).isoformat() if moment else ""
+
+
+def _csv_lines(orders: Iterator[Order]) -> Iterator[str]:
+    """The same columns as the admin's period export (compliance.staff_views)."""
+    writer = csv.writer(_Echo())
+    yield writer.writerow(CSV_HEADER)
+    for order in orders:
+        record = order_record(order)
+        rule = record.compliance
+        head = [
+            order.number,
+            order.customer.email,
+            _utc(rule.properly_completed_at) if rule else "",
+            rule.deadline.isoformat() if rule and rule.deadline else "",
+            rule.get_basis_display() if rule else "",
+        ]
+        for entry in record.entries:
+            yield writer.writerow(csv_row([*head, _utc(entry.at), entry.what, entry.detail]))
+
+
+@require_GET
+@managers_required
+def compliance_export(request: HttpRequest) -> HttpResponse | StreamingHttpResponse:
+    """The Mail Order Rule records of the orders placed from `start` to `end` (store days)."""
+    period = _period(request)
+    if isinstance(period, str):
+        today = store_today()
+        start, end = _default_period(today)
+        return render(
+            request,
+            "dashboard/compliance/compliance_export_error.html",
+            {"problem": period, "export_start": start, "export_end": end},
+            status=400,
+        )
+    start, end = period
+    zone = store_zone()
+    orders = Order.objects.filter(
+        placed_at__gte=dt.datetime.combine(start, dt.time(), tzinfo=zone),
+        placed_at__lt=dt.datetime.combine(end + dt.timedelta(days=1), dt.time(), tzinfo=zone),
+    ).order_by("placed_at", "id")
+    response = StreamingHttpResponse(
+        _csv_lines(records_queryset(orders).iterator(chunk_size=EXPORT_CHUNK)),
+        content_type="text/csv; charset=utf-8",
+    )
+    response["Content-Disposition"] = (
+        f'attachment; filename="mail-order-rule-{start:%Y-%m-%d}-to-{end:%Y-%m-%d}.csv"'
+    )
+    return response
+
+
+@require_POST
+@managers_required
+@single_submission
+def refund_issue(request: HttpRequest, pk: int) -> HttpResponse:
+    refund = get_object_or_404(Refund.objects.select_related("order"), pk=pk)
+    form = RefundIssueForm(request.POST)
+    next_url = request.POST.get("next", "")
+    if not next_url.startswith("/") or not url_has_allowed_host_and_scheme(
+        next_url, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        next_url = reverse("dashboard:compliance")
+    what = f"refund of {refund.amount} on {refund.order.number}"
+    if not form.is_valid():
+        for error in form.errors.get("reference", []):
+            messages.error(request, f"The {what} was not marked issued: {error}")
+        return redirect(next_url)
+    try:
+        refund_mark_issued(
+            refund=refund, reference=form.cleaned_data["reference"], actor=request.user
+        )
+    except ValidationError as exc:
+        for message in exc.messages:
+            messages.error(request, f"The {what} was not marked issued: {message}")
+        return redirect(next_url)
+    messages.success(
+        request,
+        f"The {what} is marked issued (reference {form.cleaned_data['reference'].strip()}).",
+    )
+    return redirect(next_url)
+
+
+@require_POST
+@managers_required
+@single_submission
+def refund_failed(request: HttpRequest, pk: int) -> HttpResponse:
+    """The refund could not go back the original way: record why, owe it another way."""
+    refund = get_object_or_404(Refund.objects.select_related("order"), pk=pk)
+    form = RefundFailedForm(request.POST)
+    next_url = request.POST.get("next", "")
+    if not url_has_allowed_host_and_scheme(
+        next_url, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        next_url = reverse("dashboard:compliance")
+    what = f"refund of {refund.amount} on {refund.order.number}"
+    if not form.is_valid():
+        for errors in form.errors.values():
+            for error in errors:
+                messages.error(request, f"The {what} was not marked failed: {error}")
+        return redirect(next_url)
+    try:
+        refund = refund_mark_failed(
+            refund=refund,
+            reason=form.cleaned_data["reason"],
+            method=form.cleaned_data["method"],
+            actor=request.user,
+        )
+    except ValidationError as exc:
+        for message in exc.messages:
+            messages.error(request, f"The {what} was not marked failed: {message}")
+        return redirect(next_url)
+    messages.success(
+        request,
+        f"The {what} failed: it is now owed by {refund.get_other_method_display().lower()} "
+        f"by {refund.due_date:%Y-%m-%d}.",
+    )
+    return redirect(next_url)
+
+
+@require_POST
+@managers_required
+@single_submission
+def follow_up_done(request: HttpRequest, pk: int) -> HttpResponse:
+    """Staff told the customer of a delay notice another way (its email failed)."""
+    follow_up = get_object_or_404(NoticeFollowUp.objects.select_related("order"), pk=pk)
+    form = FollowUpDoneForm(request.POST)
+    what = f"delay notice of {follow_up.order.number}"
+    if not form.is_valid():
+        for error in form.errors.get("how", []):
+            messages.error(request, f"The {what} was not recorded as given: {error}")
+        return redirect(reverse("dashboard:compliance"))
+    try:
+        notice_follow_up_done(follow_up=follow_up, how=form.cleaned_data["how"], actor=request.user)
+    except ValidationError as exc:
+        for message in exc.messages:
+            messages.error(request, f"The {what} was not recorded as given: {message}")
+        return redirect(reverse("dashboard:compliance"))
+    messages.success(request, f"The {what} is recorded as given: {form.cleaned_data['how']}.")
+    return redirect(reverse("dashboard:compliance"))
+
+
+urlpatterns = [
+    path("compliance/", compliance, name="compliance"),
+    path("compliance/export.csv", compliance_export, name="compliance_export"),
+    path("refunds/<int:pk>/issue/", refund_issue, name="refund_issue"),
+    path("refunds/<int:pk>/failed/", refund_failed, name="refund_failed"),
+    path("notice-follow-ups/<int:pk>/done/", follow_up_done, name="follow_up_done"),
+]

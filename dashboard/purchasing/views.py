@@ -1,0 +1,326 @@
+"""Dashboard: purchase orders — list, create (by hand or from reorder suggestions), the PO page
+(send, cancel, receive per line) and changing an expected date with a preview first."""
+
+from __future__ import annotations
+
+from typing import Any, cast
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import path, reverse
+from django.utils import timezone
+from django.views.decorators.http import require_POST
+
+from inventory.models import PurchaseOrder, PurchaseOrderLine
+from orders import services
+from orders.models import OrderLine
+
+from ..access import managers_required
+from ..submissions import single_submission
+from . import selectors
+from .forms import (
+    BasePurchaseLineFormSet,
+    PurchaseLineFormSet,
+    PurchaseOrderFilterForm,
+    PurchaseOrderForm,
+    ReasonForm,
+    ReceiveLineForm,
+    RescheduleForm,
+    SuggestionsForm,
+)
+
+PAGE_SIZE = 25
+
+STATUS_BADGES: dict[str, str] = {
+    PurchaseOrder.Status.DRAFT: "",
+    PurchaseOrder.Status.SENT: "info",
+    PurchaseOrder.Status.PARTIALLY_RECEIVED: "warn",
+    PurchaseOrder.Status.RECEIVED: "ok",
+    PurchaseOrder.Status.CANCELLED: "bad",
+}
+
+
+def _errors(exc: ValidationError) -> list[str]:
+    return list(exc.messages)
+
+
+def _plural(count: int, one: str, many: str) -> str:
+    return one.format(count=count) if count == 1 else many.format(count=count)
+
+
+@managers_required
+def purchase_orders(request: HttpRequest) -> HttpResponse:
+    filters = PurchaseOrderFilterForm(request.GET or None)
+    status, supplier_id = "", None
+    if filters.is_valid():
+        status = filters.cleaned_data["status"]
+        supplier = filters.cleaned_data["supplier"]
+        supplier_id = supplier.pk if supplier else None
+    page = Paginator(
+        selectors.purchase_order_list(status=status, supplier_id=supplier_id), PAGE_SIZE
+    ).get_page(request.GET.get("page"))
+    rows = [(po, STATUS_BADGES.get(po.status, "")) for po in page]
+    query = request.GET.copy()
+    query.pop("page", None)
+    return render(
+        request,
+        "dashboard/purchasing/purchase_order_list.html",
+        {"filters": filters, "page": page, "rows": rows, "query": query.urlencode()},
+    )
+
+
+def _new_context(**forms: Any) -> dict[str, Any]:
+    suggestions = list(selectors.reorder_suggestions())
+    return {
+        "order_form": forms.get("order_form") or PurchaseOrderForm(prefix="po"),
+        "formset": forms.get("formset") or PurchaseLineFormSet(prefix="lines"),
+        "suggestions_form": forms.get("suggestions_form") or SuggestionsForm(prefix="s"),
+        "suggestions": suggestions,
+        "chosen": {str(pk) for pk in forms.get("chosen", ())},
+    }
+
+
+def _created_message(request: HttpRequest, orders: list[PurchaseOrder], *, sent: bool) -> None:
+    numbers = ", ".join(po.number for po in orders)
+    state = "sent" if sent else "saved as draft"
+    messages.success(request, f"{numbers} {state}.")
+
+
+@managers_required
+@single_submission
+def purchase_order_new(request: HttpRequest) -> HttpResponse:
+    if request.method != "POST":
+        return render(request, "dashboard/purchasing/purchase_order_new.html", _new_context())
+    if "from_suggestions" in request.POST:
+        suggestions_form = SuggestionsForm(request.POST, prefix="s")
+        chosen = request.POST.getlist("s-products")
+        if suggestions_form.is_valid():
+            send = suggestions_form.cleaned_data["send"]
+            try:
+                created = services.purchase_orders_from_suggestions(
+                    product_ids=[p.pk for p in suggestions_form.cleaned_data["products"]],
+                    send=send,
+                    actor=request.user,
+                )
+            except ValidationError as exc:
+                for message in _errors(exc):
+                    suggestions_form.add_error(None, message)
+            else:
+                _created_message(request, created, sent=send)
+                if len(created) == 1:
+                    return redirect("dashboard:purchase_order", pk=created[0].pk)
+                return redirect("dashboard:purchase_orders")
+        context = _new_context(suggestions_form=suggestions_form, chosen=chosen)
+        return render(request, "dashboard/purchasing/purchase_order_new.html", context, status=400)
+
+    order_form = PurchaseOrderForm(request.POST, prefix="po")
+    formset = cast(BasePurchaseLineFormSet, PurchaseLineFormSet(request.POST, prefix="lines"))
+    if order_form.is_valid() and formset.is_valid():
+        send = order_form.cleaned_data["send"]
+        try:
+            po = services.purchase_order_create(
+                supplier=order_form.cleaned_data["supplier"],
+                lines=formset.requests,
+                send=send,
+                note=order_form.cleaned_data["note"],
+                actor=request.user,
+            )
+        except ValidationError as exc:
+            for message in _errors(exc):
+                order_form.add_error(None, message)
+        else:
+            _created_message(request, [po], sent=send)
+            return redirect("dashboard:purchase_order", pk=po.pk)
+    context = _new_context(order_form=order_form, formset=formset)
+    return render(request, "dashboard/purchasing/purchase_order_new.html", context, status=400)
+
+
+def _page(request: HttpRequest, po: PurchaseOrder, status: int = 200, **forms: Any) -> HttpResponse:
+    is_open = po.status in PurchaseOrder.OPEN_STATUSES
+    lines = list(po.lines.all())
+    receive_forms = forms.get("receive_forms", {})
+    rows = [
+        {
+            "line": line,
+            "outstanding": line.quantity_outstanding,
+            "receivable": is_open and line.quantity_outstanding > 0,
+            "reschedulable": po.status
+            not in (PurchaseOrder.Status.CANCELLED, PurchaseOrder.Status.RECEIVED)
+            and line.quantity_outstanding > 0,
+            "receive_form": receive_forms.get(line.pk) or ReceiveLineForm(line=line),
+        }
+        for line in lines
+    ]
+    context = {
+        "po": po,
+        "badge": STATUS_BADGES.get(po.status, ""),
+        "rows": rows,
+        "totals": {
+            "ordered": sum(line.quantity_ordered for line in lines),
+            "received": sum(line.quantity_received for line in lines),
+            "outstanding": sum(line.quantity_outstanding for line in lines),
+        },
+        "can_send": po.status == PurchaseOrder.Status.DRAFT,
+        "can_cancel": po.status
+        not in (PurchaseOrder.Status.CANCELLED, PurchaseOrder.Status.RECEIVED),
+        "cancel_form": forms.get("cancel_form") or ReasonForm(),
+        "errors": forms.get("errors", []),
+        "events": list(po.events.all())[::-1],
+    }
+    return render(
+        request, "dashboard/purchasing/purchase_order_detail.html", context, status=status
+    )
+
+
+def _load(pk: int) -> PurchaseOrder:
+    try:
+        return selectors.purchase_order_page(purchase_order_id=pk)
+    except PurchaseOrder.DoesNotExist:
+        raise Http404("No such purchase order.") from None
+
+
+@managers_required
+def purchase_order(request: HttpRequest, pk: int) -> HttpResponse:
+    return _page(request, _load(pk))
+
+
+@managers_required
+@require_POST
+@single_submission
+def purchase_order_send(request: HttpRequest, pk: int) -> HttpResponse:
+    po = get_object_or_404(PurchaseOrder, pk=pk)
+    try:
+        services.purchase_order_send(purchase_order=po, actor=request.user)
+    except ValidationError as exc:
+        return _page(request, _load(pk), status=400, errors=_errors(exc))
+    messages.success(request, f"{po.number} sent; the ETAs it covers are updated.")
+    return redirect("dashboard:purchase_order", pk=pk)
+
+
+@managers_required
+@require_POST
+@single_submission
+def purchase_order_cancel(request: HttpRequest, pk: int) -> HttpResponse:
+    po = get_object_or_404(PurchaseOrder, pk=pk)
+    form = ReasonForm(request.POST)
+    if form.is_valid():
+        try:
+            services.purchase_order_cancel(
+                purchase_order=po, reason=form.cleaned_data["reason"], actor=request.user
+            )
+        except ValidationError as exc:
+            return _page(request, _load(pk), status=400, errors=_errors(exc))
+        messages.success(request, f"{po.number} cancelled.")
+        return redirect("dashboard:purchase_order", pk=pk)
+    return _page(request, _load(pk), status=400, cancel_form=form)
+
+
+@managers_required
+@require_POST
+@single_submission
+def po_line_receive(request: HttpRequest, pk: int) -> HttpResponse:
+    line = get_object_or_404(
+        PurchaseOrderLine.objects.select_related("product", "purchase_order"), pk=pk
+    )
+    po_pk = line.purchase_order_id
+    form = ReceiveLineForm(request.POST, line=line)
+    if not form.is_valid():
+        return _page(request, _load(po_pk), status=400, receive_forms={line.pk: form})
+    quantity = form.cleaned_data["quantity"]
+    started = timezone.now()
+    try:
+        services.purchase_order_line_receive(line=line, quantity=quantity, actor=request.user)
+    except ValidationError as exc:
+        return _page(request, _load(po_pk), status=400, errors=_errors(exc))
+    # Allocation runs on commit in a task; run it here too so the result shows at once.
+    services.product_allocate(product_id=line.product_id, actor=request.user)
+    given = dict(
+        OrderLine.objects.filter(product_id=line.product_id, last_allocated_at__gte=started)
+        .values_list("order_id", "quantity_backordered")
+        .order_by()
+    )
+    head = f"Received {quantity} × {line.product.sku} on {line.purchase_order.number}; "
+    if given:
+        full = sum(1 for backordered in given.values() if backordered == 0)
+        tail = _plural(
+            len(given), "{count} waiting order got stock", "{count} waiting orders got stock"
+        )
+        tail += f" ({full} now allocated in full)."
+    else:
+        tail = "nobody was waiting for it."
+    messages.success(request, head + tail)
+    return redirect("dashboard:purchase_order", pk=po_pk)
+
+
+@managers_required
+@single_submission
+def po_line_reschedule(request: HttpRequest, pk: int) -> HttpResponse:
+    try:
+        line = selectors.purchase_line_for_reschedule(line_id=pk)
+    except PurchaseOrderLine.DoesNotExist:
+        raise Http404("No such purchase order line.") from None
+    confirming = request.method == "POST" and "confirm" in request.POST
+    form = RescheduleForm(
+        request.POST if request.method == "POST" else None,
+        line=line,
+        reason_required=confirming,
+        initial={"expected_date": line.expected_date},
+    )
+    context: dict[str, Any] = {"line": line, "po": line.purchase_order, "form": form}
+    if request.method != "POST" or not form.is_valid():
+        status = 400 if request.method == "POST" else 200
+        return render(
+            request,
+            "dashboard/purchasing/purchase_order_line_reschedule.html",
+            context,
+            status=status,
+        )
+    expected = form.cleaned_data["expected_date"]
+    if not confirming:
+        context["preview"] = selectors.reschedule_preview(line=line, expected_date=expected)
+        return render(request, "dashboard/purchasing/purchase_order_line_reschedule.html", context)
+    reason = form.cleaned_data["reason"]
+    watermark = selectors.latest_order_event_id()
+    try:
+        services.purchase_order_line_reschedule(
+            line=line, expected_date=expected, reason=reason, actor=request.user
+        )
+    except ValidationError as exc:
+        for message in _errors(exc):
+            form.add_error(None, message)
+        return render(
+            request, "dashboard/purchasing/purchase_order_line_reschedule.html", context, status=400
+        )
+    moved = selectors.eta_change_customers(
+        after_event_id=watermark, reason=reason, actor=request.user
+    )
+    head = f"{line.purchase_order.number}: {line.product.sku} now expected {expected:%Y-%m-%d}. "
+    if moved:
+        messages.success(
+            request,
+            head
+            + _plural(
+                moved,
+                "{count} customer's ETA moved; their email is queued.",
+                "{count} customers' ETAs moved; their emails are queued.",
+            ),
+        )
+    else:
+        messages.success(request, head + "No customer's ETA moved.")
+    return redirect(reverse("dashboard:purchase_order", kwargs={"pk": line.purchase_order_id}))
+
+
+urlpatterns = [
+    path("purchase-orders/", purchase_orders, name="purchase_orders"),
+    path("purchase-orders/new/", purchase_order_new, name="purchase_order_new"),
+    path("purchase-orders/<int:pk>/", purchase_order, name="purchase_order"),
+    path("purchase-orders/<int:pk>/send/", purchase_order_send, name="purchase_order_send"),
+    path("purchase-orders/<int:pk>/cancel/", purchase_order_cancel, name="purchase_order_cancel"),
+    path("purchase-orders/lines/<int:pk>/receive/", po_line_receive, name="po_line_receive"),
+    path(
+        "purchase-orders/lines/<int:pk>/reschedule/", po_line_reschedule, name="po_line_reschedule"
+    ),
+]

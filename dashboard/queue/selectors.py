@@ -1,0 +1,249 @@
+"""The dashboard's reads for the queue, products, receiving and shipping screens.
+
+Each returns a queryset (or a small dataclass) that already carries everything its template
+shows, so a page costs the same queries for 10 rows as for 500.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from typing import overload
+
+from django.db.models import (
+    Count,
+    F,
+    IntegerField,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Sum,
+    Window,
+)
+from django.db.models.expressions import CombinedExpression
+from django.db.models.functions import Coalesce, RowNumber
+
+from compliance.models import OrderCompliance
+from compliance.selectors import at_risk_lines_q, line_at_risk, ship_by_expression
+from inventory.models import Product
+from orders.models import OrderLine
+from orders.selectors import QUEUE_ORDER, store_today
+
+CONSENT_LABELS = dict(OrderCompliance.State.choices)
+CONSENT_SHORT = {
+    "on_time": "On time",
+    "notice_sent": "Notice sent",
+    "renewed_notice_sent": "Renewed notice sent",
+    "consented": "Consented",
+    "consented_indefinitely": "Consented, any delay",
+    "awaiting_payment": "Awaiting payment",
+    "exempt": "Exempt",
+    "shipped": "Shipped",
+    "cancelled": "Cancelled",
+}
+CONSENT_BADGES = {
+    "on_time": "ok",
+    "consented": "info",
+    "consented_indefinitely": "info",
+    "notice_sent": "warn",
+    "renewed_notice_sent": "warn",
+}
+
+# --- backorder queue ---------------------------------------------------------------------
+
+
+def _waiting_ahead(aggregate: Count | Sum) -> CombinedExpression:
+    """A subquery over the waiting lines of the outer line's product that come before it in
+    allocation order, or are it (priority first, then queued_at, then id). Two index ranges
+    of orderline_queue_idx: higher priority, then the same priority up to the line."""
+
+    def over(lines: QuerySet[OrderLine]) -> Coalesce:
+        return Coalesce(
+            Subquery(
+                lines.filter(quantity_backordered__gt=0, product_id=OuterRef("product_id"))
+                .values("product_id")
+                .annotate(total=aggregate)
+                .values("total")[:1],
+                output_field=IntegerField(),
+            ),
+            0,
+            output_field=IntegerField(),
+        )
+
+    higher = OrderLine.objects.filter(priority__gt=OuterRef("priority"))
+    same = OrderLine.objects.filter(
+        # queued_at <= the line's bounds the index range; the Q() settles ties by id.
+        Q(queued_at__lt=OuterRef("queued_at")) | Q(id__lte=OuterRef("id")),
+        priority=OuterRef("priority"),
+        queued_at__lte=OuterRef("queued_at"),
+    )
+    return over(higher) + over(same)
+
+
+class BackorderQueue:
+    """Waiting lines in allocation order, each with its place in its product's queue
+    (`position`), the units waiting up to and including it (`units_through`), its customer
+    and its ship-by date under the Mail Order Rule and consent state (`deadline`, `consent_state`).
+
+    Sliced (as Paginator does) it costs one query whatever the page: the page's line ids
+    come from the queue index alone (a narrow scan, however deep the page), then only those
+    lines are joined to their order, customer, product and compliance record and counted
+    against their product's queue with index look-ups. count() is one index-only count.
+    """
+
+    ordered = True
+
+    def __init__(self, *, product_id: int | None = None, at_risk: bool = False) -> None:
+        self.product_id = product_id
+        self.at_risk = at_risk
+
+    def _waiting(self) -> QuerySet[OrderLine]:
+        lines = OrderLine.objects.filter(quantity_backordered__gt=0)
+        if self.product_id is not None:
+            lines = lines.filter(product_id=self.product_id)
+        if self.at_risk:
+            lines = lines.filter(at_risk_lines_q())
+        return lines.order_by(*QUEUE_ORDER)
+
+    def _detailed(self, lines: QuerySet[OrderLine]) -> QuerySet[OrderLine]:
+        return (
+            lines.select_related("order__customer", "product")
+            .annotate(
+                position=_waiting_ahead(Count("id")),
+                units_through=_waiting_ahead(Sum("quantity_backordered")),
+                deadline=ship_by_expression("order__compliance__"),
+                consent_state=F("order__compliance__state"),
+            )
+            .order_by(*QUEUE_ORDER)
+        )
+
+    def _windowed(self) -> QuerySet[OrderLine]:
+        """The same rows, numbered by window functions over each product's whole queue."""
+        partition = [F("product_id")]
+        queue_order = [F("priority").desc(), F("queued_at").asc(), F("id").asc()]
+        return (
+            self._waiting()
+            .select_related("order__customer", "product")
+            .annotate(
+                position=Window(RowNumber(), partition_by=partition, order_by=queue_order),
+                units_through=Window(
+                    Sum("quantity_backordered"), partition_by=partition, order_by=queue_order
+                ),
+                deadline=ship_by_expression("order__compliance__"),
+                consent_state=F("order__compliance__state"),
+            )
+            .order_by(*QUEUE_ORDER)
+        )
+
+    def count(self) -> int:
+        return self._waiting().count()
+
+    def __len__(self) -> int:
+        return self.count()
+
+    @overload
+    def __getitem__(self, key: int) -> OrderLine: ...
+
+    @overload
+    def __getitem__(self, key: slice) -> list[OrderLine]: ...
+
+    def __getitem__(self, key: int | slice) -> OrderLine | list[OrderLine]:
+        if isinstance(key, int):
+            if key < 0:
+                raise IndexError("Negative indexing is not supported.")
+            rows = self[key : key + 1]
+            if not rows:
+                raise IndexError("Queue index out of range.")
+            return rows[0]
+        if key.step is not None:
+            raise ValueError("Slicing with a step is not supported.")
+        if key.stop is None:
+            # Open-ended: one pass of window functions over the queue beats a count per line.
+            return list(self._windowed()[key])
+        page = self._waiting().values("pk")[key]
+        return list(self._detailed(OrderLine.objects.filter(pk__in=page)))
+
+    def __iter__(self) -> Iterator[OrderLine]:
+        return iter(self[:])
+
+
+def backorder_queue(*, product_id: int | None = None, at_risk: bool = False) -> BackorderQueue:
+    """Waiting lines in allocation order, each with its place in its product's queue, the units
+    waiting ahead of it, its customer and its Mail Order Rule ship-by date and consent state.
+    Slice it (or hand it to a Paginator): see BackorderQueue."""
+    return BackorderQueue(product_id=product_id, at_risk=at_risk)
+
+
+@dataclass(frozen=True)
+class QueueRow:
+    """One waiting line as the queue shows it."""
+
+    line: OrderLine
+    position: int
+    units_ahead: int
+    waited_days: int
+    deadline: dt.date | None
+    consent_state: str
+    overdue: bool
+    at_risk: bool
+
+    @property
+    def consent_label(self) -> str:
+        return CONSENT_LABELS.get(self.consent_state, "")
+
+    @property
+    def consent_short(self) -> str:
+        return CONSENT_SHORT.get(self.consent_state, self.consent_label)
+
+    @property
+    def consent_badge(self) -> str:
+        return CONSENT_BADGES.get(self.consent_state, "")
+
+
+def queue_rows(lines: Iterable[OrderLine], *, today: dt.date) -> list[QueueRow]:
+    """Rows for lines from backorder_queue(): waited days, units ahead, deadline risk."""
+    rows = []
+    for line in lines:
+        deadline: dt.date | None = getattr(line, "deadline", None)
+        rows.append(
+            QueueRow(
+                line=line,
+                position=getattr(line, "position", 0),
+                units_ahead=getattr(line, "units_through", 0) - line.quantity_backordered,
+                waited_days=waited_days(since=line.queued_at, today=today),
+                deadline=deadline,
+                consent_state=getattr(line, "consent_state", None) or "",
+                overdue=deadline is not None and deadline < today,
+                at_risk=line_at_risk(line=line, ship_by=deadline),
+            )
+        )
+    return rows
+
+
+def queue_products() -> QuerySet[Product]:
+    """Products with a queue, for the queue's product filter."""
+    return (
+        Product.objects.filter(order_lines__quantity_backordered__gt=0)
+        .annotate(waiting=Count("order_lines"))
+        .order_by("sku")
+        .only("pk", "sku", "name")
+    )
+
+
+def queue_line(*, line_id: int) -> OrderLine:
+    """A line that waits in its product's queue (DoesNotExist for any other line)."""
+    return OrderLine.objects.select_related("order__customer", "product").get(
+        pk=line_id, quantity_backordered__gt=0
+    )
+
+
+def cancelling_owes_refund(*, line: OrderLine) -> bool:
+    """Whether cancelling units of the line would owe its customer a refund (they paid)."""
+    return line.order.amount_paid > 0
+
+
+def waited_days(*, since: dt.datetime, today: dt.date) -> int:
+    """Whole store days a line has waited (business dates are store dates)."""
+    return max(0, (today - store_today(since)).days)

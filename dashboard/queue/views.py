@@ -1,0 +1,140 @@
+"""Dashboard: the backorder queue — who waits for what, in the order stock will reach them."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import path, reverse
+from django.utils.http import url_has_allowed_host_and_scheme
+
+from orders.models import OrderLine
+from orders.selectors import store_today
+from orders.services import line_cancel, line_prioritise
+
+from ..access import can_manage, managers_required, operations_required
+from ..params import flag_param, id_param
+from ..submissions import single_submission
+from .forms import PrioritiseForm, QueueCancelForm
+from .selectors import (
+    backorder_queue,
+    cancelling_owes_refund,
+    queue_line,
+    queue_products,
+    queue_rows,
+)
+
+PAGE_SIZE = 50
+
+
+def _back(request: HttpRequest) -> str:
+    """Where to return after an action: the queue page it was taken from, if it is ours."""
+    target = request.POST.get("next") or request.GET.get("next") or ""
+    # Only a path of ours: a bare word would be taken for a URL name by redirect() and fail.
+    if target.startswith("/") and url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return target
+    return reverse("dashboard:queue")
+
+
+@operations_required
+def queue(request: HttpRequest) -> HttpResponse:
+    product_id = id_param(request, "product")
+    products = list(queue_products())
+    product = next((p for p in products if p.pk == product_id), None)
+    at_risk = flag_param(request, "at_risk")
+    page = Paginator(backorder_queue(product_id=product_id, at_risk=at_risk), PAGE_SIZE).get_page(
+        request.GET.get("page")
+    )
+    today = store_today()
+    return render(
+        request,
+        "dashboard/queue/queue.html",
+        {
+            "page": page,
+            "rows": queue_rows(page, today=today),
+            "products": products,
+            "product": product,
+            "product_id": product_id,
+            "at_risk": at_risk,
+            "can_prioritise": can_manage(request.user),
+            "today": today,
+        },
+    )
+
+
+def _line_or_404(line_id: int) -> OrderLine:
+    try:
+        return queue_line(line_id=line_id)
+    except OrderLine.DoesNotExist as exc:
+        raise Http404("This line is not waiting in the queue.") from exc
+
+
+def _action(
+    request: HttpRequest, *, line: OrderLine, form: PrioritiseForm | QueueCancelForm, kind: str
+) -> HttpResponse:
+    return render(
+        request,
+        "dashboard/queue/queue_action.html",
+        {"line": line, "form": form, "kind": kind, "next": _back(request)},
+    )
+
+
+@managers_required
+@single_submission
+def queue_prioritise(request: HttpRequest, line_id: int) -> HttpResponse:
+    line = _line_or_404(line_id)
+    form = PrioritiseForm(request.POST if request.method == "POST" else None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            line_prioritise(line=line, reason=form.cleaned_data["reason"], actor=request.user)
+        except ValidationError as exc:
+            form.add_error(None, exc)
+        else:
+            messages.success(
+                request,
+                f"{line.order.number}: {line.product.sku} moved to the front of its queue.",
+            )
+            return redirect(_back(request))
+    return _action(request, line=line, form=form, kind="prioritise")
+
+
+@operations_required
+@single_submission
+def queue_cancel(request: HttpRequest, line_id: int) -> HttpResponse:
+    line = _line_or_404(line_id)
+    if cancelling_owes_refund(line=line) and not can_manage(request.user):
+        raise PermissionDenied(
+            f"{line.order.number} is paid: cancelling it owes the customer a refund, "
+            "and refunds are for Managers."
+        )
+    form = QueueCancelForm(request.POST if request.method == "POST" else None, line=line)
+    if request.method == "POST" and form.is_valid():
+        try:
+            line = line_cancel(
+                line=line,
+                reason=form.cleaned_data["reason"],
+                quantity=form.cleaned_data["quantity"],
+                cause=form.cleaned_data["cause"],
+                actor=request.user,
+            )
+        except ValidationError as exc:
+            form.add_error(None, exc)
+        else:
+            messages.success(
+                request,
+                f"{line.order.number}: cancelled {form.cleaned_data['quantity']} × "
+                f"{line.product.sku}. Any refund owed is on the order page.",
+            )
+            return redirect(_back(request))
+    return _action(request, line=line, form=form, kind="cancel")
+
+
+urlpatterns = [
+    path("queue/", queue, name="queue"),
+    path("queue/<int:line_id>/prioritise/", queue_prioritise, name="queue_prioritise"),
+    path("queue/<int:line_id>/cancel/", queue_cancel, name="queue_cancel"),
+]

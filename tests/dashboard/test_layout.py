@@ -1,0 +1,56 @@
+"""The dashboard stays laid out by area: small modules, templates under their area, CSS only in
+static files."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from django.conf import settings
+
+ROOT = Path(settings.BASE_DIR)
+AREAS = {
+    "auth",
+    "compliance",
+    "orders",
+    "overview",
+    "products",
+    "purchasing",
+    "queue",
+    "receiving",
+    "reports",
+    "shipping",
+}
+MAX_LINES = 500
+
+
+def test_no_dashboard_module_is_over_500_lines():
+    sizes = {
+        str(path.relative_to(ROOT)): len(path.read_text().splitlines())
+        for path in (ROOT / "dashboard").rglob("*.py")
+        if "migrations" not in path.parts
+    }
+    assert {name: lines for name, lines in sizes.items() if lines > MAX_LINES} == {}
+
+
+def test_every_screen_lives_in_its_area():
+    views = {path.parent.name for path in (ROOT / "dashboard").glob("*/views.py")}
+    assert views == AREAS
+    assert not (ROOT / "dashboard" / "views").exists()
+    loose = [
+        path.name
+        for path in (ROOT / "templates" / "dashboard").glob("*.html")
+        if path.name != "base.html"
+    ]
+    assert loose == []
+    folders = {path.name for path in (ROOT / "templates" / "dashboard").iterdir() if path.is_dir()}
+    assert folders == AREAS
+
+
+def test_dashboard_templates_carry_no_css():
+    offenders = []
+    for path in (ROOT / "templates" / "dashboard").rglob("*.html"):
+        text = path.read_text()
+        if re.search(r"<style\b|\sstyle=\"", text) or "style" in path.stem:
+            offenders.append(str(path.relative_to(ROOT)))
+    assert offenders == []
