@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -12,10 +11,10 @@ from typing import Any
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.db.models import Case, Count, F, Model, Q, QuerySet, Sum, Value, When
 from django.db.models.functions import Coalesce
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import HttpRequest, HttpResponse
 from django.template.loader import render_to_string
 from django.template.response import TemplateResponse
 from django.urls import reverse
@@ -27,18 +26,11 @@ from orders.selectors import product_queue, product_replenishment, usual_quantit
 from orders.services import (
     product_discontinue,
     product_eta_refresh,
-    purchase_order_cancel,
-    purchase_order_create,
     purchase_order_line_cancel,
-    purchase_order_line_receive,
-    purchase_order_line_reschedule,
-    purchase_order_send,
-    purchase_orders_from_suggestions,
     stock_adjust,
-    stock_receive,
 )
 
-from .bounds import MAX_QUANTITY, IdChoiceField, validate_not_past, validate_plausible_date
+from .bounds import MAX_QUANTITY
 from .models import (
     LowStockAlert,
     Product,
@@ -49,10 +41,12 @@ from .models import (
     StockMovement,
     Supplier,
 )
-from .selectors import earlier_receipt, open_purchase_lines
-from .services import PurchaseLineRequest, product_create, supplier_create
+from .selectors import open_purchase_lines
+from .services import product_create, supplier_create
 
 # --- admin actions with an intermediate form page ----------------------------------------
+# Only the corrections that have no dashboard screen are actions here; the daily work
+# (receiving, purchase orders, shipping, cancelling...) is done in the dashboard.
 
 ACTION_TEMPLATE = "admin/action_form.html"
 
@@ -92,38 +86,6 @@ def run_form_action(
         form = form_class()
     return _action_form_page(
         modeladmin, request, queryset, form=form, title=title, template=template, describe=describe
-    )
-
-
-def run_selection_action(
-    modeladmin: admin.ModelAdmin,
-    request: HttpRequest,
-    queryset: QuerySet[Any],
-    *,
-    form_class: type[forms.Form],
-    title: str,
-    apply: Callable[[QuerySet[Any], dict[str, Any]], str],
-    template: str = ACTION_TEMPLATE,
-) -> HttpResponse | None:
-    """Like run_form_action, for a service that takes the whole selection in one call.
-
-    The service does all or nothing: its ValidationError lists every problem, one message each.
-    """
-    if "apply" in request.POST:
-        form = form_class(request.POST)
-        if form.is_valid():
-            try:
-                message = apply(queryset, form.cleaned_data)
-            except ValidationError as exc:
-                for error in exc.messages:
-                    modeladmin.message_user(request, error, messages.ERROR)
-            else:
-                modeladmin.message_user(request, message, messages.SUCCESS)
-            return None
-    else:
-        form = form_class()
-    return _action_form_page(
-        modeladmin, request, queryset, form=form, title=title, template=template
     )
 
 
@@ -260,37 +222,6 @@ class ProductAddForm(forms.ModelForm):
         )
 
 
-class ReceiveStockForm(forms.Form):
-    quantity = forms.IntegerField(
-        label="Units received",
-        min_value=1,
-        max_value=MAX_QUANTITY,
-        help_text="Received into each selected product.",
-    )
-    reference = forms.CharField(
-        max_length=100, required=False, help_text="Purchase order, delivery note or invoice."
-    )
-    receive_again = forms.BooleanField(
-        label="Yes, this is another delivery under a reference already received",
-        required=False,
-    )
-    quantity_confirmed = forms.BooleanField(
-        label="Yes, the quantity is right even where it is far above the usual", required=False
-    )
-
-    def check_selection(self, products: Sequence[Product]) -> None:
-        reference = (self.cleaned_data.get("reference") or "").strip()
-        for product in products:
-            earlier = earlier_receipt(product_id=product.pk, reference=reference)
-            if earlier is not None and not self.cleaned_data.get("receive_again"):
-                self.add_error(
-                    "receive_again",
-                    f"{product.sku}: “{reference}” was already used for a receipt of "
-                    f"{earlier.quantity} on {localtime(earlier.created_at):%Y-%m-%d %H:%M}.",
-                )
-        _check_usual_quantity(self, products)
-
-
 class AdjustStockForm(forms.Form):
     quantity = forms.IntegerField(
         label="Change in on hand",
@@ -325,85 +256,6 @@ class ConfirmForm(forms.Form):
 
 class ReasonForm(forms.Form):
     reason = forms.CharField(max_length=200, widget=forms.TextInput(attrs={"size": 60}))
-
-
-class ReceiveAgainstLineForm(forms.Form):
-    quantity = forms.IntegerField(
-        label="Units received",
-        min_value=1,
-        max_value=MAX_QUANTITY,
-        required=False,
-        help_text="For each selected line. Leave empty to receive everything outstanding.",
-    )
-
-
-class RescheduleForm(forms.Form):
-    expected_date = forms.DateField(
-        label="New expected date",
-        widget=forms.DateInput(attrs={"type": "date"}),
-        validators=[validate_not_past, validate_plausible_date],
-    )
-    reason = forms.CharField(
-        max_length=200,
-        widget=forms.TextInput(attrs={"size": 60}),
-        help_text="The supplier's reason; it is kept in the purchase order's history.",
-    )
-
-
-class SuggestionsForm(forms.Form):
-    send = forms.BooleanField(
-        label="Send them to the suppliers now",
-        required=False,
-        help_text="Left unticked, they are drafts to review and send with the Send action.",
-    )
-
-
-class PurchaseOrderAddForm(forms.Form):
-    supplier = IdChoiceField(queryset=Supplier.objects.all())
-    note = forms.CharField(max_length=300, required=False)
-    send = forms.BooleanField(
-        label="Send to the supplier now",
-        required=False,
-        help_text="A sent purchase order counts as incoming supply and sets the waiting "
-        "orders' ETAs. Left unticked, it is a draft.",
-    )
-
-
-class PurchaseOrderRowForm(forms.Form):
-    """One line of a new purchase order; a row left empty is skipped."""
-
-    sku = forms.CharField(label="SKU", max_length=64, required=False)
-    quantity = forms.IntegerField(min_value=1, max_value=MAX_QUANTITY, required=False)
-    expected_date = forms.DateField(
-        required=False,
-        widget=forms.DateInput(attrs={"type": "date"}),
-        validators=[validate_not_past, validate_plausible_date],
-    )
-
-    def clean(self) -> dict[str, Any]:
-        data = super().clean() or {}
-        sku = (data.get("sku") or "").strip()
-        if not sku:
-            if data.get("quantity") is not None or data.get("expected_date") is not None:
-                self.add_error("sku", "Enter the SKU of the product to order.")
-            return data
-        data["product"] = Product.objects.filter(sku__iexact=sku).first()
-        if data["product"] is None:
-            self.add_error("sku", f"No product has the SKU {sku}.")
-        for name in ("quantity", "expected_date"):
-            if data.get(name) is None and name not in self.errors:
-                self.add_error(name, "This field is required.")
-        return data
-
-
-PURCHASE_ORDER_ROWS = 5
-PurchaseOrderRowFormSet = forms.formset_factory(
-    PurchaseOrderRowForm,
-    extra=PURCHASE_ORDER_ROWS,
-    max_num=PURCHASE_ORDER_ROWS,
-    absolute_max=PURCHASE_ORDER_ROWS,
-    validate_max=True,
-)
 
 
 # --- product -----------------------------------------------------------------------------
@@ -516,7 +368,8 @@ class ProductAdmin(admin.ModelAdmin):
     search_fields = ("sku", "name")
     ordering = ("sku",)
     autocomplete_fields = ("substitutes", "preferred_supplier")
-    actions = ("receive_stock", "adjust_stock", "discontinue", "create_purchase_orders")
+    # Receiving and purchase orders from reorder suggestions are dashboard screens.
+    actions = ("adjust_stock", "discontinue")
 
     add_fieldsets = (
         (None, {"fields": ("sku", "name", "unit_price", "opening_stock")}),
@@ -527,9 +380,10 @@ class ProductAdmin(admin.ModelAdmin):
     change_fieldsets = (
         (None, {"fields": ("sku", "name", "unit_price")}),
         (
-            "Stock (change it with the Receive and Adjust actions)",
+            "Stock (receive in the dashboard; correct a count with the Adjust action)",
             {
                 "fields": (
+                    "dashboard_links",
                     "stock_on_hand",
                     "stock_allocated",
                     "stock_available",
@@ -571,6 +425,7 @@ class ProductAdmin(admin.ModelAdmin):
             return ()
         # Discontinuing goes through its action (it stamps discontinued_at).
         return (
+            "dashboard_links",
             "stock_on_hand",
             "stock_allocated",
             "stock_available",
@@ -658,27 +513,23 @@ class ProductAdmin(admin.ModelAdmin):
             },
         )
 
+    @admin.display(description="in the dashboard")
+    def dashboard_links(self, obj: Product) -> str:
+        return format_html(
+            '<a href="{}">{} in the dashboard</a> · '
+            '<a href="{}?sku={}">Receive in the dashboard</a> · '
+            '<a href="{}">Purchase orders in the dashboard</a>',
+            reverse("dashboard:product", args=[obj.pk]),
+            obj.sku,
+            reverse("dashboard:receive"),
+            obj.sku,
+            reverse("dashboard:purchase_orders"),
+        )
+
     @admin.display(description="stock ledger")
     def ledger(self, obj: Product) -> str:
         url = reverse("admin:inventory_stockmovement_changelist")
         return format_html('<a href="{}?product__id__exact={}">Stock movements</a>', url, obj.pk)
-
-    @form_action(
-        description="Receive stock into the selected products",
-        form_class=ReceiveStockForm,
-        title="Receive stock",
-    )
-    def receive_stock(self, request: HttpRequest, product: Product, data: dict[str, Any]) -> str:
-        stock_receive(
-            product=product,
-            quantity=data["quantity"],
-            reference=data["reference"],
-            actor=_actor(request),
-        )
-        return (
-            f"{product.sku}: received {data['quantity']} units; they go to the waiting "
-            "orders first come, first served."
-        )
 
     @form_action(
         description="Adjust stock of the selected products",
@@ -706,32 +557,6 @@ class ProductAdmin(admin.ModelAdmin):
     def discontinue(self, request: HttpRequest, product: Product, data: dict[str, Any]) -> str:
         product_discontinue(product=product, actor=_actor(request))
         return f"{product.sku}: discontinued; it accepts no new backorders."
-
-    @admin.action(
-        description="Create purchase orders from reorder suggestions", permissions=["change"]
-    )
-    def create_purchase_orders(
-        self, request: HttpRequest, queryset: QuerySet[Product]
-    ) -> HttpResponse | None:
-        def apply(products: QuerySet[Product], data: dict[str, Any]) -> str:
-            created = purchase_orders_from_suggestions(
-                product_ids=[product.pk for product in products],
-                send=data["send"],
-                actor=_actor(request),
-            )
-            state = "sent" if data["send"] else "draft"
-            return f"Created {len(created)} {state} purchase order(s): " + ", ".join(
-                f"{po.number} ({po.supplier.name})" for po in created
-            )
-
-        return run_selection_action(
-            self,
-            request,
-            queryset,
-            form_class=SuggestionsForm,
-            title="Create purchase orders from reorder suggestions",
-            apply=apply,
-        )
 
 
 def _taken_back_summary(taken_back: Sequence[tuple[str, int, int]]) -> str:
@@ -850,7 +675,9 @@ class ReadOnlyInlineMixin(ReadOnlyAdminMixin):
 class PurchaseOrderLineInline(ReadOnlyInlineMixin, admin.TabularInline):
     model = PurchaseOrderLine
     verbose_name = "line"
-    verbose_name_plural = "lines (receive, reschedule or cancel them from the line list)"
+    verbose_name_plural = (
+        "lines (receive or reschedule them on the purchase order's dashboard page)"
+    )
     fields = (
         "product",
         "quantity_ordered",
@@ -902,12 +729,14 @@ class PurchaseOrderAdmin(admin.ModelAdmin):
     date_hierarchy = "created_at"
     ordering = ("-created_at", "-id")
     inlines = (PurchaseOrderLineInline, PurchaseOrderEventInline)
-    actions = ("send", "cancel")
+    # Creating, sending and cancelling purchase orders are dashboard screens.
+    actions = None
     fields = (
         "number",
         "supplier",
         "status",
         "note",
+        "dashboard_link",
         "line_actions",
         "created_by",
         "created_at",
@@ -935,6 +764,9 @@ class PurchaseOrderAdmin(admin.ModelAdmin):
             )
         )
 
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
 
@@ -953,94 +785,22 @@ class PurchaseOrderAdmin(admin.ModelAdmin):
         }
         return super().change_view(request, object_id, form_url, extra_context)
 
-    def add_view(
-        self, request: HttpRequest, form_url: str = "", extra_context: dict[str, Any] | None = None
-    ) -> HttpResponse:
-        """A supplier and up to five SKU / quantity / expected-date rows, for
-        orders.services.purchase_order_create (which numbers the order and moves ETAs)."""
-        if not self.has_add_permission(request):
-            raise PermissionDenied
-        if request.method == "POST":
-            form = PurchaseOrderAddForm(request.POST)
-            rows = PurchaseOrderRowFormSet(request.POST, prefix="lines")
-            if form.is_valid() and rows.is_valid():
-                try:
-                    po = purchase_order_create(
-                        supplier=form.cleaned_data["supplier"],
-                        lines=[
-                            PurchaseLineRequest(
-                                product=row["product"],
-                                quantity=row["quantity"],
-                                expected_date=row["expected_date"],
-                            )
-                            for row in rows.cleaned_data
-                            if row.get("product")
-                        ],
-                        send=form.cleaned_data["send"],
-                        note=form.cleaned_data["note"],
-                        actor=_actor(request),
-                    )
-                except ValidationError as exc:
-                    form.add_error(None, exc)
-                else:
-                    self.log_addition(request, po, [{"added": {}}])
-                    state = "sent" if po.status == PurchaseOrder.Status.SENT else "saved as a draft"
-                    self.message_user(
-                        request, f"{po.number} to {po.supplier.name} {state}.", messages.SUCCESS
-                    )
-                    return HttpResponseRedirect(
-                        reverse("admin:inventory_purchaseorder_change", args=[po.pk])
-                    )
-        else:
-            form = PurchaseOrderAddForm()
-            rows = PurchaseOrderRowFormSet(prefix="lines")
-        opts = self.model._meta
-        context = {
-            **self.admin_site.each_context(request),
-            **(extra_context or {}),
-            "title": "Add purchase order",
-            "form": form,
-            "rows": rows,
-            "opts": opts,
-            "app_label": opts.app_label,
-            "has_view_permission": self.has_view_permission(request),
-            "media": self.media + form.media + rows.media,
-        }
-        request.current_app = self.admin_site.name
-        return TemplateResponse(request, "admin/inventory/purchaseorder/add_form.html", context)
-
     line_count = annotation_column("line_count", "lines", default=0)
     units_outstanding = annotation_column("units_outstanding", "units outstanding", default=0)
 
-    @admin.display(description="receive, reschedule or cancel lines")
+    @admin.display(description="in the dashboard")
+    def dashboard_link(self, obj: PurchaseOrder) -> str:
+        return format_html(
+            '<a href="{}">{} in the dashboard</a> (send, cancel, receive, reschedule)',
+            reverse("dashboard:purchase_order", args=[obj.pk]),
+            obj.number,
+        )
+
+    @admin.display(description="lines")
     def line_actions(self, obj: PurchaseOrder) -> str:
         url = reverse("admin:inventory_purchaseorderline_changelist")
         return format_html(
             '<a href="{}?purchase_order__id__exact={}">Lines of {}</a>', url, obj.pk, obj.number
-        )
-
-    @form_action(
-        description="Send the selected purchase orders",
-        form_class=ConfirmForm,
-        title="Send purchase orders",
-    )
-    def send(self, request: HttpRequest, po: PurchaseOrder, data: dict[str, Any]) -> str:
-        po = purchase_order_send(purchase_order=po, actor=_actor(request))
-        return (
-            f"{po.number}: sent to {po.supplier.name}; its lines now count as incoming "
-            "supply for the waiting orders' ETAs."
-        )
-
-    @form_action(
-        description="Cancel the selected purchase orders",
-        form_class=ReasonForm,
-        title="Cancel purchase orders",
-    )
-    def cancel(self, request: HttpRequest, po: PurchaseOrder, data: dict[str, Any]) -> str:
-        po = purchase_order_cancel(purchase_order=po, reason=data["reason"], actor=_actor(request))
-        return (
-            f"{po.number}: outstanding units cancelled ({po.get_status_display().lower()}); "
-            "the orders they would have covered get new ETAs."
         )
 
 
@@ -1080,7 +840,9 @@ class PurchaseOrderLineAdmin(NoAddOrDeleteMixin, admin.ModelAdmin):
     search_fields = ("purchase_order__number", "product__sku", "product__name")
     date_hierarchy = "expected_date"
     ordering = ("expected_date", "id")
-    actions = ("receive", "reschedule", "cancel_line")
+    # Receiving and rescheduling are on the purchase order's dashboard page; cancelling one line
+    # has no screen there, so it stays here as a correction.
+    actions = ("cancel_line",)
     fields = (
         "purchase_order",
         "product",
@@ -1114,40 +876,6 @@ class PurchaseOrderLineAdmin(NoAddOrDeleteMixin, admin.ModelAdmin):
                 ((f"{localtime(e.created_at):%Y-%m-%d %H:%M}", e.message) for e in events),
             )
             or "—"
-        )
-
-    @form_action(
-        description="Receive units against the selected lines",
-        form_class=ReceiveAgainstLineForm,
-        title="Receive against purchase order lines",
-        describe=_line_label,
-    )
-    def receive(self, request: HttpRequest, line: PurchaseOrderLine, data: dict[str, Any]) -> str:
-        quantity = data["quantity"] or line.quantity_outstanding
-        if not quantity:
-            raise ValidationError("nothing outstanding to receive.")
-        purchase_order_line_receive(line=line, quantity=quantity, actor=_actor(request))
-        return (
-            f"{_line_label(line)}: received {quantity} units; they go to the waiting "
-            "orders first come, first served."
-        )
-
-    @form_action(
-        description="Change the expected date of the selected lines",
-        form_class=RescheduleForm,
-        title="Change expected date",
-        describe=_line_label,
-    )
-    def reschedule(
-        self, request: HttpRequest, line: PurchaseOrderLine, data: dict[str, Any]
-    ) -> str:
-        expected: dt.date = data["expected_date"]
-        purchase_order_line_reschedule(
-            line=line, expected_date=expected, reason=data["reason"], actor=_actor(request)
-        )
-        return (
-            f"{_line_label(line)}: now expected {expected:%Y-%m-%d}; the ETAs of the "
-            "orders it covers moved with it."
         )
 
     @form_action(
