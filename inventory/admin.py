@@ -19,6 +19,7 @@ from django.template.loader import render_to_string
 from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
+from django.utils.http import urlencode
 from django.utils.safestring import SafeString
 from django.utils.timezone import localtime
 
@@ -515,14 +516,14 @@ class ProductAdmin(admin.ModelAdmin):
 
     @admin.display(description="in the dashboard")
     def dashboard_links(self, obj: Product) -> str:
+        receive = f"{reverse('dashboard:receive')}?{urlencode({'sku': obj.sku})}"
         return format_html(
             '<a href="{}">{} in the dashboard</a> · '
-            '<a href="{}?sku={}">Receive in the dashboard</a> · '
+            '<a href="{}">Receive in the dashboard</a> · '
             '<a href="{}">Purchase orders in the dashboard</a>',
             reverse("dashboard:product", args=[obj.pk]),
             obj.sku,
-            reverse("dashboard:receive"),
-            obj.sku,
+            receive,
             reverse("dashboard:purchase_orders"),
         )
 

@@ -394,3 +394,4 @@ def test_a_purchase_order_and_a_product_link_to_their_dashboard_screens(
     assert f'href="{reverse("dashboard:receive")}?sku=LAMP-7"' in page
     assert "Receive in the dashboard" in page
     assert reverse("dashboard:product", args=[product.pk]) in page
+    assert f'<a href="{reverse("dashboard:overview")}">Dashboard</a>' in page
