@@ -294,7 +294,7 @@ class OrderAdmin(NoAddOrDeleteMixin, admin.ModelAdmin):
     @admin.display(description="in the dashboard")
     def dashboard_link(self, obj: Order) -> str:
         return format_html(
-            '<a href="{}">{} in the dashboard</a> (ship, cancel, prioritise)',
+            '<a href="{}">{} in the dashboard</a>',
             reverse("dashboard:order", args=[obj.pk]),
             obj.number,
         )
@@ -307,8 +307,8 @@ class OrderAdmin(NoAddOrDeleteMixin, admin.ModelAdmin):
     def record_payment_dishonoured(
         self, request: HttpRequest, order: Order, data: dict[str, Any]
     ) -> str:
-        order_payment_dishonoured(order=order, reason=data["reason"], actor=request.user)
-        return f"{order.number}: {_last_event_message(order, OrderEvent.Kind.PAYMENT)}"
+        order = order_payment_dishonoured(order=order, reason=data["reason"], actor=request.user)
+        return f"{order.number}: Payment dishonoured: {data['reason']}"
 
     @form_action(
         description="Record payment received",
@@ -318,14 +318,8 @@ class OrderAdmin(NoAddOrDeleteMixin, admin.ModelAdmin):
     def record_payment_received(
         self, request: HttpRequest, order: Order, data: dict[str, Any]
     ) -> str:
-        order_payment_received(order=order, at=data["received_at"], actor=request.user)
-        return f"{order.number}: {_last_event_message(order, OrderEvent.Kind.PAYMENT)}"
-
-
-def _last_event_message(order: Order, kind: str) -> str:
-    """What the service just wrote on the order's timeline (it says what happened, in words)."""
-    event = OrderEvent.objects.filter(order=order, kind=kind).order_by("-created_at", "-id").first()
-    return event.message if event else "done."
+        order = order_payment_received(order=order, at=data["received_at"], actor=request.user)
+        return f"{order.number}: Payment received: {order.amount_paid}"
 
 
 @admin.register(OrderLine)
