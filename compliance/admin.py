@@ -88,11 +88,6 @@ class OrderComplianceAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
                 view(staff_views.compliance_record_csv),
                 name="compliance_record_csv",
             ),
-            path(
-                "export/",
-                view(staff_views.compliance_records_csv),
-                name="compliance_records_csv",
-            ),
             *super().get_urls(),
         ]
 

@@ -12,7 +12,9 @@ from django.contrib import admin
 from django.db.models import Count, IntegerField, OuterRef, QuerySet, Subquery, Sum
 from django.db.models.functions import Coalesce
 from django.http import HttpRequest
+from django.urls import reverse
 from django.utils import timezone
+from django.utils.html import format_html
 
 from inventory.admin import (
     AboveZeroFilter,
@@ -37,35 +39,9 @@ from .models import (
     ShippingRateBand,
 )
 from .selectors import order_list
-from .services import (
-    line_cancel,
-    line_prioritise,
-    order_cancel,
-    order_payment_dishonoured,
-    order_payment_received,
-    order_prioritise,
-    refund_mark_issued,
-    shipment_create,
-)
+from .services import order_payment_dishonoured, order_payment_received
 
 # --- forms -------------------------------------------------------------------------------
-
-
-class CancelForm(ReasonForm):
-    # The cause picks the customer's email (cancellation, or item discontinued); the refund
-    # follows the same rules whoever cancelled. An old form without the field means "customer".
-    cause = forms.TypedChoiceField(
-        choices=(
-            ("customer", "The customer asked"),
-            ("shop", "The shop cannot ship"),
-            ("discontinued", "The product is discontinued"),
-        ),
-        initial="customer",
-        required=False,
-        empty_value="customer",
-        widget=forms.RadioSelect,
-        help_text="Told to the customer in the cancellation email.",
-    )
 
 
 class PaymentReceivedForm(forms.Form):
@@ -85,23 +61,6 @@ class PaymentReceivedForm(forms.Form):
         if value > timezone.now():
             raise forms.ValidationError("A payment cannot be received in the future.")
         return value
-
-
-class ShipForm(forms.Form):
-    carrier = forms.CharField(max_length=60, required=False)
-    tracking_number = forms.CharField(max_length=100, required=False)
-    shipping_method = forms.CharField(max_length=60, required=False)
-    override_reason = forms.CharField(
-        max_length=200,
-        required=False,
-        help_text="Only for a ship-complete order that should ship in part now.",
-    )
-
-
-class MarkIssuedForm(forms.Form):
-    reference = forms.CharField(
-        max_length=100, help_text="Payment provider refund id, cheque number, credit note…"
-    )
 
 
 # --- filters -----------------------------------------------------------------------------
@@ -286,15 +245,12 @@ class OrderAdmin(NoAddOrDeleteMixin, admin.ModelAdmin):
     date_hierarchy = "placed_at"
     ordering = ("-placed_at", "-id")
     inlines = (OrderLineInline, OrderEventInline, ShipmentInline, RefundInline)
-    actions = (
-        "prioritise",
-        "cancel",
-        "ship_allocated",
-        "record_payment_dishonoured",
-        "record_payment_received",
-    )
+    # Prioritising, cancelling and shipping are dashboard screens; recording a payment received
+    # or dishonoured has none, so it stays here as a correction.
+    actions = ("record_payment_dishonoured", "record_payment_received")
     fields = (
         "number",
+        "dashboard_link",
         "status_display",
         "customer",
         "external_id",
@@ -335,32 +291,13 @@ class OrderAdmin(NoAddOrDeleteMixin, admin.ModelAdmin):
         status = getattr(obj, "status", None)
         return OrderStatus(status).label if status else "—"
 
-    @form_action(
-        description="Prioritise the selected orders",
-        form_class=ReasonForm,
-        title="Prioritise orders",
-    )
-    def prioritise(self, request: HttpRequest, order: Order, data: dict[str, Any]) -> str:
-        order_prioritise(order=order, reason=data["reason"], actor=request.user)
-        return f"{order.number}: prioritised; its lines now head their queues."
-
-    @form_action(
-        description="Cancel the selected orders",
-        form_class=CancelForm,
-        title="Cancel orders",
-    )
-    def cancel(self, request: HttpRequest, order: Order, data: dict[str, Any]) -> str:
-        order_cancel(order=order, reason=data["reason"], cause=data["cause"], actor=request.user)
-        return f"{order.number}: {_last_event_message(order, OrderEvent.Kind.CANCELLED)}"
-
-    @form_action(
-        description="Ship allocated units of the selected orders",
-        form_class=ShipForm,
-        title="Ship allocated units",
-    )
-    def ship_allocated(self, request: HttpRequest, order: Order, data: dict[str, Any]) -> str:
-        shipment_create(order=order, actor=request.user, **data)
-        return f"{order.number}: {_last_event_message(order, OrderEvent.Kind.SHIPPED)}"
+    @admin.display(description="in the dashboard")
+    def dashboard_link(self, obj: Order) -> str:
+        return format_html(
+            '<a href="{}">{} in the dashboard</a>',
+            reverse("dashboard:order", args=[obj.pk]),
+            obj.number,
+        )
 
     @form_action(
         description="Record a dishonoured payment",
@@ -370,8 +307,8 @@ class OrderAdmin(NoAddOrDeleteMixin, admin.ModelAdmin):
     def record_payment_dishonoured(
         self, request: HttpRequest, order: Order, data: dict[str, Any]
     ) -> str:
-        order_payment_dishonoured(order=order, reason=data["reason"], actor=request.user)
-        return f"{order.number}: {_last_event_message(order, OrderEvent.Kind.PAYMENT)}"
+        order = order_payment_dishonoured(order=order, reason=data["reason"], actor=request.user)
+        return f"{order.number}: Payment dishonoured: {data['reason']}"
 
     @form_action(
         description="Record payment received",
@@ -381,14 +318,8 @@ class OrderAdmin(NoAddOrDeleteMixin, admin.ModelAdmin):
     def record_payment_received(
         self, request: HttpRequest, order: Order, data: dict[str, Any]
     ) -> str:
-        order_payment_received(order=order, at=data["received_at"], actor=request.user)
-        return f"{order.number}: {_last_event_message(order, OrderEvent.Kind.PAYMENT)}"
-
-
-def _last_event_message(order: Order, kind: str) -> str:
-    """What the service just wrote on the order's timeline (it says what happened, in words)."""
-    event = OrderEvent.objects.filter(order=order, kind=kind).order_by("-created_at", "-id").first()
-    return event.message if event else "done."
+        order = order_payment_received(order=order, at=data["received_at"], actor=request.user)
+        return f"{order.number}: Payment received: {order.amount_paid}"
 
 
 @admin.register(OrderLine)
@@ -412,28 +343,8 @@ class OrderLineAdmin(NoAddOrDeleteMixin, admin.ModelAdmin):
     search_fields = ("order__number", "product__sku", "product__name")
     date_hierarchy = "queued_at"
     ordering = ("-queued_at", "-id")
-    actions = ("prioritise", "cancel")
     fields = ("order", *ORDER_LINE_FIELDS)
     readonly_fields = fields
-
-    @form_action(
-        description="Prioritise the selected lines",
-        form_class=ReasonForm,
-        title="Prioritise lines",
-    )
-    def prioritise(self, request: HttpRequest, line: OrderLine, data: dict[str, Any]) -> str:
-        line = line_prioritise(line=line, reason=data["reason"], actor=request.user)
-        return f"{line.order.number} / {line.product.sku}: prioritised."
-
-    @form_action(
-        description="Cancel what is left of the selected lines",
-        form_class=CancelForm,
-        title="Cancel lines",
-    )
-    def cancel(self, request: HttpRequest, line: OrderLine, data: dict[str, Any]) -> str:
-        number, sku = line.order.number, line.product.sku
-        line_cancel(line=line, reason=data["reason"], cause=data["cause"], actor=request.user)
-        return f"{number} / {sku}: {_last_event_message(line.order, OrderEvent.Kind.CANCELLED)}"
 
 
 @admin.register(OrderEvent)
@@ -484,7 +395,6 @@ class RefundAdmin(NoAddOrDeleteMixin, admin.ModelAdmin):
     search_fields = ("order__number", "reason", "issue_reference")
     date_hierarchy = "due_date"
     ordering = ("due_date", "id")
-    actions = ("mark_issued",)
     fields = (
         "order",
         "order_line",
@@ -499,17 +409,8 @@ class RefundAdmin(NoAddOrDeleteMixin, admin.ModelAdmin):
         "failure_reason",
         "other_method",
     )
-    # Refunds are created by cancellations and closed by the Mark issued action.
+    # Refunds are created by cancellations and marked issued on the dashboard's compliance page.
     readonly_fields = fields
-
-    @form_action(
-        description="Mark the selected refunds issued",
-        form_class=MarkIssuedForm,
-        title="Mark refunds issued",
-    )
-    def mark_issued(self, request: HttpRequest, refund: Refund, data: dict[str, Any]) -> str:
-        refund = refund_mark_issued(refund=refund, reference=data["reference"], actor=request.user)
-        return f"{refund.order.number}: refund of {refund.amount} issued ({data['reference']})."
 
 
 class ShippingRateBandInline(admin.TabularInline):

@@ -85,21 +85,6 @@ def test_the_dashboard_compliance_export_neutralises_a_formula_email(
     assert {row[1] for row in rows} == {"'" + HOSTILE_EMAIL}
 
 
-def test_the_admin_period_export_neutralises_a_formula_email(
-    admin_client: Client, hostile_order: Order
-) -> None:
-    today = store_today().isoformat()
-
-    response = admin_client.get(
-        reverse("admin:compliance_records_csv"), {"from": today, "to": today}
-    )
-
-    assert response.status_code == 200
-    rows = rows_of(response)[1:]
-    assert rows
-    assert {row[1] for row in rows} == {"'" + HOSTILE_EMAIL}
-
-
 def test_the_admin_order_record_export_neutralises_a_formula_email(
     admin_client: Client, hostile_order: Order
 ) -> None:

@@ -169,7 +169,7 @@ def admin_pages(shop) -> list[str]:
         "/admin/",
         reverse("admin:inventory_product_changelist"),
         reverse("admin:inventory_product_add"),
-        reverse("admin:inventory_purchaseorder_add"),
+        reverse("admin:inventory_purchaseorder_changelist"),
         reverse("admin:inventory_purchaseorderline_changelist"),
         reverse("admin:orders_order_changelist"),
         reverse("admin:orders_order_change", args=[order.pk]),

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-from decimal import Decimal
 
 import pytest
 import time_machine
@@ -17,11 +16,10 @@ from django.utils import timezone
 from compliance.models import ConsentAnswer, DelayNotice, OrderCompliance
 from compliance.services import consent_answer
 from notifications.models import Notification
-from notifications.services import notification_send
-from orders.models import Order, OrderEvent, OrderLine, Refund
+from orders.models import Order
 from tests.compliance.test_records import at, email_text, order_with_notice
 from tests.factories import ProductFactory, place_order
-from tests.orders.test_admin import messages_of, run_action
+from tests.inventory.test_admin import messages_of, run_action
 
 pytestmark = pytest.mark.django_db
 ORDERS_URL = reverse("admin:orders_order_changelist")
@@ -77,7 +75,9 @@ def test_compliance_changelist_columns_and_record_link(admin_client: Client) -> 
     assert '<td class="field-consented_until nowrap">Feb. 15, 2026</td>' in content
     record = reverse("admin:compliance_record", args=[order.pk])
     assert f'<a href="{record}">record</a>' in content
-    assert reverse("admin:compliance_records_csv") in content  # the period export form
+    # One period export: the dashboard's, linked from here.
+    assert reverse("dashboard:compliance") in content
+    assert 'type="date"' not in content
 
 
 def test_compliance_changelist_filters_and_searches(admin_client: Client) -> None:
@@ -183,92 +183,6 @@ def test_order_changelist_queries_still_do_not_grow(admin_client: Client) -> Non
 
 
 # --- cancelling with a cause ----------------------------------------------------------------
-
-
-def cancellation_email(order: Order) -> Notification:
-    return Notification.objects.get(
-        order=order, kind__in=[Notification.Kind.CANCELLATION, Notification.Kind.DISCONTINUED]
-    )
-
-
-def test_cancel_because_the_shop_cannot_ship_refunds_and_tells_the_customer(
-    admin_client: Client,
-) -> None:
-    order = place_order((ProductFactory.create(unit_price=Decimal("20.00"), on_hand=0), 2))
-
-    response = run_action(
-        admin_client, ORDERS_URL, "cancel", [order], reason="Supplier stopped", cause="shop"
-    )
-
-    assert response.status_code == 302
-    refund = Refund.objects.get(order=order)
-    assert (refund.amount, refund.issued_at) == (Decimal("40.00"), None)
-    event = order.events.get(kind=OrderEvent.Kind.CANCELLED)
-    assert event.data["cause"] == "shop"
-    assert messages_of(response) == [(messages.SUCCESS, f"{order.number}: {event.message}")]
-    email = cancellation_email(order)
-    assert (email.kind, email.facts["cause"]) == (Notification.Kind.CANCELLATION, "shop")
-    assert notification_send(notification_id=email.pk) == Notification.State.SENT
-    email.refresh_from_db()
-    assert order.number in email.body_text
-    assert "As you asked" not in email.body_text  # the shop cancelled, not the customer
-
-
-def test_cancel_form_offers_the_three_causes(admin_client: Client) -> None:
-    order = place_order((ProductFactory.create(on_hand=1), 1))
-
-    page = admin_client.post(
-        ORDERS_URL, {"action": "cancel", "_selected_action": [order.pk], "index": 0}
-    )
-
-    assert [value for value, _ in page.context["form"].fields["cause"].choices] == [
-        "customer",
-        "shop",
-        "discontinued",
-    ]
-    assert page.context["form"]["cause"].value() == "customer"
-
-
-def test_cancel_because_discontinued_sends_the_discontinued_email(admin_client: Client) -> None:
-    order = place_order((ProductFactory.create(on_hand=0), 1))
-
-    run_action(
-        admin_client, ORDERS_URL, "cancel", [order], reason="End of line", cause="discontinued"
-    )
-
-    assert cancellation_email(order).kind == Notification.Kind.DISCONTINUED
-    assert Refund.objects.filter(order=order).count() == 1
-
-
-def test_cancel_with_an_unknown_cause_redisplays_the_form(admin_client: Client) -> None:
-    order = place_order((ProductFactory.create(on_hand=1), 1))
-
-    response = run_action(admin_client, ORDERS_URL, "cancel", [order], reason="x", cause="whim")
-
-    assert response.status_code == 200
-    assert "cause" in response.context["form"].errors
-    assert not Refund.objects.exists()
-
-
-def test_cancel_line_with_cause_shop(admin_client: Client) -> None:
-    keep = ProductFactory.create(on_hand=1)
-    drop = ProductFactory.create(on_hand=0, unit_price=Decimal("9.00"))
-    order = place_order((keep, 1), (drop, 2))
-    line = OrderLine.objects.get(order=order, product=drop)
-
-    response = run_action(
-        admin_client, LINES_URL, "cancel", [line], reason="Cannot source", cause="shop"
-    )
-
-    assert messages_of(response)[0][0] == messages.SUCCESS
-    line.refresh_from_db()
-    assert line.quantity_cancelled == 2
-    assert Refund.objects.get(order=order).amount == Decimal("18.00")
-    assert order.events.get(kind=OrderEvent.Kind.CANCELLED).data["cause"] == "shop"
-    assert cancellation_email(order).facts["cause"] == "shop"
-
-
-# --- payments -------------------------------------------------------------------------------
 
 
 def test_record_dishonoured_payment(admin_client: Client) -> None:

@@ -166,18 +166,10 @@ def test_a_nul_character_answers_400_with_a_message(admin_client: Client, url: s
     assert "contains a NUL character" in response.content.decode()
 
 
-@pytest.mark.parametrize(
-    ("url", "params"),
-    [
-        ("dashboard:compliance_export", {"start": "0001-01-01", "end": "9999-12-31"}),
-        ("admin:compliance_records_csv", {"from": "0001-01-01", "to": "9999-12-31"}),
-    ],
-    ids=["dashboard", "admin"],
-)
-def test_an_export_over_ten_thousand_years_is_400_with_the_reason(
-    admin_client: Client, url: str, params: dict[str, str]
-) -> None:
-    response = admin_client.get(reverse(url), params)
+def test_an_export_over_ten_thousand_years_is_400_with_the_reason(admin_client: Client) -> None:
+    response = admin_client.get(
+        reverse("dashboard:compliance_export"), {"start": "0001-01-01", "end": "9999-12-31"}
+    )
 
     assert response.status_code == 400
     assert "to 9999-12-31" in response.content.decode()
@@ -353,8 +345,6 @@ PO_LINES_URL = reverse("admin:inventory_purchaseorderline_changelist")
 @pytest.mark.parametrize(
     ("action", "form", "message"),
     [
-        ("receive_stock", {"quantity": HUGE}, "less than or equal to 1000000"),
-        ("receive_stock", {"quantity": "0"}, "greater than or equal to 1"),
         ("adjust_stock", {"quantity": HUGE, "reason": "Count"}, "less than or equal to 1000000"),
         (
             "adjust_stock",
@@ -373,76 +363,6 @@ def test_an_admin_stock_action_of_3e9_units_is_refused_with_a_message(
     assert response.status_code == 200
     assert message in page_errors(response)
     assert snapshot() == before
-
-
-@pytest.mark.parametrize(
-    ("action", "form", "message"),
-    [
-        ("receive", {"quantity": HUGE}, "less than or equal to 1000000"),
-        (
-            "reschedule",
-            {"expected_date": "9999-12-31", "reason": "Typo"},
-            "9999-12-31 is more than two years ahead",
-        ),
-        (
-            "reschedule",
-            {"expected_date": "2020-01-01", "reason": "Typo"},
-            "The expected date cannot be in the past.",
-        ),
-    ],
-)
-def test_an_admin_purchase_line_action_out_of_bounds_is_refused_with_a_message(
-    admin_client: Client, shop, action: str, form: dict[str, str], message: str
-) -> None:
-    before = snapshot()
-
-    response = run_action(admin_client, PO_LINES_URL, action, [shop["line"]], **form)
-
-    assert response.status_code == 200
-    assert message in page_errors(response)
-    assert snapshot() == before
-    shop["line"].refresh_from_db()
-    assert shop["line"].expected_date == day(5)
-
-
-def admin_po(**row: str) -> dict[str, str]:
-    data = {
-        "supplier": str(supplier_create(name="Admin Supplies").pk),
-        "note": "",
-        "lines-TOTAL_FORMS": "5",
-        "lines-INITIAL_FORMS": "0",
-        "lines-MIN_NUM_FORMS": "0",
-        "lines-MAX_NUM_FORMS": "5",
-    }
-    for index in range(5):
-        data |= {f"lines-{index}-sku": "", f"lines-{index}-quantity": ""}
-        data[f"lines-{index}-expected_date"] = ""
-    data |= {
-        "lines-0-sku": "LAMP-1",
-        "lines-0-quantity": row.get("quantity", "4"),
-        "lines-0-expected_date": row.get("expected_date", day(5).isoformat()),
-    }
-    return data
-
-
-@pytest.mark.parametrize(
-    ("row", "message"),
-    [
-        ({"expected_date": "2020-01-01"}, "The expected date cannot be in the past."),
-        ({"expected_date": "9999-12-31"}, "9999-12-31 is more than two years ahead"),
-        ({"quantity": HUGE}, "less than or equal to 1000000"),
-    ],
-)
-def test_an_admin_purchase_order_out_of_bounds_is_refused_with_a_message(
-    admin_client: Client, shop, row: dict[str, str], message: str
-) -> None:
-    before = PurchaseOrder.objects.count()
-
-    response = admin_client.post(reverse("admin:inventory_purchaseorder_add"), admin_po(**row))
-
-    assert response.status_code == 200
-    assert message in response.content.decode()
-    assert PurchaseOrder.objects.count() == before
 
 
 def product_change(product: Product, **fields: str) -> dict[str, str]:
@@ -611,7 +531,7 @@ def test_hostile_values_in_every_admin_action_form_never_give_a_server_error(
                 if response.status_code >= 500:
                     bad.append((url, action, value, response.status_code))
     assert bad == []
-    assert acted >= 10
+    assert acted >= 5  # the corrections that have no dashboard screen
 
 
 def test_hostile_query_strings_on_every_admin_changelist_never_give_a_server_error(

@@ -1,4 +1,5 @@
 import datetime as dt
+from decimal import Decimal
 
 import pytest
 from django.db import connection
@@ -7,6 +8,8 @@ from django.urls import reverse
 
 from compliance.models import OrderCompliance
 from compliance.services import order_rule_evaluate
+from notifications.models import Notification
+from notifications.services import notification_send
 from orders.models import OrderEvent, OrderLine, Refund
 from tests.factories import CustomerFactory, ProductFactory, place_order, staff_in
 
@@ -215,3 +218,47 @@ def test_a_line_that_no_longer_waits_is_not_in_the_queue(manager, action):
     assert response.status_code == 404
     line.refresh_from_db()
     assert (line.quantity_cancelled, line.priority) == (0, 0)
+
+
+# --- the cancellation's cause picks the customer's email --------------------------------------
+
+
+def cancel_from_the_queue(client, order, cause: str):
+    line = waiting_line(order)
+    return client.post(
+        reverse("dashboard:queue_cancel", args=[line.pk]),
+        {"reason": "Supplier stopped", "cause": cause, "quantity": str(line.quantity_backordered)},
+        follow=True,
+    )
+
+
+def cancellation_email(order) -> Notification:
+    return Notification.objects.get(
+        order=order, kind__in=[Notification.Kind.CANCELLATION, Notification.Kind.DISCONTINUED]
+    )
+
+
+def test_cancelling_because_the_shop_cannot_ship_refunds_and_tells_the_customer(manager):
+    order = place_order((ProductFactory(unit_price=Decimal("20.00"), on_hand=0), 2))
+
+    response = cancel_from_the_queue(manager, order, "shop")
+
+    assert response.status_code == 200
+    refund = Refund.objects.get(order=order)
+    assert (refund.amount, refund.issued_at) == (Decimal("40.00"), None)
+    assert order.events.get(kind=OrderEvent.Kind.CANCELLED).data["cause"] == "shop"
+    email = cancellation_email(order)
+    assert (email.kind, email.facts["cause"]) == (Notification.Kind.CANCELLATION, "shop")
+    assert notification_send(notification_id=email.pk) == Notification.State.SENT
+    email.refresh_from_db()
+    assert order.number in email.body_text
+    assert "As you asked" not in email.body_text  # the shop cancelled, not the customer
+
+
+def test_cancelling_because_discontinued_sends_the_discontinued_email(manager):
+    order = place_order((ProductFactory(on_hand=0), 1))
+
+    cancel_from_the_queue(manager, order, "discontinued")
+
+    assert cancellation_email(order).kind == Notification.Kind.DISCONTINUED
+    assert Refund.objects.filter(order=order).count() == 1

@@ -13,7 +13,6 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from inventory.models import Product, Stock, StockMovement
-from orders.models import OrderLine
 from orders.tasks import product_allocate_task
 from tests.factories import ProductFactory, UserFactory, place_order
 
@@ -171,38 +170,6 @@ def test_adding_a_product_with_a_duplicate_sku_shows_the_error(admin_client: Cli
     assert response.status_code == 200
     assert response.context["adminform"].form.errors
     assert Product.objects.count() == 1
-
-
-@pytest.mark.django_db
-def test_receive_action_adds_stock_and_allocates_to_the_waiting_order(
-    admin_client: Client, django_capture_on_commit_callbacks
-) -> None:
-    product = ProductFactory(sku="CHAIR-1", on_hand=0)
-    order = place_order((product, 3))
-
-    with django_capture_on_commit_callbacks(execute=True) as callbacks:
-        response = run_action(
-            admin_client, PRODUCTS_URL, "receive_stock", [product], quantity="5", reference="PO-77"
-        )
-    assert allocations_scheduled(callbacks) == [product.pk]  # after the receipt committed
-
-    assert response.status_code == 302
-    stock = Stock.objects.get(pk=product.pk)
-    assert (stock.on_hand, stock.allocated) == (5, 3)
-    line = OrderLine.objects.get(order=order)
-    assert (line.quantity_allocated, line.quantity_backordered) == (3, 0)
-    receipt = StockMovement.objects.filter(product=product).latest("id")
-    assert (receipt.quantity, receipt.reference, receipt.created_by.username) == (
-        5,
-        "PO-77",
-        "admin",
-    )
-    assert messages_of(response) == [
-        (
-            messages.SUCCESS,
-            "CHAIR-1: received 5 units; they go to the waiting orders first come, first served.",
-        )
-    ]
 
 
 @pytest.mark.django_db

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
 
 import pytest
 from django.conf import settings
@@ -15,18 +14,15 @@ from inventory.models import (
     LowStockAlert,
     Product,
     PurchaseOrder,
-    PurchaseOrderEvent,
     PurchaseOrderLine,
-    Stock,
     Supplier,
 )
 from inventory.services import PurchaseLineRequest, supplier_create
-from orders.models import EtaSource, OrderEvent, OrderLine
+from orders.models import OrderEvent, OrderLine
 from orders.selectors import store_today
 from orders.services import low_stock_alerts_record, purchase_order_create
 from tests.factories import ProductFactory, place_order
 from tests.inventory.test_admin import (
-    allocations_scheduled,
     changelist_queries,
     messages_of,
     run_action,
@@ -136,194 +132,6 @@ def test_product_changelist_shows_backordered_incoming_and_suggested_reorder(
 
 
 @pytest.mark.django_db
-def test_receive_action_allocates_to_the_waiting_order_and_advances_the_po(
-    admin_client: Client, django_capture_on_commit_callbacks: Any
-) -> None:
-    product = ProductFactory(sku="CUP-1", on_hand=0)
-    order = place_order((product, 3))
-    po = sent_po(product, 5)
-    line = po.lines.get()
-
-    with django_capture_on_commit_callbacks(execute=True) as callbacks:
-        response = run_action(admin_client, PO_LINES_URL, "receive", [line], quantity="2")
-
-    assert allocations_scheduled(callbacks) == [product.pk]  # after the receipt committed
-    assert response.status_code == 302
-    assert messages_of(response) == [
-        (
-            messages.SUCCESS,
-            f"{po.number} / CUP-1: received 2 units; they go to the waiting orders first come, "
-            "first served.",
-        )
-    ]
-    order_line = OrderLine.objects.get(order=order)
-    assert (order_line.quantity_allocated, order_line.quantity_backordered) == (2, 1)
-    po.refresh_from_db()
-    assert po.status == PurchaseOrder.Status.PARTIALLY_RECEIVED
-
-    # Blank quantity: everything still outstanding on the line.
-    with django_capture_on_commit_callbacks(execute=True):
-        run_action(admin_client, PO_LINES_URL, "receive", [line], quantity="")
-
-    line.refresh_from_db()
-    assert (line.quantity_received, line.quantity_outstanding) == (5, 0)
-    po.refresh_from_db()
-    assert po.status == PurchaseOrder.Status.RECEIVED
-    stock = Stock.objects.get(pk=product.pk)
-    assert (stock.on_hand, stock.allocated) == (5, 3)
-    order_line.refresh_from_db()
-    assert (order_line.quantity_allocated, order_line.quantity_backordered) == (3, 0)
-    receipt = product.movements.latest("id")
-    assert (receipt.quantity, receipt.reference, receipt.created_by.username) == (
-        3,
-        po.number,
-        "admin",
-    )
-
-
-@pytest.mark.django_db
-def test_receiving_more_than_outstanding_shows_an_error_and_changes_nothing(
-    admin_client: Client, django_capture_on_commit_callbacks: Any
-) -> None:
-    product = ProductFactory(sku="CUP-2", on_hand=0)
-    order = place_order((product, 3))
-    po = sent_po(product, 5)
-    line = po.lines.get()
-    events_before = po.events.count()
-
-    with django_capture_on_commit_callbacks(execute=True) as callbacks:
-        response = run_action(admin_client, PO_LINES_URL, "receive", [line], quantity="6")
-
-    assert allocations_scheduled(callbacks) == []
-    assert messages_of(response) == [
-        (
-            messages.ERROR,
-            f"{po.number} / CUP-2: {po.number}: only 5 of CUP-2 outstanding; cannot receive 6.",
-        )
-    ]
-    line.refresh_from_db()
-    assert line.quantity_received == 0
-    stock = Stock.objects.get(pk=product.pk)
-    assert (stock.on_hand, stock.allocated) == (0, 0)
-    assert OrderLine.objects.get(order=order).quantity_backordered == 3
-    po.refresh_from_db()
-    assert (po.status, po.events.count()) == (PurchaseOrder.Status.SENT, events_before)
-
-
-@pytest.mark.django_db
-def test_receiving_against_a_draft_shows_the_service_error(admin_client: Client) -> None:
-    product = ProductFactory(sku="CUP-3")
-    po = sent_po(product, 5, send=False)
-
-    response = run_action(admin_client, PO_LINES_URL, "receive", [po.lines.get()], quantity="")
-
-    assert messages_of(response) == [
-        (
-            messages.ERROR,
-            f"{po.number} / CUP-3: {po.number} is a draft; send it before receiving against it.",
-        )
-    ]
-    assert Stock.objects.get(pk=product.pk).on_hand == 0
-
-
-# --- rescheduling and cancelling ---------------------------------------------------------
-
-
-@pytest.mark.django_db
-def test_change_expected_date_moves_the_waiting_lines_eta(admin_client: Client) -> None:
-    product = ProductFactory(sku="BOWL-1", on_hand=0)
-    order = place_order((product, 2))
-    po = sent_po(product, 5, expected=days(10))
-    order_line = OrderLine.objects.get(order=order)
-    assert (order_line.eta, order_line.eta_source) == (
-        days(10) + HANDLING,
-        EtaSource.PURCHASE_ORDER,
-    )
-
-    response = run_action(
-        admin_client,
-        PO_LINES_URL,
-        "reschedule",
-        [po.lines.get()],
-        expected_date=days(20).isoformat(),
-        reason="Factory closed for a week",
-    )
-
-    assert messages_of(response) == [
-        (
-            messages.SUCCESS,
-            f"{po.number} / BOWL-1: now expected {days(20):%Y-%m-%d}; the ETAs of the orders "
-            "it covers moved with it.",
-        )
-    ]
-    order_line.refresh_from_db()
-    assert (order_line.eta, order_line.eta_source, order_line.eta_reference) == (
-        days(20) + HANDLING,
-        EtaSource.PURCHASE_ORDER,
-        po.number,
-    )
-    event = order.events.filter(kind=OrderEvent.Kind.ETA_CHANGED).latest("id")
-    assert event.message == (
-        f"BOWL-1 ETA {days(10) + HANDLING:%Y-%m-%d} → {days(20) + HANDLING:%Y-%m-%d}"
-    )
-    assert event.data["reason"] == "Factory closed for a week"
-    assert event.actor.username == "admin"
-    history = PurchaseOrderEvent.objects.filter(purchase_order=po).latest("id")
-    assert history.message.endswith(": Factory closed for a week")
-
-
-@pytest.mark.django_db
-def test_change_expected_date_without_a_reason_redisplays_the_form(admin_client: Client) -> None:
-    po = sent_po(ProductFactory(), 5, expected=days(10))
-
-    response = run_action(
-        admin_client, PO_LINES_URL, "reschedule", [po.lines.get()], expected_date="", reason=""
-    )
-
-    assert response.status_code == 200
-    assert set(response.context["form"].errors) == {"expected_date", "reason"}
-    assert po.lines.get().expected_date == days(10)
-
-
-@pytest.mark.django_db
-def test_cancel_po_action_cancels_it_and_falls_back_to_lead_time(admin_client: Client) -> None:
-    product = ProductFactory(sku="PLATE-1", on_hand=0, lead_time_days=30)
-    order = place_order((product, 2))
-    po = sent_po(product, 5, expected=days(10))
-
-    response = run_action(
-        admin_client, PURCHASE_ORDERS_URL, "cancel", [po], reason="Supplier went bust"
-    )
-
-    assert messages_of(response) == [
-        (
-            messages.SUCCESS,
-            f"{po.number}: outstanding units cancelled (cancelled); the orders they would have "
-            "covered get new ETAs.",
-        )
-    ]
-    po.refresh_from_db()
-    assert po.status == PurchaseOrder.Status.CANCELLED
-    assert po.lines.get().is_cancelled
-    assert po.events.latest("id").message == "Cancelled: Supplier went bust"
-    order_line = OrderLine.objects.get(order=order)
-    assert (order_line.eta, order_line.eta_source) == (days(30) + HANDLING, EtaSource.LEAD_TIME)
-
-
-@pytest.mark.django_db
-def test_cancel_po_action_reports_a_po_already_received(admin_client: Client) -> None:
-    product = ProductFactory()
-    po = sent_po(product, 1)
-    run_action(admin_client, PO_LINES_URL, "receive", [po.lines.get()], quantity="")
-
-    response = run_action(admin_client, PURCHASE_ORDERS_URL, "cancel", [po], reason="Oops")
-
-    assert messages_of(response) == [
-        (messages.ERROR, f"{po.number}: {po.number} is already received.")
-    ]
-
-
-@pytest.mark.django_db
 def test_cancel_line_action(admin_client: Client) -> None:
     keep, drop = ProductFactory(sku="KEEP-1"), ProductFactory(sku="DROP-1")
     po = purchase_order_create(
@@ -349,25 +157,6 @@ def test_cancel_line_action(admin_client: Client) -> None:
     assert po.status == PurchaseOrder.Status.SENT
 
 
-@pytest.mark.django_db
-def test_send_action_makes_the_po_incoming_supply(admin_client: Client) -> None:
-    product = ProductFactory(on_hand=0)
-    order = place_order((product, 2))
-    po = sent_po(product, 5, expected=days(3), send=False)
-    assert OrderLine.objects.get(order=order).eta_source == EtaSource.LEAD_TIME
-
-    response = run_action(admin_client, PURCHASE_ORDERS_URL, "send", [po])
-
-    po.refresh_from_db()
-    assert (po.status, po.sent_at is not None) == (PurchaseOrder.Status.SENT, True)
-    assert messages_of(response)[0][0] == messages.SUCCESS
-    order_line = OrderLine.objects.get(order=order)
-    assert (order_line.eta, order_line.eta_reference) == (days(3) + HANDLING, po.number)
-
-
-# --- adding purchase orders ---------------------------------------------------------------
-
-
 def add_po_data(**rows: tuple[str, str, str]) -> dict[str, str]:
     data = {
         "supplier": str(supplier().pk),
@@ -385,77 +174,6 @@ def add_po_data(**rows: tuple[str, str, str]) -> dict[str, str]:
             f"lines-{index}-expected_date": expected,
         }
     return data
-
-
-@pytest.mark.django_db
-def test_adding_a_purchase_order_goes_through_the_service(admin_client: Client) -> None:
-    product = ProductFactory(sku="TEAPOT-1", on_hand=0)
-    order = place_order((product, 2))
-    other = ProductFactory(sku="TRAY-1")
-    data = add_po_data(
-        row0=("teapot-1", "4", days(6).isoformat()), row2=("TRAY-1", "1", days(9).isoformat())
-    )
-
-    response = admin_client.post(
-        reverse("admin:inventory_purchaseorder_add"), data | {"send": "on", "note": "Spring"}
-    )
-
-    po = PurchaseOrder.objects.get()
-    assert response.status_code == 302
-    assert response["Location"] == reverse("admin:inventory_purchaseorder_change", args=[po.pk])
-    assert (po.status, po.note, po.created_by.username) == (
-        PurchaseOrder.Status.SENT,
-        "Spring",
-        "admin",
-    )
-    assert po.number.startswith("PO-")
-    assert [
-        (line.product_id, line.quantity_ordered, line.expected_date)
-        for line in po.lines.order_by("id")
-    ] == [(product.pk, 4, days(6)), (other.pk, 1, days(9))]
-    order_line = OrderLine.objects.get(order=order)
-    assert (order_line.eta, order_line.eta_reference) == (days(6) + HANDLING, po.number)
-    assert messages_of(response) == [(messages.SUCCESS, f"{po.number} to Acme Ceramics sent.")]
-
-
-@pytest.mark.django_db
-def test_adding_a_purchase_order_with_an_unknown_sku_redisplays_the_form(
-    admin_client: Client,
-) -> None:
-    data = add_po_data(row0=("NOPE-1", "4", days(6).isoformat()), row1=("", "2", ""))
-
-    response = admin_client.post(reverse("admin:inventory_purchaseorder_add"), data)
-
-    assert response.status_code == 200
-    rows = response.context["rows"]
-    assert rows.forms[0].errors == {"sku": ["No product has the SKU NOPE-1."]}
-    assert rows.forms[1].errors == {"sku": ["Enter the SKU of the product to order."]}
-    assert not PurchaseOrder.objects.exists()
-
-
-@pytest.mark.django_db
-def test_adding_a_purchase_order_without_lines_shows_the_service_error(
-    admin_client: Client,
-) -> None:
-    response = admin_client.post(reverse("admin:inventory_purchaseorder_add"), add_po_data())
-
-    assert response.status_code == 200
-    assert response.context["form"].non_field_errors() == [
-        "A purchase order needs at least one line."
-    ]
-    assert b"A purchase order needs at least one line." in response.content
-    assert not PurchaseOrder.objects.exists()
-
-
-@pytest.mark.django_db
-def test_purchase_order_add_page_renders(admin_client: Client) -> None:
-    supplier()
-
-    response = admin_client.get(reverse("admin:inventory_purchaseorder_add"))
-
-    assert response.status_code == 200
-    assert b'name="lines-4-sku"' in response.content
-    assert b'name="lines-5-sku"' not in response.content
 
 
 @pytest.mark.django_db
@@ -480,60 +198,6 @@ def test_purchase_order_change_page_shows_lines_and_history_read_only(
 
 
 # --- reorder suggestions ------------------------------------------------------------------
-
-
-@pytest.mark.django_db
-def test_create_purchase_orders_from_suggestions_makes_a_draft_per_supplier(
-    admin_client: Client,
-) -> None:
-    acme, bolt = supplier("Acme Ceramics"), supplier("Bolt Glassworks", lead_time_days=7)
-    cups = ProductFactory(sku="CUP-A", reorder_point=5, preferred_supplier=acme)
-    jugs = ProductFactory(sku="JUG-A", reorder_point=3, preferred_supplier=acme)
-    vases = ProductFactory(
-        sku="VASE-B",
-        reorder_point=2,
-        reorder_quantity=6,
-        preferred_supplier=bolt,
-        lead_time_days=None,
-    )
-
-    response = run_action(admin_client, PRODUCTS_URL, "create_purchase_orders", [cups, jugs, vases])
-
-    pos = {po.supplier.name: po for po in PurchaseOrder.objects.select_related("supplier")}
-    assert set(pos) == {"Acme Ceramics", "Bolt Glassworks"}
-    assert {po.status for po in pos.values()} == {PurchaseOrder.Status.DRAFT}
-    assert sorted(
-        (line.product.sku, line.quantity_ordered, line.expected_date)
-        for line in PurchaseOrderLine.objects.select_related("product")
-    ) == [("CUP-A", 5, days(14)), ("JUG-A", 3, days(14)), ("VASE-B", 6, days(7))]
-    acme_po, bolt_po = pos["Acme Ceramics"], pos["Bolt Glassworks"]
-    assert messages_of(response) == [
-        (
-            messages.SUCCESS,
-            f"Created 2 draft purchase order(s): {acme_po.number} (Acme Ceramics), "
-            f"{bolt_po.number} (Bolt Glassworks)",
-        )
-    ]
-
-
-@pytest.mark.django_db
-def test_create_purchase_orders_from_suggestions_reports_every_problem_and_creates_nothing(
-    admin_client: Client,
-) -> None:
-    ok = ProductFactory(sku="OK-1", reorder_point=5, preferred_supplier=supplier())
-    orphan = ProductFactory(sku="ORPHAN-1", reorder_point=5)
-    full = ProductFactory(sku="FULL-1", on_hand=10, preferred_supplier=supplier())
-
-    response = run_action(admin_client, PRODUCTS_URL, "create_purchase_orders", [ok, orphan, full])
-
-    assert messages_of(response) == [
-        (messages.ERROR, "ORPHAN-1: no preferred supplier."),
-        (messages.ERROR, "FULL-1: nothing to reorder."),
-    ]
-    assert not PurchaseOrder.objects.exists()
-
-
-# --- the product page --------------------------------------------------------------------
 
 
 @pytest.mark.django_db
@@ -685,3 +349,49 @@ def test_low_stock_alerts_are_read_only(admin_client: Client) -> None:
     assert admin_client.get(reverse("admin:inventory_lowstockalert_add")).status_code == 403
     assert admin_client.post(change_url, {"on_hand": "99"}).status_code == 403
     assert admin_client.get(change_url).status_code == 200
+
+
+# --- daily work is in the dashboard ----------------------------------------------------------
+
+
+def action_names(client: Client, url: str) -> list[str]:
+    response = client.get(url)
+    form = response.context["action_form"]
+    return [] if form is None else [name for name, _ in form.fields["action"].choices if name]
+
+
+@pytest.mark.django_db
+def test_the_admin_offers_only_the_corrections_that_have_no_dashboard_screen(
+    admin_client: Client,
+) -> None:
+    product = ProductFactory(on_hand=1)
+    sent_po(product, 4)
+
+    assert action_names(admin_client, PRODUCTS_URL) == ["adjust_stock", "discontinue"]
+    assert action_names(admin_client, PURCHASE_ORDERS_URL) == []
+    assert action_names(admin_client, PO_LINES_URL) == ["cancel_line"]
+
+
+@pytest.mark.django_db
+def test_purchase_orders_are_created_in_the_dashboard_not_the_admin(admin_client: Client) -> None:
+    assert admin_client.get(reverse("admin:inventory_purchaseorder_add")).status_code == 403
+    changelist = admin_client.get(PURCHASE_ORDERS_URL).content.decode()
+    assert reverse("admin:inventory_purchaseorder_add") not in changelist
+
+
+@pytest.mark.django_db
+def test_a_purchase_order_and_a_product_link_to_their_dashboard_screens(
+    admin_client: Client,
+) -> None:
+    product = ProductFactory(on_hand=1, sku="LAMP-7")
+    po = sent_po(product, 4)
+
+    po_page = admin_client.get(reverse("admin:inventory_purchaseorder_change", args=[po.pk]))
+    product_page = admin_client.get(reverse("admin:inventory_product_change", args=[product.pk]))
+
+    assert reverse("dashboard:purchase_order", args=[po.pk]) in po_page.content.decode()
+    page = product_page.content.decode()
+    assert f'href="{reverse("dashboard:receive")}?sku=LAMP-7"' in page
+    assert "Receive in the dashboard" in page
+    assert reverse("dashboard:product", args=[product.pk]) in page
+    assert f'<a href="{reverse("dashboard:overview")}">Dashboard</a>' in page

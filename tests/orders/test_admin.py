@@ -3,16 +3,14 @@ from __future__ import annotations
 from decimal import Decimal
 
 import pytest
-from django.contrib import messages
 from django.test import Client
 from django.urls import reverse
 from django.utils.formats import date_format
 
-from inventory.models import Stock
-from orders.models import Order, OrderEvent, OrderLine, Refund, Shipment, ShippingRate
+from orders.models import Order, OrderLine, ShippingRate
 from orders.services import order_cancel, shipment_create, shipping_rate_for
 from tests.factories import ProductFactory, place_order
-from tests.inventory.test_admin import changelist_queries, messages_of, run_action
+from tests.inventory.test_admin import changelist_queries
 
 ORDERS_URL = reverse("admin:orders_order_changelist")
 
@@ -135,154 +133,6 @@ def test_orders_cannot_be_added_or_deleted_in_the_admin(admin_client: Client) ->
 
 
 @pytest.mark.django_db
-def test_cancel_action_cancels_and_creates_a_refund(admin_client: Client) -> None:
-    product = ProductFactory(unit_price=Decimal("20.00"), on_hand=1)
-    order = place_order((product, 3))
-
-    response = run_action(
-        admin_client, ORDERS_URL, "cancel", [order], reason="Customer changed their mind"
-    )
-
-    assert response.status_code == 302
-    refund = Refund.objects.get(order=order)
-    assert refund.amount == Decimal("60.00")
-    assert refund.issued_at is None
-    line = OrderLine.objects.get(order=order)
-    assert (line.quantity_cancelled, line.quantity_allocated) == (3, 0)
-    assert Stock.objects.get(pk=product.pk).allocated == 0
-    event = order.events.get(kind=OrderEvent.Kind.CANCELLED)
-    assert event.actor.username == "admin"
-    assert messages_of(response) == [(messages.SUCCESS, f"{order.number}: {event.message}")]
-    assert "refund of 60.00 due by" in event.message
-
-
-@pytest.mark.django_db
-def test_cancel_action_without_a_reason_redisplays_the_form(admin_client: Client) -> None:
-    order = place_order((ProductFactory(on_hand=1), 1))
-
-    response = run_action(admin_client, ORDERS_URL, "cancel", [order], reason="")
-
-    assert response.status_code == 200
-    assert "reason" in response.context["form"].errors
-    assert not Refund.objects.exists()
-
-
-@pytest.mark.django_db
-def test_cancel_action_reports_orders_it_cannot_cancel(admin_client: Client) -> None:
-    product = ProductFactory(on_hand=2)
-    done = place_order((product, 1))
-    order_cancel(order=done, reason="Earlier")
-    live = place_order((product, 1))
-
-    response = run_action(admin_client, ORDERS_URL, "cancel", [done, live], reason="Clean up")
-
-    levels = sorted(level for level, _ in messages_of(response))
-    assert levels == [messages.SUCCESS, messages.ERROR]
-    assert (messages.ERROR, f"{done.number}: Order {done.number} has nothing left to cancel.") in (
-        messages_of(response)
-    )
-    assert Refund.objects.filter(order=live).count() == 1
-
-
-@pytest.mark.django_db
-def test_prioritise_action_moves_the_order_ahead_and_allocates(admin_client: Client) -> None:
-    product = ProductFactory(on_hand=0)
-    first = place_order((product, 1))
-    second = place_order((product, 1))
-    Stock.objects.filter(pk=product.pk).update(on_hand=1)  # arrives without allocation yet
-
-    response = run_action(admin_client, ORDERS_URL, "prioritise", [second], reason="VIP")
-
-    assert response.status_code == 302
-    second.refresh_from_db()
-    assert second.is_priority
-    assert OrderLine.objects.get(order=second).quantity_allocated == 1
-    assert OrderLine.objects.get(order=first).quantity_allocated == 0
-    assert messages_of(response)[0][0] == messages.SUCCESS
-
-
-@pytest.mark.django_db
-def test_ship_action_ships_allocated_units(admin_client: Client) -> None:
-    product = ProductFactory(on_hand=5)
-    order = place_order((product, 2))
-
-    response = run_action(
-        admin_client,
-        ORDERS_URL,
-        "ship_allocated",
-        [order],
-        carrier="UPS",
-        tracking_number="1Z999",
-        shipping_method="Ground",
-        override_reason="",
-    )
-
-    shipment = Shipment.objects.get(order=order)
-    assert (shipment.carrier, shipment.tracking_number, shipment.created_by.username) == (
-        "UPS",
-        "1Z999",
-        "admin",
-    )
-    assert OrderLine.objects.get(order=order).quantity_shipped == 2
-    assert Stock.objects.get(pk=product.pk).on_hand == 3
-    assert messages_of(response) == [
-        (messages.SUCCESS, f"{order.number}: Shipped 2 units by UPS, tracking 1Z999")
-    ]
-
-
-@pytest.mark.django_db
-def test_ship_action_without_allocated_units_shows_an_error(admin_client: Client) -> None:
-    order = place_order((ProductFactory(on_hand=0), 2))
-
-    response = run_action(admin_client, ORDERS_URL, "ship_allocated", [order])
-
-    assert messages_of(response) == [
-        (messages.ERROR, f"{order.number}: Order {order.number} has no allocated units to ship.")
-    ]
-    assert not Shipment.objects.exists()
-
-
-@pytest.mark.django_db
-def test_mark_issued_action(admin_client: Client) -> None:
-    order = place_order((ProductFactory(unit_price=Decimal("15.00"), on_hand=1), 1))
-    order_cancel(order=order, reason="Out of stock for good")
-    refund = Refund.objects.get(order=order)
-
-    response = run_action(
-        admin_client,
-        reverse("admin:orders_refund_changelist"),
-        "mark_issued",
-        [refund],
-        reference="re_123",
-    )
-
-    refund.refresh_from_db()
-    assert refund.issue_reference == "re_123"
-    assert refund.issued_by.username == "admin"
-    order.refresh_from_db()
-    assert order.amount_refunded == Decimal("15.00")
-    assert messages_of(response) == [
-        (messages.SUCCESS, f"{order.number}: refund of 15.00 issued (re_123).")
-    ]
-
-
-@pytest.mark.django_db
-def test_cancel_line_action(admin_client: Client) -> None:
-    keep, drop = ProductFactory(on_hand=1), ProductFactory(on_hand=0)
-    order = place_order((keep, 1), (drop, 2))
-    line = OrderLine.objects.get(order=order, product=drop)
-
-    response = run_action(
-        admin_client, reverse("admin:orders_orderline_changelist"), "cancel", [line], reason="Gone"
-    )
-
-    line.refresh_from_db()
-    assert line.quantity_cancelled == 2
-    assert OrderLine.objects.get(order=order, product=keep).quantity_cancelled == 0
-    assert messages_of(response)[0][0] == messages.SUCCESS
-
-
-@pytest.mark.django_db
 def test_order_change_page_shows_each_lines_eta_read_only(admin_client: Client) -> None:
     product = ProductFactory(sku="RUG-2", on_hand=0, lead_time_days=14)
     order = place_order((product, 2))
@@ -346,3 +196,19 @@ def test_only_one_shipping_rate_table_is_in_use(admin_client: Client) -> None:
     assert response.status_code == 200
     assert "Only one shipping rate table can be in use." in response.content.decode()
     assert ShippingRate.objects.count() == 1
+
+
+@pytest.mark.django_db
+def test_order_daily_work_is_in_the_dashboard_and_payments_stay_here(
+    admin_client: Client,
+) -> None:
+    order = place_order((ProductFactory(on_hand=1), 1))
+
+    listing = admin_client.get(ORDERS_URL)
+    page = admin_client.get(reverse("admin:orders_order_change", args=[order.pk]))
+
+    actions = [name for name, _ in listing.context["action_form"].fields["action"].choices if name]
+    assert actions == ["record_payment_dishonoured", "record_payment_received"]
+    assert reverse("dashboard:order", args=[order.pk]) in page.content.decode()
+    for url in ("admin:orders_orderline_changelist", "admin:orders_refund_changelist"):
+        assert admin_client.get(reverse(url)).context["action_form"] is None
