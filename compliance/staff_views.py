@@ -20,12 +20,11 @@ from django.views.decorators.http import require_safe
 
 from orders.models import Order
 
-from .export import CSV_HEADER, export_period_problem, records_csv_lines
+from .export import records_csv_lines
 from .models import OrderCompliance
 from .selectors import order_record, records_queryset, store_zone
 
-# The dashboard's period export imports these two from here.
-__all__ = ["CSV_HEADER", "compliance_record_csv", "compliance_record_page", "export_period_problem"]
+__all__ = ["compliance_record_csv", "compliance_record_page"]
 
 View = TypeVar("View", bound=Callable[..., Any])
 PERMISSION = "compliance.view_ordercompliance"

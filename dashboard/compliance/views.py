@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
-from collections.abc import Iterator
 
 from django.conf import settings
 from django.contrib import messages
@@ -15,11 +13,10 @@ from django.urls import path, reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
 
+from compliance.export import export_period_problem, records_csv_lines
 from compliance.models import NoticeFollowUp
-from compliance.selectors import order_record, records_queryset, store_zone
+from compliance.selectors import records_queryset, store_zone
 from compliance.services import notice_follow_up_done
-from compliance.staff_views import CSV_HEADER, export_period_problem
-from config.csv_cells import csv_row
 from orders.models import Order, Refund
 from orders.selectors import store_today
 from orders.services import refund_mark_failed, refund_mark_issued
@@ -73,35 +70,6 @@ def _period(request: HttpRequest) -> tuple[dt.date, dt.date] | str:
     return export_period_problem(start, end) or (start, end)
 
 
-class _Echo:
-    """A file-like object whose write() hands the line back, for streaming csv output."""
-
-    def write(self, value: str) -> str:
-        return value
-
-
-def _utc(moment: dt.datetime | None) -> str:
-    return moment.astimezone(dt.UTC).isoformat() if moment else ""
-
-
-def _csv_lines(orders: Iterator[Order]) -> Iterator[str]:
-    """The same columns as the admin's period export (compliance.staff_views)."""
-    writer = csv.writer(_Echo())
-    yield writer.writerow(CSV_HEADER)
-    for order in orders:
-        record = order_record(order)
-        rule = record.compliance
-        head = [
-            order.number,
-            order.customer.email,
-            _utc(rule.properly_completed_at) if rule else "",
-            rule.deadline.isoformat() if rule and rule.deadline else "",
-            rule.get_basis_display() if rule else "",
-        ]
-        for entry in record.entries:
-            yield writer.writerow(csv_row([*head, _utc(entry.at), entry.what, entry.detail]))
-
-
 @require_GET
 @managers_required
 def compliance_export(request: HttpRequest) -> HttpResponse | StreamingHttpResponse:
@@ -123,7 +91,7 @@ def compliance_export(request: HttpRequest) -> HttpResponse | StreamingHttpRespo
         placed_at__lt=dt.datetime.combine(end + dt.timedelta(days=1), dt.time(), tzinfo=zone),
     ).order_by("placed_at", "id")
     response = StreamingHttpResponse(
-        _csv_lines(records_queryset(orders).iterator(chunk_size=EXPORT_CHUNK)),
+        records_csv_lines(records_queryset(orders).iterator(chunk_size=EXPORT_CHUNK)),
         content_type="text/csv; charset=utf-8",
     )
     response["Content-Disposition"] = (

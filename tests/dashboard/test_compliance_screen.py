@@ -14,9 +14,9 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
+from compliance.export import CSV_HEADER
 from compliance.models import NoticeFollowUp, OrderCompliance
 from compliance.services import order_rule_evaluate, rule_run
-from compliance.staff_views import CSV_HEADER
 from notifications.models import Notification
 from orders.models import Order, Refund
 from orders.services import order_cancel
