@@ -20,7 +20,7 @@ from inventory.models import (
     Stock,
     StockMovement,
 )
-from inventory.services import stock_movement_record
+from inventory.stock import stock_allocate, stock_movement_record
 
 from ..models import (
     OrderEvent,
@@ -121,11 +121,7 @@ def _allocate_locked(
         result.orders += len(given_by_order)
         if len(batch) < ALLOCATION_BATCH_SIZE:
             break
-    if result.units:
-        Stock.objects.filter(pk=stock.pk).update(
-            allocated=F("allocated") + result.units, updated_at=now
-        )
-        stock.allocated += result.units
+    stock_allocate(stock=stock, units=result.units, now=now)
     return result
 
 
@@ -202,8 +198,7 @@ def _take_back_locked(
         )
         for order_id, lines in by_order.items()
     )
-    Stock.objects.filter(pk=stock.pk).update(allocated=F("allocated") - units, updated_at=now)
-    stock.allocated -= units
+    stock_allocate(stock=stock, units=-units, now=now)
     return taken
 
 

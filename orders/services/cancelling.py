@@ -18,6 +18,7 @@ from inventory.models import (
     Product,
     Stock,
 )
+from inventory.stock import stock_allocate, stocks_allocate
 
 from ..decisions import line_decision
 from ..locks import lock_order
@@ -71,12 +72,7 @@ def _cancel_locked(
         amount += line.unit_price * units
         summary.append({"sku": line.product.sku, "line": line.pk, "cancelled": units})
     OrderLine.objects.bulk_update(lines, ["quantity_cancelled", "quantity_allocated"])
-    for product_id, units in released.items():
-        if units:
-            Stock.objects.filter(pk=product_id).update(
-                allocated=F("allocated") - units, updated_at=now
-            )
-            stocks[product_id].allocated -= units
+    stocks_allocate(stocks=stocks, units={pid: -units for pid, units in released.items()}, now=now)
     all_lines = list(OrderLine.objects.filter(order=order))
     if all(line.quantity_open == 0 for line in all_lines):
         # The order is closed: owe everything paid (shipping included) except what the shipped
@@ -237,8 +233,7 @@ def line_substitute(
         queued_at=now,
         last_allocated_at=now,
     )
-    Stock.objects.filter(pk=substitute.pk).update(allocated=F("allocated") + units, updated_at=now)
-    stocks[substitute.pk].allocated += units
+    stock_allocate(stock=stocks[substitute.pk], units=units, now=now)
     _events_record(
         [
             OrderEvent(

@@ -12,7 +12,6 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
-from django.db.models import Case, F, Value, When
 from django.db.models.functions import Lower
 from django.utils import timezone
 
@@ -22,6 +21,7 @@ from inventory.models import (
     Product,
     Stock,
 )
+from inventory.stock import stocks_allocate
 from orders.money import to_cents
 
 from ..decisions import line_decision
@@ -134,6 +134,175 @@ def _assign_number(order: Order) -> None:
     Order.objects.filter(pk=order.pk).update(number=order.number)
 
 
+def _order_request_errors(
+    *,
+    customer_email: str,
+    ship_preference: str,
+    payment_method: str,
+    promised_ship_date: dt.date | None,
+    promised_business_days: int | None,
+) -> list[str]:
+    """What is wrong with an order's header (the customer, its terms), one message each."""
+    errors: list[str] = []
+    if not customer_email:
+        errors.append("The customer's email address is required.")
+    else:
+        try:
+            validate_email(customer_email)
+        except ValidationError:
+            errors.append(f"'{customer_email}' is not a valid email address.")
+    if ship_preference not in Order.ShipPreference.values:
+        errors.append(f"Unknown ship preference '{ship_preference}'.")
+    if payment_method not in Order.PaymentMethod.values:
+        errors.append(f"Unknown payment method '{payment_method}'.")
+    if promised_ship_date is not None:
+        try:
+            validate_plausible_date(promised_ship_date)
+        except ValidationError as exc:
+            errors.extend(f"Promised ship date: {message}" for message in exc.messages)
+    if promised_business_days is not None and not 0 < promised_business_days <= MAX_LEAD_TIME_DAYS:
+        errors.append(f"A stated shipping time is 1 to {MAX_LEAD_TIME_DAYS} business days.")
+    return errors
+
+
+def _products_for(requests: Sequence[LineRequest], errors: list[str]) -> list[Product]:
+    """The product of each requested line (SKUs match case-insensitively)."""
+    products_by_sku = {
+        p.sku_lower: p
+        for p in Product.objects.select_related("preferred_supplier")
+        .annotate(sku_lower=Lower("sku"))
+        .filter(sku_lower__in=[r.sku.lower() for r in requests])
+    }
+    for number, req in enumerate(requests, start=1):
+        if req.sku.lower() not in products_by_sku:
+            errors.append(f"Line {number}: unknown SKU '{req.sku}'.")
+    return [products_by_sku[r.sku.lower()] for r in requests if r.sku.lower() in products_by_sku]
+
+
+@dataclass
+class _LinePlan:
+    """The new order's lines (not saved yet), what each takes from stock, and the products
+    whose queue must be allocated and recomputed once the lines are in."""
+
+    lines: list[OrderLine]
+    taken: dict[int, int]
+    rerun_queue: list[int]
+
+
+def _plan_lines(
+    *,
+    requests: Sequence[LineRequest],
+    products: Sequence[Product],
+    stocks: Mapping[int, Stock],
+    priority: int,
+    placed_at: dt.datetime,
+    now: dt.datetime,
+) -> _LinePlan:
+    """Decide each line under the stock locks: what it takes now, what waits and until when.
+
+    Raises ValidationError naming each refused line.
+    """
+    errors: list[str] = []
+    product_ids = [p.pk for p in products]
+    # An order entered late (an import, a phone order typed up later) may queue ahead of others.
+    back_dated = placed_at < now - dt.timedelta(minutes=5)
+    waiting_total, waiting_ahead = waiting_units(product_ids=product_ids, priority=priority)
+    contexts = eta_contexts(products=products, today=store_today(now))
+    plan = _LinePlan(lines=[], taken={}, rerun_queue=[])
+    for number, (req, product) in enumerate(zip(requests, products, strict=True), start=1):
+        stock = stocks[product.pk]
+        context = contexts[product.pk]
+        decision = line_decision(
+            product=product,
+            quantity=req.quantity,
+            available=stock.available,
+            waiting_ahead=waiting_ahead[product.pk],
+            waiting_total=waiting_total[product.pk],
+            incoming=sum(supply.quantity for supply in context.supplies),
+        )
+        if decision.refusal:
+            errors.append(f"Line {number} ({product.sku}): {decision.refusal}")
+            continue
+        if waiting_total[product.pk] and (
+            priority or back_dated or stock.available - decision.take > 0
+        ):
+            # The line goes ahead of waiting lines, or stock arrived and its allocation has
+            # not run yet: allocate and recompute the whole queue once the line is in.
+            plan.rerun_queue.append(product.pk)
+        # Lines whose queue is recomputed below get their first ETA there.
+        eta = (
+            new_line_eta(
+                context=context,
+                units_ahead=waiting_ahead[product.pk],
+                available=stock.available,
+                backordered=decision.backordered,
+            )
+            if decision.backordered and product.pk not in plan.rerun_queue
+            else None
+        )
+        plan.taken[product.pk] = decision.take
+        plan.lines.append(
+            OrderLine(
+                product=product,
+                quantity=req.quantity,
+                unit_price=to_cents(
+                    Decimal(req.unit_price) if req.unit_price is not None else product.unit_price
+                ),
+                quantity_allocated=decision.take,
+                later_subscription_issue=req.later_subscription_issue,
+                priority=priority,
+                queued_at=placed_at,
+                last_allocated_at=now if decision.take else None,
+                eta=eta.date if eta else None,
+                eta_source=eta.source if eta else "",
+                eta_reference=eta.reference if eta else "",
+            )
+        )
+    if errors:
+        raise ValidationError(errors)
+    return plan
+
+
+def _order_save(order: Order, *, lines: list[OrderLine]) -> None:
+    """Save the order (its external id unique), number it, and save its lines."""
+    order.number = ""
+    try:
+        with transaction.atomic():
+            order.save()
+    except IntegrityError as exc:
+        raise ValidationError(
+            f"An order with external id '{order.external_id}' already exists."
+        ) from exc
+    _assign_number(order)
+    for line in lines:
+        line.order = order
+    OrderLine.objects.bulk_create(lines)
+
+
+def _placed_event(*, order: Order, lines: Sequence[OrderLine], actor: Any) -> OrderEvent:
+    backordered = sum(line.backordered for line in lines)
+    return OrderEvent(
+        order=order,
+        kind=OrderEvent.Kind.PLACED,
+        message=f"Order placed: {sum(line.quantity for line in lines)} units, "
+        f"{backordered} backordered",
+        data={
+            "lines": [
+                {
+                    "sku": line.product.sku,
+                    "quantity": line.quantity,
+                    "allocated": line.quantity_allocated,
+                    "backordered": line.backordered,
+                    "eta": line.eta.isoformat() if line.eta else None,
+                    "eta_source": line.eta_source,
+                }
+                for line in lines
+            ]
+        },
+        actor=_user(actor),
+    )
+
+
 @transaction.atomic
 def order_place(
     *,
@@ -158,114 +327,44 @@ def order_place(
 
     Raises ValidationError naming each bad line; nothing is written then.
     """
-    errors: list[str] = []
+    # 1. Check the request as typed (no locks yet).
     customer_email = (customer_email or "").strip()
-    if not customer_email:
-        errors.append("The customer's email address is required.")
-    else:
-        try:
-            validate_email(customer_email)
-        except ValidationError:
-            errors.append(f"'{customer_email}' is not a valid email address.")
-    if ship_preference not in Order.ShipPreference.values:
-        errors.append(f"Unknown ship preference '{ship_preference}'.")
-    if payment_method not in Order.PaymentMethod.values:
-        errors.append(f"Unknown payment method '{payment_method}'.")
-    if promised_ship_date is not None:
-        try:
-            validate_plausible_date(promised_ship_date)
-        except ValidationError as exc:
-            errors.extend(f"Promised ship date: {message}" for message in exc.messages)
-    if promised_business_days is not None and not 0 < promised_business_days <= MAX_LEAD_TIME_DAYS:
-        errors.append(f"A stated shipping time is 1 to {MAX_LEAD_TIME_DAYS} business days.")
-    requests = _clean_line_requests(lines, errors)
     external_id = (external_id or "").strip() or None
+    errors = _order_request_errors(
+        customer_email=customer_email,
+        ship_preference=ship_preference,
+        payment_method=payment_method,
+        promised_ship_date=promised_ship_date,
+        promised_business_days=promised_business_days,
+    )
+    requests = _clean_line_requests(lines, errors)
     if external_id and Order.objects.filter(external_id=external_id).exists():
         errors.append(f"An order with external id '{external_id}' already exists.")
-    products_by_sku = {
-        p.sku_lower: p
-        for p in Product.objects.select_related("preferred_supplier")
-        .annotate(sku_lower=Lower("sku"))
-        .filter(sku_lower__in=[r.sku.lower() for r in requests])
-    }
-    for number, req in enumerate(requests, start=1):
-        if req.sku.lower() not in products_by_sku:
-            errors.append(f"Line {number}: unknown SKU '{req.sku}'.")
+    products = _products_for(requests, errors)
     if errors:
         raise ValidationError(errors)
-
-    priority = 1 if is_priority else 0
-    products = [products_by_sku[r.sku.lower()] for r in requests]
-    product_ids = [p.pk for p in products]
-    stocks = lock_stocks(product_ids=product_ids)
-    # The clock is read after the locks: queue order is the order buyers were served in.
-    now = timezone.now()
-    placed_at = placed_at or now
-    # An order entered late (an import, a phone order typed up later) may queue ahead of others.
-    back_dated = placed_at < now - dt.timedelta(minutes=5)
-    waiting_total, waiting_ahead = waiting_units(product_ids=product_ids, priority=priority)
-    contexts = eta_contexts(products=products, today=store_today(now))
-
-    new_lines: list[OrderLine] = []
-    allocated_by_product: dict[int, int] = {}
-    rerun_queue: list[int] = []
-    for number, (req, product) in enumerate(zip(requests, products, strict=True), start=1):
-        stock = stocks[product.pk]
-        context = contexts[product.pk]
-        decision = line_decision(
-            product=product,
-            quantity=req.quantity,
-            available=stock.available,
-            waiting_ahead=waiting_ahead[product.pk],
-            waiting_total=waiting_total[product.pk],
-            incoming=sum(supply.quantity for supply in context.supplies),
-        )
-        if decision.refusal:
-            errors.append(f"Line {number} ({product.sku}): {decision.refusal}")
-            continue
-        if waiting_total[product.pk] and (
-            priority or back_dated or stock.available - decision.take > 0
-        ):
-            # The line goes ahead of waiting lines, or stock arrived and its allocation has
-            # not run yet: allocate and recompute the whole queue once the line is in.
-            rerun_queue.append(product.pk)
-        # Lines whose queue is recomputed below get their first ETA there.
-        eta = (
-            new_line_eta(
-                context=context,
-                units_ahead=waiting_ahead[product.pk],
-                available=stock.available,
-                backordered=decision.backordered,
-            )
-            if decision.backordered and product.pk not in rerun_queue
-            else None
-        )
-        allocated_by_product[product.pk] = decision.take
-        new_lines.append(
-            OrderLine(
-                product=product,
-                quantity=req.quantity,
-                unit_price=to_cents(
-                    Decimal(req.unit_price) if req.unit_price is not None else product.unit_price
-                ),
-                quantity_allocated=decision.take,
-                later_subscription_issue=req.later_subscription_issue,
-                priority=priority,
-                queued_at=placed_at,
-                last_allocated_at=now if decision.take else None,
-                eta=eta.date if eta else None,
-                eta_source=eta.source if eta else "",
-                eta_reference=eta.reference if eta else "",
-            )
-        )
-    if errors:
-        raise ValidationError(errors)
-
     shipping_charge = to_cents(Decimal(shipping_charge))
     if shipping_charge < 0:
         raise ValidationError("The shipping charge cannot be negative.")
+
+    # 2. Decide every line under the products' stock locks. The clock is read after the
+    # locks: queue order is the order buyers were served in.
+    priority = 1 if is_priority else 0
+    stocks = lock_stocks(product_ids=[p.pk for p in products])
+    now = timezone.now()
+    placed_at = placed_at or now
+    plan = _plan_lines(
+        requests=requests,
+        products=products,
+        stocks=stocks,
+        priority=priority,
+        placed_at=placed_at,
+        now=now,
+    )
+
+    # 3. Write the order and its lines, reserve what they took, settle the queues.
     total = shipping_charge + sum(
-        (line.unit_price * line.quantity for line in new_lines), Decimal("0")
+        (line.unit_price * line.quantity for line in plan.lines), Decimal("0")
     )
     if not paid:
         amount_paid = Decimal("0")
@@ -289,56 +388,15 @@ def order_place(
         is_priority=is_priority,
         created_by=_user(actor),
     )
-    order.number = ""
-    try:
-        with transaction.atomic():
-            order.save()
-    except IntegrityError as exc:
-        raise ValidationError(f"An order with external id '{external_id}' already exists.") from exc
-    _assign_number(order)
-    for line in new_lines:
-        line.order = order
-    OrderLine.objects.bulk_create(new_lines)
-
-    increments = {pid: units for pid, units in allocated_by_product.items() if units}
-    if increments:
-        Stock.objects.filter(pk__in=increments).update(
-            allocated=F("allocated")
-            + Case(*(When(pk=pid, then=Value(u)) for pid, u in increments.items()), default=0),
-            updated_at=now,
-        )
-        for pid, units in increments.items():
-            stocks[pid].allocated += units
+    _order_save(order, lines=plan.lines)
+    stocks_allocate(stocks=stocks, units=plan.taken, now=now)
     _refresh_products_locked(
-        stocks={pid: stocks[pid] for pid in rerun_queue},
+        stocks={pid: stocks[pid] for pid in plan.rerun_queue},
         now=now,
         actor=actor,
         reason="a priority order joined the queue" if priority else "",
     )
 
-    backordered = sum(line.backordered for line in new_lines)
-    _events_record(
-        [
-            OrderEvent(
-                order=order,
-                kind=OrderEvent.Kind.PLACED,
-                message=f"Order placed: {sum(line.quantity for line in new_lines)} units, "
-                f"{backordered} backordered",
-                data={
-                    "lines": [
-                        {
-                            "sku": line.product.sku,
-                            "quantity": line.quantity,
-                            "allocated": line.quantity_allocated,
-                            "backordered": line.backordered,
-                            "eta": line.eta.isoformat() if line.eta else None,
-                            "eta_source": line.eta_source,
-                        }
-                        for line in new_lines
-                    ]
-                },
-                actor=_user(actor),
-            )
-        ]
-    )
+    # 4. The timeline (and, through its subscribers, the confirmation email).
+    _events_record([_placed_event(order=order, lines=plan.lines, actor=actor)])
     return order

@@ -18,7 +18,7 @@ from django.utils.module_loading import import_string
 
 from inventory.locks import lock_stocks
 from inventory.models import StockMovement
-from inventory.services import stock_movement_record
+from inventory.stock import stock_movement_record
 from orders.money import to_cents
 
 from ..locks import lock_order
