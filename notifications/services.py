@@ -31,10 +31,11 @@ from django.db.models import F, Q
 from django.template.loader import render_to_string
 from django.utils import timezone
 
+from config.calendar import store_today
 from config.celery import publish_on_commit
 from inventory.models import Product
 from orders.models import Order, OrderEvent, OrderLine
-from orders.selectors import order_status_url, store_today
+from orders.selectors import order_status_url
 
 from .models import DeliveryEvent, Notification
 

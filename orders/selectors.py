@@ -5,7 +5,6 @@ from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from decimal import Decimal
-from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.core import signing
@@ -27,8 +26,8 @@ from django.db.models import (
 )
 from django.db.models.functions import Coalesce, Greatest
 from django.urls import reverse
-from django.utils import timezone
 
+from config.calendar import store_today as store_today
 from inventory.models import Product, Stock
 from inventory.selectors import (
     incoming_supply,
@@ -186,11 +185,6 @@ def invariant_violations() -> list[str]:
 
 
 # --- ETAs --------------------------------------------------------------------------------
-
-
-def store_today(now: dt.datetime | None = None) -> dt.date:
-    """Today's date in the store's time zone: business dates are store dates."""
-    return (now or timezone.now()).astimezone(ZoneInfo(settings.STORE_TIME_ZONE)).date()
 
 
 def eta_contexts(

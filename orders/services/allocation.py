@@ -17,6 +17,7 @@ from inventory.bounds import MAX_QUANTITY
 from inventory.locks import lock_stock
 from inventory.models import (
     Product,
+    PurchaseOrderLine,
     Stock,
     StockMovement,
 )
@@ -39,6 +40,7 @@ from ._common import (
     _user,
 )
 from .eta import _eta_refresh_locked
+from .purchasing import purchase_order_line_receive
 
 # Reverse of "most recently allocated first", ties broken by reverse queue order.
 TAKEBACK_ORDER = (F("last_allocated_at").desc(nulls_last=True), "priority", "-queued_at", "-id")
@@ -52,6 +54,10 @@ class AllocationResult:
     units: int = 0
     lines: int = 0
     orders: int = 0
+    # Lines now allocated in full, and units given per order id (one small int per order
+    # served: what a receipt's page lists).
+    lines_filled: int = 0
+    units_by_order: dict[int, int] = field(default_factory=dict)
 
 
 @dataclass
@@ -119,6 +125,11 @@ def _allocate_locked(
             for order_id, lines in given_by_order.items()
         )
         result.orders += len(given_by_order)
+        result.lines_filled += len(full_ids)
+        for order_id, lines in given_by_order.items():
+            result.units_by_order[order_id] = result.units_by_order.get(order_id, 0) + sum(
+                lines.values()
+            )
         if len(batch) < ALLOCATION_BATCH_SIZE:
             break
     stock_allocate(stock=stock, units=result.units, now=now)
@@ -268,3 +279,34 @@ def stock_adjust(
     allocation = _allocate_locked(stock=stock, now=now, actor=actor) if quantity > 0 else None
     _eta_refresh_locked(product_id=product.pk, now=now, reason=reason, actor=actor)
     return StockChangeResult(movement=movement, allocation=allocation, taken_back=taken_back)
+
+
+@transaction.atomic
+def stock_receive_and_allocate(
+    *,
+    product: Product,
+    quantity: int,
+    purchase_line: PurchaseOrderLine | None = None,
+    reference: str = "",
+    reason: str = "Received without a purchase order",
+    actor: Any = None,
+) -> StockChangeResult:
+    """Receive units (against a PO line, or without one) and hand them to the queue at once,
+    in the same transaction: the result says which orders got how many.
+
+    For the receiving screen, which shows who got the units; the allocation task queued by
+    the receipt then finds nothing left to do.
+    """
+    if purchase_line is not None:
+        if purchase_line.product_id != product.pk:
+            raise ValidationError("That purchase order line is for another product.")
+        movement = purchase_order_line_receive(line=purchase_line, quantity=quantity, actor=actor)
+    else:
+        movement = stock_receive(
+            product=product, quantity=quantity, reference=reference, reason=reason, actor=actor
+        )
+    stock = lock_stock(product_id=product.pk)
+    now = timezone.now()
+    allocation = _allocate_locked(stock=stock, now=now, actor=actor)
+    _eta_refresh_locked(product_id=product.pk, now=now, actor=actor)
+    return StockChangeResult(movement=movement, allocation=allocation)

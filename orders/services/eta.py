@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 from django.db import transaction
@@ -12,23 +13,38 @@ from django.db.models import Case, DateField, Value, When
 from django.db.models.functions import Cast
 from django.utils import timezone
 
+from config.calendar import store_today
 from inventory.locks import lock_stock, lock_stocks
-from inventory.models import (
-    Product,
-    Stock,
-)
+from inventory.models import Product, Stock
 
 from ..eta import Eta, EtaWalker
-from ..models import (
-    OrderEvent,
-    OrderLine,
-)
-from ..selectors import (
-    eta_contexts,
-    store_today,
-    waiting_line_batches,
-)
+from ..models import Order, OrderEvent, OrderLine
+from ..selectors import eta_contexts, waiting_line_batches
 from ._common import ALLOCATION_BATCH_SIZE, _events_record, _user
+
+
+@dataclass
+class EtaChangeResult:
+    """What one recomputation did to waiting lines' ETAs (what a screen tells staff)."""
+
+    # Lines whose ETA changed (its date or its basis).
+    lines: int = 0
+    # Orders with a line whose ETA date moved: their customers hear of it.
+    order_ids: set[int] = field(default_factory=set)
+    # How many customers those orders belong to (set by the services that report it).
+    customers: int = 0
+
+    def add(self, other: EtaChangeResult) -> None:
+        self.lines += other.lines
+        self.order_ids |= other.order_ids
+
+    def count_customers(self) -> EtaChangeResult:
+        self.customers = (
+            Order.objects.filter(pk__in=self.order_ids).values("customer_id").distinct().count()
+            if self.order_ids
+            else 0
+        )
+        return self
 
 
 def _eta_refresh_locked(
@@ -38,16 +54,16 @@ def _eta_refresh_locked(
     reason: str = "",
     actor: Any = None,
     public_reason: str = "",
-) -> int:
+) -> EtaChangeResult:
     """Recompute the ETA of every waiting line of a product; write only what changed.
 
     Caller holds the product's stock lock. Queries: 2 + 3 per batch of waiting lines.
-    Returns the number of lines whose ETA changed.
+    Returns how many lines changed and the orders whose ETA date moved.
     """
     product = Product.objects.select_related("preferred_supplier").get(pk=product_id)
     context = eta_contexts(products=[product], today=store_today(now))[product_id]
     walker = EtaWalker(context)
-    changed_total = 0
+    result = EtaChangeResult()
     for batch in waiting_line_batches(product_id=product_id, batch_size=ALLOCATION_BATCH_SIZE):
         changes: dict[int, tuple[int, Eta, Eta]] = {}
         for line in batch:
@@ -62,8 +78,11 @@ def _eta_refresh_locked(
                 actor=actor,
                 public_reason=public_reason,
             )
-            changed_total += len(changes)
-    return changed_total
+            result.lines += len(changes)
+            result.order_ids.update(
+                order_id for order_id, old, new in changes.values() if old.date != new.date
+            )
+    return result
 
 
 def _eta_write(
@@ -122,7 +141,7 @@ def product_eta_refresh(*, product_id: int, reason: str = "", actor: Any = None)
     lock_stock(product_id=product_id)
     return _eta_refresh_locked(
         product_id=product_id, now=timezone.now(), reason=reason, actor=actor
-    )
+    ).lines
 
 
 def _eta_refresh_products(
@@ -132,16 +151,20 @@ def _eta_refresh_products(
     actor: Any,
     stocks: Mapping[int, Stock] | None = None,
     public_reason: str = "",
-) -> None:
+) -> EtaChangeResult:
     ids = sorted(set(product_ids))
     if stocks is None:
         lock_stocks(product_ids=ids)
     now = timezone.now()
+    result = EtaChangeResult()
     for product_id in ids:
-        _eta_refresh_locked(
-            product_id=product_id,
-            now=now,
-            reason=reason,
-            actor=actor,
-            public_reason=public_reason,
+        result.add(
+            _eta_refresh_locked(
+                product_id=product_id,
+                now=now,
+                reason=reason,
+                actor=actor,
+                public_reason=public_reason,
+            )
         )
+    return result

@@ -5,52 +5,27 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable
 from decimal import Decimal
-from functools import lru_cache
 from typing import Any
-from zoneinfo import ZoneInfo
 
-import holidays
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import F, Sum
 from django.utils import timezone
 
+from config.calendar import add_working_days as add_working_days
+from config.calendar import store_date, store_today
 from orders.money import shipping_rate_by_table, to_cents
 
 from ..locks import lock_order
-from ..models import (
-    Order,
-    OrderEvent,
-    OrderLine,
-    Refund,
-)
-from ..selectors import (
-    active_shipping_rate,
-    store_today,
-)
+from ..models import Order, OrderEvent, OrderLine, Refund
+from ..selectors import active_shipping_rate
 from ._common import _events_record, _required_reason, _user
-
-
-@lru_cache(maxsize=32)
-def _us_federal_holidays(year: int) -> frozenset[dt.date]:
-    return frozenset(holidays.country_holidays("US", years=year).keys())
-
-
-def add_working_days(start: dt.date, days: int) -> dt.date:
-    """The date `days` working days after `start` (Mon–Fri, US federal holidays excluded)."""
-    current = start
-    remaining = days
-    while remaining > 0:
-        current += dt.timedelta(days=1)
-        if current.weekday() < 5 and current not in _us_federal_holidays(current.year):
-            remaining -= 1
-    return current
 
 
 def refund_due_date(*, vested_at: dt.datetime, payment_method: str) -> dt.date:
     """7 working days, or one billing cycle when the shop is the creditor (store credit)."""
-    vested_on = vested_at.astimezone(ZoneInfo(settings.STORE_TIME_ZONE)).date()
+    vested_on = store_date(vested_at)
     if payment_method == Order.PaymentMethod.STORE_CREDIT:
         return vested_on + dt.timedelta(days=settings.STORE_CREDIT_BILLING_DAYS)
     return add_working_days(vested_on, 7)

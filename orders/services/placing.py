@@ -15,28 +15,17 @@ from django.db import IntegrityError, transaction
 from django.db.models.functions import Lower
 from django.utils import timezone
 
+from config.calendar import store_today
 from inventory.bounds import MAX_LEAD_TIME_DAYS, validate_plausible_date
 from inventory.locks import lock_stocks
-from inventory.models import (
-    Product,
-    Stock,
-)
+from inventory.models import Product, Stock
 from inventory.stock import stocks_allocate
 from orders.money import to_cents
 
 from ..decisions import line_decision
 from ..eta import new_line_eta
-from ..models import (
-    Customer,
-    Order,
-    OrderEvent,
-    OrderLine,
-)
-from ..selectors import (
-    eta_contexts,
-    store_today,
-    waiting_units,
-)
+from ..models import Customer, Order, OrderEvent, OrderLine
+from ..selectors import eta_contexts, waiting_units
 from ._common import _events_record, _user
 from .allocation import _refresh_products_locked
 

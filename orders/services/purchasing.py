@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -25,7 +26,7 @@ from inventory.services import PurchaseLineRequest
 from inventory.stock import stock_movement_record
 
 from ._common import _allocation_enqueue, _user
-from .eta import _eta_refresh_products
+from .eta import EtaChangeResult, _eta_refresh_products
 
 # --- the purchase order's own rows and history (callers hold the stock locks) -----------
 
@@ -264,6 +265,14 @@ def _po_line_cancel(
 # --- the services: each change also moves the ETAs of the lines it covers ----------------
 
 
+@dataclass
+class RescheduleResult:
+    """What moving a PO line's expected date did."""
+
+    line: PurchaseOrderLine
+    etas: EtaChangeResult
+
+
 def _po_product_ids(purchase_order: PurchaseOrder) -> list[int]:
     return list(purchase_order.lines.values_list("product_id", flat=True))
 
@@ -300,18 +309,21 @@ def purchase_order_send(*, purchase_order: PurchaseOrder, actor: Any = None) -> 
 @transaction.atomic
 def purchase_order_line_reschedule(
     *, line: PurchaseOrderLine, expected_date: dt.date, reason: str, actor: Any = None
-) -> PurchaseOrderLine:
-    """Change a PO line's expected date; the ETAs of the lines it covers move with it."""
+) -> RescheduleResult:
+    """Change a PO line's expected date; the ETAs of the lines it covers move with it.
+
+    The result says how many waiting lines' ETAs changed and how many customers' dates moved.
+    """
     stocks = lock_stocks(product_ids=[line.product_id])
     line = _po_line_reschedule(line=line, expected_date=expected_date, reason=reason, actor=actor)
-    _eta_refresh_products(
+    etas = _eta_refresh_products(
         product_ids=stocks,
         reason=reason.strip(),
         actor=actor,
         stocks=stocks,
         public_reason=reason.strip(),
     )
-    return line
+    return RescheduleResult(line=line, etas=etas.count_customers())
 
 
 @transaction.atomic

@@ -10,17 +10,11 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
-from inventory.models import (
-    LowStockAlert,
-    PurchaseOrder,
-    Supplier,
-)
+from config.calendar import store_today
+from inventory.models import LowStockAlert, PurchaseOrder, Supplier
 from inventory.services import PurchaseLineRequest
 
-from ..selectors import (
-    product_replenishment,
-    store_today,
-)
+from ..selectors import product_replenishment
 from .purchasing import purchase_order_create
 
 

@@ -7,7 +7,6 @@ from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -16,20 +15,14 @@ from django.db.models import F
 from django.utils import timezone
 from django.utils.module_loading import import_string
 
+from config.calendar import store_today, store_zone
 from inventory.locks import lock_stocks
 from inventory.models import StockMovement
 from inventory.stock import stock_movement_record
 from orders.money import to_cents
 
 from ..locks import lock_order
-from ..models import (
-    Order,
-    OrderEvent,
-    OrderLine,
-    Shipment,
-    ShipmentLine,
-)
-from ..selectors import store_today
+from ..models import Order, OrderEvent, OrderLine, Shipment, ShipmentLine
 from ._common import _events_record, _user
 
 # How far a caller's "shipped now" may trail the moment the shipment is recorded.
@@ -105,7 +98,7 @@ def shipment_create(
     if shipped_at is not None and (
         shipped_at < now - SHIPPED_AT_LEEWAY or store_today(shipped_at) < store_today(now)
     ):
-        given = shipped_at.astimezone(ZoneInfo(settings.STORE_TIME_ZONE))
+        given = shipped_at.astimezone(store_zone())
         raise ValidationError(
             "A shipment is recorded when it is handed to the carrier: it cannot be dated "
             f"earlier than now ({given:%Y-%m-%d %H:%M} was given)."
