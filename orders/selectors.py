@@ -44,6 +44,7 @@ from .eta import EtaContext as EtaContext
 from .eta import EtaWalker as EtaWalker
 from .eta import new_line_eta as new_line_eta
 from .models import Order, OrderEvent, OrderLine, Refund, ShippingRate
+from .money import refund_owed_on_close
 
 QUEUE_ORDER = ("-priority", "queued_at", "id")
 
@@ -148,8 +149,7 @@ def invariant_violations() -> list[str]:
         )
     # 7: every paid, cancelled unit is covered by a refund obligation (for a closed order:
     # everything paid minus what the shipped items alone cost).
-    from .services import refund_owed_on_close
-
+    table = active_shipping_rate()
     order_ids = set(
         OrderLine.objects.filter(quantity_cancelled__gt=0, order__amount_paid__gt=0).values_list(
             "order_id", flat=True
@@ -169,7 +169,7 @@ def invariant_violations() -> list[str]:
     for order in Order.objects.filter(pk__in=owed):
         lines = lines_by_order[order.pk]
         if all(line.quantity_open == 0 for line in lines):
-            expected = refund_owed_on_close(order=order, lines=lines)
+            expected = refund_owed_on_close(order=order, lines=lines, table=table)
         else:
             cancelled = sum(
                 (x.unit_price * (x.quantity_cancelled - x.quantity_substituted) for x in lines),

@@ -6,6 +6,8 @@ modules import, so `from orders.services import order_place` keeps working."""
 from __future__ import annotations
 
 from orders.money import CENT as CENT
+from orders.money import refund_owed_on_close as refund_owed_on_close
+from orders.money import shipped_value as shipped_value
 from orders.money import shipping_rate_by_table as shipping_rate_by_table
 from orders.money import to_cents as to_cents
 
@@ -44,8 +46,6 @@ from .payments import order_payment_received as order_payment_received
 from .payments import refund_due_date as refund_due_date
 from .payments import refund_mark_failed as refund_mark_failed
 from .payments import refund_mark_issued as refund_mark_issued
-from .payments import refund_owed_on_close as refund_owed_on_close
-from .payments import shipped_value as shipped_value
 from .payments import shipping_rate_for as shipping_rate_for
 from .placing import LINE_FIELDS as LINE_FIELDS
 from .placing import LineRequest as LineRequest

@@ -48,7 +48,8 @@ TAKEBACK_ORDER = (F("last_allocated_at").desc(nulls_last=True), "priority", "-qu
 
 @dataclass
 class AllocationResult:
-    """What one allocation run handed out (counts only: memory stays one batch)."""
+    """What one allocation run handed out: counts, and the units per order served (a small
+    int per order; the lines themselves are read one batch at a time)."""
 
     product_id: int
     units: int = 0

@@ -28,13 +28,15 @@ from ..models import (
     OrderLine,
     Refund,
 )
+from ..money import refund_owed_on_close
 from ..selectors import (
+    active_shipping_rate,
     waiting_units,
 )
 from ._common import _events_record, _positive_quantity, _required_reason, _user
 from .allocation import _refresh_products_locked
 from .eta import _eta_refresh_locked
-from .payments import _refund_obligation_create, refund_owed_on_close
+from .payments import _refund_obligation_create
 
 # Who or what cancelled: the customer asked, the shop cannot ship, the product is gone.
 CANCEL_CAUSES = ("customer", "shop", "discontinued", "mail_order_rule")
@@ -77,7 +79,7 @@ def _cancel_locked(
     if all(line.quantity_open == 0 for line in all_lines):
         # The order is closed: owe everything paid (shipping included) except what the shipped
         # items alone would have cost under the store's prices and shipping rates.
-        amount = refund_owed_on_close(order=order, lines=all_lines)
+        amount = refund_owed_on_close(order=order, lines=all_lines, table=active_shipping_rate())
     refund = _refund_obligation_create(
         order=order,
         amount=amount,

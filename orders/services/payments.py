@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
 from decimal import Decimal
 from typing import Any
 
@@ -35,31 +34,6 @@ def shipping_rate_for(subtotal: Decimal, items: int = 0) -> Decimal:
     """What the store charges to ship `items` units worth `subtotal`: its rate table in use,
     else the settings' flat rate."""
     return shipping_rate_by_table(subtotal, items, table=active_shipping_rate())
-
-
-def shipped_value(*, order: Order, lines: Iterable[OrderLine]) -> Decimal:
-    """What the shipped items alone would have cost under the store's prices and shipping rules.
-
-    When the order was charged shipping by those rules (including free shipping over a
-    threshold), the shipped items pay the rate they alone would have paid. When the shop
-    waived or changed the charge, never count more shipping than the customer actually paid.
-    """
-    lines = list(lines)
-    subtotal = sum((line.unit_price * line.quantity_shipped for line in lines), Decimal("0"))
-    ordered = sum((line.unit_price * line.quantity for line in lines), Decimal("0"))
-    table = active_shipping_rate()
-    shipped_items = sum(line.quantity_shipped for line in lines)
-    shipping = shipping_rate_by_table(subtotal, shipped_items, table=table)
-    ordered_items = sum(line.quantity for line in lines)
-    if order.shipping_charge != shipping_rate_by_table(ordered, ordered_items, table=table):
-        shipping = min(order.shipping_charge, shipping)
-    return to_cents(subtotal + shipping)
-
-
-def refund_owed_on_close(*, order: Order, lines: Iterable[OrderLine]) -> Decimal:
-    """When an order closes with cancelled items: everything paid, shipping included, minus
-    what the shipped items alone would have cost."""
-    return max(Decimal("0.00"), order.amount_paid - shipped_value(order=order, lines=lines))
 
 
 def _refund_obligation_create(
