@@ -5,6 +5,7 @@ modules import, so `from orders.services import order_place` keeps working."""
 
 from __future__ import annotations
 
+from config.calendar import add_working_days as add_working_days
 from orders.money import CENT as CENT
 from orders.money import refund_owed_on_close as refund_owed_on_close
 from orders.money import shipped_value as shipped_value
@@ -40,7 +41,6 @@ from .eta import _eta_write as _eta_write
 from .eta import product_eta_refresh as product_eta_refresh
 from .payments import REFUND_OTHER_METHODS as REFUND_OTHER_METHODS
 from .payments import _refund_obligation_create as _refund_obligation_create
-from .payments import add_working_days as add_working_days
 from .payments import order_payment_dishonoured as order_payment_dishonoured
 from .payments import order_payment_received as order_payment_received
 from .payments import refund_due_date as refund_due_date

@@ -12,8 +12,7 @@ from django.db import transaction
 from django.db.models import F, Sum
 from django.utils import timezone
 
-from config.calendar import add_working_days as add_working_days
-from config.calendar import store_date, store_today
+from config.calendar import add_working_days, store_date, store_today
 from orders.money import shipping_rate_by_table, to_cents
 
 from ..locks import lock_order
