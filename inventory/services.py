@@ -1,3 +1,6 @@
+"""Products and suppliers. Stock quantities change in inventory/stock.py alone; purchase orders
+change through orders.services, which also moves the ETAs they cover."""
+
 from __future__ import annotations
 
 import datetime as dt

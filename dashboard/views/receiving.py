@@ -26,7 +26,7 @@ def _last_result(request: HttpRequest) -> ReceiptResult | None:
         return None
     return receipt_result(
         movement_id=saved["movement"],
-        units_by_order={int(order_id): units for order_id, units in saved["allocated"]},
+        units_by_order={int(order_id): units for order_id, units in saved.get("allocated", [])},
     )
 
 
