@@ -148,7 +148,7 @@ def receive_without_allocating(*, product_id: int, quantity: int) -> None:
 
     from inventory.locks import lock_stock
     from inventory.models import StockMovement
-    from inventory.services import stock_movement_record
+    from inventory.stock import stock_movement_record
 
     with transaction.atomic():
         stock = lock_stock(product_id=product_id)

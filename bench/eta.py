@@ -51,11 +51,14 @@ ETA_COLUMNS = ("eta", "eta_source", "eta_reference")
 def supply_make(*, product: Any, today: dt.date, seed: int) -> list[Any]:
     """20 sent POs of one line each for `product`; returns the PO lines, earliest first.
 
-    Created through the inventory service, which does not touch ETAs: they are computed
-    once afterwards, as one refresh.
+    Created as drafts (which move no ETA) and then marked sent in one UPDATE, so the ETAs
+    are computed once afterwards, as one refresh.
     """
-    from inventory.models import PurchaseOrderLine
-    from inventory.services import PurchaseLineRequest, purchase_order_create, supplier_create
+    from django.utils import timezone
+
+    from inventory.models import PurchaseOrder, PurchaseOrderLine
+    from inventory.services import PurchaseLineRequest, supplier_create
+    from orders.services import purchase_order_create
 
     rng = random.Random(seed)
     supplier = supplier_create(name="Bench Supplier", lead_time_days=LEAD_TIME_DAYS)
@@ -69,8 +72,10 @@ def supply_make(*, product: Any, today: dt.date, seed: int) -> list[Any]:
                     expected_date=today + dt.timedelta(days=PO_SPACING_DAYS * (i + 1)),
                 )
             ],
-            send=True,
         )
+    PurchaseOrder.objects.filter(lines__product=product).update(
+        status=PurchaseOrder.Status.SENT, sent_at=timezone.now()
+    )
     return list(PurchaseOrderLine.objects.filter(product=product).order_by("expected_date", "id"))
 
 

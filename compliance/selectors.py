@@ -7,17 +7,17 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
-from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.db.models import Case, DateField, Exists, OuterRef, Prefetch, Q, QuerySet, When
 from django.db.models.functions import Coalesce
 
+from config.calendar import add_working_days, end_of_store_day, store_date
+from config.calendar import store_zone as store_zone
 from inventory.models import Product
 from notifications.models import Notification
 from orders.models import EtaSource, Order, OrderEvent, OrderLine, OrderStatus
 from orders.selectors import order_detail
-from orders.services import add_working_days
 
 from .models import ConsentAnswer, DelayNotice, NoticeFollowUp, OrderCompliance
 
@@ -25,20 +25,6 @@ EXEMPT_PAYMENT_METHODS: dict[str, str] = {
     Order.PaymentMethod.COD: "cash on delivery",
     Order.PaymentMethod.BILL_ME: '"bill me" order, paid on invoice after delivery',
 }
-
-
-def store_zone() -> ZoneInfo:
-    return ZoneInfo(settings.STORE_TIME_ZONE)
-
-
-def store_date(moment: dt.datetime) -> dt.date:
-    return moment.astimezone(store_zone()).date()
-
-
-def end_of_store_day(day: dt.date) -> dt.datetime:
-    """The last moment of a store day: shipping any time on day T is on time."""
-    midnight = dt.datetime.combine(day + dt.timedelta(days=1), dt.time(), tzinfo=store_zone())
-    return (midnight - dt.timedelta(microseconds=1)).astimezone(dt.UTC)
 
 
 @dataclass(frozen=True)

@@ -17,6 +17,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, OperationalError, transaction
 from django.utils import timezone
 
+from config.calendar import end_of_store_day, store_date
 from config.celery import publish_on_commit
 from inventory.locks import lock_stocks
 from inventory.models import Product
@@ -32,7 +33,6 @@ from .selectors import (
     Outlook,
     cancel_offer,
     delay_reason,
-    end_of_store_day,
     exemption,
     notice_closed_reason,
     notice_given_at,
@@ -40,7 +40,6 @@ from .selectors import (
     order_outlook,
     orders_due_for_rule,
     shipment_deadline,
-    store_date,
     substitute_choices,
 )
 

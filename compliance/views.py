@@ -9,11 +9,12 @@ from django.utils import timezone
 from django.utils.cache import patch_cache_control
 from django.views.decorators.http import require_POST, require_safe
 
+from config.calendar import store_date
 from orders.models import Order
 from orders.selectors import order_from_status_token
 
 from .models import DelayNotice
-from .selectors import customer_offers, customer_status_page, store_date
+from .selectors import customer_offers, customer_status_page
 from .services import AnswerNotOffered, consent_answer, order_cancel_before_shipment
 
 

@@ -10,14 +10,13 @@ from __future__ import annotations
 
 import datetime as dt
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from django import forms
-from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator
 from django.db import models
-from django.utils import timezone
+
+from config.calendar import store_today
 
 # Most units in one receipt, adjustment or purchase order line.
 MAX_QUANTITY = 1_000_000
@@ -34,10 +33,6 @@ max_quantity = MaxValueValidator(
 max_lead_time = MaxValueValidator(
     MAX_LEAD_TIME_DAYS, message=f"At most {MAX_LEAD_TIME_DAYS} days (got %(show_value)s)."
 )
-
-
-def store_today() -> dt.date:
-    return timezone.now().astimezone(ZoneInfo(settings.STORE_TIME_ZONE)).date()
 
 
 def latest_date(today: dt.date | None = None) -> dt.date:

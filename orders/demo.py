@@ -27,18 +27,18 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.db.models import Sum
 from django.utils import timezone
 
+from config.calendar import store_today, store_zone
 from inventory.models import Product, PurchaseOrder, PurchaseOrderLine, Supplier
 from inventory.selectors import open_purchase_lines
 from inventory.services import PurchaseLineRequest, product_create, supplier_create
 
 from .models import Customer, Order, OrderLine, Refund, Shipment
-from .selectors import QuoteStatus, product_quote, product_replenishment, store_today
+from .selectors import QuoteStatus, product_quote, product_replenishment
 from .services import (
     LineRequest,
     line_cancel,
@@ -317,7 +317,7 @@ class DemoShop:
 
     def __init__(self, *, now: dt.datetime | None = None) -> None:
         self.rng = random.Random(SEED)  # noqa: S311 - a repeatable story, not secrets
-        self.tz = ZoneInfo(settings.STORE_TIME_ZONE)
+        self.tz = store_zone()
         self.now = timezone.localtime(now or timezone.now(), self.tz)
         self.today = self.now.date()
         self.start = self.today - dt.timedelta(days=DAYS)

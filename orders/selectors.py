@@ -5,7 +5,6 @@ from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from decimal import Decimal
-from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.core import signing
@@ -27,11 +26,10 @@ from django.db.models import (
 )
 from django.db.models.functions import Coalesce, Greatest
 from django.urls import reverse
-from django.utils import timezone
 
+from config.calendar import store_today as store_today
 from inventory.models import Product, Stock
 from inventory.selectors import (
-    Supply,
     incoming_supply,
     incoming_units_subquery,
     largest_receipt,
@@ -39,7 +37,14 @@ from inventory.selectors import (
     stock_ledger_mismatches,
 )
 
-from .models import EtaSource, Order, OrderEvent, OrderLine, Refund, ShippingRate
+from .decisions import LineDecision as LineDecision
+from .decisions import line_decision as line_decision
+from .eta import Eta as Eta
+from .eta import EtaContext as EtaContext
+from .eta import EtaWalker as EtaWalker
+from .eta import new_line_eta as new_line_eta
+from .models import Order, OrderEvent, OrderLine, Refund, ShippingRate
+from .money import refund_owed_on_close
 
 QUEUE_ORDER = ("-priority", "queued_at", "id")
 
@@ -144,8 +149,7 @@ def invariant_violations() -> list[str]:
         )
     # 7: every paid, cancelled unit is covered by a refund obligation (for a closed order:
     # everything paid minus what the shipped items alone cost).
-    from .services import refund_owed_on_close
-
+    table = active_shipping_rate()
     order_ids = set(
         OrderLine.objects.filter(quantity_cancelled__gt=0, order__amount_paid__gt=0).values_list(
             "order_id", flat=True
@@ -165,7 +169,7 @@ def invariant_violations() -> list[str]:
     for order in Order.objects.filter(pk__in=owed):
         lines = lines_by_order[order.pk]
         if all(line.quantity_open == 0 for line in lines):
-            expected = refund_owed_on_close(order=order, lines=lines)
+            expected = refund_owed_on_close(order=order, lines=lines, table=table)
         else:
             cancelled = sum(
                 (x.unit_price * (x.quantity_cancelled - x.quantity_substituted) for x in lines),
@@ -181,88 +185,6 @@ def invariant_violations() -> list[str]:
 
 
 # --- ETAs --------------------------------------------------------------------------------
-
-
-def store_today(now: dt.datetime | None = None) -> dt.date:
-    """Today's date in the store's time zone: business dates are store dates."""
-    return (now or timezone.now()).astimezone(ZoneInfo(settings.STORE_TIME_ZONE)).date()
-
-
-@dataclass(frozen=True)
-class Eta:
-    date: dt.date | None
-    source: str
-    reference: str = ""
-
-    def describe(self) -> str:
-        if self.date is None:
-            return "unknown"
-        return f"{self.date:%Y-%m-%d} ({EtaSource(self.source).label.lower()})"
-
-
-@dataclass
-class EtaContext:
-    """What one product's ETA computation needs: its open supply and its fallbacks."""
-
-    supplies: list[Supply]
-    today: dt.date
-    lead_time_days: int | None
-    handling_days: int
-    is_discontinued: bool
-    release_date: dt.date | None
-
-
-class EtaWalker:
-    """Covers backordered units one by one from the earliest supply, in queue order.
-
-    A line's ETA is when its last unit is covered, plus the handling time. Units beyond all
-    incoming supply are estimated from the lead time; with no lead time, or for a discontinued
-    product, the date is unknown. A preorder never ships before its release date.
-    """
-
-    def __init__(self, context: EtaContext) -> None:
-        self.context = context
-        self._index = 0
-        self._left = context.supplies[0].quantity if context.supplies else 0
-
-    def skip(self, units: int) -> None:
-        """Consume supply for units ahead in the queue."""
-        self.take(units)
-
-    def take(self, units: int) -> Eta:
-        ctx = self.context
-        supplies = ctx.supplies
-        last: Supply | None = None
-        while units > 0 and self._index < len(supplies):
-            used = min(units, self._left)
-            units -= used
-            self._left -= used
-            last = supplies[self._index]
-            if self._left == 0:
-                self._index += 1
-                self._left = supplies[self._index].quantity if self._index < len(supplies) else 0
-        if ctx.is_discontinued:
-            return Eta(None, EtaSource.UNKNOWN)
-        handling = dt.timedelta(days=ctx.handling_days)
-        if units == 0 and last is not None:
-            eta = Eta(
-                max(last.expected_date, ctx.today) + handling,
-                EtaSource.PURCHASE_ORDER,
-                last.reference,
-            )
-        elif units == 0:
-            # Nothing to cover (no backordered units): ready as soon as handled.
-            eta = Eta(ctx.today + handling, EtaSource.PURCHASE_ORDER)
-        elif ctx.lead_time_days is not None:
-            eta = Eta(
-                ctx.today + dt.timedelta(days=ctx.lead_time_days) + handling, EtaSource.LEAD_TIME
-            )
-        else:
-            eta = Eta(None, EtaSource.UNKNOWN)
-        release = ctx.release_date
-        if release is not None and (eta.date is None or eta.date < release):
-            return Eta(release, EtaSource.RELEASE)
-        return eta
 
 
 def eta_contexts(
@@ -347,51 +269,6 @@ class QuoteStatus(models.TextChoices):
 
 
 @dataclass(frozen=True)
-class LineDecision:
-    """How a new line of `quantity` would be served, or why it cannot be."""
-
-    take: int
-    backordered: int
-    refusal: str = ""
-
-
-def line_decision(
-    *,
-    product: Product,
-    quantity: int,
-    available: int,
-    waiting_ahead: int,
-    waiting_total: int,
-    incoming: int,
-) -> LineDecision:
-    """The one rule for accepting a line: used by order_place and by the quote."""
-    take = max(0, min(quantity, available - waiting_ahead))
-    short = quantity - take
-    if not short:
-        return LineDecision(take, 0)
-    if product.is_discontinued:
-        return LineDecision(take, short, f"discontinued; only {take} left to sell.")
-    if not product.accepts_backorders:
-        return LineDecision(
-            take, short, f"only {take} available and this product is not sold on backorder."
-        )
-    caps = []
-    if product.backorder_cap is not None:
-        caps.append(
-            (product.backorder_cap, f"backorders are capped at {product.backorder_cap} units")
-        )
-    if product.backorder_limit_from_incoming:
-        limit = incoming + product.backorder_margin
-        caps.append((limit, f"backorders are limited to the {limit} units on the way"))
-    for cap, why in caps:
-        backordered_before = max(0, waiting_total - available)
-        if max(0, waiting_total + quantity - available) > cap:
-            room = max(0, cap - backordered_before)
-            return LineDecision(take, short, f"only {take + room} can be ordered now ({why}).")
-    return LineDecision(take, short)
-
-
-@dataclass(frozen=True)
 class Quote:
     status: str
     quantity: int
@@ -419,13 +296,6 @@ def waiting_units(
         if line_priority >= priority:
             ahead[product_id] += units
     return total, ahead
-
-
-def new_line_eta(*, context: EtaContext, units_ahead: int, available: int, backordered: int) -> Eta:
-    """The ETA a new line's backordered units get behind `units_ahead` waiting units."""
-    walker = EtaWalker(context)
-    walker.skip(max(0, units_ahead - available))
-    return walker.take(backordered)
 
 
 def product_quote(*, product: Product, quantity: int, now: dt.datetime | None = None) -> Quote:

@@ -15,10 +15,10 @@ from django.views.decorators.http import require_GET, require_POST
 
 from compliance.export import export_period_problem, records_csv_lines
 from compliance.models import NoticeFollowUp
-from compliance.selectors import records_queryset, store_zone
+from compliance.selectors import records_queryset
 from compliance.services import notice_follow_up_done
+from config.calendar import store_today, store_zone
 from orders.models import Order, Refund
-from orders.selectors import store_today
 from orders.services import refund_mark_failed, refund_mark_issued
 
 from ..access import managers_required

@@ -15,9 +15,10 @@ from django.shortcuts import redirect, render
 from django.urls import path, reverse
 from django.views.decorators.http import require_GET, require_http_methods
 
+from config.calendar import store_today
 from notifications.models import Notification
 from orders.models import EtaSource, Order, OrderStatus
-from orders.selectors import Quote, product_quote, store_today
+from orders.selectors import Quote, product_quote
 from orders.services import order_place
 
 from ..access import can_manage, operations_required

@@ -7,9 +7,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
-from zoneinfo import ZoneInfo
 
-from django.conf import settings
 from django.db.models import (
     Count,
     DecimalField,
@@ -27,9 +25,9 @@ from django.utils import timezone
 
 from compliance.models import OrderCompliance
 from compliance.selectors import at_risk_lines_q
+from config.calendar import start_of_store_day, store_date, store_today, store_zone
 from notifications.models import Notification
 from orders.models import Order, OrderEvent, OrderLine, Refund, ShipmentLine
-from orders.selectors import store_today
 
 SERIES_DAYS = (30, 90)
 # (label, first day, last day or None for "and older") of a waiting line's age in days.
@@ -44,18 +42,6 @@ ANSWER_AWAITED = (
     OrderCompliance.State.RENEWED_NOTICE_SENT,
 )
 UNDELIVERABLE = (Notification.State.BOUNCED, Notification.State.COMPLAINED)
-
-
-def store_zone() -> ZoneInfo:
-    return ZoneInfo(settings.STORE_TIME_ZONE)
-
-
-def start_of_store_day(day: dt.date) -> dt.datetime:
-    return dt.datetime.combine(day, dt.time(), tzinfo=store_zone())
-
-
-def store_date(moment: dt.datetime) -> dt.date:
-    return moment.astimezone(store_zone()).date()
 
 
 def money(value: Any) -> Decimal:

@@ -7,8 +7,8 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import path
 
+from config.calendar import store_today
 from inventory.models import Product
-from orders.selectors import store_today
 
 from ..access import operations_required
 from ..queue.selectors import backorder_queue, queue_rows

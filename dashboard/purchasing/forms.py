@@ -8,6 +8,7 @@ from typing import Any
 from django import forms
 from django.core.validators import MaxValueValidator
 
+from config.calendar import store_today
 from inventory.bounds import (
     MAX_QUANTITY,
     IdChoiceField,
@@ -16,7 +17,6 @@ from inventory.bounds import (
 )
 from inventory.models import Product, PurchaseOrder, PurchaseOrderLine, Supplier
 from inventory.services import PurchaseLineRequest
-from orders.selectors import store_today
 
 from .selectors import products_by_sku
 

@@ -30,7 +30,7 @@ from inventory.models import (
 )
 from inventory.selectors import Supply, open_purchase_lines
 from notifications.services import eta_changes_worth_telling
-from orders.models import Order, OrderEvent
+from orders.models import Order
 from orders.selectors import (
     Eta,
     EtaWalker,
@@ -113,27 +113,6 @@ def products_by_sku(skus: Iterable[str]) -> dict[str, Product]:
         return {}
     products = Product.objects.annotate(sku_lower=Lower("sku")).filter(sku_lower__in=wanted)
     return {product.sku.lower(): product for product in products}
-
-
-def eta_change_customers(*, after_event_id: int, reason: str, actor: Any) -> int:
-    """Customers whose ETA date moved in the ETA changes recorded after `after_event_id` for
-    this reason by this actor (a change of basis on the same day moves nothing)."""
-    events = OrderEvent.objects.filter(
-        pk__gt=after_event_id, kind=OrderEvent.Kind.ETA_CHANGED, data__reason=reason
-    )
-    if actor is not None and getattr(actor, "is_authenticated", False):
-        events = events.filter(actor=actor)
-    return len(
-        {
-            customer_id
-            for customer_id, data in events.values_list("order__customer_id", "data")
-            if any(row.get("old") != row.get("new") for row in data.get("lines", []))
-        }
-    )
-
-
-def latest_order_event_id() -> int:
-    return OrderEvent.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
 
 
 # --- what moving an expected date would do ----------------------------------------------

@@ -11,12 +11,10 @@ from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path, reverse
-from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from inventory.models import PurchaseOrder, PurchaseOrderLine
 from orders import services
-from orders.models import OrderLine
 
 from ..access import managers_required
 from ..submissions import single_submission
@@ -230,25 +228,20 @@ def po_line_receive(request: HttpRequest, pk: int) -> HttpResponse:
     if not form.is_valid():
         return _page(request, _load(po_pk), status=400, receive_forms={line.pk: form})
     quantity = form.cleaned_data["quantity"]
-    started = timezone.now()
     try:
-        services.purchase_order_line_receive(line=line, quantity=quantity, actor=request.user)
+        # Received and allocated in one transaction: the result says who got the units.
+        result = services.stock_receive_and_allocate(
+            product=line.product, quantity=quantity, purchase_line=line, actor=request.user
+        )
     except ValidationError as exc:
         return _page(request, _load(po_pk), status=400, errors=_errors(exc))
-    # Allocation runs on commit in a task; run it here too so the result shows at once.
-    services.product_allocate(product_id=line.product_id, actor=request.user)
-    given = dict(
-        OrderLine.objects.filter(product_id=line.product_id, last_allocated_at__gte=started)
-        .values_list("order_id", "quantity_backordered")
-        .order_by()
-    )
+    given = result.allocation
     head = f"Received {quantity} × {line.product.sku} on {line.purchase_order.number}; "
-    if given:
-        full = sum(1 for backordered in given.values() if backordered == 0)
+    if given and given.orders:
         tail = _plural(
-            len(given), "{count} waiting order got stock", "{count} waiting orders got stock"
+            given.orders, "{count} waiting order got stock", "{count} waiting orders got stock"
         )
-        tail += f" ({full} now allocated in full)."
+        tail += f" ({given.lines_filled} now allocated in full)."
     else:
         tail = "nobody was waiting for it."
     messages.success(request, head + tail)
@@ -283,9 +276,8 @@ def po_line_reschedule(request: HttpRequest, pk: int) -> HttpResponse:
         context["preview"] = selectors.reschedule_preview(line=line, expected_date=expected)
         return render(request, "dashboard/purchasing/purchase_order_line_reschedule.html", context)
     reason = form.cleaned_data["reason"]
-    watermark = selectors.latest_order_event_id()
     try:
-        services.purchase_order_line_reschedule(
+        result = services.purchase_order_line_reschedule(
             line=line, expected_date=expected, reason=reason, actor=request.user
         )
     except ValidationError as exc:
@@ -294,9 +286,7 @@ def po_line_reschedule(request: HttpRequest, pk: int) -> HttpResponse:
         return render(
             request, "dashboard/purchasing/purchase_order_line_reschedule.html", context, status=400
         )
-    moved = selectors.eta_change_customers(
-        after_event_id=watermark, reason=reason, actor=request.user
-    )
+    moved = result.etas.customers
     head = f"{line.purchase_order.number}: {line.product.sku} now expected {expected:%Y-%m-%d}. "
     if moved:
         messages.success(

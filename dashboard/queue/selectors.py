@@ -27,9 +27,10 @@ from django.db.models.functions import Coalesce, RowNumber
 
 from compliance.models import OrderCompliance
 from compliance.selectors import at_risk_lines_q, line_at_risk, ship_by_expression
+from config.calendar import store_today
 from inventory.models import Product
 from orders.models import OrderLine
-from orders.selectors import QUEUE_ORDER, store_today
+from orders.selectors import QUEUE_ORDER
 
 CONSENT_LABELS = dict(OrderCompliance.State.choices)
 CONSENT_SHORT = {

@@ -10,8 +10,8 @@ from django.shortcuts import redirect, render
 from django.urls import path, reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 
+from config.calendar import store_today
 from orders.models import OrderLine
-from orders.selectors import store_today
 from orders.services import line_cancel, line_prioritise
 
 from ..access import can_manage, managers_required, operations_required

@@ -7,18 +7,13 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import path, reverse
 
-from orders.services import product_allocate, purchase_order_line_receive, stock_receive
+from orders.services import stock_receive_and_allocate
 
 from ..access import operations_required
 from ..params import id_param
 from ..submissions import single_submission
 from .forms import ReceiveForm
-from .selectors import (
-    ReceiptResult,
-    allocation_event_ids,
-    last_event_id,
-    receipt_result,
-)
+from .selectors import ReceiptResult, receipt_result
 
 SESSION_KEY = "dashboard_last_receipt"
 
@@ -29,7 +24,10 @@ def _last_result(request: HttpRequest) -> ReceiptResult | None:
     saved = request.session.get(SESSION_KEY)
     if wanted is None or not saved or saved.get("movement") != wanted:
         return None
-    return receipt_result(movement_id=saved["movement"], event_ids=saved["events"])
+    return receipt_result(
+        movement_id=saved["movement"],
+        units_by_order={int(order_id): units for order_id, units in saved.get("allocated", [])},
+    )
 
 
 @operations_required
@@ -48,31 +46,25 @@ def receive(request: HttpRequest) -> HttpResponse:
         product = form.product
         line = form.cleaned_data["purchase_line"]
         quantity = form.cleaned_data["quantity"]
-        before = last_event_id()
         try:
-            if line is not None:
-                movement = purchase_order_line_receive(
-                    line=line, quantity=quantity, actor=request.user
-                )
-            else:
-                movement = stock_receive(
-                    product=product,
-                    quantity=quantity,
-                    reference=form.cleaned_data["reference"],
-                    reason="Received at the dashboard without a purchase order",
-                    actor=request.user,
-                )
+            # Received and allocated in one transaction: the result says who got the units.
+            result = stock_receive_and_allocate(
+                product=product,
+                quantity=quantity,
+                purchase_line=line,
+                reference=form.cleaned_data["reference"],
+                reason="Received at the dashboard without a purchase order",
+                actor=request.user,
+            )
         except ValidationError as exc:
             form.add_error(None, exc)
         else:
-            # The receipt has committed and queued the allocation task; allocating here as
-            # well (idempotent) lets the page say at once who got the units.
-            product_allocate(product_id=product.pk, actor=request.user)
+            allocated = result.allocation.units_by_order if result.allocation else {}
             request.session[SESSION_KEY] = {
-                "movement": movement.pk,
-                "events": allocation_event_ids(after_id=before, sku=product.sku),
+                "movement": result.movement.pk,
+                "allocated": [[order_id, units] for order_id, units in allocated.items()],
             }
-            return redirect(f"{reverse('dashboard:receive')}?receipt={movement.pk}")
+            return redirect(f"{reverse('dashboard:receive')}?receipt={result.movement.pk}")
     return render(request, "dashboard/receiving/receive.html", {"form": form, "result": None})
 
 

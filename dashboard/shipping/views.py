@@ -9,8 +9,8 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import path, reverse
 
+from config.calendar import store_today
 from orders.models import Order
-from orders.selectors import store_today
 from orders.services import shipment_create
 
 from ..access import operations_required

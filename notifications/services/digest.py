@@ -9,8 +9,8 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from config.calendar import store_today
 from orders.models import Order, OrderLine
-from orders.selectors import store_today
 
 from ..models import Notification
 from .outbox import _create

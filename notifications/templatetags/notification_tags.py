@@ -11,7 +11,7 @@ from django import template
 from django.conf import settings
 from django.utils import dateformat
 
-from orders.selectors import store_today
+from config.calendar import store_today
 
 register = template.Library()
 

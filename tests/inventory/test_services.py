@@ -5,7 +5,8 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 
 from inventory.models import Product, Stock, StockMovement
-from inventory.services import product_create, product_discontinue
+from inventory.services import product_create
+from orders.services import product_discontinue
 from tests.factories import ProductFactory
 
 pytestmark = pytest.mark.django_db

@@ -7,7 +7,7 @@ from collections.abc import Callable
 
 from django.utils import timezone
 
-from orders.selectors import store_today
+from config.calendar import store_today
 
 from .base import DEFAULT_PERIOD, PERIODS, Report
 from .delay_cancellations import delay_cancellations

@@ -17,11 +17,8 @@ from typing import Any
 from django.db.models import Q
 from django.urls import reverse
 
+from config.calendar import start_of_store_day
 from orders.models import OrderEvent
-
-from ...overview.selectors import (
-    start_of_store_day,
-)
 
 PERIODS = (30, 90, 365)
 DEFAULT_PERIOD = 90

@@ -9,11 +9,11 @@ from decimal import Decimal
 from django.db.models import Count, F, OuterRef, Q, Subquery
 
 from compliance.models import DelayNotice
+from config.calendar import store_date
 from orders.models import OrderEvent
 
 from ...overview.selectors import (
     money,
-    store_date,
 )
 from .base import (
     ChartSpec,

@@ -7,11 +7,9 @@ from collections import Counter, defaultdict
 
 from django.db.models import Q
 
+from config.calendar import store_date
 from inventory.models import Product
 
-from ...overview.selectors import (
-    store_date,
-)
 from .base import (
     ChartSpec,
     Column,

@@ -7,11 +7,9 @@ from dataclasses import dataclass
 
 from django.db.models import Max, Q
 
+from config.calendar import store_date
 from orders.models import EtaSource, OrderLine
 
-from ...overview.selectors import (
-    store_date,
-)
 from .base import (
     ChartSpec,
     Column,

@@ -1,0 +1,52 @@
+"""The one rule for accepting a new order line. Pure: no database."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from inventory.models import Product
+
+
+@dataclass(frozen=True)
+class LineDecision:
+    """How a new line of `quantity` would be served, or why it cannot be."""
+
+    take: int
+    backordered: int
+    refusal: str = ""
+
+
+def line_decision(
+    *,
+    product: Product,
+    quantity: int,
+    available: int,
+    waiting_ahead: int,
+    waiting_total: int,
+    incoming: int,
+) -> LineDecision:
+    """The one rule for accepting a line: used by order_place and by the quote."""
+    take = max(0, min(quantity, available - waiting_ahead))
+    short = quantity - take
+    if not short:
+        return LineDecision(take, 0)
+    if product.is_discontinued:
+        return LineDecision(take, short, f"discontinued; only {take} left to sell.")
+    if not product.accepts_backorders:
+        return LineDecision(
+            take, short, f"only {take} available and this product is not sold on backorder."
+        )
+    caps = []
+    if product.backorder_cap is not None:
+        caps.append(
+            (product.backorder_cap, f"backorders are capped at {product.backorder_cap} units")
+        )
+    if product.backorder_limit_from_incoming:
+        limit = incoming + product.backorder_margin
+        caps.append((limit, f"backorders are limited to the {limit} units on the way"))
+    for cap, why in caps:
+        backordered_before = max(0, waiting_total - available)
+        if max(0, waiting_total + quantity - available) > cap:
+            room = max(0, cap - backordered_before)
+            return LineDecision(take, short, f"only {take + room} can be ordered now ({why}).")
+    return LineDecision(take, short)
