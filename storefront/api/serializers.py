@@ -185,6 +185,24 @@ class AddressSerializer(serializers.Serializer):
         return value
 
 
+class AddressOutSerializer(serializers.Serializer):
+    """The address as stored (empty strings where the order has none)."""
+
+    name = serializers.CharField()
+    line1 = serializers.CharField()
+    line2 = serializers.CharField()
+    city = serializers.CharField()
+    region = serializers.CharField()
+    postal_code = serializers.CharField()
+    country = serializers.CharField(help_text="ISO 3166-1 alpha-2 code, or '' when unknown.")
+    phone = serializers.CharField()
+
+
+class CustomerOutSerializer(serializers.Serializer):
+    email = serializers.CharField()
+    name = serializers.CharField()
+
+
 class OrderLineInSerializer(serializers.Serializer):
     sku = serializers.CharField(max_length=64)
     quantity = serializers.IntegerField(min_value=1, max_value=MAX_QUANTITY)
@@ -308,11 +326,11 @@ class OrderOutSerializer(serializers.ModelSerializer):
             "status_url",
         ]
 
-    @extend_schema_field(CustomerInSerializer)
+    @extend_schema_field(CustomerOutSerializer)
     def get_customer(self, order: Order) -> dict[str, str]:
         return {"email": order.customer.email, "name": order.customer.name}
 
-    @extend_schema_field(AddressSerializer)
+    @extend_schema_field(AddressOutSerializer)
     def get_shipping_address(self, order: Order) -> dict[str, str]:
         return {
             "name": order.ship_to_name,

@@ -27,7 +27,7 @@ from storefront.services import (
     storefront_order_place,
 )
 
-from .problems import problem_response
+from .problems import PROBLEM_CONTENT_TYPE, TITLES, problem_response
 from .serializers import (
     CancelSerializer,
     OrderCreateSerializer,
@@ -51,8 +51,17 @@ class QuoteMovedSerializer(ProblemSerializer):
     quote = QuoteSerializer()
 
 
-PROBLEM = OpenApiResponse(ProblemSerializer, description="A problem (RFC 9457).")
-COMMON_PROBLEMS = {400: PROBLEM, 401: PROBLEM, 429: PROBLEM}
+def problems(*codes: int, **described: Any) -> dict[Any, OpenApiResponse]:
+    """Documented error responses, each an application/problem+json body."""
+    found: dict[Any, OpenApiResponse] = {
+        (code, PROBLEM_CONTENT_TYPE): OpenApiResponse(ProblemSerializer, description=TITLES[code])
+        for code in codes
+    }
+    for code, serializer, description in described.values():
+        found[(code, PROBLEM_CONTENT_TYPE)] = OpenApiResponse(serializer, description=description)
+    return found
+
+
 IDEMPOTENCY_KEY = OpenApiParameter(
     "Idempotency-Key",
     str,
@@ -77,8 +86,9 @@ class QuoteView(GenericAPIView):
 
     @extend_schema(
         summary="Quote lines before checkout",
+        operation_id="quote_create",
         request=QuoteRequestSerializer,
-        responses={200: QuoteSerializer, 201: QuoteSerializer, **COMMON_PROBLEMS},
+        responses={200: QuoteSerializer, 201: QuoteSerializer, **problems(400, 401, 429)},
     )
     def post(self, request: Request) -> Response:
         form = QuoteRequestSerializer(data=request.data)
@@ -104,10 +114,11 @@ class OrderListCreateView(GenericAPIView):
 
     @extend_schema(
         summary="The channel's orders, newest first",
+        operation_id="orders_list",
         parameters=[
             OpenApiParameter("external_id", str, description="Only the order with this id.")
         ],
-        responses={200: OrderOutSerializer(many=True), 401: PROBLEM, 429: PROBLEM},
+        responses={200: OrderOutSerializer(many=True), **problems(401, 404, 429)},
     )
     def get(self, request: Request) -> Response:
         orders = self.get_queryset()
@@ -119,17 +130,18 @@ class OrderListCreateView(GenericAPIView):
 
     @extend_schema(
         summary="Place an order",
+        operation_id="order_create",
         parameters=[IDEMPOTENCY_KEY],
         request=OrderCreateSerializer,
         responses={
             201: OrderOutSerializer,
-            409: OpenApiResponse(
-                QuoteMovedSerializer, description="The queue moved since the held quote."
+            **problems(
+                400,
+                401,
+                429,
+                moved=(409, QuoteMovedSerializer, "The queue moved since the held quote."),
+                reused=(422, ProblemSerializer, "The Idempotency-Key was used with another body."),
             ),
-            422: OpenApiResponse(
-                ProblemSerializer, description="The Idempotency-Key was used with another body."
-            ),
-            **COMMON_PROBLEMS,
         },
     )
     def post(self, request: Request) -> Response:
@@ -214,7 +226,8 @@ class OrderDetailView(GenericAPIView):
 
     @extend_schema(
         summary="One order by number",
-        responses={200: OrderOutSerializer, 404: PROBLEM, 401: PROBLEM, 429: PROBLEM},
+        operation_id="order_retrieve",
+        responses={200: OrderOutSerializer, **problems(401, 404, 429)},
     )
     def get(self, request: Request, number: str) -> Response:
         order = get_object_or_404(self.get_queryset(), number=number)
@@ -226,8 +239,9 @@ class OrderCancelView(GenericAPIView):
 
     @extend_schema(
         summary="Cancel the order or some of its lines on the customer's behalf",
+        operation_id="order_cancel",
         request=CancelSerializer,
-        responses={200: OrderOutSerializer, 404: PROBLEM, **COMMON_PROBLEMS},
+        responses={200: OrderOutSerializer, **problems(400, 401, 404, 429)},
     )
     def post(self, request: Request, number: str) -> Response:
         channel = _channel(request)
