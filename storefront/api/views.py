@@ -118,7 +118,7 @@ class OrderListCreateView(GenericAPIView):
         parameters=[
             OpenApiParameter("external_id", str, description="Only the order with this id.")
         ],
-        responses={200: OrderOutSerializer(many=True), **problems(401, 404, 429)},
+        responses={200: OrderOutSerializer(many=True), **problems(400, 401, 404, 429)},
     )
     def get(self, request: Request) -> Response:
         orders = self.get_queryset()
@@ -227,7 +227,7 @@ class OrderDetailView(GenericAPIView):
     @extend_schema(
         summary="One order by number",
         operation_id="order_retrieve",
-        responses={200: OrderOutSerializer, **problems(401, 404, 429)},
+        responses={200: OrderOutSerializer, **problems(400, 401, 404, 429)},
     )
     def get(self, request: Request, number: str) -> Response:
         order = get_object_or_404(self.get_queryset(), number=number)

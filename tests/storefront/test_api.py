@@ -6,12 +6,13 @@ import datetime as dt
 from decimal import Decimal
 
 import pytest
+from django.utils import timezone
 
 from inventory.models import Product
 from orders.models import Order
 from orders.selectors import store_today
 from orders.services import shipment_create, shipping_rate_for
-from storefront.models import ApiKey, IdempotencyRecord
+from storefront.models import ApiKey, HeldQuote, IdempotencyRecord
 from storefront.services import api_key_create, api_key_revoke, channel_create
 from tests.factories import ProductFactory
 
@@ -209,6 +210,28 @@ def test_an_order_citing_a_held_quote_after_the_queue_moved_gets_a_409_and_a_fre
     assert body["quote"]["lines"][0]["backordered"] == 1
     assert not Order.objects.filter(external_id="SHOP-2").exists()
     assert not IdempotencyRecord.objects.filter(key="mine").exists()
+
+
+def test_an_expired_held_quote_gets_a_409_and_a_fresh_quote(api, phone):
+    held = api.post(
+        "/api/v1/quotes/", {"lines": [{"sku": "PHONE-1", "quantity": 1}], "hold": True}
+    ).json()
+    # Eleven minutes later: the hold (ten minutes) is over.
+    HeldQuote.objects.filter(pk=held["quote_id"]).update(
+        created_at=timezone.now() - dt.timedelta(minutes=11),
+        expires_at=timezone.now() - dt.timedelta(minutes=1),
+    )
+
+    response = api.post(
+        "/api/v1/orders/",
+        order_body(("PHONE-1", 1), quote_id=held["quote_id"]),
+        **{"Idempotency-Key": "late"},
+    )
+
+    body = assert_problem(response, 409)
+    assert body["detail"] == "The held quote has expired."
+    assert body["quote"]["lines"][0]["in_stock"] == 1
+    assert not Order.objects.exists()
 
 
 # --- orders ------------------------------------------------------------------------------
@@ -419,3 +442,38 @@ def test_the_schema_and_the_docs_page_are_served_without_a_key(client):
     assert "cdn" not in html.lower()
     assert "script-src 'self'" in docs["Content-Security-Policy"]
     assert script["Content-Type"].startswith("application/javascript")
+
+
+def test_reading_an_order_costs_the_same_queries_however_many_lines_and_shipments(
+    api, django_assert_num_queries
+):
+    skus = [ProductFactory(on_hand=4).sku for _ in range(4)]
+    number = api.post(
+        "/api/v1/orders/", order_body(*((sku, 2) for sku in skus)), **{"Idempotency-Key": "q"}
+    ).json()["number"]
+    order = Order.objects.get(number=number)
+    lines = list(order.lines.all())
+    shipment_create(order=order, quantities={lines[0].pk: 2}, tracking_number="T1")
+    shipment_create(order=order, quantities={lines[1].pk: 1, lines[2].pk: 2}, tracking_number="T2")
+    api.post(f"/api/v1/orders/{number}/cancel/", {"lines": [skus[3]]})
+
+    # key, order (with status and compliance), lines, shipments, shipment lines, refunds
+    with django_assert_num_queries(6):
+        body = api.get(f"/api/v1/orders/{number}/").json()
+
+    assert [s["tracking_number"] for s in body["shipments"]] == ["T2", "T1"]
+    assert len(body["refunds"]) == 1
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body"),
+    [
+        ("get", "/api/v1/orders/?external_id=A%00B", None),
+        ("get", "/api/v1/orders/BD%00/", None),
+        ("post", "/api/v1/quotes/", {"lines": [{"sku": "PHONE\u0000", "quantity": 1}]}),
+    ],
+)
+def test_a_nul_character_anywhere_is_a_400_problem(api, phone, method, path, body):
+    response = api.get(path) if method == "get" else api.post(path, body)
+
+    assert_problem(response, 400)

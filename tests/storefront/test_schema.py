@@ -6,7 +6,9 @@ from decimal import Decimal
 
 import pytest
 import schemathesis
+from django.core import signals
 from django.core.wsgi import get_wsgi_application
+from django.db import close_old_connections
 from hypothesis import HealthCheck, given, settings
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import (
@@ -45,7 +47,18 @@ def shop_key(db) -> str:
     return api_key_create(channel=channel)[1]
 
 
-def test_the_api_answers_as_its_schema_says(shop_key):
+@pytest.fixture
+def keep_test_connection():
+    """Requests served in-process must not close the test's connection (as Django's test client
+    does too), or PostgreSQL would lose the test's transaction after the first request."""
+    signals.request_started.disconnect(close_old_connections)
+    signals.request_finished.disconnect(close_old_connections)
+    yield
+    signals.request_started.connect(close_old_connections)
+    signals.request_finished.connect(close_old_connections)
+
+
+def test_the_api_answers_as_its_schema_says(shop_key, keep_test_connection):
     # In-process (WSGI), inside the test's transaction: generated orders vanish afterwards.
     schema = schemathesis.openapi.from_wsgi("/api/schema/?format=json", get_wsgi_application())
     headers = {"Authorization": f"Bearer {shop_key}"}
