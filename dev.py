@@ -30,7 +30,7 @@ DEMO_PASSWORD = "demo-backorder"  # noqa: S105 - the local demo login, printed o
 OPS_USERNAME = "ops"
 OPS_PASSWORD = "ops-backorder"  # noqa: S105 - a demo Operations login, printed on start
 ADDRESS = "127.0.0.1:8000"
-APPS = ("config", "inventory", "orders", "notifications", "compliance", "dashboard")
+APPS = ("config", "inventory", "orders", "notifications", "compliance", "dashboard", "storefront")
 
 ENSURE_DEMO_USER = f"""
 from django.contrib.auth import get_user_model

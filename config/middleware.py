@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from django.conf import settings
-from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, QueryDict
+from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, JsonResponse, QueryDict
 
 
 class PermissionsPolicyMiddleware:
@@ -40,6 +40,14 @@ class RejectNulCharactersMiddleware:
             or self._has_nul(request.GET)
             or (request.method == "POST" and self._has_nul(request.POST))
         ):
+            if request.path.startswith("/api/"):
+                # The storefront API answers every error as an RFC 9457 problem.
+                return JsonResponse(
+                    {"type": "about:blank", "title": "Invalid request", "status": 400,
+                     "detail": self.MESSAGE},
+                    status=400,
+                    content_type="application/problem+json",
+                )  # fmt: skip
             return HttpResponseBadRequest(self.MESSAGE, content_type="text/plain; charset=utf-8")
         return self.get_response(request)
 

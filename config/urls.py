@@ -2,6 +2,9 @@ from django.conf import settings
 from django.contrib import admin
 from django.urls import URLPattern, URLResolver, include, path
 from django.views.generic import RedirectView
+from drf_spectacular.views import SpectacularAPIView
+
+from storefront.api.docs import ApiDocsView
 
 
 def _email_webhooks() -> list[URLPattern | URLResolver]:
@@ -18,6 +21,9 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("orders/", include("compliance.urls")),
     path("dashboard/", include("dashboard.urls")),
+    path("api/v1/", include("storefront.api.urls")),
+    path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    path("api/docs/", ApiDocsView.as_view(url_name="api-schema"), name="api-docs"),
     *_email_webhooks(),
     path("", RedirectView.as_view(pattern_name="dashboard:overview", permanent=False)),
 ]

@@ -100,7 +100,16 @@ class Order(models.Model):
 
     number = models.CharField(max_length=20, unique=True, editable=False)
     customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="orders")
-    external_id = models.CharField(max_length=100, null=True, blank=True, unique=True)
+    # The sales channel (storefront) the order came from, and its id there; None for staff entry.
+    channel = models.ForeignKey(
+        "storefront.SalesChannel",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="orders",
+    )
+    # NULL, not "", for "none": the unique constraints below then ignore orders without one.
+    external_id = models.CharField(max_length=100, null=True, blank=True)  # noqa: DJ001
     placed_at = models.DateTimeField(db_index=True)
     paid_at = models.DateTimeField(
         "properly completed at",
@@ -143,12 +152,34 @@ class Order(models.Model):
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
+    # Where the order ships (structured, as storefronts send it).
+    ship_to_name = models.CharField("ship-to name", max_length=200, blank=True)
+    ship_to_line1 = models.CharField("address line 1", max_length=200, blank=True)
+    ship_to_line2 = models.CharField("address line 2", max_length=200, blank=True)
+    ship_to_city = models.CharField("city", max_length=100, blank=True)
+    ship_to_region = models.CharField("region", max_length=100, blank=True)
+    ship_to_postal_code = models.CharField("postal code", max_length=20, blank=True)
+    ship_to_country = models.CharField(
+        "country", max_length=2, blank=True, help_text="ISO 3166-1 alpha-2 code, e.g. US."
+    )
+    ship_to_phone = models.CharField("phone", max_length=30, blank=True)
 
     objects = OrderQuerySet.as_manager()
 
     class Meta:
         ordering = ["-placed_at", "-id"]
         constraints = [
+            # An external id is unique per channel (and among orders without a channel).
+            models.UniqueConstraint(
+                fields=["channel", "external_id"],
+                condition=Q(channel__isnull=False, external_id__isnull=False) & ~Q(external_id=""),
+                name="order_external_id_unique_per_channel",
+            ),
+            models.UniqueConstraint(
+                fields=["external_id"],
+                condition=Q(channel__isnull=True, external_id__isnull=False) & ~Q(external_id=""),
+                name="order_external_id_unique_without_channel",
+            ),
             models.CheckConstraint(
                 condition=Q(amount_paid__gte=0, amount_captured__gte=0, amount_refunded__gte=0),
                 name="order_amounts_not_negative",

@@ -38,6 +38,10 @@ INSTALLED_APPS = [
     "notifications",
     "compliance",
     "dashboard",
+    "storefront",
+    "rest_framework",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
 ]
 
 MIDDLEWARE = [
@@ -325,6 +329,35 @@ STAFF_NOTIFICATION_EMAILS: list[str] = env.list("STAFF_NOTIFICATION_EMAILS", def
 # The Anymail provider that sends and tracks email (e.g. "postmark"; see production.py); only
 # its tracking webhook is mounted, at /anymail/<provider>/tracking/.
 EMAIL_PROVIDER = env("EMAIL_PROVIDER", default="")
+
+# The storefront REST API (/api/v1/): channel keys, problem+json errors, per-channel throttle.
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": ["storefront.api.authentication.ApiKeyAuthentication"],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_THROTTLE_CLASSES": ["storefront.api.throttling.ChannelRateThrottle"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "EXCEPTION_HANDLER": "storefront.api.problems.api_exception_handler",
+    "UNAUTHENTICATED_USER": None,
+    "COERCE_DECIMAL_TO_STRING": True,
+}
+# Requests per sales channel (all its keys together), e.g. "600/min"; empty for no limit.
+API_THROTTLE_RATE = env("API_THROTTLE_RATE", default="600/min")
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Backorder Desk storefront API",
+    "DESCRIPTION": "Quotes with ETAs, orders (idempotent), their state and cancellation. "
+    "Errors are RFC 9457 problems (application/problem+json).",
+    "VERSION": "1",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
+    "SERVE_AUTHENTICATION": [],
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "COMPONENT_SPLIT_REQUEST": True,
+    "SCHEMA_PATH_PREFIX": "/api/v1",
+}
 
 # Logging
 

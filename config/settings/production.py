@@ -25,6 +25,11 @@ SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=True)
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
 
+# The storefront API's per-channel throttle counts in the default cache: give it a shared one
+# (e.g. CACHE_URL=redis://127.0.0.1:6379/1, not the broker's database) so every worker counts
+# the same requests.
+CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://")}
+
 # Static files: hashed, compressed, served by WhiteNoise.
 
 STORAGES = {

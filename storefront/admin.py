@@ -1,0 +1,61 @@
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import admin, messages
+from django.db.models import QuerySet
+from django.http import HttpRequest
+
+from .models import ApiKey, SalesChannel
+from .services import api_key_create, api_key_revoke
+
+
+class ApiKeyInline(admin.TabularInline):
+    model = ApiKey
+    extra = 0
+    fields = ("prefix", "name", "created_at", "last_used_at", "revoked_at")
+    readonly_fields = fields
+    can_delete = False
+    show_change_link = True
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(SalesChannel)
+class SalesChannelAdmin(admin.ModelAdmin):
+    list_display = ("name", "kind", "is_active", "created_at")
+    list_filter = ("kind", "is_active")
+    search_fields = ("name",)
+    inlines = [ApiKeyInline]
+    actions = ["create_api_key"]
+
+    @admin.action(description="Create an API key (shown once)")
+    def create_api_key(self, request: HttpRequest, queryset: QuerySet[SalesChannel]) -> None:
+        for channel in queryset:
+            _, raw_key = api_key_create(channel=channel, name=f"created by {request.user}")
+            self.message_user(
+                request,
+                f"New API key for {channel}: {raw_key} — copy it now, it is not shown again.",
+                messages.WARNING,
+            )
+
+
+@admin.register(ApiKey)
+class ApiKeyAdmin(admin.ModelAdmin):
+    list_display = ("prefix", "channel", "name", "created_at", "last_used_at", "revoked_at")
+    list_filter = ("channel",)
+    search_fields = ("prefix", "name", "channel__name")
+    fields = ("channel", "name", "prefix", "created_at", "last_used_at", "revoked_at")
+    readonly_fields = ("channel", "prefix", "created_at", "last_used_at", "revoked_at")
+    actions = ["revoke"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        # Keys are made by the channel's action (or storefront_key_create), which shows them once.
+        return False
+
+    @admin.action(description="Revoke the selected keys")
+    def revoke(self, request: HttpRequest, queryset: QuerySet[ApiKey]) -> None:
+        for api_key in queryset:
+            api_key_revoke(api_key=api_key)
+        self.message_user(request, f"Revoked {queryset.count()} key(s).", messages.SUCCESS)

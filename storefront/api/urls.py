@@ -1,0 +1,14 @@
+from django.urls import path, re_path
+
+from . import views
+from .problems import not_found
+
+app_name = "api"
+
+urlpatterns = [
+    path("quotes/", views.QuoteView.as_view(), name="quotes"),
+    path("orders/", views.OrderListCreateView.as_view(), name="orders"),
+    path("orders/<str:number>/", views.OrderDetailView.as_view(), name="order"),
+    path("orders/<str:number>/cancel/", views.OrderCancelView.as_view(), name="order-cancel"),
+    re_path(r"^.*$", not_found, name="not-found"),
+]

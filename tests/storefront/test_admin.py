@@ -1,0 +1,77 @@
+"""Admins manage sales channels and their keys: a new key is shown once, revoking ends it."""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+from django.core.management import call_command
+
+from storefront.models import ApiKey, SalesChannel
+from storefront.services import api_key_create, channel_create
+
+from .conftest import ApiClient
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def admin_client(client, admin_user):
+    client.force_login(admin_user)
+    return client
+
+
+def test_the_channel_action_shows_a_new_key_once_and_stores_only_its_hash(admin_client):
+    channel = channel_create(name="Corner Shop")
+
+    response = admin_client.post(
+        "/admin/storefront/saleschannel/",
+        {"action": "create_api_key", "_selected_action": [channel.pk]},
+        follow=True,
+    )
+
+    [message] = [m.message for m in response.context["messages"]]
+    raw_key = message.split(": ", 1)[1].split(" ", 1)[0]
+    assert raw_key.startswith("bd_")
+    api_key = ApiKey.objects.get(channel=channel)
+    assert raw_key not in api_key.key_hash
+    assert ApiClient(raw_key).get("/api/v1/orders/").status_code == 200
+    page = admin_client.get(f"/admin/storefront/saleschannel/{channel.pk}/change/")
+    assert raw_key not in page.content.decode()
+    assert api_key.prefix in page.content.decode()
+
+
+def test_the_revoke_action_ends_a_key(admin_client):
+    api_key, raw_key = api_key_create(channel=channel_create(name="Corner Shop"))
+
+    admin_client.post(
+        "/admin/storefront/apikey/",
+        {"action": "revoke", "_selected_action": [api_key.pk]},
+    )
+
+    api_key.refresh_from_db()
+    assert api_key.revoked_at is not None
+    assert ApiClient(raw_key).get("/api/v1/orders/").status_code == 401
+
+
+def test_keys_are_not_typed_in_by_hand(admin_client):
+    assert admin_client.get("/admin/storefront/apikey/add/").status_code == 403
+
+
+def test_the_command_creates_the_channel_once_and_prints_a_working_key():
+    out = io.StringIO()
+    call_command(
+        "storefront_key_create", "--channel", "Corner Shop", stdout=out, stderr=io.StringIO()
+    )
+    call_command(
+        "storefront_key_create",
+        "--channel",
+        "Corner Shop",
+        stdout=io.StringIO(),
+        stderr=io.StringIO(),
+    )
+
+    raw_key = out.getvalue().strip()
+    assert SalesChannel.objects.get().name == "Corner Shop"
+    assert ApiKey.objects.count() == 2
+    assert ApiClient(raw_key).get("/api/v1/orders/").status_code == 200
