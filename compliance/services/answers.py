@@ -26,12 +26,7 @@ from ..selectors import (
     order_outlook,
     substitute_choices,
 )
-from ._common import (
-    Branch,
-    State,
-    _lock_stocks_then_order,
-    _record,
-)
+from ._common import Branch, State, _lock_stocks_then_order, _record
 from .notices import _notices_close
 
 
