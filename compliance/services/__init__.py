@@ -1,0 +1,18 @@
+"""The FTC Mail Order Rule services, one module per subject: the engine that decides for an
+order (`engine`), the notices it sends (`notices`), staff follow-ups when a notice's email
+failed (`follow_ups`) and the customer's answers (`answers`). Import them from here."""
+
+from .answers import AnswerNotOffered, consent_answer, order_cancel_before_shipment
+from .engine import order_rule_evaluate, rule_failure_record, rule_from_events, rule_run
+from .follow_ups import notice_follow_up_done
+
+__all__ = [
+    "AnswerNotOffered",
+    "consent_answer",
+    "notice_follow_up_done",
+    "order_cancel_before_shipment",
+    "order_rule_evaluate",
+    "rule_failure_record",
+    "rule_from_events",
+    "rule_run",
+]

@@ -1,0 +1,67 @@
+"""What the rule's services share: the state names, the grace period, the lock order, the
+order record and cancelling under the rule."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from typing import Any
+
+from config.calendar import end_of_store_day
+from inventory.locks import lock_stocks
+from inventory.models import Product
+from orders.locks import lock_order
+from orders.models import Order, OrderLine
+from orders.services import order_cancel, order_rule_record
+
+from ..models import OrderCompliance
+
+State = OrderCompliance.State
+Branch = OrderCompliance.Branch
+GRACE = dt.timedelta(days=30)
+
+
+def _lock_stocks_then_order(*, order_id: int) -> Order:
+    """Lock the stock rows of the order's products and of their substitutes (by product id),
+    then the order: the lock order of every write path, so the engine or a customer's answer
+    never deadlocks with staff shipping, receiving or cancelling the same products. The
+    substitutes are included because a substitution committed between reading the lines and
+    locking adds a line of one of them; its stock row is then already held."""
+    product_ids = list(
+        OrderLine.objects.filter(order_id=order_id).values_list("product_id", flat=True)
+    )
+    substitute_ids = Product.substitutes.through.objects.filter(
+        from_product_id__in=product_ids
+    ).values_list("to_product_id", flat=True)
+    lock_stocks(product_ids=[*product_ids, *substitute_ids])
+    return lock_order(order_id=order_id)
+
+
+def _record(order: Order, message: str, **data: Any) -> None:
+    order_rule_record(order=order, message=message, data={"rule": True, **data})
+
+
+def _staff(actor: Any) -> Any:
+    return actor if actor is not None and getattr(actor, "is_authenticated", False) else None
+
+
+def _fmt(day: dt.date | None) -> str:
+    return day.isoformat() if day else "no date"
+
+
+def _cancel_under_rule(
+    *, order: Order, compliance: OrderCompliance, lines: Sequence[OrderLine], day: dt.date, why: str
+) -> None:
+    """Cancel the covered unshipped lines as of the end of `day` and owe the refund."""
+    order_cancel(
+        order=order,
+        reason=why,
+        cause="mail_order_rule",
+        line_ids=[line.pk for line in lines],
+        at=end_of_store_day(day),
+        details={"ship_by": day.isoformat()},
+    )
+    compliance.state = State.CANCELLED
+    compliance.cancel_at_end_of = None
+    compliance.save()
+    _record(order, f"Cancelled under the Mail Order Rule: {why}", day=day.isoformat())

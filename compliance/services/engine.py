@@ -1,0 +1,337 @@
+"""The FTC Mail Order Rule engine: deadlines, option notices, consent, cancellation.
+
+One function decides for an order (`order_rule_evaluate`); it runs in the flow that changes an
+ETA and hourly from beat. It is idempotent: every notice has a decision key, so running it
+twice (or in two processes at once) never sends the same notice twice."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Iterable, Sequence
+
+from django.conf import settings
+from django.db import OperationalError, transaction
+from django.utils import timezone
+
+from config.calendar import store_date
+from config.celery import publish_on_commit
+from orders.models import Order, OrderEvent, OrderLine
+from orders.services import line_cancel, order_rule_record
+
+from ..models import DelayNotice, OrderCompliance
+from ..selectors import (
+    exemption,
+    order_outlook,
+    orders_due_for_rule,
+    shipment_deadline,
+)
+from ._common import (
+    GRACE,
+    Branch,
+    State,
+    _cancel_under_rule,
+    _fmt,
+    _lock_stocks_then_order,
+    _record,
+)
+from .notices import _notice, _notice_reached, _notices_close
+
+logger = logging.getLogger("compliance.services")
+
+
+@transaction.atomic
+def order_rule_evaluate(*, order_id: int, now: dt.datetime | None = None) -> OrderCompliance | None:
+    """Decide what the rule requires of one order right now, and do it."""
+    if not settings.MAIL_ORDER_RULE_ENABLED:
+        return None
+    now = now or timezone.now()
+    today = store_date(now)
+    # Stock rows first, then the order, as shipping and receiving take them: a decision may
+    # cancel lines (and so lock their stock) while staff ship the same order.
+    order = _lock_stocks_then_order(order_id=order_id)
+    lines = list(OrderLine.objects.filter(order=order).select_related("product"))
+    compliance, created = OrderCompliance.objects.get_or_create(order=order)
+    if compliance.engine_failure:
+        compliance.engine_failure, compliance.engine_failed_at = "", None
+        compliance.save(update_fields=["engine_failure", "engine_failed_at", "updated_at"])
+
+    exempt = exemption(order=order, lines=lines)
+    if exempt:
+        if compliance.state != State.EXEMPT:
+            compliance.state, compliance.exempt_reason = State.EXEMPT, exempt
+            compliance.save()
+            _record(order, exempt)
+        return compliance
+
+    if _discontinued_cancel(order=order, lines=lines):
+        lines = list(OrderLine.objects.filter(order=order).select_related("product"))
+
+    if order.paid_at is None:
+        if compliance.state != State.AWAITING_PAYMENT:
+            voided = _void_notices_and_consent(compliance)
+            compliance.state = State.AWAITING_PAYMENT
+            compliance.properly_completed_at = None
+            compliance.deadline = None
+            compliance.save()
+            _record(
+                order,
+                "Not properly completed: waiting for good payment; no deadline yet."
+                + (" Earlier delay notices and consent no longer count." if voided else ""),
+            )
+        return compliance
+
+    if compliance.properly_completed_at != order.paid_at or compliance.deadline is None:
+        deadline = shipment_deadline(order=order, properly_completed_at=order.paid_at)
+        moved = compliance.deadline is not None
+        # A payment refused and made good again moves t0: whatever was sent or agreed under the
+        # old t0 no longer counts, and the new deadline needs its own notice if it is missed.
+        voided = _void_notices_and_consent(compliance)
+        compliance.properly_completed_at = order.paid_at
+        compliance.deadline, compliance.basis = deadline.date, deadline.basis
+        if compliance.state == State.AWAITING_PAYMENT or voided:
+            compliance.state = State.ON_TIME
+        if voided:
+            _record(order, "The payment moved: earlier delay notices and consent no longer count.")
+        compliance.save()
+        _record(
+            order,
+            f"{'Deadline moved' if moved else 'Deadline'}: ship by {deadline.date:%Y-%m-%d} "
+            f"({OrderCompliance.Basis(deadline.basis).label.lower()}).",
+            t0=order.paid_at.isoformat(),
+            deadline=deadline.date.isoformat(),
+            basis=deadline.basis,
+        )
+    deadline_t = compliance.deadline
+    assert deadline_t is not None  # noqa: S101 - set just above
+
+    outlook = order_outlook(lines=lines, today=today)
+    _notices_close(order=order, compliance=compliance, lines=lines, now=now)
+    if not outlook.open_lines:
+        final = State.SHIPPED if outlook.shipped_any else State.CANCELLED
+        if compliance.state != final:
+            compliance.state = final
+            compliance.cancel_at_end_of = None
+            compliance.save()
+        return compliance
+
+    expected = outlook.expected
+    state = compliance.state
+
+    if state in (State.NOTICE_SENT, State.RENEWED_NOTICE_SENT) and not _notice_reached(
+        order=order, compliance=compliance, outlook=outlook, today=today
+    ):
+        return compliance
+
+    if state == State.ON_TIME:
+        if today > deadline_t:
+            _cancel_under_rule(
+                order=order,
+                compliance=compliance,
+                lines=outlook.open_lines,
+                day=deadline_t,
+                why=f"not shipped by {deadline_t:%Y-%m-%d} and no delay notice was sent in time",
+            )
+        elif expected is None or expected > deadline_t:
+            branch = (
+                Branch.SHORT
+                if expected is not None and expected <= deadline_t + GRACE
+                else Branch.LONG
+            )
+            answer_by = expected if branch == Branch.SHORT else deadline_t + GRACE
+            # First notices voided by a moved payment: a new one is a new decision.
+            earlier_firsts = order.delay_notices.filter(kind=DelayNotice.Kind.FIRST).count()
+            assert answer_by is not None  # noqa: S101 - S always has a date
+            _notice(
+                order=order,
+                compliance=compliance,
+                kind=DelayNotice.Kind.FIRST,
+                branch=branch,
+                deadline=deadline_t,
+                revised=expected,
+                answer_by=answer_by,
+                lines=outlook.open_lines,
+                decision_key=f"{order.pk}:first:{deadline_t.isoformat()}"
+                + (f":{earlier_firsts}" if earlier_firsts else ""),
+                cancel_at_end_of=deadline_t + GRACE if branch == Branch.LONG else None,
+                record=f"First delay notice (branch {branch}): revised date {_fmt(expected)}; "
+                f"deadline {deadline_t:%Y-%m-%d}.",
+            )
+        return compliance
+
+    if state == State.NOTICE_SENT and compliance.branch == Branch.LONG:
+        cutoff = compliance.cancel_at_end_of or deadline_t + GRACE
+        if today > cutoff:
+            _cancel_under_rule(
+                order=order,
+                compliance=compliance,
+                lines=outlook.open_lines,
+                day=cutoff,
+                why=f"no consent to the delay by {cutoff:%Y-%m-%d} and not shipped",
+            )
+        return compliance
+
+    if state == State.NOTICE_SENT and compliance.branch == Branch.SHORT:
+        # Silence before the revised date is consent to it (branch S).
+        revised = compliance.revised_date
+        assert revised is not None  # noqa: S101
+        if today >= revised or expected is None or expected > revised:
+            compliance.state = State.CONSENTED
+            compliance.consented_until = revised
+            compliance.consent_kind = OrderCompliance.ConsentKind.DEEMED
+            compliance.save()
+            _record(
+                order,
+                f"No answer: consent to a delay until {revised:%Y-%m-%d} is deemed.",
+                consented_until=revised.isoformat(),
+            )
+            state = State.CONSENTED
+        else:
+            return compliance
+
+    if state == State.CONSENTED:
+        consented = compliance.consented_until
+        assert consented is not None  # noqa: S101
+        if today > consented:
+            _cancel_under_rule(
+                order=order,
+                compliance=compliance,
+                lines=outlook.open_lines,
+                day=consented,
+                why=f"not shipped by the consented date {consented:%Y-%m-%d}",
+            )
+        elif expected is None or expected > consented:
+            renewals = order.delay_notices.filter(kind=DelayNotice.Kind.RENEWED).count()
+            _notice(
+                order=order,
+                compliance=compliance,
+                kind=DelayNotice.Kind.RENEWED,
+                branch="",
+                deadline=consented,
+                revised=expected,
+                answer_by=consented,
+                lines=outlook.open_lines,
+                decision_key=f"{order.pk}:renewed:{consented.isoformat()}:{renewals}",
+                cancel_at_end_of=consented,
+                record=f"Renewed notice: new date {_fmt(expected)}; cancelled at the end of "
+                f"{consented:%Y-%m-%d} unless the customer consents.",
+            )
+        return compliance
+
+    if state == State.RENEWED_NOTICE_SENT:
+        renewal_cutoff = compliance.cancel_at_end_of
+        assert renewal_cutoff is not None  # noqa: S101
+        if today > renewal_cutoff:
+            _cancel_under_rule(
+                order=order,
+                compliance=compliance,
+                lines=outlook.open_lines,
+                day=renewal_cutoff,
+                why=f"no consent to the further delay before {renewal_cutoff:%Y-%m-%d} passed",
+            )
+        return compliance
+
+    return compliance  # consented indefinitely: no more notices
+
+
+def _discontinued_cancel(*, order: Order, lines: Sequence[OrderLine]) -> bool:
+    """A discontinued product is never offered as a wait: the shop cancels its waiting units,
+    the customer is told (with any substitutes) and refunded, whatever they answered before."""
+    gone = [
+        line
+        for line in lines
+        if line.product.is_discontinued
+        and line.backordered > 0
+        and not line.exempt_from_mail_order_rule
+    ]
+    for line in gone:
+        line_cancel(
+            line=line,
+            quantity=line.backordered,
+            cause="discontinued",
+            reason=f"{line.product.name} is discontinued and will not be made again",
+        )
+    if gone:
+        _record(
+            order,
+            "Discontinued items cancelled and refunded instead of kept waiting: "
+            + ", ".join(sorted({line.product.sku for line in gone})),
+            skus=sorted({line.product.sku for line in gone}),
+        )
+    return bool(gone)
+
+
+def _void_notices_and_consent(compliance: OrderCompliance) -> bool:
+    """Forget the notices and consent given under an earlier t0; True if there were any."""
+    had_any = compliance.state in (
+        State.NOTICE_SENT,
+        State.CONSENTED,
+        State.CONSENTED_INDEFINITELY,
+        State.RENEWED_NOTICE_SENT,
+    )
+    compliance.branch = ""
+    compliance.revised_date = None
+    compliance.consented_until = None
+    compliance.consent_kind = ""
+    compliance.cancel_at_end_of = None
+    return had_any
+
+
+def rule_from_events(events: Sequence[OrderEvent]) -> None:
+    """Order event subscriber: once the change commits, re-decide for the orders whose ETA,
+    payment or shipments changed. (Run after commit, not inside: a PO date change can move
+    thousands of orders, and a decision may cancel lines, which needs the stock locks.)"""
+    if not settings.MAIL_ORDER_RULE_ENABLED:
+        return
+    from ..tasks import rule_evaluate_task
+
+    kinds = {
+        OrderEvent.Kind.PLACED,
+        OrderEvent.Kind.ETA_CHANGED,
+        OrderEvent.Kind.PAYMENT,
+        OrderEvent.Kind.SHIPPED,
+        # Stock set aside, taken back, cancelled or substituted can end (or revive) a delay.
+        OrderEvent.Kind.ALLOCATED,
+        OrderEvent.Kind.DEALLOCATED,
+        OrderEvent.Kind.CANCELLED,
+        OrderEvent.Kind.SUBSTITUTED,
+    }
+    order_ids = sorted({e.order_id for e in events if e.kind in kinds})
+    for start in range(0, len(order_ids), 500):
+        publish_on_commit(rule_evaluate_task, order_ids[start : start + 500])
+
+
+def rule_run(*, now: dt.datetime | None = None, order_ids: Iterable[int] | None = None) -> int:
+    """The hourly run: evaluate every open order, each in its own transaction, so one order
+    the engine cannot decide is recorded and skipped instead of stopping the others."""
+    now = now or timezone.now()
+    ids = list(order_ids) if order_ids is not None else orders_due_for_rule()
+    for order_id in ids:
+        try:
+            order_rule_evaluate(order_id=order_id, now=now)
+        except OperationalError:
+            raise  # the database, not the order: the task retries the whole (idempotent) run
+        except Exception as error:
+            logger.exception("Mail Order Rule engine failed on order %s", order_id)
+            rule_failure_record(order_id=order_id, error=error)
+    return len(ids)
+
+
+@transaction.atomic
+def rule_failure_record(*, order_id: int, error: BaseException) -> OrderEvent | None:
+    """Put an engine failure on the order's record for staff (once per distinct failure)."""
+    order = Order.objects.filter(pk=order_id).first()
+    if order is None:
+        return None
+    failure = f"{type(error).__name__}: {error}"[:200]
+    compliance, _ = OrderCompliance.objects.get_or_create(order=order)
+    if compliance.engine_failure == failure:
+        return None
+    compliance.engine_failure, compliance.engine_failed_at = failure, timezone.now()
+    compliance.save(update_fields=["engine_failure", "engine_failed_at", "updated_at"])
+    return order_rule_record(
+        order=order,
+        message="The Mail Order Rule could not be applied to this order; staff must check it "
+        f"by hand ({failure}).",
+        data={"rule": True, "failure": failure},
+    )
