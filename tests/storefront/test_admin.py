@@ -7,7 +7,7 @@ import io
 import pytest
 from django.core.management import call_command
 
-from storefront.models import ApiKey, SalesChannel
+from storefront.models import ApiKey, IntakeRecord, SalesChannel
 from storefront.services import api_key_create, channel_create
 
 from .conftest import ApiClient
@@ -75,3 +75,31 @@ def test_the_command_creates_the_channel_once_and_prints_a_working_key():
     assert SalesChannel.objects.get().name == "Corner Shop"
     assert ApiKey.objects.count() == 2
     assert ApiClient(raw_key).get("/api/v1/orders/").status_code == 200
+
+
+def test_the_intake_log_lists_each_delivery_read_only(admin_client):
+    channel = channel_create(name="Jsmith Shopify", kind=SalesChannel.Kind.SHOPIFY)
+    IntakeRecord.objects.create(
+        channel=channel,
+        topic="orders/create",
+        delivery_id="b54557e4",
+        external_id="820982911946154508",
+        outcome=IntakeRecord.Outcome.REFUSED,
+        detail="Line 1: unknown SKU 'NOT-HERE'.",
+    )
+
+    page = admin_client.get("/admin/storefront/intakerecord/")
+
+    assert page.status_code == 200
+    text = page.content.decode()
+    assert "820982911946154508" in text
+    assert "unknown SKU" in text
+    assert "/admin/storefront/intakerecord/add/" not in text
+    assert admin_client.get("/admin/storefront/intakerecord/add/").status_code == 403
+    record = IntakeRecord.objects.get()
+    change = admin_client.post(
+        f"/admin/storefront/intakerecord/{record.pk}/change/", {"outcome": "created"}
+    )
+    assert change.status_code == 403
+    record.refresh_from_db()
+    assert record.outcome == "refused"
