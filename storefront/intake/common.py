@@ -25,6 +25,7 @@ from storefront.services import (
 )
 
 Outcome = IntakeRecord.Outcome
+CENT = Decimal("0.01")
 
 
 class IntakeRefused(Exception):
@@ -101,6 +102,25 @@ def whole(value: Any, what: str) -> int:
         return int(value)
     except ValueError:
         raise IntakeRefused(f"{what}: the quantity is not a whole number.") from None
+
+
+def order_lines(items: Sequence[tuple[str, int, Decimal]]) -> list[dict[str, Any]]:
+    """(SKU, quantity, line total after discounts) → order lines, one per SKU.
+
+    A store may list one SKU on several line items (other options, a split discount); an order
+    has one line per SKU, at the average unit price (rounded to the cent).
+    """
+    merged: dict[str, list[Any]] = {}
+    for sku, quantity, total in items:
+        if quantity < 1:
+            raise IntakeRefused(f"Line item {sku}: the quantity must be at least 1.")
+        entry = merged.setdefault(sku.lower(), [sku, 0, Decimal("0")])
+        entry[1] += quantity
+        entry[2] += total
+    return [
+        {"sku": sku, "quantity": quantity, "unit_price": (total / quantity).quantize(CENT)}
+        for sku, quantity, total in merged.values()
+    ]
 
 
 def currency_check(currency: Any) -> None:

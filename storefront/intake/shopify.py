@@ -17,6 +17,7 @@ from .common import (
     Outcome,
     currency_check,
     money,
+    order_lines,
     text,
     whole,
 )
@@ -48,9 +49,10 @@ def _is_tip(item: dict[str, Any]) -> bool:
 
 
 def _lines(items: Any) -> tuple[list[dict[str, Any]], list[str]]:
+    """Order lines at the price paid (after their discount allocations), and what is ignored."""
     if not isinstance(items, list) or not items:
         raise IntakeRefused("The order has no line items.")
-    lines: list[dict[str, Any]] = []
+    lines: list[tuple[str, int, Decimal]] = []
     ignored: list[str] = []
     missing: list[str] = []
     for number, item in enumerate(items, start=1):
@@ -67,12 +69,19 @@ def _lines(items: Any) -> tuple[list[dict[str, Any]], list[str]]:
         if not sku:
             missing.append(f"'{title}'")
             continue
+        what = f"Line item {number} ({sku})"
+        quantity = whole(item.get("quantity"), what)
+        allocations = item.get("discount_allocations")
+        discount = sum(
+            (
+                money(allocation.get("amount"), f"{what}, discount")
+                for allocation in (allocations if isinstance(allocations, list) else [])
+                if isinstance(allocation, dict)
+            ),
+            Decimal("0"),
+        )
         lines.append(
-            {
-                "sku": sku,
-                "quantity": whole(item.get("quantity"), f"Line item {number} ({sku})"),
-                "unit_price": money(item.get("price"), f"Line item {number} ({sku})"),
-            }
+            (sku, quantity, max(money(item.get("price"), what) * quantity - discount, Decimal("0")))
         )
     if missing:
         raise IntakeRefused(
@@ -81,7 +90,7 @@ def _lines(items: Any) -> tuple[list[dict[str, Any]], list[str]]:
         )
     if not lines:
         raise IntakeRefused(f"Nothing to ship: only {', '.join(ignored)}.")
-    return lines, ignored
+    return order_lines(lines), ignored
 
 
 def _address(order: dict[str, Any]) -> ShippingAddress:

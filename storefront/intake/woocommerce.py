@@ -17,6 +17,7 @@ from .common import (
     Outcome,
     currency_check,
     money,
+    order_lines,
     text,
     whole,
 )
@@ -29,7 +30,6 @@ PAYMENT_METHODS = {
     "paypal": Order.PaymentMethod.PAYPAL,
     "ppcp-gateway": Order.PaymentMethod.PAYPAL,
 }
-CENT = Decimal("0.01")
 
 
 def _is_gift_card(item: dict[str, Any]) -> bool:
@@ -45,7 +45,7 @@ def _is_gift_card(item: dict[str, Any]) -> bool:
 def _lines(items: Any) -> tuple[list[dict[str, Any]], list[str]]:
     if not isinstance(items, list) or not items:
         raise IntakeRefused("The order has no line items.")
-    lines: list[dict[str, Any]] = []
+    lines: list[tuple[str, int, Decimal]] = []
     ignored: list[str] = []
     missing: list[str] = []
     for number, item in enumerate(items, start=1):
@@ -60,13 +60,8 @@ def _lines(items: Any) -> tuple[list[dict[str, Any]], list[str]]:
             missing.append(f"'{name}'")
             continue
         what = f"Line item {number} ({sku})"
-        quantity = whole(item.get("quantity"), what)
-        price = item.get("price")
-        if price in (None, "") and quantity > 0:
-            price = money(item.get("subtotal"), what) / quantity
-        lines.append(
-            {"sku": sku, "quantity": quantity, "unit_price": money(price, what).quantize(CENT)}
-        )
+        # "total" is the line after discounts, before tax ("price" is it divided by quantity).
+        lines.append((sku, whole(item.get("quantity"), what), money(item.get("total"), what)))
     if missing:
         raise IntakeRefused(
             f"Line items without a SKU: {', '.join(missing)}. Give each product a SKU in "
@@ -74,7 +69,7 @@ def _lines(items: Any) -> tuple[list[dict[str, Any]], list[str]]:
         )
     if not lines:
         raise IntakeRefused(f"Nothing to ship: only {', '.join(ignored)}.")
-    return lines, ignored
+    return order_lines(lines), ignored
 
 
 def _part(data: Any, key: str, limit: int = 200) -> str:

@@ -326,3 +326,22 @@ def test_other_topics_are_ignored(shop, products):
 
     assert response.json()["outcome"] == "ignored"
     assert Order.objects.count() == 0
+
+
+def test_lines_are_priced_after_their_discounts_and_one_sku_listed_twice_is_one_line(
+    shop, products
+):
+    body = payload("shopify_orders_create.json")
+    body["line_items"][0]["discount_allocations"] = [
+        {"amount": "20.00", "discount_application_index": 0}
+    ]
+    body["line_items"][1]["sku"] = "IPOD2008PINK"
+    body["line_items"][1]["quantity"] = 2
+
+    send(shop, body)
+
+    order = Order.objects.get()
+    # (199.00 - 20.00) + 2 × 199.00 = 577.00 for 3 units
+    assert [(line.product.sku, line.quantity, line.unit_price) for line in order.lines.all()] == [
+        ("IPOD2008PINK", 3, Decimal("192.33"))
+    ]
