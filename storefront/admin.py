@@ -65,9 +65,18 @@ class ApiKeyAdmin(admin.ModelAdmin):
 class IntakeRecordAdmin(admin.ModelAdmin):
     """Each webhook delivery from Shopify or WooCommerce, read-only: what it asked, what we did."""
 
-    list_display = ("received_at", "channel", "topic", "external_id", "outcome", "order", "detail")
+    list_display = (
+        "received_at",
+        "channel",
+        "source",
+        "topic",
+        "external_id",
+        "outcome",
+        "order",
+        "detail",
+    )
     list_filter = ("outcome", "channel", "topic")
-    search_fields = ("delivery_id", "external_id", "detail", "order__number")
+    search_fields = ("delivery_id", "external_id", "source", "detail", "order__number")
     list_select_related = ("channel", "order")
     date_hierarchy = "received_at"
 

@@ -112,6 +112,9 @@ class IntakeRecord(models.Model):
     delivery_id = models.CharField(
         max_length=255, help_text="The platform's id of this delivery (the same on redeliveries)."
     )
+    source = models.CharField(
+        max_length=255, blank=True, help_text="The store that sent it (its domain or address)."
+    )
     external_id = models.CharField("order id in the store", max_length=100, blank=True)
     outcome = models.CharField(max_length=10, choices=Outcome.choices)
     detail = models.TextField(blank=True)

@@ -45,6 +45,8 @@ class IntakeOrder:
     paid: bool
     payment_method: str
     notes: Sequence[str] = field(default_factory=tuple)
+    # An update of a store order (not its creation): if taken already, there is nothing to do.
+    is_update: bool = False
 
 
 @dataclass(frozen=True)
@@ -134,6 +136,12 @@ def currency_check(currency: Any) -> None:
 
 def _place(channel: SalesChannel, action: IntakeOrder) -> tuple[str, str, Order | None]:
     existing = Order.objects.filter(channel=channel, external_id=action.external_id).first()
+    if existing is not None and action.is_update:
+        detail = (
+            f"Already taken as order {existing.number}; "
+            "changes made in the store since are not applied here."
+        )
+        return Outcome.IGNORED, detail, existing
     if existing is not None:
         return Outcome.DUPLICATE, f"Already taken as order {existing.number}.", existing
     try:
@@ -190,7 +198,7 @@ def _cancel(channel: SalesChannel, action: IntakeCancel) -> tuple[str, str, Orde
 
 @transaction.atomic
 def intake_receive(
-    *, channel: SalesChannel, topic: str, delivery_id: str, action: IntakeAction
+    *, channel: SalesChannel, topic: str, delivery_id: str, source: str, action: IntakeAction
 ) -> tuple[IntakeRecord, bool]:
     """Do what a webhook delivery asks, once per delivery id; returns (record, was_redelivery).
 
@@ -205,6 +213,7 @@ def intake_receive(
                 channel=channel,
                 topic=topic[:100],
                 delivery_id=delivery_id[:255],
+                source=source[:255],
                 external_id=external_id[:100],
                 outcome=Outcome.IGNORED,
             )

@@ -47,6 +47,7 @@ def _receive(
     signature_header: str,
     topic_header: str,
     delivery_header: str,
+    source_header: str,
     read: Callable[[str, Any], IntakeAction],
     ping: bool = False,
 ) -> JsonResponse:
@@ -83,7 +84,11 @@ def _receive(
     else:
         action = read(topic, payload)
     record, redelivery = intake_receive(
-        channel=channel, topic=topic, delivery_id=delivery_id, action=action
+        channel=channel,
+        topic=topic,
+        delivery_id=delivery_id,
+        source=request.headers.get(source_header, "").strip(),
+        action=action,
     )
     # 200 even when refused: the delivery is recorded for staff, and a retry cannot fix it.
     return JsonResponse(
@@ -105,6 +110,7 @@ def shopify_webhook(request: HttpRequest, channel: str) -> JsonResponse:
         signature_header="X-Shopify-Hmac-Sha256",
         topic_header="X-Shopify-Topic",
         delivery_header="X-Shopify-Webhook-Id",
+        source_header="X-Shopify-Shop-Domain",
         read=shopify.read,
     )
 
@@ -118,6 +124,7 @@ def woocommerce_webhook(request: HttpRequest, channel: str) -> JsonResponse:
         signature_header="X-WC-Webhook-Signature",
         topic_header="X-WC-Webhook-Topic",
         delivery_header="X-WC-Webhook-Delivery-ID",
+        source_header="X-WC-Webhook-Source",
         read=woocommerce.read,
         ping=True,
     )

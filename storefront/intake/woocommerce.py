@@ -148,4 +148,5 @@ def read(topic: str, order: Any) -> IntakeAction:
         paid=paid and method != Order.PaymentMethod.COD,
         payment_method=method,
         notes=tuple(f"Ignored {what}." for what in ignored),
+        is_update=topic == "order.updated",
     )

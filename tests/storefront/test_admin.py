@@ -6,9 +6,12 @@ import io
 
 import pytest
 from django.core.management import call_command
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from storefront.models import ApiKey, IntakeRecord, SalesChannel
 from storefront.services import api_key_create, channel_create
+from tests.factories import ProductFactory, place_order
 
 from .conftest import ApiClient
 
@@ -103,3 +106,31 @@ def test_the_intake_log_lists_each_delivery_read_only(admin_client):
     assert change.status_code == 403
     record.refresh_from_db()
     assert record.outcome == "refused"
+
+
+def test_the_intake_log_costs_the_same_queries_for_one_delivery_or_thirty(
+    admin_client, django_assert_max_num_queries
+):
+    channel = channel_create(name="Jsmith Shopify", kind=SalesChannel.Kind.SHOPIFY)
+    product = ProductFactory(on_hand=100)
+    orders = [place_order((product, 1)) for _ in range(3)]
+
+    def record(index: int) -> None:
+        IntakeRecord.objects.create(
+            channel=channel,
+            topic="orders/create",
+            delivery_id=f"delivery-{index}",
+            external_id=f"SHOP-{index}",
+            outcome=IntakeRecord.Outcome.CREATED,
+            order=orders[index % 3],
+        )
+
+    record(0)
+    with CaptureQueriesContext(connection) as one:
+        admin_client.get("/admin/storefront/intakerecord/")
+    for index in range(1, 30):
+        record(index)
+    with django_assert_max_num_queries(len(one.captured_queries)):
+        page = admin_client.get("/admin/storefront/intakerecord/")
+    assert page.content.decode().count("SHOP-") >= 30
+    assert "30 intake records" in page.content.decode()

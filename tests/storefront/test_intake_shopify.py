@@ -94,9 +94,16 @@ def test_orders_create_takes_the_order_with_lines_customer_address_and_shipping(
         "555-555-SHIP",
     )
     record = IntakeRecord.objects.get()
-    assert (record.topic, record.delivery_id, record.external_id, record.outcome) == (
+    assert (
+        record.topic,
+        record.delivery_id,
+        record.source,
+        record.external_id,
+        record.outcome,
+    ) == (
         "orders/create",
         "b54557e4-bdd9-4b37-8a5f-bf7d70bcd043",
+        "jsmith.myshopify.com",
         ORDER_ID,
         "created",
     )
