@@ -6,7 +6,7 @@ from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
-from .models import ApiKey, SalesChannel
+from .models import ApiKey, IntakeRecord, SalesChannel
 from .services import api_key_create, api_key_revoke
 
 
@@ -59,3 +59,32 @@ class ApiKeyAdmin(admin.ModelAdmin):
         for api_key in queryset:
             api_key_revoke(api_key=api_key)
         self.message_user(request, f"Revoked {queryset.count()} key(s).", messages.SUCCESS)
+
+
+@admin.register(IntakeRecord)
+class IntakeRecordAdmin(admin.ModelAdmin):
+    """Each webhook delivery from Shopify or WooCommerce, read-only: what it asked, what we did."""
+
+    list_display = (
+        "received_at",
+        "channel",
+        "source",
+        "topic",
+        "external_id",
+        "outcome",
+        "order",
+        "detail",
+    )
+    list_filter = ("outcome", "channel", "topic")
+    search_fields = ("delivery_id", "external_id", "source", "detail", "order__number")
+    list_select_related = ("channel", "order")
+    date_hierarchy = "received_at"
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False

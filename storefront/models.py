@@ -94,3 +94,45 @@ class HeldQuote(models.Model):
 
     def __str__(self) -> str:
         return str(self.id)
+
+
+class IntakeRecord(models.Model):
+    """One webhook delivery from a Shopify or WooCommerce store, and what became of it."""
+
+    class Outcome(models.TextChoices):
+        CREATED = "created", "Order created"
+        DUPLICATE = "duplicate", "Duplicate (order already taken)"
+        CANCELLED = "cancelled", "Order cancelled"
+        REFUSED = "refused", "Refused"
+        IGNORED = "ignored", "Ignored"
+
+    channel = models.ForeignKey(SalesChannel, on_delete=models.CASCADE, related_name="intake")
+    received_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    topic = models.CharField(max_length=100)
+    delivery_id = models.CharField(
+        max_length=255, help_text="The platform's id of this delivery (the same on redeliveries)."
+    )
+    source = models.CharField(
+        max_length=255, blank=True, help_text="The store that sent it (its domain or address)."
+    )
+    external_id = models.CharField("order id in the store", max_length=100, blank=True)
+    outcome = models.CharField(max_length=10, choices=Outcome.choices)
+    detail = models.TextField(blank=True)
+    order = models.ForeignKey(
+        "orders.Order",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="intake_records",
+    )
+
+    class Meta:
+        ordering = ["-received_at", "-pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["channel", "delivery_id"], name="intake_delivery_once_per_channel"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.channel_id}:{self.topic}:{self.delivery_id} {self.outcome}"

@@ -212,6 +212,8 @@ except (ZoneInfoNotFoundError, ValueError) as exc:
     raise ImproperlyConfigured(f"STORE_TIME_ZONE {STORE_TIME_ZONE!r} is not a known zone") from exc
 STORE_ADDRESS = env("STORE_ADDRESS", default="1 Demo Street, Springfield, NY 10001, USA")
 STORE_SUPPORT_EMAIL = env("STORE_SUPPORT_EMAIL", default="support@example.com")
+# ISO 4217 code of the prices and payments; storefront orders in another currency are refused.
+STORE_CURRENCY = env("STORE_CURRENCY", default="USD").upper()
 
 PAYMENT_CAPTURE_CHOICES = ("order", "shipment")
 PAYMENT_CAPTURE = env("PAYMENT_CAPTURE", default="order")

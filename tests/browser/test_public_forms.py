@@ -31,8 +31,8 @@ PUBLIC_POSTS = {
 }
 # The email provider's webhook is posted by the provider, not by a browser form; the admin's
 # other pages all ask for a staff login first; the storefront API asks for a channel's key
-# (tests/storefront).
-NOT_BROWSER_FORMS = ("anymail", "admin", "api")
+# (tests/storefront); Shopify and WooCommerce sign their order webhooks (tests/storefront).
+NOT_BROWSER_FORMS = ("anymail", "admin", "api", "intake")
 
 
 def _routes(resolver: URLResolver, namespace: str = "", prefix: str = ""):

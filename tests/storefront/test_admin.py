@@ -6,9 +6,12 @@ import io
 
 import pytest
 from django.core.management import call_command
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
-from storefront.models import ApiKey, SalesChannel
+from storefront.models import ApiKey, IntakeRecord, SalesChannel
 from storefront.services import api_key_create, channel_create
+from tests.factories import ProductFactory, place_order
 
 from .conftest import ApiClient
 
@@ -75,3 +78,59 @@ def test_the_command_creates_the_channel_once_and_prints_a_working_key():
     assert SalesChannel.objects.get().name == "Corner Shop"
     assert ApiKey.objects.count() == 2
     assert ApiClient(raw_key).get("/api/v1/orders/").status_code == 200
+
+
+def test_the_intake_log_lists_each_delivery_read_only(admin_client):
+    channel = channel_create(name="Jsmith Shopify", kind=SalesChannel.Kind.SHOPIFY)
+    IntakeRecord.objects.create(
+        channel=channel,
+        topic="orders/create",
+        delivery_id="b54557e4",
+        external_id="820982911946154508",
+        outcome=IntakeRecord.Outcome.REFUSED,
+        detail="Line 1: unknown SKU 'NOT-HERE'.",
+    )
+
+    page = admin_client.get("/admin/storefront/intakerecord/")
+
+    assert page.status_code == 200
+    text = page.content.decode()
+    assert "820982911946154508" in text
+    assert "unknown SKU" in text
+    assert "/admin/storefront/intakerecord/add/" not in text
+    assert admin_client.get("/admin/storefront/intakerecord/add/").status_code == 403
+    record = IntakeRecord.objects.get()
+    change = admin_client.post(
+        f"/admin/storefront/intakerecord/{record.pk}/change/", {"outcome": "created"}
+    )
+    assert change.status_code == 403
+    record.refresh_from_db()
+    assert record.outcome == "refused"
+
+
+def test_the_intake_log_costs_the_same_queries_for_one_delivery_or_thirty(
+    admin_client, django_assert_max_num_queries
+):
+    channel = channel_create(name="Jsmith Shopify", kind=SalesChannel.Kind.SHOPIFY)
+    product = ProductFactory(on_hand=100)
+    orders = [place_order((product, 1)) for _ in range(3)]
+
+    def record(index: int) -> None:
+        IntakeRecord.objects.create(
+            channel=channel,
+            topic="orders/create",
+            delivery_id=f"delivery-{index}",
+            external_id=f"SHOP-{index}",
+            outcome=IntakeRecord.Outcome.CREATED,
+            order=orders[index % 3],
+        )
+
+    record(0)
+    with CaptureQueriesContext(connection) as one:
+        admin_client.get("/admin/storefront/intakerecord/")
+    for index in range(1, 30):
+        record(index)
+    with django_assert_max_num_queries(len(one.captured_queries)):
+        page = admin_client.get("/admin/storefront/intakerecord/")
+    assert page.content.decode().count("SHOP-") >= 30
+    assert "30 intake records" in page.content.decode()
