@@ -49,6 +49,7 @@ from .payments import refund_mark_issued as refund_mark_issued
 from .payments import shipping_rate_for as shipping_rate_for
 from .placing import LINE_FIELDS as LINE_FIELDS
 from .placing import LineRequest as LineRequest
+from .placing import ShippingAddress as ShippingAddress
 from .placing import _assign_number as _assign_number
 from .placing import _clean_line_requests as _clean_line_requests
 from .placing import _customer_get_or_create as _customer_get_or_create

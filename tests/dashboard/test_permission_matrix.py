@@ -21,6 +21,7 @@ from inventory.services import PurchaseLineRequest, supplier_create
 from orders.models import Order, OrderLine, Refund, Shipment
 from orders.selectors import store_today
 from orders.services import line_cancel, purchase_order_create
+from tests.addresses import PHONE_ORDER_ADDRESS
 from tests.factories import ProductFactory, place_order, staff_in
 
 pytestmark = pytest.mark.django_db
@@ -90,6 +91,7 @@ def _new_order(w: World) -> dict[str, Any]:
     return {
         "customer_email": "pat@example.com",
         "customer_name": "Pat Phone",
+        **PHONE_ORDER_ADDRESS,
         "ship_preference": Order.ShipPreference.SHIP_AVAILABLE,
         "payment_method": Order.PaymentMethod.CARD,
         "shipping_charge": "0",
