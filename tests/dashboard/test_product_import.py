@@ -292,3 +292,16 @@ def test_the_service_refuses_a_file_with_a_bad_row_and_writes_nothing():
 
     assert caught.value.messages == ["Row 3: No product has the SKU 'NOPE-1'."]
     assert Stock.objects.get().on_hand == 10
+
+
+def test_an_imported_lead_time_moves_the_etas_of_waiting_lines(manager):
+    lamp = ProductFactory(sku="LAMP-1", on_hand=0, lead_time_days=10)
+    line = place_order((lamp, 1)).lines.get()
+    before = line.eta
+
+    apply(manager, upload(manager, "sku,lead time days\nLAMP-1,40\n"))
+
+    line.refresh_from_db()
+    assert before is not None and line.eta is not None
+    assert line.eta > before
+    assert Product.objects.get(pk=lamp.pk).lead_time_days == 40
