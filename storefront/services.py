@@ -15,7 +15,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from orders.models import Order
-from orders.services import LineRequest, order_cancel, order_place
+from orders.services import LineRequest, ShippingAddress, order_cancel, order_place
 
 from .keys import key_hash, new_key
 from .models import ApiKey, HeldQuote, IdempotencyRecord, SalesChannel
@@ -43,18 +43,6 @@ class ApiResponse:
     status: int
     body: Any
     replayed: bool = False
-
-
-@dataclass(frozen=True)
-class ShippingAddress:
-    name: str = ""
-    line1: str = ""
-    line2: str = ""
-    city: str = ""
-    region: str = ""
-    postal_code: str = ""
-    country: str = ""
-    phone: str = ""
 
 
 @transaction.atomic
@@ -136,21 +124,8 @@ def _check_held_quote(*, held: HeldQuote, order: Order) -> None:
         raise QuoteMoved(why)
 
 
-def _order_link(
-    *, order: Order, channel: SalesChannel, external_id: str, address: ShippingAddress
-) -> None:
-    Order.objects.filter(pk=order.pk).update(
-        channel=channel,
-        external_id=external_id or None,
-        ship_to_name=address.name,
-        ship_to_line1=address.line1,
-        ship_to_line2=address.line2,
-        ship_to_city=address.city,
-        ship_to_region=address.region,
-        ship_to_postal_code=address.postal_code,
-        ship_to_country=address.country,
-        ship_to_phone=address.phone,
-    )
+def _order_link(*, order: Order, channel: SalesChannel, external_id: str) -> None:
+    Order.objects.filter(pk=order.pk).update(channel=channel, external_id=external_id or None)
 
 
 @transaction.atomic
@@ -214,10 +189,11 @@ def storefront_order_place(
         promised_business_days=promised_business_days,
         shipping_charge=shipping_charge,
         ship_preference=ship_preference,
+        address=address,
     )
     try:
         with transaction.atomic():
-            _order_link(order=order, channel=channel, external_id=external_id, address=address)
+            _order_link(order=order, channel=channel, external_id=external_id)
     except IntegrityError:
         # Another request with another key took the same external id a moment ago.
         raise ValidationError(

@@ -11,12 +11,15 @@ from django.forms import formset_factory
 
 from inventory.bounds import validate_plausible_date
 from orders.models import Order
-from orders.services import LineRequest
+from orders.services import LineRequest, ShippingAddress
+from storefront.countries import COUNTRY_CODES
 
 from .selectors import products_by_sku
 
 LINE_ROWS = 5
 MAX_LINE_ROWS = 50
+COUNTRY_CHOICES = [("", "Choose a country")] + [(code, code) for code in sorted(COUNTRY_CODES)]
+PHONE_CHARACTERS = set("0123456789 +()-./")
 
 
 class OrderNewForm(forms.Form):
@@ -26,6 +29,42 @@ class OrderNewForm(forms.Form):
         widget=forms.EmailInput(attrs={"autocomplete": "off", "list": "customer-emails"}),
     )
     customer_name = forms.CharField(label="Customer name", max_length=200, required=False)
+    ship_to_name = forms.CharField(
+        label="Ship to (name)",
+        max_length=200,
+        error_messages={"required": "Enter the name the parcel is addressed to."},
+    )
+    ship_to_line1 = forms.CharField(
+        label="Address line 1",
+        max_length=200,
+        error_messages={"required": "Enter the street address."},
+    )
+    ship_to_line2 = forms.CharField(label="Address line 2", max_length=200, required=False)
+    ship_to_city = forms.CharField(
+        label="City", max_length=100, error_messages={"required": "Enter the city."}
+    )
+    ship_to_region = forms.CharField(label="State or region", max_length=100, required=False)
+    ship_to_postal_code = forms.CharField(
+        label="Postal code",
+        max_length=20,
+        error_messages={"required": "Enter the postal code."},
+    )
+    ship_to_country = forms.ChoiceField(
+        label="Country",
+        choices=COUNTRY_CHOICES,
+        initial="US",
+        error_messages={
+            "required": "Choose the country.",
+            "invalid_choice": "Choose a country from the list (a two-letter code such as US).",
+        },
+    )
+    ship_to_phone = forms.CharField(
+        label="Phone",
+        max_length=30,
+        required=False,
+        help_text="For the carrier, if the customer gave one.",
+        widget=forms.TextInput(attrs={"type": "tel", "autocomplete": "off"}),
+    )
     promised_ship_date = forms.DateField(
         label="Promised ship date",
         required=False,
@@ -78,6 +117,25 @@ class OrderNewForm(forms.Form):
         if date is not None and self.today is not None and date < self.today:
             raise forms.ValidationError("The promised ship date cannot be in the past.")
         return date
+
+    def clean_ship_to_phone(self) -> str:
+        phone: str = self.cleaned_data.get("ship_to_phone", "")
+        if phone and not set(phone) <= PHONE_CHARACTERS:
+            raise forms.ValidationError("A phone number has digits, spaces, + ( ) . / -.")
+        return phone
+
+    def shipping_address(self) -> ShippingAddress:
+        data = self.cleaned_data
+        return ShippingAddress(
+            name=data["ship_to_name"],
+            line1=data["ship_to_line1"],
+            line2=data["ship_to_line2"],
+            city=data["ship_to_city"],
+            region=data["ship_to_region"],
+            postal_code=data["ship_to_postal_code"],
+            country=data["ship_to_country"],
+            phone=data["ship_to_phone"],
+        )
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean() or {}

@@ -102,6 +102,8 @@ def order_rows(*, filters: OrderFilters, today: dt.date) -> QuerySet[Order]:
             | Q(external_id__icontains=search)
             | Q(customer__email__icontains=search)
             | Q(customer__name__icontains=search)
+            | Q(ship_to_postal_code__iexact=search)
+            | Q(ship_to_phone__icontains=search)
         )
     if filters.status in OrderStatus.values:
         orders = orders.filter(Q(status=filters.status))

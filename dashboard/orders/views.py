@@ -243,6 +243,7 @@ def order_new(request: HttpRequest) -> HttpResponse:
             payment_method=data["payment_method"],
             paid=data["paid"],
             shipping_charge=data["shipping_charge"],
+            address=form.shipping_address(),
             actor=request.user,
         )
     except ValidationError as exc:

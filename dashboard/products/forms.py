@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
 from typing import Any, cast
 
 from django import forms
 
 from inventory.models import Product
+from orders.services import ImportKind
+from orders.services.imports import MAX_IMPORT_BYTES
 
 from ..forms import StaffForm
 from .selectors import suppliers
@@ -34,3 +38,47 @@ class ProductFilterForm(StaffForm):
         supplier = cast(forms.TypedChoiceField, self.fields["supplier"])
         supplier.choices = [("", "Any supplier")] + [(s.pk, s.name) for s in suppliers()]
         self.fields["q"].widget.attrs.update({"type": "search", "placeholder": "SKU or name"})
+
+
+class ImportUploadForm(StaffForm):
+    kind = forms.ChoiceField(
+        label="The file holds",
+        choices=ImportKind.choices,
+        initial=ImportKind.PRODUCTS,
+        widget=forms.RadioSelect,
+        error_messages={"required": "Choose what the file holds: products or stock counts."},
+    )
+    file = forms.FileField(
+        label="CSV file",
+        error_messages={
+            "required": "Choose a CSV file to upload.",
+            "empty": "The file is empty.",
+        },
+        widget=forms.ClearableFileInput(attrs={"accept": ".csv,text/csv"}),
+    )
+
+    def clean_file(self) -> bytes:
+        upload = self.cleaned_data["file"]
+        if upload.size > MAX_IMPORT_BYTES:
+            raise forms.ValidationError(
+                f"The file is larger than {MAX_IMPORT_BYTES // 1024 // 1024} MB; split it up."
+            )
+        return cast(bytes, upload.read())
+
+
+class ImportApplyForm(StaffForm):
+    """The previewed file, carried back unchanged, and the fingerprint of the preview shown."""
+
+    kind = forms.ChoiceField(choices=ImportKind.choices, widget=forms.HiddenInput)
+    content = forms.CharField(
+        max_length=(MAX_IMPORT_BYTES * 4) // 3 + 4, widget=forms.HiddenInput, strip=False
+    )
+    fingerprint = forms.RegexField(regex=r"^[0-9a-f]{64}$", widget=forms.HiddenInput)
+
+    def clean_content(self) -> bytes:
+        try:
+            return base64.b64decode(self.cleaned_data["content"], validate=True)
+        except (binascii.Error, ValueError):
+            raise forms.ValidationError(
+                "The previewed file was damaged; upload it again."
+            ) from None

@@ -2,17 +2,31 @@
 
 from __future__ import annotations
 
+import base64
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import render
-from django.urls import path
+from django.shortcuts import redirect, render
+from django.urls import path, reverse
+from django.views.decorators.http import require_http_methods
 
 from config.calendar import store_today
 from inventory.models import Product
+from orders.services import (
+    ImportKind,
+    ImportRefused,
+    ImportStale,
+    catalogue_import_apply,
+    catalogue_import_plan,
+)
+from orders.services.imports import MAX_IMPORT_BYTES, MAX_IMPORT_ROWS, ImportPlan
 
-from ..access import operations_required
+from ..access import can_manage, managers_required, operations_required
 from ..queue.selectors import backorder_queue, queue_rows
-from .forms import ProductFilterForm
+from ..submissions import single_submission
+from .forms import ImportApplyForm, ImportUploadForm, ProductFilterForm
 from .selectors import (
     availability_board,
     product_availability,
@@ -40,7 +54,12 @@ def products(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "dashboard/products/products.html",
-        {"form": form, "page": page, "filtered": any(filters.values())},
+        {
+            "form": form,
+            "page": page,
+            "filtered": any(filters.values()),
+            "can_manage": can_manage(request.user),
+        },
     )
 
 
@@ -72,7 +91,89 @@ def product(request: HttpRequest, pk: int) -> HttpResponse:
     )
 
 
+def _import_page(
+    request: HttpRequest,
+    *,
+    upload: ImportUploadForm,
+    plan: ImportPlan | None = None,
+    content: bytes = b"",
+    problems: list[str] | None = None,
+    status: int = 200,
+) -> HttpResponse:
+    apply_form = None
+    if plan is not None and not plan.errors:
+        apply_form = ImportApplyForm(
+            initial={
+                "kind": plan.kind,
+                "content": base64.b64encode(content).decode(),
+                "fingerprint": plan.fingerprint,
+            }
+        )
+    return render(
+        request,
+        "dashboard/products/import.html",
+        {
+            "upload": upload,
+            "plan": plan,
+            "kind_label": ImportKind(plan.kind).label.lower() if plan else "",
+            "apply_form": apply_form,
+            "problems": problems or [],
+            "max_megabytes": MAX_IMPORT_BYTES // 1024 // 1024,
+            "max_rows": MAX_IMPORT_ROWS,
+        },
+        status=status,
+    )
+
+
+@require_http_methods(["GET", "POST"])
+@managers_required
+@single_submission
+def product_import(request: HttpRequest) -> HttpResponse:
+    """Upload a CSV of products or stock counts, preview what it would do, then apply it."""
+    if request.method != "POST":
+        return _import_page(request, upload=ImportUploadForm())
+    if "apply" not in request.POST:
+        upload = ImportUploadForm(request.POST, request.FILES)
+        if not upload.is_valid():
+            return _import_page(request, upload=upload, status=400)
+        content = upload.cleaned_data["file"]
+        try:
+            plan = catalogue_import_plan(kind=upload.cleaned_data["kind"], content=content)
+        except ImportRefused as exc:
+            return _import_page(request, upload=upload, problems=exc.messages, status=400)
+        return _import_page(request, upload=upload, plan=plan, content=content)
+    form = ImportApplyForm(request.POST)
+    if not form.is_valid():
+        problems = [str(message) for errors in form.errors.values() for message in errors]
+        return _import_page(request, upload=ImportUploadForm(), problems=problems, status=400)
+    kind, content = form.cleaned_data["kind"], form.cleaned_data["content"]
+    upload = ImportUploadForm(initial={"kind": kind})
+    try:
+        result = catalogue_import_apply(
+            kind=kind,
+            content=content,
+            fingerprint=form.cleaned_data["fingerprint"],
+            actor=request.user,
+        )
+    except ImportRefused as exc:
+        return _import_page(request, upload=upload, problems=exc.messages, status=400)
+    except ValidationError as exc:
+        return _import_page(request, upload=upload, problems=exc.messages, status=400)
+    except ImportStale as exc:
+        plan = catalogue_import_plan(kind=kind, content=content)
+        return _import_page(
+            request, upload=upload, plan=plan, content=content, problems=[str(exc)], status=409
+        )
+    if kind == ImportKind.PRODUCTS:
+        done = f"{result.created} created, {result.changed} changed"
+    else:
+        done = f"{result.changed} stock count{'s' if result.changed != 1 else ''} adjusted"
+    messages.success(request, f"Import applied: {done}, {result.unchanged} left alone.")
+    return redirect(reverse("dashboard:product_import"))
+
+
 urlpatterns = [
     path("products/", products, name="products"),
     path("products/<int:pk>/", product, name="product"),
+    path("products/import/", product_import, name="product_import"),
 ]

@@ -39,6 +39,11 @@ from .eta import _eta_refresh_locked as _eta_refresh_locked
 from .eta import _eta_refresh_products as _eta_refresh_products
 from .eta import _eta_write as _eta_write
 from .eta import product_eta_refresh as product_eta_refresh
+from .imports import ImportKind as ImportKind
+from .imports import ImportRefused as ImportRefused
+from .imports import ImportStale as ImportStale
+from .imports import catalogue_import_apply as catalogue_import_apply
+from .imports import catalogue_import_plan as catalogue_import_plan
 from .payments import REFUND_OTHER_METHODS as REFUND_OTHER_METHODS
 from .payments import _refund_obligation_create as _refund_obligation_create
 from .payments import order_payment_dishonoured as order_payment_dishonoured
@@ -49,6 +54,7 @@ from .payments import refund_mark_issued as refund_mark_issued
 from .payments import shipping_rate_for as shipping_rate_for
 from .placing import LINE_FIELDS as LINE_FIELDS
 from .placing import LineRequest as LineRequest
+from .placing import ShippingAddress as ShippingAddress
 from .placing import _assign_number as _assign_number
 from .placing import _clean_line_requests as _clean_line_requests
 from .placing import _customer_get_or_create as _customer_get_or_create

@@ -42,6 +42,46 @@ class LineRequest:
 LINE_FIELDS = {"sku", "quantity", "unit_price", "later_subscription_issue"}
 
 
+@dataclass(frozen=True)
+class ShippingAddress:
+    """Where an order ships, and a phone number for the carrier (all optional here)."""
+
+    name: str = ""
+    line1: str = ""
+    line2: str = ""
+    city: str = ""
+    region: str = ""
+    postal_code: str = ""
+    country: str = ""
+    phone: str = ""
+
+    def cleaned(self) -> ShippingAddress:
+        fields = {name: " ".join(str(value).split()) for name, value in vars(self).items()}
+        fields["country"] = fields["country"].upper()
+        return ShippingAddress(**fields)
+
+    def order_fields(self) -> dict[str, str]:
+        """The Order fields (`ship_to_*`) this address fills."""
+        return {f"ship_to_{name}": value for name, value in vars(self).items()}
+
+
+def _address_errors(address: ShippingAddress) -> list[str]:
+    """What is wrong with a shipping address (lengths, country code), one message each."""
+    errors = []
+    for field, value in address.order_fields().items():
+        model_field = Order._meta.get_field(field)
+        limit = getattr(model_field, "max_length", None)
+        if limit and len(value) > limit:
+            label = str(getattr(model_field, "verbose_name", field))
+            errors.append(f"Shipping address: the {label} is at most {limit} characters.")
+    country = address.country
+    if country and not (len(country) == 2 and country.isascii() and country.isalpha()):
+        errors.append(
+            f"Shipping address: '{country}' is not a two-letter country code (e.g. US, GB)."
+        )
+    return errors
+
+
 def _customer_get_or_create(*, email: str, name: str) -> Customer:
     customer = Customer.objects.filter(email__iexact=email).first()
     if customer is None:
@@ -310,6 +350,7 @@ def order_place(
     ship_preference: str = Order.ShipPreference.SHIP_AVAILABLE,
     payment_method: str = Order.PaymentMethod.CARD,
     is_priority: bool = False,
+    address: ShippingAddress | None = None,
     actor: Any = None,
 ) -> Order:
     """Take an order: each line takes what is available, the rest joins the product's queue.
@@ -326,6 +367,8 @@ def order_place(
         promised_ship_date=promised_ship_date,
         promised_business_days=promised_business_days,
     )
+    address = (address or ShippingAddress()).cleaned()
+    errors.extend(_address_errors(address))
     requests = _clean_line_requests(lines, errors)
     if external_id and Order.objects.filter(external_id=external_id).exists():
         errors.append(f"An order with external id '{external_id}' already exists.")
@@ -376,6 +419,7 @@ def order_place(
         payment_method=payment_method,
         is_priority=is_priority,
         created_by=_user(actor),
+        **address.order_fields(),
     )
     _order_save(order, lines=plan.lines)
     stocks_allocate(stocks=stocks, units=plan.taken, now=now)

@@ -19,6 +19,7 @@ from inventory.services import PurchaseLineRequest, product_create, supplier_cre
 from orders.models import Order, OrderEvent, Refund
 from orders.selectors import order_status_url, product_quote, store_today
 from orders.services import line_cancel, purchase_order_create
+from tests.addresses import PHONE_ORDER_ADDRESS
 from tests.factories import ProductFactory, place_order, staff_in
 
 pytestmark = pytest.mark.django_db
@@ -308,6 +309,7 @@ def test_a_promised_ship_date_beyond_two_years_is_refused_on_the_new_order_page(
     before = Order.objects.count()
     data = {
         "customer_email": "ada@example.com",
+        **PHONE_ORDER_ADDRESS,
         "promised_ship_date": "9999-12-31",
         "ship_preference": "ship_available",
         "payment_method": "card",

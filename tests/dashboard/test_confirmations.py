@@ -9,6 +9,7 @@ from django.urls import reverse
 from inventory.models import Stock, StockMovement
 from orders.models import Order
 from orders.selectors import UNUSUAL_QUANTITY_FLOOR, usual_quantity
+from tests.addresses import PHONE_ORDER_ADDRESS
 from tests.factories import ProductFactory, place_order, receive, staff_in
 
 pytestmark = pytest.mark.django_db
@@ -96,6 +97,7 @@ def new_order(quantity: int, **extra: str) -> dict[str, str]:
     return {
         "customer_email": "pat@example.com",
         "customer_name": "Pat Phone",
+        **PHONE_ORDER_ADDRESS,
         "ship_preference": Order.ShipPreference.SHIP_AVAILABLE,
         "payment_method": Order.PaymentMethod.CARD,
         "shipping_charge": "0",

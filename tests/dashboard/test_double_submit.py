@@ -19,6 +19,7 @@ from notifications.models import Notification
 from orders.models import Order, Shipment
 from orders.selectors import store_today
 from orders.services import line_cancel, purchase_order_create
+from tests.addresses import PHONE_ORDER_ADDRESS
 from tests.factories import ProductFactory, place_order, staff_in
 
 pytestmark = pytest.mark.django_db
@@ -30,6 +31,7 @@ def order_data(sku: str, quantity: int, **extra: Any) -> dict[str, Any]:
     data: dict[str, Any] = {
         "customer_email": "pat@example.com",
         "customer_name": "Pat Phone",
+        **PHONE_ORDER_ADDRESS,
         "ship_preference": Order.ShipPreference.SHIP_AVAILABLE,
         "payment_method": Order.PaymentMethod.CARD,
         "paid": "on",

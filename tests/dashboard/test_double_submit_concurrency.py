@@ -17,6 +17,7 @@ from dashboard.submissions import new_key
 from inventory.models import Stock, StockMovement
 from notifications.models import Notification
 from orders.models import Order
+from tests.addresses import PHONE_ORDER_ADDRESS
 from tests.factories import ProductFactory, UserFactory
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
@@ -77,6 +78,7 @@ def test_concurrent_place_order_clicks_place_one_order():
     data = {
         "customer_email": "pat@example.com",
         "customer_name": "Pat Phone",
+        **PHONE_ORDER_ADDRESS,
         "ship_preference": Order.ShipPreference.SHIP_AVAILABLE,
         "payment_method": Order.PaymentMethod.CARD,
         "paid": "on",

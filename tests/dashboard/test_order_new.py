@@ -15,6 +15,7 @@ from inventory.models import Product
 from notifications.models import Notification
 from orders.models import Order, OrderEvent
 from orders.selectors import product_quote
+from tests.addresses import PHONE_ORDER_ADDRESS
 from tests.factories import CustomerFactory, ProductFactory, place_order, staff_in
 
 pytestmark = pytest.mark.django_db
@@ -67,6 +68,7 @@ def form_data(*lines: tuple[str, Any], rows: int = 5, **fields: Any) -> dict[str
     data: dict[str, Any] = {
         "customer_email": "pat@example.com",
         "customer_name": "Pat Phone",
+        **PHONE_ORDER_ADDRESS,
         "promised_ship_date": "",
         "promised_business_days": "",
         "ship_preference": Order.ShipPreference.SHIP_AVAILABLE,

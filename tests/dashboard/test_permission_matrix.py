@@ -4,6 +4,7 @@ nothing; an allowed one does what it says."""
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -20,7 +21,8 @@ from inventory.models import PurchaseOrder, Stock
 from inventory.services import PurchaseLineRequest, supplier_create
 from orders.models import Order, OrderLine, Refund, Shipment
 from orders.selectors import store_today
-from orders.services import line_cancel, purchase_order_create
+from orders.services import catalogue_import_plan, line_cancel, purchase_order_create
+from tests.addresses import PHONE_ORDER_ADDRESS
 from tests.factories import ProductFactory, place_order, staff_in
 
 pytestmark = pytest.mark.django_db
@@ -90,6 +92,7 @@ def _new_order(w: World) -> dict[str, Any]:
     return {
         "customer_email": "pat@example.com",
         "customer_name": "Pat Phone",
+        **PHONE_ORDER_ADDRESS,
         "ship_preference": Order.ShipPreference.SHIP_AVAILABLE,
         "payment_method": Order.PaymentMethod.CARD,
         "shipping_charge": "0",
@@ -99,6 +102,17 @@ def _new_order(w: World) -> dict[str, Any]:
         "lines-MAX_NUM_FORMS": "50",
         "lines-0-sku": "CABLE-1",
         "lines-0-quantity": "1",
+    }
+
+
+def _stock_count_import(w: World) -> dict[str, Any]:
+    content = b"sku,counted\nPHONE-1,5\n"
+    plan = catalogue_import_plan(kind="stock_counts", content=content)
+    return {
+        "kind": "stock_counts",
+        "content": base64.b64encode(content).decode(),
+        "fingerprint": plan.fingerprint,
+        "apply": "1",
     }
 
 
@@ -211,6 +225,13 @@ ENDPOINTS = [
         lambda w: reverse("dashboard:refund_failed", args=[w.refund.pk]),
         lambda w: {"reason": "card closed", "method": "check"},
         lambda w: Refund.objects.get(pk=w.refund.pk).failed_at is not None,
+    ),
+    Endpoint(
+        "product_import (apply stock counts)",
+        "Managers",
+        lambda w: reverse("dashboard:product_import"),
+        _stock_count_import,
+        lambda w: Stock.objects.get(pk=w.phone.pk).on_hand == 5,
     ),
     Endpoint(
         "follow_up_done",

@@ -35,6 +35,7 @@ from orders.models import Order, OrderLine
 from orders.selectors import invariant_violations
 from orders.services import allocation_sweep, stock_receive
 from orders.tasks import allocation_sweep_task
+from tests.addresses import PHONE_ORDER_ADDRESS
 from tests.celery_worker import WorkerRuns, broker_at, running_worker, spare_port
 from tests.factories import ProductFactory, staff_in
 
@@ -49,6 +50,7 @@ def order_form(*lines: tuple[str, int], email: str) -> dict[str, Any]:
     data: dict[str, Any] = {
         "customer_email": email,
         "customer_name": "Pat Phone",
+        **PHONE_ORDER_ADDRESS,
         "promised_ship_date": "",
         "promised_business_days": "",
         "ship_preference": Order.ShipPreference.SHIP_AVAILABLE,

@@ -1,0 +1,373 @@
+"""Order intake benchmark: storefront orders over HTTP against the database's own limit.
+
+gunicorn serves the project on 127.0.0.1 (a free port) against a throwaway PostgreSQL
+database; 16 client threads, each with its own keep-alive connection, post 3-line orders to
+`POST /api/v1/orders/` with a sales channel's API key and one Idempotency-Key per order. Two
+of the three lines are in stock; one order in three also has a line of a product with nothing
+on hand (backorders allowed), so it is backordered with an ETA. Measured:
+
+  (a) orders per second over the whole run (after a warm-up of one order per client, not
+      counted), and the p50 / p95 latency of one POST as the client sees it;
+  (b) queries per order: one order posted in-process through Django's test client under
+      CaptureQueriesContext (authentication, idempotency record, locks, inserts, events);
+  (c) the database-level limit in the same run: the same work without the application —
+      per order one transaction that locks the order's 3 stock rows in id order, inserts the
+      order and its 3 lines and bumps the allocated counts — in raw SQL through psycopg on
+      tables of its own, with 4 and with 16 connections; the better of the two is the limit;
+  (d) checks: every POST answered 201, as many orders and lines in the database as posted,
+      no oversell (invariant_violations() is empty).
+
+Confirmation emails are enqueued (to an in-memory broker), not sent: intake ends at the
+enqueue, as in production where a worker sends them. Targets: at least 0.2× the limit and a
+p95 under 150 ms.
+
+Run (never touches real data: it creates and drops its own database):
+
+  DATABASE_URL=postgres://postgres@127.0.0.1:5432/backorder_bench \\
+      .venv/bin/python bench/intake.py [--smoke] [--orders N] [--clients N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import os
+import random
+import socket
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+# The settings every process of the run reads (this one and gunicorn's): no per-channel
+# throttle (the benchmark is the only client), no DEBUG query log, tasks enqueued in memory.
+RUN_ENV = {
+    "DJANGO_SETTINGS_MODULE": "config.settings.local",
+    "DEBUG": "false",
+    "API_THROTTLE_RATE": "",
+    "CELERY_BROKER_URL": "memory://",
+    "EMAIL_BACKEND": "django.core.mail.backends.locmem.EmailBackend",
+    "CONN_MAX_AGE": "60",
+}
+os.environ.update(RUN_ENV)
+
+from bench import _setup  # noqa: E402
+
+PRODUCTS_IN_STOCK = 150
+PRODUCTS_OUT_OF_STOCK = 50
+ON_HAND = 1_000_000
+SEED = 20261130
+TARGET_RATIO = 0.2
+TARGET_P95_MS = 150.0
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def database_url(name: str) -> str:
+    """DATABASE_URL with the database name replaced (the run's throwaway database)."""
+    parts = urlsplit(os.environ["DATABASE_URL"])
+    return urlunsplit((parts.scheme, parts.netloc, f"/{name}", parts.query, parts.fragment))
+
+
+def catalogue_make() -> tuple[list[str], list[str]]:
+    in_stock = [f"IN-{n:03d}" for n in range(PRODUCTS_IN_STOCK)]
+    out = [f"OUT-{n:03d}" for n in range(PRODUCTS_OUT_OF_STOCK)]
+    for sku in in_stock:
+        _setup.product_make(sku=sku, on_hand=ON_HAND, lead_time_days=14)
+    for sku in out:
+        _setup.product_make(sku=sku, lead_time_days=14)
+    return in_stock, out
+
+
+def order_bodies(
+    count: int, in_stock: list[str], out: list[str], *, seed: int
+) -> list[dict[str, Any]]:
+    rng = random.Random(seed)
+    bodies = []
+    for n in range(count):
+        skus = rng.sample(in_stock, 3)
+        if n % 3 == 0:
+            skus[2] = rng.choice(out)
+        bodies.append(
+            {
+                "external_id": f"BENCH-{seed}-{n}",
+                "customer": {"email": f"buyer{n % 500}@bench.example", "name": f"Buyer {n}"},
+                "shipping_address": {
+                    "name": f"Buyer {n}",
+                    "line1": f"{n} Bench Street",
+                    "city": "Portland",
+                    "region": "OR",
+                    "postal_code": "97201",
+                    "country": "US",
+                    "phone": "+1 503 555 0100",
+                },
+                "lines": [
+                    {"sku": sku, "quantity": rng.randint(1, 3), "unit_price": "10.00"}
+                    for sku in skus
+                ],
+                "shipping_charge": "4.95",
+                "payment_state": "paid",
+                "payment_method": "card",
+            }
+        )
+    return bodies
+
+
+def queries_per_order(raw_key: str, body: dict[str, Any]) -> tuple[int, int]:
+    from django.db import connection
+    from django.test import Client
+    from django.test.utils import CaptureQueriesContext
+
+    client = Client(HTTP_AUTHORIZATION=f"Bearer {raw_key}", SERVER_NAME="127.0.0.1")
+    with CaptureQueriesContext(connection) as queries:
+        response = client.post(
+            "/api/v1/orders/",
+            json.dumps(body),
+            content_type="application/json",
+            HTTP_IDEMPOTENCY_KEY="bench-queries",
+        )
+    return response.status_code, len(queries)
+
+
+class Server:
+    def __init__(self, *, database: str, workers: int, threads: int) -> None:
+        self.port = free_port()
+        env = {**os.environ, **RUN_ENV, "DATABASE_URL": database_url(database)}
+        self.process = subprocess.Popen(  # noqa: S603 - our own gunicorn, fixed arguments
+            [
+                str(Path(sys.executable).with_name("gunicorn")),
+                "config.wsgi:application",
+                f"--bind=127.0.0.1:{self.port}",
+                f"--workers={workers}",
+                "--worker-class=gthread",
+                f"--threads={threads}",
+                "--keep-alive=30",
+                "--log-level=warning",
+            ],
+            cwd=ROOT,
+            env=env,
+        )
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise SystemExit("bench: gunicorn exited at start")
+            try:
+                conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=5)
+                conn.request("GET", "/api/schema/")
+                conn.getresponse().read()
+                conn.close()
+                return
+            except OSError:
+                time.sleep(0.2)
+        self.stop()
+        raise SystemExit("bench: gunicorn did not answer within 60 s")
+
+    def stop(self) -> None:
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+
+
+def post_orders(
+    *, port: int, raw_key: str, bodies: list[dict[str, Any]], clients: int, tag: str
+) -> tuple[float, list[float], list[int]]:
+    """Post every body, `clients` threads at once, each body once; wall seconds, latencies."""
+    chunks = [bodies[index::clients] for index in range(clients)]
+    latencies: list[float] = []
+    statuses: list[int] = []
+    lock = threading.Lock()
+    barrier = threading.Barrier(clients + 1)
+
+    def client(number: int) -> None:
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+        mine: list[tuple[float, int]] = []
+        barrier.wait()
+        for index, body in enumerate(chunks[number]):
+            payload = json.dumps(body)
+            headers = {
+                "Authorization": f"Bearer {raw_key}",
+                "Content-Type": "application/json",
+                "Idempotency-Key": f"{tag}-{number}-{index}",
+            }
+            began = time.perf_counter()
+            conn.request("POST", "/api/v1/orders/", payload, headers)
+            response = conn.getresponse()
+            response.read()
+            mine.append((time.perf_counter() - began, response.status))
+        conn.close()
+        with lock:
+            latencies.extend(seconds for seconds, _ in mine)
+            statuses.extend(status for _, status in mine)
+
+    threads = [threading.Thread(target=client, args=(n,)) for n in range(clients)]
+    for thread in threads:
+        thread.start()
+    barrier.wait()
+    began = time.perf_counter()
+    for thread in threads:
+        thread.join()
+    return time.perf_counter() - began, latencies, statuses
+
+
+# --- the database-level limit ---------------------------------------------------------------
+
+LIMIT_SETUP = [
+    "DROP TABLE IF EXISTS bench_i_line, bench_i_order, bench_i_stock",
+    "CREATE TABLE bench_i_stock (id int PRIMARY KEY, on_hand int, allocated int, "
+    "CHECK (allocated <= on_hand))",
+    "CREATE TABLE bench_i_order (id bigserial PRIMARY KEY, email text, "
+    "placed_at timestamptz DEFAULT now())",
+    "CREATE TABLE bench_i_line (id bigserial PRIMARY KEY, "
+    "order_id bigint REFERENCES bench_i_order, product_id int REFERENCES bench_i_stock, "
+    "qty int, allocated int)",
+    "INSERT INTO bench_i_stock SELECT g, 1000000, 0 FROM generate_series(1, 200) g",
+]
+
+
+def database_limit(*, dsn: str, orders: int, connections: int, seed: int) -> float:
+    """Orders per second of the same locks and inserts in raw SQL, `connections` at once."""
+    import psycopg
+
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        for statement in LIMIT_SETUP:
+            conn.execute(statement)
+    barrier = threading.Barrier(connections + 1)
+
+    def worker(count: int, number: int) -> None:
+        rng = random.Random(seed + number)
+        with psycopg.connect(dsn) as conn:
+            barrier.wait()
+            for _ in range(count):
+                products = sorted(rng.sample(range(1, 201), 3))
+                with conn.transaction():
+                    conn.execute(
+                        "SELECT id FROM bench_i_stock WHERE id = ANY(%s) ORDER BY id FOR UPDATE",
+                        (products,),
+                    )
+                    row = conn.execute(
+                        "INSERT INTO bench_i_order (email) VALUES ('a@bench.example') RETURNING id"
+                    ).fetchone()
+                    assert row is not None
+                    conn.cursor().executemany(
+                        "INSERT INTO bench_i_line (order_id, product_id, qty, allocated) "
+                        "VALUES (%s, %s, 1, 1)",
+                        [(row[0], product) for product in products],
+                    )
+                    conn.execute(
+                        "UPDATE bench_i_stock SET allocated = allocated + 1 WHERE id = ANY(%s)",
+                        (products,),
+                    )
+
+    per = max(1, orders // connections)
+    threads = [threading.Thread(target=worker, args=(per, n)) for n in range(connections)]
+    for thread in threads:
+        thread.start()
+    barrier.wait()
+    began = time.perf_counter()
+    for thread in threads:
+        thread.join()
+    seconds = time.perf_counter() - began
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        conn.execute("DROP TABLE bench_i_line, bench_i_order, bench_i_stock")
+    return per * connections / seconds
+
+
+def percentile(values: list[float], share: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(share * (len(ordered) - 1)))]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--smoke", action="store_true", help="a small run of a few seconds")
+    parser.add_argument("--orders", type=int, default=None, help="orders to post (2,000)")
+    parser.add_argument("--clients", type=int, default=16)
+    parser.add_argument("--workers", type=int, default=4, help="gunicorn worker processes")
+    parser.add_argument("--threads", type=int, default=4, help="threads per gunicorn worker")
+    args = parser.parse_args()
+    orders = args.orders or (160 if args.smoke else 2000)
+    clients = args.clients
+
+    _setup.bootstrap()
+    from django.db import connection
+
+    from orders.models import Order, OrderLine
+    from orders.selectors import invariant_violations
+    from storefront.services import api_key_create, channel_create
+
+    with _setup.bench_database() as name:
+        in_stock, out = catalogue_make()
+        channel = channel_create(name="Bench shop")
+        _, raw_key = api_key_create(channel=channel, name="bench")
+        status, queries = queries_per_order(
+            raw_key, order_bodies(1, in_stock, out, seed=SEED - 1)[0]
+        )
+        if status != 201:
+            raise SystemExit(f"bench: the in-process order answered {status}")
+        warm_up = order_bodies(clients, in_stock, out, seed=SEED - 2)
+        bodies = order_bodies(orders, in_stock, out, seed=SEED)
+        connection.close()
+
+        server = Server(database=name, workers=args.workers, threads=args.threads)
+        try:
+            post_orders(port=server.port, raw_key=raw_key, bodies=warm_up, clients=clients, tag="w")
+            seconds, latencies, statuses = post_orders(
+                port=server.port, raw_key=raw_key, bodies=bodies, clients=clients, tag="r"
+            )
+        finally:
+            server.stop()
+
+        posted = 1 + len(warm_up) + len(bodies)
+        in_db = Order.objects.count()
+        backordered = OrderLine.objects.filter(quantity_backordered__gt=0).count()
+        violations = invariant_violations()
+        dsn = database_url(name).replace("postgres://", "postgresql://", 1)
+        limits = {
+            n: database_limit(dsn=dsn, orders=orders, connections=n, seed=SEED) for n in (4, 16)
+        }
+        limit = max(limits.values())
+        rate = len(bodies) / seconds
+        p95_ms = percentile(latencies, 0.95) * 1000
+
+        _setup.emit("intake.orders", len(bodies))
+        _setup.emit("intake.clients", clients)
+        _setup.emit("intake.gunicorn", f"{args.workers}x{args.threads}")
+        _setup.emit("intake.seconds", seconds, 2)
+        _setup.emit("intake.orders_per_s", rate, 1)
+        _setup.emit("intake.p50_ms", statistics.median(latencies) * 1000, 1)
+        _setup.emit("intake.p95_ms", p95_ms, 1)
+        _setup.emit("intake.queries_per_order", queries)
+        _setup.emit("intake.db_limit_4_conns_orders_per_s", limits[4], 1)
+        _setup.emit("intake.db_limit_16_conns_orders_per_s", limits[16], 1)
+        _setup.emit("intake.db_limit_orders_per_s", limit, 1)
+        _setup.emit("intake.ratio_to_limit", rate / limit, 3)
+        _setup.emit("intake.non_201", sum(1 for s in statuses if s != 201))
+        _setup.emit("intake.orders_in_database", f"{in_db}/{posted}")
+        _setup.emit("intake.backordered_lines", backordered)
+        _setup.emit("intake.invariant_violations", len(violations))
+        _setup.emit(
+            "intake.targets_met",
+            "yes" if rate / limit >= TARGET_RATIO and p95_ms < TARGET_P95_MS else "no",
+        )
+        _setup.emit("intake.loadavg_1m", os.getloadavg()[0], 2)
+        connection.close()
+        if in_db != posted or any(s != 201 for s in statuses) or violations:
+            raise SystemExit("bench: intake lost, refused or oversold orders")
+
+
+if __name__ == "__main__":
+    main()
