@@ -20,6 +20,7 @@ from orders.services import LineRequest, order_cancel, order_place
 from .keys import key_hash, new_key
 from .models import ApiKey, HeldQuote, IdempotencyRecord, SalesChannel
 from .selectors import StorefrontQuote
+from .webhooks import webhooks_order_linked
 
 HELD_QUOTE_MINUTES = 10
 # Only the last use within this long is recorded (one write per key per minute, not per call).
@@ -151,6 +152,8 @@ def _order_link(
         ship_to_country=address.country,
         ship_to_phone=address.phone,
     )
+    # The order was placed before it knew its channel: its webhooks go out now.
+    webhooks_order_linked(order_id=order.pk)
 
 
 @transaction.atomic
