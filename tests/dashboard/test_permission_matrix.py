@@ -14,6 +14,7 @@ from django.conf import settings
 from django.shortcuts import resolve_url
 from django.test import Client
 from django.urls import reverse
+from django.utils import timezone
 
 from compliance.models import DelayNotice, NoticeFollowUp
 from inventory.models import PurchaseOrder, Stock
@@ -21,6 +22,7 @@ from inventory.services import PurchaseLineRequest, supplier_create
 from orders.models import Order, OrderLine, Refund, Shipment
 from orders.selectors import store_today
 from orders.services import line_cancel, purchase_order_create
+from storefront.models import SalesChannel, WebhookDelivery, WebhookSubscription
 from tests.factories import ProductFactory, place_order, staff_in
 
 pytestmark = pytest.mark.django_db
@@ -66,6 +68,18 @@ class World:
             order=self.paid_waiting.order,
             problem="its email bounced",
             due_by=store_today() + dt.timedelta(days=5),
+        )
+        subscription = WebhookSubscription.objects.create(
+            channel=SalesChannel.objects.create(name="Corner Shop"),
+            url="https://shop.example.com/hooks",
+            event_types=["line.cancelled"],
+        )
+        self.webhook_delivery = WebhookDelivery.objects.create(
+            subscription=subscription,
+            event_type="line.cancelled",
+            payload={},
+            state=WebhookDelivery.State.FAILED,
+            next_attempt_at=timezone.now(),
         )
 
 
@@ -219,6 +233,13 @@ ENDPOINTS = [
         lambda w: {"how": "phoned"},
         lambda w: NoticeFollowUp.objects.get(pk=w.follow_up.pk).done_at is not None,
     ),
+    Endpoint(
+        "webhook_resend",
+        "Managers",
+        lambda w: reverse("dashboard:webhook_resend", args=[w.webhook_delivery.pk]),
+        lambda w: {},
+        lambda w: WebhookDelivery.objects.get(pk=w.webhook_delivery.pk).state == "pending",
+    ),
 ]
 
 
@@ -264,6 +285,7 @@ READ_ONLY = {
     "compliance_export",
     "reports",
     "report_export",
+    "webhook_deliveries",
 }
 
 
@@ -302,6 +324,7 @@ SCREENS: dict[str, tuple[str, Callable[[World], list[Any]]]] = {
     "compliance_export": ("Managers", lambda w: []),
     "reports": ("Managers", lambda w: []),
     "report_export": ("Managers", lambda w: ["fill-rate"]),
+    "webhook_deliveries": ("Managers", lambda w: []),
 }
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -31,6 +32,13 @@ class WebhookServer:
 
 @pytest.fixture
 def webhook_server() -> Iterator[WebhookServer]:
+    with serve_webhooks() as server:
+        yield server
+
+
+@contextmanager
+def serve_webhooks() -> Iterator[WebhookServer]:
+    """An HTTP server on 127.0.0.1 (a free port) in a thread, shut down on exit."""
     server_state = WebhookServer(url="")
 
     class Handler(BaseHTTPRequestHandler):
