@@ -134,8 +134,10 @@ def _drain_on_commit(countdown: int | None = None) -> None:
     from .tasks import webhook_deliveries_drain_task
 
     if countdown is None:
-        for _, hook, _ in connection.run_on_commit:
-            if getattr(hook, "task", None) is webhook_deliveries_drain_task:
+        # Django keeps (savepoint ids, callable, robust) per hook; a rolled-back savepoint's
+        # hooks are gone from the list, so a later write in the transaction publishes again.
+        for entry in connection.run_on_commit:
+            if getattr(entry[1], "task", None) is webhook_deliveries_drain_task:
                 return
     publish_on_commit(webhook_deliveries_drain_task, countdown=countdown)
 
