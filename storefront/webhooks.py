@@ -76,7 +76,14 @@ def _event_type(event: OrderEvent, order_status: str | None) -> str | None:
 def webhooks_from_events(events: Sequence[OrderEvent]) -> list[WebhookDelivery]:
     """The order events' subscriber: one delivery per event and subscription that wants it,
     written in the causing transaction; the worker is told once, after commit."""
-    order_ids = {e.order_id for e in events}
+    # An event built with its order in hand tells whether the order has a channel: orders
+    # typed in by staff (no channel) then cost no query. A storefront's order is linked to its
+    # channel after placing, and webhooks_order_linked reads its events afresh.
+    order_ids = {
+        e.order_id
+        for e in events
+        if not (OrderEvent.order.is_cached(e) and e.order.channel_id is None)
+    }
     if not order_ids:
         return []
     subscriptions = list(
