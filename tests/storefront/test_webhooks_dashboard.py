@@ -89,3 +89,28 @@ def test_resend_of_a_queued_delivery_says_so(manager):
     )
 
     assert "already queued" in response.content.decode()
+
+
+def test_an_admin_subscribes_a_channel_to_chosen_events(client, admin_user):
+    client.force_login(admin_user)
+    channel = SalesChannel.objects.create(name="Shop")
+
+    response = client.post(
+        "/admin/storefront/webhooksubscription/add/",
+        {
+            "channel": channel.pk,
+            "url": "https://shop.example.com/hooks",
+            "event_types": ["shipment.created", "refund.issued"],
+            "is_active": "on",
+        },
+    )
+
+    assert response.status_code == 302
+    subscription = WebhookSubscription.objects.get()
+    assert subscription.event_types == ["shipment.created", "refund.issued"]
+    refused = client.post(
+        "/admin/storefront/webhooksubscription/add/",
+        {"channel": channel.pk, "url": "https://x.example.com/", "event_types": ["order.lost"]},
+    )
+    assert refused.status_code == 200
+    assert "order.lost is not one of the available choices" in refused.content.decode()
