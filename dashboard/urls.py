@@ -10,6 +10,7 @@ from .queue import views as queue
 from .receiving import views as receiving
 from .reports import views as reports
 from .shipping import views as shipping
+from .webhooks import views as webhooks
 
 app_name = "dashboard"
 
@@ -24,4 +25,5 @@ urlpatterns = [
     *purchasing.urlpatterns,
     *compliance.urlpatterns,
     *reports.urlpatterns,
+    *webhooks.urlpatterns,
 ]

@@ -2,11 +2,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from django import forms
 from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
-from .models import ApiKey, IntakeRecord, SalesChannel
+from .models import ApiKey, IntakeRecord, SalesChannel, WebhookEvent, WebhookSubscription
 from .services import api_key_create, api_key_revoke
 
 
@@ -88,3 +89,22 @@ class IntakeRecordAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
+
+
+class WebhookSubscriptionForm(forms.ModelForm):
+    url = forms.URLField(label="URL", max_length=500, assume_scheme="https")
+    event_types = forms.MultipleChoiceField(
+        choices=WebhookEvent.choices, widget=forms.CheckboxSelectMultiple
+    )
+
+    class Meta:
+        model = WebhookSubscription
+        fields = ("channel", "url", "event_types", "is_active")
+
+
+@admin.register(WebhookSubscription)
+class WebhookSubscriptionAdmin(admin.ModelAdmin):
+    form = WebhookSubscriptionForm
+    list_display = ("channel", "url", "is_active", "created_at")
+    list_filter = ("channel", "is_active")
+    search_fields = ("url", "channel__name")

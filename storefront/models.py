@@ -136,3 +136,84 @@ class IntakeRecord(models.Model):
 
     def __str__(self) -> str:
         return f"{self.channel_id}:{self.topic}:{self.delivery_id} {self.outcome}"
+
+
+class WebhookEvent(models.TextChoices):
+    ORDER_BACKORDERED = "order.backordered", "Order backordered"
+    LINE_ETA_CHANGED = "line.eta_changed", "Line ETA changed"
+    LINE_ALLOCATED = "line.allocated", "Line allocated"
+    SHIPMENT_CREATED = "shipment.created", "Shipment created"
+    LINE_CANCELLED = "line.cancelled", "Line cancelled"
+    ORDER_CANCELLED = "order.cancelled", "Order cancelled"
+    REFUND_DUE = "refund.due", "Refund due"
+    REFUND_ISSUED = "refund.issued", "Refund issued"
+    NOTICE_SENT = "notice.sent", "Delay notice sent"
+    CONSENT_ANSWERED = "consent.answered", "Consent answered"
+    STOCK_CHANGED = "stock.changed", "Stock changed"
+
+
+class WebhookSubscription(models.Model):
+    """Where a channel wants to hear about events, and which ones."""
+
+    channel = models.ForeignKey(
+        SalesChannel, on_delete=models.CASCADE, related_name="webhook_subscriptions"
+    )
+    url = models.URLField("URL", max_length=500)
+    event_types = models.JSONField(
+        default=list, help_text="The events sent to this URL (see the README for each payload)."
+    )
+    is_active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["channel", "url"]
+
+    def __str__(self) -> str:
+        return f"{self.channel}: {self.url}"
+
+
+class WebhookDelivery(models.Model):
+    """One event for one subscription: written with the change, sent by the worker."""
+
+    class State(models.TextChoices):
+        PENDING = "pending", "Pending"
+        SENDING = "sending", "Sending"
+        DELIVERED = "delivered", "Delivered"
+        FAILED = "failed", "Failed"
+
+    subscription = models.ForeignKey(
+        WebhookSubscription, on_delete=models.CASCADE, related_name="deliveries"
+    )
+    event_id = models.UUIDField(default=uuid.uuid4, editable=False)
+    event_type = models.CharField(max_length=30, choices=WebhookEvent.choices)
+    order_number = models.CharField(max_length=20, blank=True)
+    payload = models.JSONField()
+    state = models.CharField(max_length=10, choices=State.choices, default=State.PENDING)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    last_status_code = models.PositiveSmallIntegerField(null=True, blank=True)
+    last_error = models.CharField(max_length=500, blank=True)
+    next_attempt_at = models.DateTimeField()
+    delivered_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name_plural = "webhook deliveries"
+        indexes = [
+            # The worker's queue: rows still to send, by when they are due.
+            models.Index(
+                fields=["next_attempt_at"],
+                condition=Q(state__in=["pending", "sending"]),
+                name="webhookdelivery_due_idx",
+            ),
+        ]
+        constraints = [
+            # One row per event and subscription: a re-send reuses it, never copies it.
+            models.UniqueConstraint(
+                fields=["subscription", "event_id"], name="webhookdelivery_event_once"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.event_type} {self.event_id}"

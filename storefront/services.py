@@ -20,6 +20,7 @@ from orders.services import LineRequest, ShippingAddress, order_cancel, order_pl
 from .keys import key_hash, new_key
 from .models import ApiKey, HeldQuote, IdempotencyRecord, SalesChannel
 from .selectors import StorefrontQuote
+from .webhooks import webhooks_order_linked
 
 HELD_QUOTE_MINUTES = 10
 # Only the last use within this long is recorded (one write per key per minute, not per call).
@@ -126,6 +127,8 @@ def _check_held_quote(*, held: HeldQuote, order: Order) -> None:
 
 def _order_link(*, order: Order, channel: SalesChannel, external_id: str) -> None:
     Order.objects.filter(pk=order.pk).update(channel=channel, external_id=external_id or None)
+    # The order was placed before it knew its channel: its webhooks go out now.
+    webhooks_order_linked(order_id=order.pk)
 
 
 @transaction.atomic

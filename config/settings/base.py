@@ -183,6 +183,12 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
         "options": {"expires": 55},
     },
     # Stock left free while lines wait (its allocation task was lost or its worker died).
+    # Webhook deliveries whose drain was lost, or that wait for their next attempt.
+    "webhooks-sweep": {
+        "task": "storefront.tasks.webhook_deliveries_sweep_task",
+        "schedule": 60.0,
+        "options": {"expires": 55},
+    },
     "allocation-sweep": {
         "task": "orders.tasks.allocation_sweep_task",
         "schedule": 60.0,
@@ -273,6 +279,7 @@ PERMISSIONS_POLICY = (
 ORDER_EVENT_SUBSCRIBERS: list[str] = [
     "notifications.services.notifications_from_events",
     "compliance.services.rule_from_events",
+    "storefront.webhooks.webhooks_from_events",
 ]
 # Called before a shipment is recorded; each returns why it must not ship ('' when it may).
 SHIPMENT_CHECKS: list[str] = ["compliance.selectors.shipment_refusal"]
@@ -298,6 +305,13 @@ NOTIFICATION_SWEEP_AFTER_MINUTES = env.int("NOTIFICATION_SWEEP_AFTER_MINUTES", d
 # A row still 'sending' after this long lost its worker mid-send; the sweep sends it again (with
 # the same Message-ID). Longer than a send can take (the task's hard limit is 90 s).
 NOTIFICATION_STUCK_SENDING_MINUTES = env.int("NOTIFICATION_STUCK_SENDING_MINUTES", default=5)
+# Outbound webhooks: seconds a consumer has to answer, rows per drain (a drain of slow consumers
+# stays under the task's soft limit), attempts before a delivery fails, and when a row still
+# 'sending' lost its worker mid-send (longer than a drain can take).
+WEBHOOK_TIMEOUT_SECONDS = env.int("WEBHOOK_TIMEOUT_SECONDS", default=5)
+WEBHOOK_DRAIN_BATCH = env.int("WEBHOOK_DRAIN_BATCH", default=10)
+WEBHOOK_MAX_ATTEMPTS = env.int("WEBHOOK_MAX_ATTEMPTS", default=10)
+WEBHOOK_STUCK_SENDING_MINUTES = env.int("WEBHOOK_STUCK_SENDING_MINUTES", default=5)
 
 # Days between stock arriving and the backordered line shipping (picking, packing).
 ETA_HANDLING_DAYS = env.int("ETA_HANDLING_DAYS", default=1)

@@ -20,6 +20,7 @@ AREAS = {
     "receiving",
     "reports",
     "shipping",
+    "webhooks",
 }
 MAX_LINES = 500
 

@@ -15,6 +15,7 @@ from django.conf import settings
 from django.shortcuts import resolve_url
 from django.test import Client
 from django.urls import reverse
+from django.utils import timezone
 
 from compliance.models import DelayNotice, NoticeFollowUp
 from inventory.models import PurchaseOrder, Stock
@@ -22,6 +23,7 @@ from inventory.services import PurchaseLineRequest, supplier_create
 from orders.models import Order, OrderLine, Refund, Shipment
 from orders.selectors import store_today
 from orders.services import catalogue_import_plan, line_cancel, purchase_order_create
+from storefront.models import SalesChannel, WebhookDelivery, WebhookSubscription
 from tests.addresses import PHONE_ORDER_ADDRESS
 from tests.factories import ProductFactory, place_order, staff_in
 
@@ -68,6 +70,18 @@ class World:
             order=self.paid_waiting.order,
             problem="its email bounced",
             due_by=store_today() + dt.timedelta(days=5),
+        )
+        subscription = WebhookSubscription.objects.create(
+            channel=SalesChannel.objects.create(name="Corner Shop"),
+            url="https://shop.example.com/hooks",
+            event_types=["line.cancelled"],
+        )
+        self.webhook_delivery = WebhookDelivery.objects.create(
+            subscription=subscription,
+            event_type="line.cancelled",
+            payload={},
+            state=WebhookDelivery.State.FAILED,
+            next_attempt_at=timezone.now(),
         )
 
 
@@ -240,6 +254,13 @@ ENDPOINTS = [
         lambda w: {"how": "phoned"},
         lambda w: NoticeFollowUp.objects.get(pk=w.follow_up.pk).done_at is not None,
     ),
+    Endpoint(
+        "webhook_resend",
+        "Managers",
+        lambda w: reverse("dashboard:webhook_resend", args=[w.webhook_delivery.pk]),
+        lambda w: {},
+        lambda w: WebhookDelivery.objects.get(pk=w.webhook_delivery.pk).state == "pending",
+    ),
 ]
 
 
@@ -285,6 +306,7 @@ READ_ONLY = {
     "compliance_export",
     "reports",
     "report_export",
+    "webhook_deliveries",
 }
 
 
@@ -323,6 +345,7 @@ SCREENS: dict[str, tuple[str, Callable[[World], list[Any]]]] = {
     "compliance_export": ("Managers", lambda w: []),
     "reports": ("Managers", lambda w: []),
     "report_export": ("Managers", lambda w: ["fill-rate"]),
+    "webhook_deliveries": ("Managers", lambda w: []),
 }
 
 

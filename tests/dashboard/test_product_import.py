@@ -302,6 +302,7 @@ def test_an_imported_lead_time_moves_the_etas_of_waiting_lines(manager):
     apply(manager, upload(manager, "sku,lead time days\nLAMP-1,40\n"))
 
     line.refresh_from_db()
-    assert before is not None and line.eta is not None
+    assert before is not None
+    assert line.eta is not None
     assert line.eta > before
     assert Product.objects.get(pk=lamp.pk).lead_time_days == 40

@@ -281,10 +281,11 @@ def waiting_product(lines: int) -> Product:
     return product
 
 
-@pytest.mark.parametrize(("lines", "limit"), [(10, 11), (10_000, 40)])
+@pytest.mark.parametrize(("lines", "limit"), [(10, 12), (10_000, 45)])
 def test_eta_recompute_is_a_bounded_number_of_queries(lines, limit):
     """Lock and savepoint, 2 queries to read the product and its supply, then per batch of
-    2,000 lines: read, one UPDATE, the events, and the outbox (open batches, orders, insert)."""
+    2,000 lines: read, one UPDATE, the events, the outbox (open batches, orders, insert) and
+    the webhook subscriptions of the orders' channels."""
     product = waiting_product(lines)
     with CaptureQueriesContext(connection) as ctx:
         changed = product_eta_refresh(product_id=product.pk)

@@ -43,7 +43,7 @@ def test_placing_1_or_20_lines_costs_the_same_queries():
     assert twenty_lines == 17
 
 
-def test_allocating_across_10000_waiting_lines_takes_at_most_40_queries():
+def test_allocating_across_10000_waiting_lines_takes_at_most_45_queries():
     product = ProductFactory(on_hand=0)
     customer = CustomerFactory()
     start = timezone.now() - dt.timedelta(days=30)
@@ -72,8 +72,9 @@ def test_allocating_across_10000_waiting_lines_takes_at_most_40_queries():
 
     # SQLite caps a statement at 999 parameters, so Django splits the bulk inserts of the
     # 10,000 timeline events and 10,000 "your items are in" emails into ~200 statements
-    # there; PostgreSQL sends one per batch of 2,000.
-    assert len(ctx.captured_queries) <= (40 if connection.vendor == "postgresql" else 300)
+    # there; PostgreSQL sends one per batch of 2,000 (plus one read of the orders' webhook
+    # subscriptions per batch).
+    assert len(ctx.captured_queries) <= (45 if connection.vendor == "postgresql" else 300)
     assert result.units == waiting - 5
     assert list(
         product_queue(product_id=product.pk).values_list("quantity_backordered", flat=True)

@@ -9,6 +9,7 @@ from django.test import Client
 
 from storefront.models import SalesChannel
 from storefront.services import api_key_create, channel_create
+from tests.storefront.webhook_server import webhook_server  # noqa: F401 - a fixture
 
 
 class ApiClient:
