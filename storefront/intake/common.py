@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -123,6 +123,37 @@ def order_lines(items: Sequence[tuple[str, int, Decimal]]) -> list[dict[str, Any
         {"sku": sku, "quantity": quantity, "unit_price": (total / quantity).quantize(CENT)}
         for sku, quantity, total in merged.values()
     ]
+
+
+def money_total(
+    entries: Any,
+    amount: Callable[[dict[str, Any]], Any],
+    what: Callable[[dict[str, Any]], str],
+) -> Decimal:
+    """The sum of an amount over a list of objects (shipping lines, discount allocations);
+    anything that is not a list, or not an object in it, counts as nothing."""
+    return sum(
+        (
+            money(amount(entry), what(entry))
+            for entry in (entries if isinstance(entries, list) else [])
+            if isinstance(entry, dict)
+        ),
+        Decimal("0"),
+    )
+
+
+def checked_lines(
+    lines: Sequence[tuple[str, int, Decimal]], ignored: list[str], missing: list[str], store: str
+) -> list[dict[str, Any]]:
+    """Order lines from the line items read, refused when some lack a SKU or none is left."""
+    if missing:
+        raise IntakeRefused(
+            f"Line items without a SKU: {', '.join(missing)}. Give each product a SKU in "
+            f"{store} that matches one here."
+        )
+    if not lines:
+        raise IntakeRefused(f"Nothing to ship: only {', '.join(ignored)}.")
+    return order_lines(lines)
 
 
 def currency_check(currency: Any) -> None:

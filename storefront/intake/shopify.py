@@ -15,9 +15,10 @@ from .common import (
     IntakeRefused,
     IntakeSkip,
     Outcome,
+    checked_lines,
     currency_check,
     money,
-    order_lines,
+    money_total,
     text,
     whole,
 )
@@ -71,26 +72,16 @@ def _lines(items: Any) -> tuple[list[dict[str, Any]], list[str]]:
             continue
         what = f"Line item {number} ({sku})"
         quantity = whole(item.get("quantity"), what)
-        allocations = item.get("discount_allocations")
-        discount = sum(
-            (
-                money(allocation.get("amount"), f"{what}, discount")
-                for allocation in (allocations if isinstance(allocations, list) else [])
-                if isinstance(allocation, dict)
-            ),
-            Decimal("0"),
+        label = f"{what}, discount"
+        discount = money_total(
+            item.get("discount_allocations"),
+            lambda allocation: allocation.get("amount"),
+            lambda allocation: label,  # noqa: B023 (read at once, inside the call)
         )
         lines.append(
             (sku, quantity, max(money(item.get("price"), what) * quantity - discount, Decimal("0")))
         )
-    if missing:
-        raise IntakeRefused(
-            f"Line items without a SKU: {', '.join(missing)}. Give each product a SKU in "
-            "Shopify that matches one here."
-        )
-    if not lines:
-        raise IntakeRefused(f"Nothing to ship: only {', '.join(ignored)}.")
-    return order_lines(lines), ignored
+    return checked_lines(lines, ignored, missing, "Shopify"), ignored
 
 
 def _address(order: dict[str, Any]) -> ShippingAddress:
@@ -159,17 +150,10 @@ def read(topic: str, order: Any) -> IntakeAction:
             )
         gateways = order.get("payment_gateway_names")
         method = _payment_method([text(g) for g in gateways] if isinstance(gateways, list) else [])
-        shipping_lines = order.get("shipping_lines")
-        shipping = sum(
-            (
-                money(
-                    line.get("discounted_price", line.get("price")),
-                    f"Shipping line '{text(line.get('title'))}'",
-                )
-                for line in (shipping_lines if isinstance(shipping_lines, list) else [])
-                if isinstance(line, dict)
-            ),
-            Decimal("0"),
+        shipping = money_total(
+            order.get("shipping_lines"),
+            lambda line: line.get("discounted_price", line.get("price")),
+            lambda line: f"Shipping line '{text(line.get('title'))}'",
         )
     except IntakeRefused as refused:
         return IntakeSkip(Outcome.REFUSED, str(refused), external_id)

@@ -15,9 +15,10 @@ from .common import (
     IntakeRefused,
     IntakeSkip,
     Outcome,
+    checked_lines,
     currency_check,
     money,
-    order_lines,
+    money_total,
     text,
     whole,
 )
@@ -62,14 +63,7 @@ def _lines(items: Any) -> tuple[list[dict[str, Any]], list[str]]:
         what = f"Line item {number} ({sku})"
         # "total" is the line after discounts, before tax ("price" is it divided by quantity).
         lines.append((sku, whole(item.get("quantity"), what), money(item.get("total"), what)))
-    if missing:
-        raise IntakeRefused(
-            f"Line items without a SKU: {', '.join(missing)}. Give each product a SKU in "
-            "WooCommerce that matches one here."
-        )
-    if not lines:
-        raise IntakeRefused(f"Nothing to ship: only {', '.join(ignored)}.")
-    return order_lines(lines), ignored
+    return checked_lines(lines, ignored, missing, "WooCommerce"), ignored
 
 
 def _part(data: Any, key: str, limit: int = 200) -> str:
@@ -103,14 +97,10 @@ def read(topic: str, order: Any) -> IntakeAction:
     try:
         currency_check(order.get("currency"))
         lines, ignored = _lines(order.get("line_items"))
-        shipping_lines = order.get("shipping_lines")
-        charge = sum(
-            (
-                money(line.get("total"), f"Shipping line '{text(line.get('method_title'))}'")
-                for line in (shipping_lines if isinstance(shipping_lines, list) else [])
-                if isinstance(line, dict)
-            ),
-            Decimal("0"),
+        charge = money_total(
+            order.get("shipping_lines"),
+            lambda line: line.get("total"),
+            lambda line: f"Shipping line '{text(line.get('method_title'))}'",
         )
     except IntakeRefused as refused:
         return IntakeSkip(Outcome.REFUSED, str(refused), external_id)
