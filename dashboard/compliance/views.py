@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
+from typing import Any
 
+from django import forms
 from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import ValidationError
@@ -100,35 +103,65 @@ def compliance_export(request: HttpRequest) -> HttpResponse | StreamingHttpRespo
     return response
 
 
+def _next_url(request: HttpRequest, *, path_only: bool = True) -> str:
+    """Where to go back after an action: the posted `next` when it is on this site (a bare path
+    when `path_only`), else the compliance screen."""
+    next_url = request.POST.get("next", "")
+    if (path_only and not next_url.startswith("/")) or not url_has_allowed_host_and_scheme(
+        next_url, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return reverse("dashboard:compliance")
+    return next_url
+
+
+def _form_action(
+    request: HttpRequest,
+    form: forms.Form,
+    *,
+    what: str,
+    not_done: str,
+    act: Callable[[dict[str, Any]], str],
+    next_url: str,
+) -> HttpResponse:
+    """Validate the form, run the service, say what happened, go back to `next_url`.
+
+    `act` runs the service with the cleaned data and returns the success message; form errors
+    and the service's refusals are shown as "The <what> <not_done>: <why>".
+    """
+    if not form.is_valid():
+        for errors in form.errors.values():
+            for error in errors:
+                messages.error(request, f"The {what} {not_done}: {error}")
+        return redirect(next_url)
+    try:
+        done = act(form.cleaned_data)
+    except ValidationError as exc:
+        for message in exc.messages:
+            messages.error(request, f"The {what} {not_done}: {message}")
+        return redirect(next_url)
+    messages.success(request, done)
+    return redirect(next_url)
+
+
 @require_POST
 @managers_required
 @single_submission
 def refund_issue(request: HttpRequest, pk: int) -> HttpResponse:
     refund = get_object_or_404(Refund.objects.select_related("order"), pk=pk)
-    form = RefundIssueForm(request.POST)
-    next_url = request.POST.get("next", "")
-    if not next_url.startswith("/") or not url_has_allowed_host_and_scheme(
-        next_url, allowed_hosts={request.get_host()}, require_https=request.is_secure()
-    ):
-        next_url = reverse("dashboard:compliance")
     what = f"refund of {refund.amount} on {refund.order.number}"
-    if not form.is_valid():
-        for error in form.errors.get("reference", []):
-            messages.error(request, f"The {what} was not marked issued: {error}")
-        return redirect(next_url)
-    try:
-        refund_mark_issued(
-            refund=refund, reference=form.cleaned_data["reference"], actor=request.user
-        )
-    except ValidationError as exc:
-        for message in exc.messages:
-            messages.error(request, f"The {what} was not marked issued: {message}")
-        return redirect(next_url)
-    messages.success(
+
+    def act(data: dict[str, Any]) -> str:
+        refund_mark_issued(refund=refund, reference=data["reference"], actor=request.user)
+        return f"The {what} is marked issued (reference {data['reference'].strip()})."
+
+    return _form_action(
         request,
-        f"The {what} is marked issued (reference {form.cleaned_data['reference'].strip()}).",
+        RefundIssueForm(request.POST),
+        what=what,
+        not_done="was not marked issued",
+        act=act,
+        next_url=_next_url(request),
     )
-    return redirect(next_url)
 
 
 @require_POST
@@ -137,35 +170,25 @@ def refund_issue(request: HttpRequest, pk: int) -> HttpResponse:
 def refund_failed(request: HttpRequest, pk: int) -> HttpResponse:
     """The refund could not go back the original way: record why, owe it another way."""
     refund = get_object_or_404(Refund.objects.select_related("order"), pk=pk)
-    form = RefundFailedForm(request.POST)
-    next_url = request.POST.get("next", "")
-    if not url_has_allowed_host_and_scheme(
-        next_url, allowed_hosts={request.get_host()}, require_https=request.is_secure()
-    ):
-        next_url = reverse("dashboard:compliance")
     what = f"refund of {refund.amount} on {refund.order.number}"
-    if not form.is_valid():
-        for errors in form.errors.values():
-            for error in errors:
-                messages.error(request, f"The {what} was not marked failed: {error}")
-        return redirect(next_url)
-    try:
-        refund = refund_mark_failed(
-            refund=refund,
-            reason=form.cleaned_data["reason"],
-            method=form.cleaned_data["method"],
-            actor=request.user,
+
+    def act(data: dict[str, Any]) -> str:
+        failed = refund_mark_failed(
+            refund=refund, reason=data["reason"], method=data["method"], actor=request.user
         )
-    except ValidationError as exc:
-        for message in exc.messages:
-            messages.error(request, f"The {what} was not marked failed: {message}")
-        return redirect(next_url)
-    messages.success(
+        return (
+            f"The {what} failed: it is now owed by {failed.get_other_method_display().lower()} "
+            f"by {failed.due_date:%Y-%m-%d}."
+        )
+
+    return _form_action(
         request,
-        f"The {what} failed: it is now owed by {refund.get_other_method_display().lower()} "
-        f"by {refund.due_date:%Y-%m-%d}.",
+        RefundFailedForm(request.POST),
+        what=what,
+        not_done="was not marked failed",
+        act=act,
+        next_url=_next_url(request, path_only=False),
     )
-    return redirect(next_url)
 
 
 @require_POST
@@ -174,20 +197,20 @@ def refund_failed(request: HttpRequest, pk: int) -> HttpResponse:
 def follow_up_done(request: HttpRequest, pk: int) -> HttpResponse:
     """Staff told the customer of a delay notice another way (its email failed)."""
     follow_up = get_object_or_404(NoticeFollowUp.objects.select_related("order"), pk=pk)
-    form = FollowUpDoneForm(request.POST)
     what = f"delay notice of {follow_up.order.number}"
-    if not form.is_valid():
-        for error in form.errors.get("how", []):
-            messages.error(request, f"The {what} was not recorded as given: {error}")
-        return redirect(reverse("dashboard:compliance"))
-    try:
-        notice_follow_up_done(follow_up=follow_up, how=form.cleaned_data["how"], actor=request.user)
-    except ValidationError as exc:
-        for message in exc.messages:
-            messages.error(request, f"The {what} was not recorded as given: {message}")
-        return redirect(reverse("dashboard:compliance"))
-    messages.success(request, f"The {what} is recorded as given: {form.cleaned_data['how']}.")
-    return redirect(reverse("dashboard:compliance"))
+
+    def act(data: dict[str, Any]) -> str:
+        notice_follow_up_done(follow_up=follow_up, how=data["how"], actor=request.user)
+        return f"The {what} is recorded as given: {data['how']}."
+
+    return _form_action(
+        request,
+        FollowUpDoneForm(request.POST),
+        what=what,
+        not_done="was not recorded as given",
+        act=act,
+        next_url=reverse("dashboard:compliance"),
+    )
 
 
 urlpatterns = [
