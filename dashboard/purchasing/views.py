@@ -7,7 +7,6 @@ from typing import Any, cast
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path, reverse
@@ -17,6 +16,7 @@ from inventory.models import PurchaseOrder, PurchaseOrderLine
 from orders import services
 
 from ..access import managers_required
+from ..lists import render_list
 from ..submissions import single_submission
 from . import selectors
 from .forms import (
@@ -57,16 +57,13 @@ def purchase_orders(request: HttpRequest) -> HttpResponse:
         status = filters.cleaned_data["status"]
         supplier = filters.cleaned_data["supplier"]
         supplier_id = supplier.pk if supplier else None
-    page = Paginator(
-        selectors.purchase_order_list(status=status, supplier_id=supplier_id), PAGE_SIZE
-    ).get_page(request.GET.get("page"))
-    rows = [(po, STATUS_BADGES.get(po.status, "")) for po in page]
-    query = request.GET.copy()
-    query.pop("page", None)
-    return render(
+    return render_list(
         request,
         "dashboard/purchasing/purchase_order_list.html",
-        {"filters": filters, "page": page, "rows": rows, "query": query.urlencode()},
+        filters=filters,
+        items=selectors.purchase_order_list(status=status, supplier_id=supplier_id),
+        page_size=PAGE_SIZE,
+        badge=lambda po: STATUS_BADGES.get(po.status, ""),
     )
 
 

@@ -5,9 +5,8 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse, QueryDict
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import get_object_or_404, redirect
 from django.urls import path, reverse
 from django.views.decorators.http import require_POST
 
@@ -15,6 +14,7 @@ from storefront.models import WebhookDelivery
 from storefront.webhooks import webhook_delivery_resend
 
 from ..access import managers_required
+from ..lists import render_list
 from ..submissions import single_submission
 from . import selectors
 from .forms import DeliveryFilterForm
@@ -37,16 +37,13 @@ def webhook_deliveries(request: HttpRequest) -> HttpResponse:
         channel = filters.cleaned_data["channel"]
         channel_id = channel.pk if channel else None
         state = filters.cleaned_data["state"]
-    page = Paginator(
-        selectors.webhook_delivery_list(channel_id=channel_id, state=state), PAGE_SIZE
-    ).get_page(request.GET.get("page"))
-    rows = [(d, STATE_BADGES.get(d.state, "")) for d in page]
-    query = request.GET.copy()
-    query.pop("page", None)
-    return render(
+    return render_list(
         request,
         "dashboard/webhooks/delivery_list.html",
-        {"filters": filters, "page": page, "rows": rows, "query": query.urlencode()},
+        filters=filters,
+        items=selectors.webhook_delivery_list(channel_id=channel_id, state=state),
+        page_size=PAGE_SIZE,
+        badge=lambda delivery: STATE_BADGES.get(delivery.state, ""),
     )
 
 
