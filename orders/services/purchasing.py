@@ -122,6 +122,20 @@ def _send(*, po: PurchaseOrder, actor: Any) -> None:
     _po_event(po=po, message=f"Sent to {po.supplier.name}", actor=actor)
 
 
+def _required_reason(reason: str | None, needs: str) -> str:
+    """The reason given, stripped; refused when blank ("<needs> needs a reason.")."""
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationError(f"{needs} needs a reason.")
+    return reason
+
+
+def _lock_line(line: PurchaseOrderLine) -> tuple[PurchaseOrder, PurchaseOrderLine]:
+    """The line's purchase order, locked, and the line as it is now (with its product)."""
+    po = _lock_po(line.purchase_order_id)
+    return po, PurchaseOrderLine.objects.select_related("product").get(pk=line.pk)
+
+
 def _po_send(*, purchase_order: PurchaseOrder, actor: Any = None) -> PurchaseOrder:
     """Send a draft: its lines count as incoming supply from now on."""
     po = _lock_po(purchase_order.pk)
@@ -135,11 +149,8 @@ def _po_line_reschedule(
     *, line: PurchaseOrderLine, expected_date: dt.date, reason: str, actor: Any = None
 ) -> PurchaseOrderLine:
     """Change when a line is expected, with the supplier's reason."""
-    reason = (reason or "").strip()
-    if not reason:
-        raise ValidationError("Changing an expected date needs a reason.")
-    po = _lock_po(line.purchase_order_id)
-    line = PurchaseOrderLine.objects.select_related("product").get(pk=line.pk)
+    reason = _required_reason(reason, "Changing an expected date")
+    po, line = _lock_line(line)
     if po.status in (PurchaseOrder.Status.CANCELLED, PurchaseOrder.Status.RECEIVED):
         raise ValidationError(f"{po.number} is {po.get_status_display().lower()}.")
     if line.is_cancelled or line.quantity_outstanding == 0:
@@ -189,8 +200,7 @@ def _po_line_receive(*, line: PurchaseOrderLine, quantity: int, actor: Any = Non
     if isinstance(quantity, bool) or not isinstance(quantity, int) or quantity <= 0:
         raise ValidationError("Quantity received must be a whole number above zero.")
     stock = lock_stock(product_id=line.product_id)
-    po = _lock_po(line.purchase_order_id)
-    line = PurchaseOrderLine.objects.select_related("product").get(pk=line.pk)
+    po, line = _lock_line(line)
     if po.status == PurchaseOrder.Status.CANCELLED or line.is_cancelled:
         raise ValidationError(f"{po.number} is cancelled; receive without a PO instead.")
     if po.status == PurchaseOrder.Status.DRAFT:
@@ -225,9 +235,7 @@ def _po_line_receive(*, line: PurchaseOrderLine, quantity: int, actor: Any = Non
 
 def _po_cancel(*, purchase_order: PurchaseOrder, reason: str, actor: Any = None) -> PurchaseOrder:
     """Cancel everything still outstanding on a purchase order."""
-    reason = (reason or "").strip()
-    if not reason:
-        raise ValidationError("Cancelling a purchase order needs a reason.")
+    reason = _required_reason(reason, "Cancelling a purchase order")
     po = _lock_po(purchase_order.pk)
     if po.status in (PurchaseOrder.Status.CANCELLED, PurchaseOrder.Status.RECEIVED):
         raise ValidationError(f"{po.number} is already {po.get_status_display().lower()}.")
@@ -241,11 +249,8 @@ def _po_line_cancel(
     *, line: PurchaseOrderLine, reason: str, actor: Any = None
 ) -> PurchaseOrderLine:
     """Cancel a line's outstanding units (what was received stays received)."""
-    reason = (reason or "").strip()
-    if not reason:
-        raise ValidationError("Cancelling a purchase order line needs a reason.")
-    po = _lock_po(line.purchase_order_id)
-    line = PurchaseOrderLine.objects.select_related("product").get(pk=line.pk)
+    reason = _required_reason(reason, "Cancelling a purchase order line")
+    po, line = _lock_line(line)
     if line.is_cancelled or line.quantity_outstanding == 0:
         raise ValidationError(f"{po.number}: {line.product.sku} has nothing outstanding.")
     # What was received stays received; the rest will not come.
