@@ -118,6 +118,11 @@ def order_rule_evaluate(*, order_id: int, now: dt.datetime | None = None) -> Ord
     expected = outlook.expected
     state = compliance.state
 
+    def cancel(day: dt.date, why: str) -> None:
+        _cancel_under_rule(
+            order=order, compliance=compliance, lines=outlook.open_lines, day=day, why=why
+        )
+
     if state in (State.NOTICE_SENT, State.RENEWED_NOTICE_SENT) and not _notice_reached(
         order=order, compliance=compliance, outlook=outlook, today=today
     ):
@@ -125,12 +130,9 @@ def order_rule_evaluate(*, order_id: int, now: dt.datetime | None = None) -> Ord
 
     if state == State.ON_TIME:
         if today > deadline_t:
-            _cancel_under_rule(
-                order=order,
-                compliance=compliance,
-                lines=outlook.open_lines,
-                day=deadline_t,
-                why=f"not shipped by {deadline_t:%Y-%m-%d} and no delay notice was sent in time",
+            cancel(
+                deadline_t,
+                f"not shipped by {deadline_t:%Y-%m-%d} and no delay notice was sent in time",
             )
         elif expected is None or expected > deadline_t:
             branch = (
@@ -162,13 +164,7 @@ def order_rule_evaluate(*, order_id: int, now: dt.datetime | None = None) -> Ord
     if state == State.NOTICE_SENT and compliance.branch == Branch.LONG:
         cutoff = compliance.cancel_at_end_of or deadline_t + GRACE
         if today > cutoff:
-            _cancel_under_rule(
-                order=order,
-                compliance=compliance,
-                lines=outlook.open_lines,
-                day=cutoff,
-                why=f"no consent to the delay by {cutoff:%Y-%m-%d} and not shipped",
-            )
+            cancel(cutoff, f"no consent to the delay by {cutoff:%Y-%m-%d} and not shipped")
         return compliance
 
     if state == State.NOTICE_SENT and compliance.branch == Branch.SHORT:
@@ -193,13 +189,7 @@ def order_rule_evaluate(*, order_id: int, now: dt.datetime | None = None) -> Ord
         consented = compliance.consented_until
         assert consented is not None  # noqa: S101
         if today > consented:
-            _cancel_under_rule(
-                order=order,
-                compliance=compliance,
-                lines=outlook.open_lines,
-                day=consented,
-                why=f"not shipped by the consented date {consented:%Y-%m-%d}",
-            )
+            cancel(consented, f"not shipped by the consented date {consented:%Y-%m-%d}")
         elif expected is None or expected > consented:
             renewals = order.delay_notices.filter(kind=DelayNotice.Kind.RENEWED).count()
             _notice(
@@ -222,12 +212,9 @@ def order_rule_evaluate(*, order_id: int, now: dt.datetime | None = None) -> Ord
         renewal_cutoff = compliance.cancel_at_end_of
         assert renewal_cutoff is not None  # noqa: S101
         if today > renewal_cutoff:
-            _cancel_under_rule(
-                order=order,
-                compliance=compliance,
-                lines=outlook.open_lines,
-                day=renewal_cutoff,
-                why=f"no consent to the further delay before {renewal_cutoff:%Y-%m-%d} passed",
+            cancel(
+                renewal_cutoff,
+                f"no consent to the further delay before {renewal_cutoff:%Y-%m-%d} passed",
             )
         return compliance
 
