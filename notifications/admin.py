@@ -61,7 +61,7 @@ class DeliveryEventInline(ReadOnlyInlineMixin, admin.TabularInline):
 
 
 class NotificationInline(ReadOnlyInlineMixin, admin.TabularInline):
-    """The order's emails, for the Order admin's timeline (see the report to the lead)."""
+    """The order's emails, for the Order admin's timeline."""
 
     model = Notification
     verbose_name = "email"

@@ -1,7 +1,7 @@
 """The FTC Mail Order Rule, as behaviour: deadlines, option notices, consent, cancellation and
 refunds, on a fixed clock in the store's time zone (America/New_York).
 
-Every scenario follows /work/shared/FTC_RULE.md. ETAs come from purchase orders the way staff
+Every scenario follows the rule's text (16 CFR 435). ETAs come from purchase orders the way staff
 set them: a line's ETA is the PO line's expected date plus one handling day, so each PO date
 below is the day before the ETA it stands for. Decisions on commit do not run in these tests,
 so each step calls rule_run() explicitly, as the hourly beat would.
