@@ -9,6 +9,7 @@ integer range (3e9 units) and answered a server error.
 from __future__ import annotations
 
 import datetime as dt
+from decimal import Decimal
 from typing import Any
 
 from django import forms
@@ -20,6 +21,8 @@ from config.calendar import store_today
 
 # Most units in one receipt, adjustment or purchase order line.
 MAX_QUANTITY = 1_000_000
+# Largest amount of money one order line, shipping charge or refund may carry.
+MAX_AMOUNT = Decimal("1000000")
 # Longest lead time a supplier or product may have, and longest stated shipping time.
 MAX_LEAD_TIME_DAYS = 365
 # Dates people type (promised ship dates, release dates, expected dates) lie at most this far

@@ -213,14 +213,15 @@ def _post(delivery: WebhookDelivery) -> tuple[int | None, str]:
 
 
 def _is_permanent(status: int | None) -> bool:
-    return status is not None and 400 <= status < 500 and status not in (408, 429)
+    # Redirects are not followed (a signed body must not move elsewhere), so a 3xx never heals.
+    return status is not None and 300 <= status < 500 and status not in (408, 429)
 
 
 def webhook_deliveries_drain(
     *, now: dt.datetime | None = None, limit: int | None = None
 ) -> DrainResult:
-    """Claim and send due deliveries; record each outcome. 2xx delivers; 4xx other than 408 and
-    429 fails for good; anything else (5xx, timeouts, refused connections) tries again later,
+    """Claim and send due deliveries; record each outcome. 2xx delivers; 3xx and 4xx other than 408
+    and 429 fail for good; anything else (5xx, timeouts, refused connections) tries again later,
     with a growing wait, until WEBHOOK_MAX_ATTEMPTS."""
     now = now or timezone.now()
     limit = limit or settings.WEBHOOK_DRAIN_BATCH

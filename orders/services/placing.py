@@ -16,7 +16,7 @@ from django.db.models.functions import Lower
 from django.utils import timezone
 
 from config.calendar import store_today
-from inventory.bounds import MAX_LEAD_TIME_DAYS, validate_plausible_date
+from inventory.bounds import MAX_AMOUNT, MAX_LEAD_TIME_DAYS, MAX_QUANTITY, validate_plausible_date
 from inventory.locks import lock_stocks
 from inventory.models import Product, Stock
 from inventory.stock import stocks_allocate
@@ -127,6 +127,9 @@ def _clean_line_requests(
         if req.quantity <= 0:
             errors.append(f"Line {number} ({sku}): quantity must be at least 1.")
             continue
+        if req.quantity > MAX_QUANTITY:
+            errors.append(f"Line {number} ({sku}): at most {MAX_QUANTITY:,} units on one line.")
+            continue
         unit_price = None
         if req.unit_price is not None:
             try:
@@ -136,6 +139,9 @@ def _clean_line_requests(
                 continue
             if not unit_price.is_finite() or unit_price < 0:
                 errors.append(f"Line {number} ({sku}): unit price cannot be negative.")
+                continue
+            if unit_price > MAX_AMOUNT:
+                errors.append(f"Line {number} ({sku}): unit price can be at most {MAX_AMOUNT:,}.")
                 continue
         if not isinstance(req.later_subscription_issue, bool):
             errors.append(f"Line {number} ({sku}): later_subscription_issue must be true or false.")
@@ -376,8 +382,8 @@ def order_place(
     if errors:
         raise ValidationError(errors)
     shipping_charge = to_cents(Decimal(shipping_charge))
-    if shipping_charge < 0:
-        raise ValidationError("The shipping charge cannot be negative.")
+    if shipping_charge < 0 or shipping_charge > MAX_AMOUNT:
+        raise ValidationError(f"The shipping charge must be from 0 to {MAX_AMOUNT:,}.")
 
     # 2. Decide every line under the products' stock locks. The clock is read after the
     # locks: queue order is the order buyers were served in.

@@ -9,14 +9,18 @@ from typing import Any
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from inventory.bounds import MAX_LEAD_TIME_DAYS, MAX_QUANTITY, validate_plausible_date
+from inventory.bounds import (
+    MAX_AMOUNT,
+    MAX_LEAD_TIME_DAYS,
+    MAX_QUANTITY,
+    validate_plausible_date,
+)
 from orders.models import EtaSource, Order, OrderLine, Refund, Shipment, ShipmentLine
 from orders.selectors import QuoteStatus
 from storefront.countries import COUNTRY_CODES
 from storefront.selectors import QuoteLine, StorefrontQuote, order_deadline
 
 MAX_LINES = 100
-MAX_AMOUNT = Decimal("1000000")
 PHONE = re.compile(r"^\+?[0-9 ()./-]{4,30}$")
 
 

@@ -14,6 +14,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 
+from inventory.bounds import MAX_AMOUNT, MAX_QUANTITY
 from orders.models import Order
 from orders.services import order_cancel
 from storefront.models import IntakeRecord, SalesChannel
@@ -94,16 +95,22 @@ def money(value: Any, what: str) -> Decimal:
         raise IntakeRefused(f"{what}: '{text(value, 30)}' is not an amount.") from None
     if not amount.is_finite() or amount < 0:
         raise IntakeRefused(f"{what}: '{text(value, 30)}' is not an amount.")
+    if amount > MAX_AMOUNT:
+        raise IntakeRefused(f"{what}: {text(value, 30)} is more than {MAX_AMOUNT:,}.")
     return amount
 
 
 def whole(value: Any, what: str) -> int:
     if isinstance(value, bool) or not isinstance(value, (int, str)):
         raise IntakeRefused(f"{what}: the quantity is not a whole number.")
-    try:
-        return int(value)
-    except ValueError:
-        raise IntakeRefused(f"{what}: the quantity is not a whole number.") from None
+    if isinstance(value, str) and not (value.isascii() and value.isdigit()):
+        raise IntakeRefused(f"{what}: the quantity is not a whole number.")
+    if isinstance(value, str) and len(value) > len(str(MAX_QUANTITY)):
+        raise IntakeRefused(f"{what}: {value[:30]} units is more than {MAX_QUANTITY:,}.")
+    quantity = int(value)
+    if quantity > MAX_QUANTITY:
+        raise IntakeRefused(f"{what}: {quantity:,} units is more than {MAX_QUANTITY:,}.")
+    return quantity
 
 
 def order_lines(items: Sequence[tuple[str, int, Decimal]]) -> list[dict[str, Any]]:

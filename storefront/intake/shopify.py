@@ -123,9 +123,9 @@ def _customer(order: dict[str, Any], address: ShippingAddress) -> tuple[str, str
 
 def read(topic: str, order: Any) -> IntakeAction:
     """What a Shopify order webhook asks; IntakeSkip(refused) when it cannot be taken."""
-    if not isinstance(order, dict) or order.get("id") in (None, ""):
+    external_id = text(order.get("id"), 100) if isinstance(order, dict) else ""
+    if not external_id:
         return IntakeSkip(Outcome.REFUSED, "The body is not a Shopify order (no id).")
-    external_id = text(order.get("id"), 100)
     if topic == "orders/cancelled":
         reason = text(order.get("cancel_reason")) or "other"
         return IntakeCancel(

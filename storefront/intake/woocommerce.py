@@ -72,9 +72,9 @@ def _part(data: Any, key: str, limit: int = 200) -> str:
 
 def read(topic: str, order: Any) -> IntakeAction:
     """What a WooCommerce order webhook asks; IntakeSkip(refused) when it cannot be taken."""
-    if not isinstance(order, dict) or order.get("id") in (None, ""):
+    external_id = text(order.get("id"), 100) if isinstance(order, dict) else ""
+    if not external_id:
         return IntakeSkip(Outcome.REFUSED, "The body is not a WooCommerce order (no id).")
-    external_id = text(order.get("id"), 100)
     if topic not in ("order.created", "order.updated"):
         return IntakeSkip(Outcome.IGNORED, f"Topic '{topic}' is not taken here.", external_id)
     status = text(order.get("status")).lower()

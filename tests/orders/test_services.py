@@ -526,3 +526,27 @@ def test_a_unit_price_given_as_text_is_kept_to_the_cent():
     )
     assert order.lines.get().unit_price == Decimal("9.50")
     assert order.amount_paid == Decimal("19.00")
+
+
+@pytest.mark.parametrize(
+    ("quantity", "unit_price", "shipping", "why"),
+    [
+        (3_000_000, None, "0", "at most 1,000,000 units on one line"),
+        (1, "2000000", "0", "unit price can be at most 1,000,000"),
+        (1, None, "2000000", "The shipping charge must be from 0 to 1,000,000"),
+    ],
+)
+def test_an_order_beyond_any_plausible_size_is_refused_with_a_message(
+    quantity, unit_price, shipping, why
+):
+    lamp = ProductFactory(sku="LAMP-1", on_hand=5)
+    with pytest.raises(ValidationError) as refused:
+        order_place(
+            customer_email="ada@example.com",
+            customer_name="Ada",
+            lines=[LineRequest(sku="LAMP-1", quantity=quantity, unit_price=unit_price)],
+            shipping_charge=Decimal(shipping),
+        )
+    assert why in " ".join(refused.value.messages)
+    assert Order.objects.count() == 0
+    assert Stock.objects.get(pk=lamp.pk).allocated == 0

@@ -227,6 +227,42 @@ def test_an_unknown_sku_is_refused_with_a_record(shop, products):
     assert Order.objects.count() == 0
 
 
+@pytest.mark.parametrize(
+    ("field", "value", "why"),
+    [
+        ("quantity", 3_000_000_000, "3,000,000,000 units is more than 1,000,000"),
+        ("quantity", "99999999999999999999", "units is more than 1,000,000"),
+        ("quantity", "1_000", "the quantity is not a whole number"),
+        ("price", "1e30", "is more than 1,000,000"),
+        ("price", "100000000000", "is more than 1,000,000"),
+    ],
+)
+def test_an_amount_or_quantity_beyond_any_order_is_refused_not_a_server_error(
+    shop, products, field, value, why
+):
+    body = payload("shopify_orders_create.json")
+    body["line_items"][0][field] = value
+
+    response = send(shop, body)
+
+    assert response.status_code == 200
+    assert response.json()["outcome"] == "refused"
+    assert why in IntakeRecord.objects.get().detail
+    assert Order.objects.count() == 0
+
+
+@pytest.mark.parametrize("order_id", [{"id": 1}, [1], "  "])
+def test_an_order_id_that_is_not_an_id_is_refused(shop, products, order_id):
+    body = payload("shopify_orders_create.json")
+    body["id"] = order_id
+
+    response = send(shop, body)
+
+    assert response.json()["outcome"] == "refused"
+    assert "no id" in IntakeRecord.objects.get().detail
+    assert Order.objects.count() == 0
+
+
 def test_a_refused_delivery_sent_again_after_the_product_exists_is_taken(shop, products):
     body = payload("shopify_orders_create.json")
     body["line_items"][0]["sku"] = "NEW-1"

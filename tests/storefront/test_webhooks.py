@@ -170,8 +170,10 @@ def test_a_5xx_is_retried_later_then_delivered_with_the_same_event_id(
     assert webhook_server.event_ids == [str(delivery.event_id)] * 2
 
 
-@pytest.mark.parametrize(("status", "state"), [(410, State.FAILED), (429, State.PENDING)])
-def test_a_4xx_fails_for_good_except_408_and_429(
+@pytest.mark.parametrize(
+    ("status", "state"), [(301, State.FAILED), (410, State.FAILED), (429, State.PENDING)]
+)
+def test_a_3xx_or_4xx_fails_for_good_except_408_and_429(
     channel, subscribed, webhook_server, status, state
 ):
     webhook_server.answers = [status]
