@@ -85,7 +85,7 @@ def storefront_quote(
     now = now or timezone.now()
     products = {
         p.sku_lower: p
-        for p in Product.objects.select_related("preferred_supplier", "stock")
+        for p in Product.objects.select_related("preferred_supplier")
         .annotate(sku_lower=Lower("sku"))
         .filter(sku_lower__in=[sku.lower() for sku, _ in lines])
     }

@@ -14,8 +14,9 @@ from tests.factories import ProductFactory, place_order
 
 pytestmark = pytest.mark.django_db
 
-# The products, their waiting units, their incoming supply and the shipping rate table.
-QUOTE_QUERIES = 4
+# The products, their stock (read afresh), their waiting units, their incoming supply and the
+# shipping rate table.
+QUOTE_QUERIES = 5
 
 
 @pytest.fixture
