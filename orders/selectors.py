@@ -308,12 +308,11 @@ def products_quote(
 ) -> list[Quote]:
     """product_quote for several (product, quantity) pairs, each quoted on its own, in a fixed
     number of queries however many there are (products should come with
-    `select_related("preferred_supplier", "stock")`)."""
+    `select_related("preferred_supplier")`)."""
     products = [product for product, quantity in items if _is_quantity(quantity)]
     ids = [product.pk for product in products]
-    stocks = {p.pk: p.stock for p in products if Product.stock.is_cached(p)}
-    if len(stocks) < len(set(ids)):
-        stocks.update({s.pk: s for s in Stock.objects.filter(pk__in=set(ids) - set(stocks))})
+    # Read afresh: a product held by the caller may carry a stock row read before a change.
+    stocks = {s.pk: s for s in Stock.objects.filter(pk__in=ids)} if ids else {}
     total, ahead = waiting_units(product_ids=ids) if ids else ({}, {})
     contexts = eta_contexts(products=products, today=store_today(now)) if ids else {}
     return [

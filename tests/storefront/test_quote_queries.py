@@ -14,8 +14,8 @@ from tests.factories import ProductFactory, place_order
 
 pytestmark = pytest.mark.django_db
 
-# The products, their waiting units, their incoming supply and the shipping rate table.
-QUOTE_QUERIES = 4
+# The products, their stock, waiting units, incoming supply and the shipping rate table.
+QUOTE_QUERIES = 5
 
 
 @pytest.fixture
