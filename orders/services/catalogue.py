@@ -29,9 +29,10 @@ UPSERT_FIELDS = (
     "backorder_limit_from_incoming",
     "backorder_margin",
     "exempt_from_mail_order_rule",
+    "preferred_supplier",
 )
 # Changing these moves the ETAs of the product's waiting lines.
-ETA_FIELDS = frozenset({"lead_time_days", "is_preorder", "release_date"})
+ETA_FIELDS = frozenset({"lead_time_days", "preferred_supplier", "is_preorder", "release_date"})
 MAX_UPSERT_ITEMS = 500
 
 
@@ -68,11 +69,18 @@ def _clean(product: Product, fields: Sequence[str]) -> dict[str, list[str]]:
 
 
 @transaction.atomic
-def products_upsert(*, items: Sequence[Mapping[str, Any]], actor: Any = None) -> list[UpsertResult]:
+def products_upsert(
+    *,
+    items: Sequence[Mapping[str, Any]],
+    reason: str = "product settings synced",
+    actor: Any = None,
+) -> list[UpsertResult]:
     """Create or update products by SKU (case-insensitive), all or nothing.
 
-    Each item has a `sku` and any of UPSERT_FIELDS; a new product needs a name and a price.
-    Raises ProductsRefused naming every bad item; nothing is written then."""
+    Each item has a `sku` and any of UPSERT_FIELDS (`preferred_supplier` a Supplier); a new
+    product needs a name and a price. Waiting lines' ETAs move with the settings they rest on
+    (`reason` says why on their timeline). Raises ProductsRefused naming every bad item;
+    nothing is written then."""
     if len(items) > MAX_UPSERT_ITEMS:
         raise ValidationError(f"Send at most {MAX_UPSERT_ITEMS} products at once.")
     keys = [str(item.get("sku", "")).strip().lower() for item in items]
@@ -137,7 +145,5 @@ def products_upsert(*, items: Sequence[Mapping[str, Any]], actor: Any = None) ->
         stocks_touch(product_ids=[product.pk for product, _ in updates], now=timezone.now())
     moved = [product.pk for product, changed in updates if ETA_FIELDS.intersection(changed)]
     if moved:
-        _eta_refresh_products(
-            product_ids=moved, reason="product settings synced", actor=actor, stocks=stocks
-        )
+        _eta_refresh_products(product_ids=moved, reason=reason, actor=actor, stocks=stocks)
     return [UpsertResult(product.sku, action, changed) for product, action, changed in planned]
