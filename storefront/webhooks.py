@@ -140,11 +140,11 @@ def webhooks_from_events(events: Sequence[OrderEvent]) -> list[WebhookDelivery]:
 
 class _StockChanges:
     """This transaction's stock.changed events, one per product. Registered as an on-commit
-    hook (which does nothing): it lives exactly as long as the transaction, and a rolled-back
-    savepoint drops it together with the rows written after it."""
+    hook (which does nothing) once a change has a subscriber: it lives exactly as long as the
+    transaction, and a rolled-back savepoint drops it together with the rows written after it."""
 
-    def __init__(self) -> None:
-        self.subscription_ids: list[int] | None = None
+    def __init__(self, subscription_ids: list[int]) -> None:
+        self.subscription_ids = subscription_ids
         self.event_ids: dict[int, uuid.UUID] = {}
         self.written: set[int] = set()
         self.products: dict[int, dict[str, Any]] = {}
@@ -153,11 +153,22 @@ class _StockChanges:
         pass
 
 
-def _stock_changes() -> _StockChanges:
+def _stock_changes() -> _StockChanges | None:
+    """This transaction's events so far; None (no hook registered, so none is left behind for
+    the tests and callers that count them) while no subscription wants stock.changed."""
     for entry in connection.run_on_commit:
         if isinstance(entry[1], _StockChanges):
             return entry[1]
-    batch = _StockChanges()
+    subscription_ids = [
+        pk
+        for pk, types in WebhookSubscription.objects.filter(is_active=True, channel__is_active=True)
+        .order_by()
+        .values_list("pk", "event_types")
+        if WebhookEvent.STOCK_CHANGED in types
+    ]
+    if not subscription_ids:
+        return None
+    batch = _StockChanges(subscription_ids)
     transaction.on_commit(batch)
     return batch
 
@@ -165,19 +176,10 @@ def _stock_changes() -> _StockChanges:
 def webhooks_from_stock_changes(stocks: Sequence[Stock]) -> None:
     """The stock writer's subscriber: one stock.changed per product per transaction for every
     subscription that wants it, written in the causing transaction with the product's stock as
-    it is at the last change (a later change in the same transaction updates the row)."""
+    it is at the last change (a later change in the same transaction updates the row). Without
+    a subscriber it costs one read of the subscriptions."""
     batch = _stock_changes()
-    if batch.subscription_ids is None:
-        batch.subscription_ids = [
-            pk
-            for pk, types in WebhookSubscription.objects.filter(
-                is_active=True, channel__is_active=True
-            )
-            .order_by()
-            .values_list("pk", "event_types")
-            if WebhookEvent.STOCK_CHANGED in types
-        ]
-    if not batch.subscription_ids:
+    if batch is None:
         return
     missing = {stock.pk for stock in stocks} - set(batch.products)
     if missing:
