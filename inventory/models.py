@@ -130,6 +130,10 @@ class Stock(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
+        indexes = [
+            # The storefronts' availability feed: products in the order their stock last changed.
+            models.Index(fields=["updated_at", "product"], name="stock_changed_feed_idx")
+        ]
         constraints = [
             models.CheckConstraint(condition=Q(allocated__gte=0), name="stock_allocated_gte_0"),
             models.CheckConstraint(

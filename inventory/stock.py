@@ -8,12 +8,14 @@ its transaction, and keeps the locked `Stock` objects it is given in step with t
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db.models import Case, F, Value, When
 from django.utils import timezone
+from django.utils.module_loading import import_string
 
 from .models import Product, Stock, StockMovement
 
@@ -21,6 +23,20 @@ from .models import Product, Stock, StockMovement
 def stock_open(*, product: Product) -> Stock:
     """A new product's stock row, empty (opening stock is a receipt: stock_movement_record)."""
     return Stock.objects.create(product=product)
+
+
+def stocks_open(*, products: Sequence[Product]) -> list[Stock]:
+    """stock_open for many new products, in one INSERT."""
+    return Stock.objects.bulk_create([Stock(product=product) for product in products])
+
+
+def stocks_touch(*, product_ids: Iterable[int], now: dt.datetime) -> None:
+    """Mark the products' availability as changed without a change of quantities (their
+    supply, ETA or backorder settings moved), so the storefronts' availability feed lists them
+    again. The same stamp every quantity change sets."""
+    ids = sorted(set(product_ids))
+    if ids:
+        Stock.objects.filter(pk__in=ids).update(updated_at=now)
 
 
 def stock_movement_record(
@@ -48,6 +64,7 @@ def stock_movement_record(
     )
     stock.on_hand += quantity
     stock.allocated += allocated_delta
+    _stock_changed([stock])
     return StockMovement.objects.create(
         product_id=stock.pk,
         kind=kind,
@@ -84,3 +101,12 @@ def stocks_allocate(
     )
     for product_id, count in changes.items():
         stocks[product_id].allocated += count
+    _stock_changed([stocks[product_id] for product_id in changes])
+
+
+def _stock_changed(stocks: Sequence[Stock]) -> None:
+    """Hand the changed rows (as they now are) to settings.STOCK_CHANGE_SUBSCRIBERS, inside the
+    transaction: storefronts hear of it through the same outbox as order events, and a
+    rolled-back change tells nobody. A list in settings, so inventory knows none of them."""
+    for path in settings.STOCK_CHANGE_SUBSCRIBERS:
+        import_string(path)(stocks)

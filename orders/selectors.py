@@ -311,8 +311,8 @@ def products_quote(
     `select_related("preferred_supplier")`)."""
     products = [product for product, quantity in items if _is_quantity(quantity)]
     ids = [product.pk for product in products]
-    # Stock is always read afresh: a product object kept by the caller may carry a stale one.
-    stocks = {s.pk: s for s in Stock.objects.filter(pk__in=set(ids))} if ids else {}
+    # Read afresh: a product held by the caller may carry a stock row read before a change.
+    stocks = {s.pk: s for s in Stock.objects.filter(pk__in=ids)} if ids else {}
     total, ahead = waiting_units(product_ids=ids) if ids else ({}, {})
     contexts = eta_contexts(products=products, today=store_today(now)) if ids else {}
     return [

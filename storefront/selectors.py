@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
 import datetime as dt
 import hmac
 import uuid
 from dataclasses import dataclass
 from decimal import Decimal
 
-from django.db.models import Prefetch, QuerySet
+from django.conf import settings
+from django.db.models import Prefetch, Q, QuerySet
 from django.db.models.functions import Lower
 from django.utils import timezone
 
 from compliance.selectors import Deadline, shipment_deadline
-from inventory.models import Product
+from inventory.models import Product, Stock
+from inventory.selectors import incoming_supply
 from orders.models import Order, OrderLine, Shipment, ShipmentLine
 from orders.selectors import QuoteStatus, products_quote
 from orders.services import shipping_rate_for
@@ -171,3 +175,92 @@ def order_deadline(*, order: Order) -> Deadline | None:
     if order.paid_at is None:
         return None
     return shipment_deadline(order=order, properly_completed_at=order.paid_at)
+
+
+@dataclass(frozen=True)
+class Availability:
+    sku: str
+    name: str
+    in_stock: int
+    backorderable: bool
+    backorder_cap: int | None
+    is_preorder: bool
+    release_date: dt.date | None
+    next_eta: dt.date | None
+    next_eta_units: int
+    incoming: int
+    changed_at: dt.datetime
+
+
+@dataclass(frozen=True)
+class AvailabilityPage:
+    results: list[Availability]
+    next_cursor: str
+    has_more: bool
+
+
+class BadCursor(ValueError):
+    """The cursor is not one this API handed out."""
+
+
+def _cursor(changed_at: dt.datetime, product_id: int) -> str:
+    text = f"{changed_at.astimezone(dt.UTC).isoformat()}|{product_id}"
+    return base64.urlsafe_b64encode(text.encode()).decode().rstrip("=")
+
+
+def _position(cursor: str) -> tuple[dt.datetime, int]:
+    try:
+        text = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        stamp, product_id = text.split("|")
+        changed_at = dt.datetime.fromisoformat(stamp)
+        if changed_at.tzinfo is None:
+            raise ValueError(stamp)
+        return changed_at, int(product_id)
+    except (ValueError, UnicodeDecodeError, binascii.Error):
+        raise BadCursor(cursor) from None
+
+
+def availability_changed_since(
+    *, cursor: str = "", limit: int = 100, now: dt.datetime | None = None
+) -> AvailabilityPage:
+    """Products whose stock, supply or backorder settings changed after `cursor` (all of them
+    without one), in the order they changed, `limit` at a time, in two queries.
+
+    A change is listed once it is AVAILABILITY_SETTLE_SECONDS old: a stock change is stamped
+    inside its transaction, so a page never runs ahead of one still committing. The cursor
+    returned is where the next call carries on (the same one when nothing new came)."""
+    now = now or timezone.now()
+    horizon = now - dt.timedelta(seconds=settings.AVAILABILITY_SETTLE_SECONDS)
+    rows = Stock.objects.select_related("product").filter(updated_at__lte=horizon)
+    if cursor:
+        after, product_id = _position(cursor)
+        rows = rows.filter(Q(updated_at__gt=after) | Q(updated_at=after, product_id__gt=product_id))
+    page = list(rows.order_by("updated_at", "product_id")[: limit + 1])
+    has_more = len(page) > limit
+    page = page[:limit]
+    supply = incoming_supply(product_ids=[stock.pk for stock in page]) if page else {}
+    results = []
+    for stock in page:
+        product = stock.product
+        supplies = supply.get(stock.pk, [])
+        results.append(
+            Availability(
+                sku=product.sku,
+                name=product.name,
+                in_stock=stock.available,
+                backorderable=product.accepts_backorders,
+                backorder_cap=product.backorder_cap,
+                is_preorder=product.is_preorder,
+                release_date=product.release_date if product.is_preorder else None,
+                next_eta=supplies[0].expected_date if supplies else None,
+                next_eta_units=supplies[0].quantity if supplies else 0,
+                incoming=sum(s.quantity for s in supplies),
+                changed_at=stock.updated_at,
+            )
+        )
+    last = page[-1] if page else None
+    return AvailabilityPage(
+        results=results,
+        next_cursor=_cursor(last.updated_at, last.pk) if last else cursor,
+        has_more=has_more,
+    )

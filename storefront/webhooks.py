@@ -19,6 +19,7 @@ import time
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import requests
 from django.conf import settings
@@ -28,6 +29,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from config.celery import publish_on_commit
+from inventory.models import Product, Stock
 from orders.models import Order, OrderEvent, OrderStatus
 
 from .models import WebhookDelivery, WebhookEvent, WebhookSubscription
@@ -134,6 +136,97 @@ def webhooks_from_events(events: Sequence[OrderEvent]) -> list[WebhookDelivery]:
         WebhookDelivery.objects.bulk_create(rows, ignore_conflicts=True)
         _drain_on_commit()
     return rows
+
+
+class _StockChanges:
+    """This transaction's stock.changed events, one per product. Registered as an on-commit
+    hook (which does nothing) once a change has a subscriber: it lives exactly as long as the
+    transaction, and a rolled-back savepoint drops it together with the rows written after it."""
+
+    def __init__(self, subscription_ids: list[int]) -> None:
+        self.subscription_ids = subscription_ids
+        self.event_ids: dict[int, uuid.UUID] = {}
+        self.written: set[int] = set()
+        self.products: dict[int, dict[str, Any]] = {}
+
+    def __call__(self) -> None:
+        pass
+
+
+def _stock_changes() -> _StockChanges | None:
+    """This transaction's events so far; None (no hook registered, so none is left behind for
+    the tests and callers that count them) while no subscription wants stock.changed."""
+    for entry in connection.run_on_commit:
+        if isinstance(entry[1], _StockChanges):
+            return entry[1]
+    subscription_ids = [
+        pk
+        for pk, types in WebhookSubscription.objects.filter(is_active=True, channel__is_active=True)
+        .order_by()
+        .values_list("pk", "event_types")
+        if WebhookEvent.STOCK_CHANGED in types
+    ]
+    if not subscription_ids:
+        return None
+    batch = _StockChanges(subscription_ids)
+    transaction.on_commit(batch)
+    return batch
+
+
+def webhooks_from_stock_changes(stocks: Sequence[Stock]) -> None:
+    """The stock writer's subscriber: one stock.changed per product per transaction for every
+    subscription that wants it, written in the causing transaction with the product's stock as
+    it is at the last change (a later change in the same transaction updates the row). Without
+    a subscriber it costs one read of the subscriptions."""
+    batch = _stock_changes()
+    if batch is None:
+        return
+    missing = {stock.pk for stock in stocks} - set(batch.products)
+    if missing:
+        for product in Product.objects.filter(pk__in=missing).only(
+            "sku", "name", "backorder_policy", "is_preorder", "is_discontinued"
+        ):
+            batch.products[product.pk] = {
+                "sku": product.sku,
+                "name": product.name,
+                "backorderable": product.accepts_backorders,
+            }
+    now = timezone.now()
+    rows = []
+    for stock in stocks:
+        event_id = batch.event_ids.setdefault(stock.pk, uuid.uuid4())
+        known = batch.products[stock.pk]
+        payload = {
+            "id": str(event_id),
+            "type": WebhookEvent.STOCK_CHANGED,
+            "created_at": now.astimezone(dt.UTC).isoformat(),
+            "product": {"sku": known["sku"], "name": known["name"]},
+            "data": {
+                "on_hand": stock.on_hand,
+                "allocated": stock.allocated,
+                "available": stock.available,
+                "backorderable": known["backorderable"],
+            },
+        }
+        if stock.pk in batch.written and WebhookDelivery.objects.filter(
+            event_id=event_id, state=State.PENDING
+        ).update(payload=payload, updated_at=now):
+            continue
+        # (Not written yet, or written in a savepoint since rolled back: written now.)
+        batch.written.add(stock.pk)
+        rows += [
+            WebhookDelivery(
+                subscription_id=subscription_id,
+                event_id=event_id,
+                event_type=WebhookEvent.STOCK_CHANGED,
+                payload=payload,
+                next_attempt_at=now,
+            )
+            for subscription_id in batch.subscription_ids
+        ]
+    if rows:
+        WebhookDelivery.objects.bulk_create(rows, ignore_conflicts=True)
+        _drain_on_commit()
 
 
 def _drain_on_commit(countdown: int | None = None) -> None:

@@ -281,6 +281,11 @@ ORDER_EVENT_SUBSCRIBERS: list[str] = [
     "compliance.services.rule_from_events",
     "storefront.webhooks.webhooks_from_events",
 ]
+# Called with the Stock rows whose on hand or allocated changed, inside the changing transaction.
+STOCK_CHANGE_SUBSCRIBERS: list[str] = ["storefront.webhooks.webhooks_from_stock_changes"]
+# The storefronts' availability feed lists a stock change once it is this old, so a page never
+# runs ahead of a change still committing (see storefront.selectors.availability_changed_since).
+AVAILABILITY_SETTLE_SECONDS = env.int("AVAILABILITY_SETTLE_SECONDS", default=5)
 # Called before a shipment is recorded; each returns why it must not ship ('' when it may).
 SHIPMENT_CHECKS: list[str] = ["compliance.selectors.shipment_refusal"]
 # The FTC Mail Order Rule engine (deadlines, delay notices, consent); off for shops outside it.

@@ -34,6 +34,10 @@ from .cancelling import _cancel_locked as _cancel_locked
 from .cancelling import line_cancel as line_cancel
 from .cancelling import line_substitute as line_substitute
 from .cancelling import order_cancel as order_cancel
+from .catalogue import MAX_UPSERT_ITEMS as MAX_UPSERT_ITEMS
+from .catalogue import ProductsRefused as ProductsRefused
+from .catalogue import UpsertResult as UpsertResult
+from .catalogue import products_upsert as products_upsert
 from .delivery import DeliveryChangeRefused as DeliveryChangeRefused
 from .delivery import order_delivery_change as order_delivery_change
 from .eta import EtaChangeResult as EtaChangeResult

@@ -16,6 +16,7 @@ from django.utils import timezone
 from config.calendar import store_today
 from inventory.locks import lock_stock, lock_stocks
 from inventory.models import Product, Stock
+from inventory.stock import stocks_touch
 
 from ..eta import Eta, EtaWalker
 from ..models import Order, OrderEvent, OrderLine
@@ -139,9 +140,9 @@ def _eta_write(
 def product_eta_refresh(*, product_id: int, reason: str = "", actor: Any = None) -> int:
     """Recompute a product's ETAs (e.g. after its lead time or supplier changed)."""
     lock_stock(product_id=product_id)
-    return _eta_refresh_locked(
-        product_id=product_id, now=timezone.now(), reason=reason, actor=actor
-    ).lines
+    now = timezone.now()
+    stocks_touch(product_ids=[product_id], now=now)
+    return _eta_refresh_locked(product_id=product_id, now=now, reason=reason, actor=actor).lines
 
 
 def _eta_refresh_products(
@@ -156,6 +157,8 @@ def _eta_refresh_products(
     if stocks is None:
         lock_stocks(product_ids=ids)
     now = timezone.now()
+    # The supply or the settings moved: the availability feed shows the products again.
+    stocks_touch(product_ids=ids, now=now)
     result = EtaChangeResult()
     for product_id in ids:
         result.add(

@@ -21,16 +21,13 @@ from config.csv_cells import FORMULA_STARTS
 from inventory.bounds import MAX_LEAD_TIME_DAYS, MAX_QUANTITY
 from inventory.locks import lock_stocks
 from inventory.models import Product, Stock, Supplier
-from inventory.services import product_create
 
 from .allocation import stock_adjust
-from .eta import product_eta_refresh
+from .catalogue import ProductsRefused, products_upsert
 
 MAX_IMPORT_BYTES = 1024 * 1024
 MAX_IMPORT_ROWS = 5000
 STOCK_COUNT_REASON = "stock count import"
-# Changing these moves the ETAs of the product's waiting lines.
-ETA_FIELDS = frozenset({"lead_time_days", "preferred_supplier"})
 # A cell saying "none" empties an optional setting (a blank cell leaves it as it is).
 NONE_WORDS = frozenset({"none", "no cap", "-"})
 
@@ -398,22 +395,24 @@ def catalogue_import_apply(
         raise ImportStale(
             "The products or stock changed since the preview; check the new preview and apply."
         )
+    if kind == ImportKind.PRODUCTS:
+        to_write = [row for row in plan.rows if row.action != "unchanged"]
+        try:
+            products_upsert(
+                items=[{"sku": row.sku, **row.values} for row in to_write],
+                reason="product settings imported",
+                actor=actor,
+            )
+        except ProductsRefused as refused:
+            raise ImportRefused(
+                [
+                    f"Row {to_write[index].row}: {' '.join(sum(errors.values(), []))}"
+                    for index, errors in sorted(refused.errors.items())
+                ]
+            ) from None
+        return ImportResult(kind, plan.created, plan.changed, plan.unchanged)
     for planned in sorted(plan.rows, key=lambda r: r.product.pk if r.product else 0):
-        if planned.action == "create":
-            product_create(actor=actor, sku=planned.sku, **planned.values)
-        elif planned.action == "change" and kind == ImportKind.PRODUCTS:
-            product = planned.product
-            if product is None:  # pragma: no cover - a change always has its product
-                continue
-            for name, value in planned.values.items():
-                setattr(product, name, value)
-            product.full_clean(validate_unique=False, validate_constraints=False)
-            product.save(update_fields=list(planned.values))
-            if ETA_FIELDS.intersection(planned.values):
-                product_eta_refresh(
-                    product_id=product.pk, reason="product settings imported", actor=actor
-                )
-        elif planned.action == "change" and planned.product is not None:
+        if planned.action == "change" and planned.product is not None:
             stock_adjust(
                 product=planned.product,
                 quantity=planned.values["adjustment"],

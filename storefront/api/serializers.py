@@ -15,8 +15,10 @@ from inventory.bounds import (
     MAX_QUANTITY,
     validate_plausible_date,
 )
+from inventory.models import Product
 from orders.models import EtaSource, Order, OrderLine, Refund, Shipment, ShipmentLine
 from orders.selectors import QuoteStatus
+from orders.services import MAX_UPSERT_ITEMS
 from storefront.countries import COUNTRY_CODES
 from storefront.selectors import QuoteLine, StorefrontQuote, order_deadline
 
@@ -382,3 +384,83 @@ class OrderOutSerializer(serializers.ModelSerializer):
         from orders.selectors import order_status_url
 
         return order_status_url(order=order)
+
+
+class ProductUpsertItemSerializer(serializers.Serializer):
+    """One product by SKU: the fields given are set, the others stay as they are."""
+
+    sku = serializers.CharField(max_length=64, help_text="Matched case-insensitively.")
+    name = serializers.CharField(max_length=200, required=False, help_text="Needed for a new SKU.")
+    unit_price = serializers.DecimalField(
+        max_digits=12, decimal_places=2, min_value=Decimal("0"), max_value=MAX_AMOUNT,
+        required=False, help_text="Needed for a new SKU.",
+    )  # fmt: skip
+    backorder_policy = serializers.ChoiceField(
+        choices=Product.BackorderPolicy.choices, required=False
+    )
+    backorder_cap = serializers.IntegerField(
+        min_value=0, max_value=MAX_QUANTITY, required=False, allow_null=True,
+        help_text="Most units backordered at once; null for no cap.",
+    )  # fmt: skip
+    is_preorder = serializers.BooleanField(required=False, help_text="Needs a release date.")
+    release_date = serializers.DateField(
+        required=False, allow_null=True, validators=[_plausible_date]
+    )
+    lead_time_days = serializers.IntegerField(
+        min_value=0, max_value=MAX_LEAD_TIME_DAYS, required=False, allow_null=True
+    )
+    backorder_limit_from_incoming = serializers.BooleanField(required=False)
+    backorder_margin = serializers.IntegerField(min_value=0, max_value=MAX_QUANTITY, required=False)
+    exempt_from_mail_order_rule = serializers.BooleanField(required=False)
+
+
+class ProductsUpsertSerializer(serializers.Serializer):
+    products = ProductUpsertItemSerializer(
+        many=True, max_length=MAX_UPSERT_ITEMS, allow_empty=False
+    )
+
+
+class UpsertedSerializer(serializers.Serializer):
+    sku = serializers.CharField()
+    result = serializers.ChoiceField(choices=["created", "changed", "unchanged"])
+    changed = serializers.ListField(child=serializers.CharField(), help_text="Fields set.")
+
+
+class ProductsUpsertedSerializer(serializers.Serializer):
+    created = serializers.IntegerField()
+    changed = serializers.IntegerField()
+    unchanged = serializers.IntegerField()
+    products = UpsertedSerializer(many=True, help_text="One per item, in the order sent.")
+
+
+class ItemErrorsSerializer(serializers.Serializer):
+    index = serializers.IntegerField(help_text="The item's position in `products`, from 0.")
+    sku = serializers.CharField()
+    errors = serializers.DictField(child=serializers.ListField(child=serializers.CharField()))
+
+
+class AvailabilitySerializer(serializers.Serializer):
+    sku = serializers.CharField()
+    name = serializers.CharField()
+    in_stock = serializers.IntegerField(help_text="Units available to order now.")
+    backorderable = serializers.BooleanField(
+        help_text="Orders beyond the stock are accepted (policy, preorder, not discontinued); "
+        "a cap is checked by a quote."
+    )
+    backorder_cap = serializers.IntegerField(allow_null=True)
+    is_preorder = serializers.BooleanField()
+    release_date = serializers.DateField(allow_null=True)
+    next_eta = serializers.DateField(
+        allow_null=True, help_text="When the next purchase order is expected (null: none open)."
+    )
+    next_eta_units = serializers.IntegerField(help_text="Units on that purchase order line.")
+    incoming = serializers.IntegerField(help_text="Units on all open purchase orders.")
+    changed_at = serializers.DateTimeField()
+
+
+class AvailabilityPageSerializer(serializers.Serializer):
+    results = AvailabilitySerializer(many=True)
+    next_cursor = serializers.CharField(
+        allow_blank=True, help_text="Send it as `cursor` next time ('' when nothing was listed)."
+    )
+    has_more = serializers.BooleanField(help_text="More changes wait: ask again at once.")

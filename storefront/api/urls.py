@@ -10,5 +10,7 @@ urlpatterns = [
     path("orders/", views.OrderListCreateView.as_view(), name="orders"),
     path("orders/<str:number>/", views.OrderDetailView.as_view(), name="order"),
     path("orders/<str:number>/cancel/", views.OrderCancelView.as_view(), name="order-cancel"),
+    path("products/", views.ProductsUpsertView.as_view(), name="products"),
+    path("availability/", views.AvailabilityView.as_view(), name="availability"),
     re_path(r"^.*$", not_found, name="not-found"),
 ]

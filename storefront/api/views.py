@@ -15,9 +15,20 @@ from rest_framework.response import Response
 from rest_framework.utils.encoders import JSONEncoder
 
 from orders.models import Order
-from orders.services import DeliveryChangeRefused, order_delivery_change
+from orders.services import (
+    DeliveryChangeRefused,
+    ProductsRefused,
+    order_delivery_change,
+    products_upsert,
+)
 from storefront.models import SalesChannel
-from storefront.selectors import channel_orders, held_quote_get, storefront_quote
+from storefront.selectors import (
+    BadCursor,
+    availability_changed_since,
+    channel_orders,
+    held_quote_get,
+    storefront_quote,
+)
 from storefront.services import (
     IdempotencyConflict,
     QuoteMoved,
@@ -30,11 +41,15 @@ from storefront.services import (
 
 from .problems import PROBLEM_CONTENT_TYPE, TITLES, problem_response
 from .serializers import (
+    AvailabilityPageSerializer,
     CancelSerializer,
     DeliveryChangeSerializer,
+    ItemErrorsSerializer,
     OrderCreateSerializer,
     OrderOutSerializer,
     PaymentState,
+    ProductsUpsertedSerializer,
+    ProductsUpsertSerializer,
     QuoteRequestSerializer,
     QuoteSerializer,
     quote_data,
@@ -297,3 +312,129 @@ class OrderCancelView(GenericAPIView):
         )
         fresh = channel_orders(channel=channel).get(pk=order.pk)
         return Response(OrderOutSerializer(fresh).data)
+
+
+class ProductsRefusedSerializer(ProblemSerializer):
+    items = ItemErrorsSerializer(many=True)
+
+
+def _refused_items(raw: Any, errors: dict[int, dict[str, Any]]) -> list[dict[str, Any]]:
+    items = raw.get("products") if isinstance(raw, dict) else None
+    items = items if isinstance(items, list) else []
+
+    def sku(index: int) -> str:
+        item = items[index] if index < len(items) else None
+        return str(item.get("sku", ""))[:64] if isinstance(item, dict) else ""
+
+    return [
+        {"index": index, "sku": sku(index), "errors": errors[index]} for index in sorted(errors)
+    ]
+
+
+class ProductsUpsertView(GenericAPIView):
+    serializer_class = ProductsUpsertSerializer
+
+    @extend_schema(
+        summary="Create or update products by SKU, all or none",
+        description="Each item sets the fields it gives (a new SKU needs a name and a price). "
+        "The batch is all or nothing: when any item is wrong, nothing is written and the 422 "
+        "lists every wrong item with its errors. Sending the same batch again changes nothing.",
+        operation_id="products_upsert",
+        request=ProductsUpsertSerializer,
+        responses={
+            200: ProductsUpsertedSerializer,
+            **problems(
+                400,
+                401,
+                429,
+                refused=(422, ProductsRefusedSerializer, "Some items are wrong; none written."),
+            ),
+        },
+    )
+    def post(self, request: Request) -> Response:
+        form = ProductsUpsertSerializer(data=request.data)
+        if not form.is_valid():
+            errors = _item_errors(form.errors.get("products"))
+            if not errors:
+                raise serializers.ValidationError(form.errors)
+            return _refused(request.data, errors)
+        try:
+            results = products_upsert(items=form.validated_data["products"])
+        except ProductsRefused as refused:
+            return _refused(request.data, refused.errors)
+        counts = {name: 0 for name in ("created", "changed", "unchanged")}
+        for result in results:
+            counts[result.action] += 1
+        return Response(
+            {
+                **counts,
+                "products": [
+                    {"sku": r.sku, "result": r.action, "changed": list(r.changed)} for r in results
+                ],
+            }
+        )
+
+
+def _item_errors(found: Any) -> dict[int, dict[str, Any]]:
+    """The errors of single items ({index: {field: messages}}), or {} when the list itself is
+    wrong (not a list, empty, too long)."""
+    if isinstance(found, list) and all(isinstance(e, dict) for e in found):
+        found = dict(enumerate(found))
+    if not isinstance(found, dict) or not all(str(key).isdigit() for key in found):
+        return {}
+    return {int(key): _json(errors) for key, errors in found.items() if errors}
+
+
+def _count(raw: Any) -> int:
+    items = raw.get("products") if isinstance(raw, dict) else None
+    return len(items) if isinstance(items, list) else 0
+
+
+def _refused(raw: Any, errors: dict[int, dict[str, Any]]) -> Response:
+    return problem_response(
+        422,
+        f"Products refused: {len(errors)} of {_count(raw)} are wrong; none was written.",
+        kind="products-refused",
+        items=_refused_items(raw, errors),
+    )
+
+
+AVAILABILITY_LIMIT = 500
+
+
+class AvailabilityView(GenericAPIView):
+    serializer_class = AvailabilityPageSerializer
+
+    @extend_schema(
+        summary="Products whose availability changed since a cursor",
+        description="Without a cursor: every product. Then pass the `next_cursor` of the last "
+        "answer to get only what changed since, oldest change first; `has_more` says to ask "
+        "again at once. A change shows up a few seconds after it was made.",
+        operation_id="availability_list",
+        parameters=[
+            OpenApiParameter("cursor", str, description="The `next_cursor` of the last answer."),
+            OpenApiParameter(
+                "limit", int, description=f"Products per answer, 1 to {AVAILABILITY_LIMIT}."
+            ),
+        ],
+        responses={200: AvailabilityPageSerializer, **problems(400, 401, 429)},
+    )
+    def get(self, request: Request) -> Response:
+        form = AvailabilityQuerySerializer(data=request.query_params)
+        form.is_valid(raise_exception=True)
+        try:
+            page = availability_changed_since(
+                cursor=form.validated_data["cursor"], limit=form.validated_data["limit"]
+            )
+        except BadCursor:
+            raise serializers.ValidationError(
+                {"cursor": ["Not a cursor this API gave; start again without one."]}
+            ) from None
+        return Response(AvailabilityPageSerializer(page).data)
+
+
+class AvailabilityQuerySerializer(serializers.Serializer):
+    cursor = serializers.CharField(required=False, default="", allow_blank=True, max_length=200)
+    limit = serializers.IntegerField(
+        required=False, default=100, min_value=1, max_value=AVAILABILITY_LIMIT
+    )

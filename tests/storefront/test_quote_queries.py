@@ -14,8 +14,7 @@ from tests.factories import ProductFactory, place_order
 
 pytestmark = pytest.mark.django_db
 
-# The products, their stock (read afresh), their waiting units, their incoming supply and the
-# shipping rate table.
+# The products, their stock, waiting units, incoming supply and the shipping rate table.
 QUOTE_QUERIES = 5
 
 
