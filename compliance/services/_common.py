@@ -4,16 +4,23 @@ order record and cancelling under the rule."""
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
+
+from django.utils import timezone
 
 from config.calendar import end_of_store_day
 from inventory.locks import lock_stocks
 from inventory.models import Product, Stock
 from orders.locks import lock_order
 from orders.models import Order, OrderLine
-from orders.services import Cancellation, lines_cancel_batch, order_rule_record
+from orders.services import (
+    Cancellation,
+    lines_cancel_batch,
+    order_rule_record,
+    order_rule_records,
+)
 
 from ..models import OrderCompliance
 
@@ -62,8 +69,30 @@ class RuleBatch:
     products whose queues then need one refresh (released units, ETAs)."""
 
     cancellations: list[Cancellation] = field(default_factory=list)
-    settles: list[Callable[[], None]] = field(default_factory=list)
+    # The rule's state and record of each cancelled order, written once its lines are.
+    cancelled: list[tuple[OrderCompliance, Order, str, dict[str, Any]]] = field(
+        default_factory=list
+    )
     products_to_refresh: set[int] = field(default_factory=set)
+
+    def settle(self) -> None:
+        """The orders' lines are cancelled: set their state and record why, in bulk."""
+        now = timezone.now()
+        for compliance, *_ in self.cancelled:
+            compliance.state = State.CANCELLED
+            compliance.cancel_at_end_of = None
+            compliance.updated_at = now
+        OrderCompliance.objects.bulk_update(
+            [compliance for compliance, *_ in self.cancelled],
+            ["state", "cancel_at_end_of", "updated_at"],
+            batch_size=1000,
+        )
+        order_rule_records(
+            records=[
+                (order, message, {"rule": True, **data})
+                for _, order, message, data in self.cancelled
+            ]
+        )
 
 
 def _cancel_under_rule(
@@ -77,6 +106,7 @@ def _cancel_under_rule(
 ) -> None:
     """Cancel the covered unshipped lines as of the end of `day` and owe the refund; within a
     batch, at the end of the batch together with the other orders' cancellations."""
+    alone = batch is None
     cancellation = Cancellation(
         order_id=order.pk,
         quantities={line.pk: line.quantity_open for line in lines},
@@ -85,16 +115,11 @@ def _cancel_under_rule(
         at=end_of_store_day(day),
         details={"ship_by": day.isoformat()},
     )
-
-    def settle() -> None:
-        compliance.state = State.CANCELLED
-        compliance.cancel_at_end_of = None
-        compliance.save()
-        _record(order, f"Cancelled under the Mail Order Rule: {why}", day=day.isoformat())
-
-    if batch is None:
-        lines_cancel_batch(cancellations=[cancellation])
-        settle()
-    else:
-        batch.cancellations.append(cancellation)
-        batch.settles.append(settle)
+    batch = batch or RuleBatch()
+    batch.cancellations.append(cancellation)
+    batch.cancelled.append(
+        (compliance, order, f"Cancelled under the Mail Order Rule: {why}", {"day": day.isoformat()})
+    )
+    if alone:
+        lines_cancel_batch(cancellations=batch.cancellations)
+        batch.settle()

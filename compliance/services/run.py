@@ -93,13 +93,12 @@ def _batch_decide(*, order_ids: Sequence[int], now: dt.datetime) -> list[int]:
             raise
         except Exception:
             # StaleEtas, or a failure that the order's own run records.
-            del batch.cancellations[made:], batch.settles[made:]
+            del batch.cancellations[made:], batch.cancelled[made:]
             alone.append(order_id)
     if batch.cancellations:
         cancelled = lines_cancel_batch(cancellations=batch.cancellations, refresh=False)
         batch.products_to_refresh |= cancelled.product_ids
-        for settle in batch.settles:
-            settle()
+        batch.settle()
     if batch.products_to_refresh:
         cancellations_settle(product_ids=batch.products_to_refresh)
     return alone
