@@ -117,6 +117,8 @@ def _cancel_under_rule(
     )
     batch = batch or RuleBatch()
     batch.cancellations.append(cancellation)
+    # Later decisions of the batch on these products wait for their refreshed ETAs.
+    batch.products_to_refresh |= {line.product_id for line in lines}
     batch.cancelled.append(
         (compliance, order, f"Cancelled under the Mail Order Rule: {why}", {"day": day.isoformat()})
     )

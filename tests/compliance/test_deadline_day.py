@@ -7,10 +7,13 @@ from __future__ import annotations
 
 import json
 from decimal import Decimal
+from io import StringIO
 from typing import Any
 
 import pytest
 from django.core import mail
+from django.core.management import call_command
+from django.core.management.base import CommandError
 from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 
@@ -256,3 +259,42 @@ def test_cancelling_after_agreeing_to_wait_whatever_the_date_is_confirmed_by_ema
     )
     [confirmation] = [m for m in mail.outbox if m.subject.endswith("we have your answer")]
     assert "You chose to cancel. We've cancelled the delayed items" in confirmation.body
+
+
+def test_the_command_runs_the_rule_in_batches_of_the_size_asked():
+    with on("2026-01-05"):
+        product = lamp()
+        supply(product, "2026-01-20", quantity=5)
+        orders = [order_of((product, 1)) for _ in range(3)]
+        rule_run()
+    out = StringIO()
+    with on("2026-02-05"):
+        call_command("mail_order_rule", "--batch-size", "2", stdout=out)
+
+    assert "Mail Order Rule: 3 orders evaluated." in out.getvalue()
+    assert {OrderCompliance.objects.get(order=o).state for o in orders} == {State.CANCELLED}
+    with pytest.raises(CommandError, match="--batch-size must be a whole number above zero"):
+        call_command("mail_order_rule", "--batch-size", "0")
+
+
+def test_a_waiting_order_is_decided_on_the_dates_the_days_cancellations_gave_it():
+    with on("2026-01-05"):
+        product = lamp()
+        supply(product, "2026-01-20", quantity=4)
+        first, second = order_of((product, 2)), order_of((product, 2))
+        rule_run()  # both covered by the PO: on time, no notice
+    with on("2026-02-04", 20):
+        later = order_of((product, 2))  # beyond the PO: no date yet
+
+    with on("2026-02-05"):
+        rule_run(batch_size=3)
+
+    assert {OrderCompliance.objects.get(order=o).state for o in (first, second)} == {
+        State.CANCELLED
+    }
+    # The PO the cancelled orders held now covers the later order: it ships within its
+    # deadline, so it gets no delay notice (it would have on the dates before the run).
+    line = later.lines.get()
+    assert (line.eta.isoformat(), line.eta_source) == ("2026-02-06", "po")
+    assert OrderCompliance.objects.get(order=later).state == State.ON_TIME
+    assert not Notification.objects.filter(order=later, kind=Kind.DELAY_NOTICE).exists()
