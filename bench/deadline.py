@@ -13,7 +13,9 @@ Everything is bulk-created; ETAs are computed once before the run. Measured:
   (b) for comparison, deciding orders alone (`order_rule_evaluate`, one transaction and one
       queue refresh each) on the first 200 due orders of a sixth product with a queue of the
       same size: seconds per order (each of them walks its product's whole queue);
-  (c) checks: every due order cancelled with one refund, one cancellation event and one email,
+  (c) the database's floor in the same run: the median round trip of `SELECT 1` (before and
+      after the run), times the run's number of statements;
+  (d) checks: every due order cancelled with one refund, one cancellation event and one email,
       the waiting ones untouched but for their ETAs, no invariant broken.
 
 Emails are written to the outbox and their send tasks enqueued to an in-memory broker, not
@@ -201,6 +203,22 @@ def shop_make(*, products: int, due: int, waiting: int) -> dict[str, Any]:
     return shop
 
 
+def round_trip_ms(samples: int = 500) -> float:
+    """The database's floor in this run: the median ms of one `SELECT 1` round trip."""
+    import time
+
+    from django.db import connection
+
+    times = []
+    with connection.cursor() as cursor:
+        for _ in range(samples):
+            began = time.perf_counter()
+            cursor.execute("SELECT 1")
+            cursor.fetchone()
+            times.append(time.perf_counter() - began)
+    return _setup.median(times) * 1000
+
+
 class QueryCounter:
     """Counts every statement through Django's cursor (cheaper than keeping them all)."""
 
@@ -245,8 +263,10 @@ def main() -> None:
 
         evaluated = shop["due"] + shop["waiting"]
         counter = QueryCounter()
+        trip_before = round_trip_ms()
         with connection.execute_wrapper(counter):
             seconds, _ = _setup.timed(lambda: rule_run(order_ids=evaluated, now=now))
+        trip_ms = (trip_before + round_trip_ms()) / 2
 
         cancelled = OrderCompliance.objects.filter(
             order_id__in=shop["due"], state=OrderCompliance.State.CANCELLED
@@ -274,6 +294,10 @@ def main() -> None:
         _setup.emit("deadline.queries", counter.count)
         _setup.emit("deadline.queries_per_order", counter.count / len(evaluated), 1)
         _setup.emit("deadline.ms_per_order", seconds * 1000 / len(evaluated), 2)
+        # The same number of statements as bare round trips: what the database alone costs now.
+        _setup.emit("deadline.round_trip_ms", trip_ms, 3)
+        _setup.emit("deadline.round_trips_seconds", counter.count * trip_ms / 1000, 2)
+        _setup.emit("deadline.ratio_to_round_trips", seconds / (counter.count * trip_ms / 1000), 2)
         _setup.emit("deadline.alone_orders", len(shop["alone"]))
         _setup.emit(
             "deadline.alone_ms_per_order", alone_seconds * 1000 / max(1, len(shop["alone"])), 2

@@ -54,14 +54,22 @@ def order_rule_evaluate(*, order_id: int, now: dt.datetime | None = None) -> Ord
 
 
 def _evaluate_locked(
-    *, order: Order, now: dt.datetime, batch: RuleBatch | None = None
+    *,
+    order: Order,
+    now: dt.datetime,
+    batch: RuleBatch | None = None,
+    lines: list[OrderLine] | None = None,
+    compliance: OrderCompliance | None = None,
 ) -> OrderCompliance:
-    """Decide for a locked order (its products' stock locked first). Within a batch, a
-    cancellation is made at the end of the batch, and a decision on ETAs that the batch's
-    cancellations change raises StaleEtas."""
+    """Decide for a locked order (its products' stock locked first), from its lines and rule
+    state as read under the lock (read here unless the caller read them for many orders).
+    Within a batch, a cancellation is made at the end of the batch, and a decision on ETAs
+    that the batch's cancellations change raises StaleEtas."""
     today = store_date(now)
-    lines = list(OrderLine.objects.filter(order=order).select_related("product"))
-    compliance, created = OrderCompliance.objects.get_or_create(order=order)
+    if lines is None:
+        lines = list(OrderLine.objects.filter(order=order).select_related("product"))
+    if compliance is None:
+        compliance, _ = OrderCompliance.objects.get_or_create(order=order)
     if compliance.engine_failure:
         compliance.engine_failure, compliance.engine_failed_at = "", None
         compliance.save(update_fields=["engine_failure", "engine_failed_at", "updated_at"])

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from collections import defaultdict
 from collections.abc import Iterable, Iterator, Sequence
 
 from django.conf import settings
@@ -16,7 +17,7 @@ from django.db import OperationalError, transaction
 from django.db.models import Min
 from django.utils import timezone
 
-from orders.locks import lock_order
+from orders.locks import lock_orders
 from orders.models import Order, OrderEvent, OrderLine
 from orders.services import cancellations_settle, lines_cancel_batch, order_rule_record
 
@@ -79,16 +80,28 @@ def _batches(*, order_ids: Sequence[int], size: int) -> Iterator[list[int]]:
 @transaction.atomic
 def _batch_decide(*, order_ids: Sequence[int], now: dt.datetime) -> list[int]:
     """Decide for a batch of orders in one transaction: lock their products' stock (by
-    product id), then each order (by id) as it is decided; make the cancellations together,
-    then refresh each product once. Returns the orders to decide alone afterwards."""
+    product id), then the orders (by id), read their lines and rule state in one go, decide
+    each in a savepoint; make the cancellations together, then refresh each product once.
+    Returns the orders to decide alone afterwards."""
     _lock_stocks_of_orders(order_ids=order_ids)
+    orders = lock_orders(order_ids=order_ids)
+    lines: dict[int, list[OrderLine]] = defaultdict(list)
+    for line in OrderLine.objects.filter(order_id__in=orders).select_related("product"):
+        lines[line.order_id].append(line)
+    rules = {row.order_id: row for row in OrderCompliance.objects.filter(order_id__in=orders)}
     batch = RuleBatch()
-    alone = []
-    for order_id in order_ids:
+    alone = [order_id for order_id in order_ids if order_id not in orders]
+    for order_id, order in orders.items():
         made = len(batch.cancellations)
         try:
             with transaction.atomic():
-                _evaluate_locked(order=lock_order(order_id=order_id), now=now, batch=batch)
+                _evaluate_locked(
+                    order=order,
+                    now=now,
+                    batch=batch,
+                    lines=lines[order_id],
+                    compliance=rules.get(order_id),
+                )
         except OperationalError:
             raise
         except Exception:

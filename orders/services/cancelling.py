@@ -22,7 +22,7 @@ from inventory.models import (
 from inventory.stock import stock_allocate, stocks_allocate
 
 from ..decisions import line_decision
-from ..locks import lock_order
+from ..locks import lock_order, lock_orders
 from ..models import (
     Order,
     OrderEvent,
@@ -252,7 +252,10 @@ def lines_cancel_batch(
             "product_id", flat=True
         )
     )
-    orders = {order_id: lock_order(order_id=order_id) for order_id in order_ids}
+    orders = lock_orders(order_ids=order_ids)
+    missing = sorted(set(order_ids) - set(orders))
+    if missing:
+        raise ValidationError(f"No such order to cancel: {missing[0]}.")
     return _cancel_batch_locked(
         cancellations=cancellations, orders=orders, stocks=stocks, actor=actor, refresh=refresh
     )
