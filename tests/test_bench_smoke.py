@@ -44,3 +44,35 @@ def test_the_intake_benchmark_smoke_run_prints_its_figures():
     assert figures["intake.orders_in_database"] == "177/177"
     assert figures["intake.invariant_violations"] == "0"
     assert int(figures["intake.backordered_lines"]) > 0
+
+
+def test_the_deadline_benchmark_smoke_run_prints_its_figures():
+    env = {key: value for key, value in os.environ.items() if key != "DJANGO_SETTINGS_MODULE"}
+
+    run = subprocess.run(  # noqa: S603 - our own script, fixed arguments
+        [sys.executable, str(ROOT / "bench" / "deadline.py"), "--smoke"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+
+    assert run.returncode == 0, run.stdout[-2000:] + run.stderr[-4000:]
+    figures = dict(line.split(" ", 1) for line in run.stdout.splitlines() if " " in line)
+    for name in (
+        "deadline.seconds",
+        "deadline.queries_per_order",
+        "deadline.ms_per_order",
+        "deadline.alone_ms_per_order",
+    ):
+        assert re.fullmatch(r"\d+(\.\d+)?", figures.get(name, "")), (name, run.stdout)
+    assert figures["deadline.orders_due"] == "300"
+    assert figures["deadline.cancelled"] == "300/300"
+    assert figures["deadline.refunds"] == figures["deadline.cancellation_emails"] == "300"
+    assert figures["deadline.waiting_untouched"] == "30/30"
+    assert int(figures["deadline.waiting_etas_moved"]) > 0
+    assert figures["deadline.invariant_violations"] == "0"
+    # Bounded: what one order costs, not what the queue or the day's number of orders costs.
+    assert float(figures["deadline.queries_per_order"]) < 20

@@ -21,6 +21,10 @@ class ConsentChoice:
     label: str
     line_id: int | None = None
     substitute_sku: str = ""
+    # For a substitute: the waiting product and the substitute's name (what an email says).
+    product_sku: str = ""
+    product_name: str = ""
+    substitute_name: str = ""
 
 
 @dataclass(frozen=True)
@@ -115,6 +119,9 @@ def substitute_choices(*, order: Order) -> list[ConsentChoice]:
                         f"Send {sub.name} instead of {line.product.name}",
                         line_id=line.pk,
                         substitute_sku=sub.sku,
+                        product_sku=line.product.sku,
+                        product_name=line.product.name,
+                        substitute_name=sub.name,
                     )
                 )
     return choices

@@ -94,6 +94,13 @@ def consent_answer(
                 now=now,
                 answered={"notice": notice.pk, "choice": choice},
             )
+            _confirm(
+                order=order,
+                notice=notice,
+                choice=choice,
+                message="Customer chose to cancel and be refunded.",
+                dedupe_key=f"consent:{existing.pk}:cancel",
+            )
             return existing
         raise ValidationError("We already have your answer to this notice; the first one counts.")
     notice = DelayNotice.objects.get(pk=notice.pk)
@@ -156,17 +163,30 @@ def consent_answer(
                 lines=list(OrderLine.objects.filter(order=order).select_related("product")),
                 now=now,
             )
+    _confirm(
+        order=order,
+        notice=notice,
+        choice=choice,
+        message=message,
+        dedupe_key=f"consent:{answer.pk}",
+    )
+    return answer
+
+
+def _confirm(
+    *, order: Order, notice: DelayNotice, choice: str, message: str, dedupe_key: str
+) -> None:
+    """Email the customer what we understood from their answer and what we did."""
     notification_create(
         kind=Notification.Kind.CONSENT_CONFIRMED,
         order=order,
-        dedupe_key=f"consent:{answer.pk}",
+        dedupe_key=dedupe_key,
         facts={
             "choice": choice,
             "message": message,
             "revised_date": notice.revised_date.isoformat() if notice.revised_date else None,
         },
     )
-    return answer
 
 
 def _no_longer_stands(*, notice: DelayNotice, lines: Sequence[OrderLine]) -> str:

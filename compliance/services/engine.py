@@ -7,28 +7,27 @@ twice (or in two processes at once) never sends the same notice twice."""
 from __future__ import annotations
 
 import datetime as dt
-import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 
 from django.conf import settings
-from django.db import OperationalError, transaction
+from django.db import transaction
 from django.utils import timezone
 
 from config.calendar import store_date
 from config.celery import publish_on_commit
 from orders.models import Order, OrderEvent, OrderLine
-from orders.services import line_cancel, order_rule_record
+from orders.services import Cancellation, lines_cancel_batch
 
 from ..models import DelayNotice, OrderCompliance
 from ..selectors import (
     exemption,
     order_outlook,
-    orders_due_for_rule,
     shipment_deadline,
 )
 from ._common import (
     GRACE,
     Branch,
+    RuleBatch,
     State,
     _cancel_under_rule,
     _fmt,
@@ -37,7 +36,10 @@ from ._common import (
 )
 from .notices import _notice, _notice_reached, _notices_close
 
-logger = logging.getLogger("compliance.services")
+
+class StaleEtas(Exception):
+    """A decision that depends on ETAs the batch's cancellations are about to change: the
+    order is decided again, alone, once they are refreshed."""
 
 
 @transaction.atomic
@@ -45,13 +47,29 @@ def order_rule_evaluate(*, order_id: int, now: dt.datetime | None = None) -> Ord
     """Decide what the rule requires of one order right now, and do it."""
     if not settings.MAIL_ORDER_RULE_ENABLED:
         return None
-    now = now or timezone.now()
-    today = store_date(now)
     # Stock rows first, then the order, as shipping and receiving take them: a decision may
     # cancel lines (and so lock their stock) while staff ship the same order.
     order = _lock_stocks_then_order(order_id=order_id)
-    lines = list(OrderLine.objects.filter(order=order).select_related("product"))
-    compliance, created = OrderCompliance.objects.get_or_create(order=order)
+    return _evaluate_locked(order=order, now=now or timezone.now())
+
+
+def _evaluate_locked(
+    *,
+    order: Order,
+    now: dt.datetime,
+    batch: RuleBatch | None = None,
+    lines: list[OrderLine] | None = None,
+    compliance: OrderCompliance | None = None,
+) -> OrderCompliance:
+    """Decide for a locked order (its products' stock locked first), from its lines and rule
+    state as read under the lock (read here unless the caller read them for many orders).
+    Within a batch, a cancellation is made at the end of the batch, and a decision on ETAs
+    that the batch's cancellations change raises StaleEtas."""
+    today = store_date(now)
+    if lines is None:
+        lines = list(OrderLine.objects.filter(order=order).select_related("product"))
+    if compliance is None:
+        compliance, _ = OrderCompliance.objects.get_or_create(order=order)
     if compliance.engine_failure:
         compliance.engine_failure, compliance.engine_failed_at = "", None
         compliance.save(update_fields=["engine_failure", "engine_failed_at", "updated_at"])
@@ -64,7 +82,7 @@ def order_rule_evaluate(*, order_id: int, now: dt.datetime | None = None) -> Ord
             _record(order, exempt)
         return compliance
 
-    if _discontinued_cancel(order=order, lines=lines):
+    if _discontinued_cancel(order=order, lines=lines, batch=batch):
         lines = list(OrderLine.objects.filter(order=order).select_related("product"))
 
     if order.paid_at is None:
@@ -115,16 +133,26 @@ def order_rule_evaluate(*, order_id: int, now: dt.datetime | None = None) -> Ord
             compliance.save()
         return compliance
 
-    expected = outlook.expected
     state = compliance.state
+    waiting_on = {line.product_id for line in outlook.open_lines if line.backordered > 0}
+
+    def expected() -> dt.date | None:
+        if batch is not None and waiting_on & batch.products_to_refresh:
+            raise StaleEtas
+        return outlook.expected
 
     def cancel(day: dt.date, why: str) -> None:
         _cancel_under_rule(
-            order=order, compliance=compliance, lines=outlook.open_lines, day=day, why=why
+            order=order,
+            compliance=compliance,
+            lines=outlook.open_lines,
+            day=day,
+            why=why,
+            batch=batch,
         )
 
     if state in (State.NOTICE_SENT, State.RENEWED_NOTICE_SENT) and not _notice_reached(
-        order=order, compliance=compliance, outlook=outlook, today=today
+        order=order, compliance=compliance, outlook=outlook, today=today, batch=batch
     ):
         return compliance
 
@@ -134,13 +162,13 @@ def order_rule_evaluate(*, order_id: int, now: dt.datetime | None = None) -> Ord
                 deadline_t,
                 f"not shipped by {deadline_t:%Y-%m-%d} and no delay notice was sent in time",
             )
-        elif expected is None or expected > deadline_t:
+        elif (revised := expected()) is None or revised > deadline_t:
             branch = (
                 Branch.SHORT
-                if expected is not None and expected <= deadline_t + GRACE
+                if revised is not None and revised <= deadline_t + GRACE
                 else Branch.LONG
             )
-            answer_by = expected if branch == Branch.SHORT else deadline_t + GRACE
+            answer_by = revised if branch == Branch.SHORT else deadline_t + GRACE
             # First notices voided by a moved payment: a new one is a new decision.
             earlier_firsts = order.delay_notices.filter(kind=DelayNotice.Kind.FIRST).count()
             assert answer_by is not None  # noqa: S101 - S always has a date
@@ -150,13 +178,13 @@ def order_rule_evaluate(*, order_id: int, now: dt.datetime | None = None) -> Ord
                 kind=DelayNotice.Kind.FIRST,
                 branch=branch,
                 deadline=deadline_t,
-                revised=expected,
+                revised=revised,
                 answer_by=answer_by,
                 lines=outlook.open_lines,
                 decision_key=f"{order.pk}:first:{deadline_t.isoformat()}"
                 + (f":{earlier_firsts}" if earlier_firsts else ""),
                 cancel_at_end_of=deadline_t + GRACE if branch == Branch.LONG else None,
-                record=f"First delay notice (branch {branch}): revised date {_fmt(expected)}; "
+                record=f"First delay notice (branch {branch}): revised date {_fmt(revised)}; "
                 f"deadline {deadline_t:%Y-%m-%d}.",
             )
         return compliance
@@ -169,17 +197,17 @@ def order_rule_evaluate(*, order_id: int, now: dt.datetime | None = None) -> Ord
 
     if state == State.NOTICE_SENT and compliance.branch == Branch.SHORT:
         # Silence before the revised date is consent to it (branch S).
-        revised = compliance.revised_date
-        assert revised is not None  # noqa: S101
-        if today >= revised or expected is None or expected > revised:
+        agreed = compliance.revised_date
+        assert agreed is not None  # noqa: S101
+        if today >= agreed or (new_date := expected()) is None or new_date > agreed:
             compliance.state = State.CONSENTED
-            compliance.consented_until = revised
+            compliance.consented_until = agreed
             compliance.consent_kind = OrderCompliance.ConsentKind.DEEMED
             compliance.save()
             _record(
                 order,
-                f"No answer: consent to a delay until {revised:%Y-%m-%d} is deemed.",
-                consented_until=revised.isoformat(),
+                f"No answer: consent to a delay until {agreed:%Y-%m-%d} is deemed.",
+                consented_until=agreed.isoformat(),
             )
             state = State.CONSENTED
         else:
@@ -190,7 +218,7 @@ def order_rule_evaluate(*, order_id: int, now: dt.datetime | None = None) -> Ord
         assert consented is not None  # noqa: S101
         if today > consented:
             cancel(consented, f"not shipped by the consented date {consented:%Y-%m-%d}")
-        elif expected is None or expected > consented:
+        elif (later := expected()) is None or later > consented:
             renewals = order.delay_notices.filter(kind=DelayNotice.Kind.RENEWED).count()
             _notice(
                 order=order,
@@ -198,12 +226,12 @@ def order_rule_evaluate(*, order_id: int, now: dt.datetime | None = None) -> Ord
                 kind=DelayNotice.Kind.RENEWED,
                 branch="",
                 deadline=consented,
-                revised=expected,
+                revised=later,
                 answer_by=consented,
                 lines=outlook.open_lines,
                 decision_key=f"{order.pk}:renewed:{consented.isoformat()}:{renewals}",
                 cancel_at_end_of=consented,
-                record=f"Renewed notice: new date {_fmt(expected)}; cancelled at the end of "
+                record=f"Renewed notice: new date {_fmt(later)}; cancelled at the end of "
                 f"{consented:%Y-%m-%d} unless the customer consents.",
             )
         return compliance
@@ -221,9 +249,12 @@ def order_rule_evaluate(*, order_id: int, now: dt.datetime | None = None) -> Ord
     return compliance  # consented indefinitely: no more notices
 
 
-def _discontinued_cancel(*, order: Order, lines: Sequence[OrderLine]) -> bool:
+def _discontinued_cancel(
+    *, order: Order, lines: Sequence[OrderLine], batch: RuleBatch | None = None
+) -> bool:
     """A discontinued product is never offered as a wait: the shop cancels its waiting units,
-    the customer is told (with any substitutes) and refunded, whatever they answered before."""
+    the customer is told (with any substitutes) and refunded, whatever they answered before:
+    one cancellation, one refund and one email for all of the order's discontinued lines."""
     gone = [
         line
         for line in lines
@@ -231,21 +262,30 @@ def _discontinued_cancel(*, order: Order, lines: Sequence[OrderLine]) -> bool:
         and line.backordered > 0
         and not line.exempt_from_mail_order_rule
     ]
-    for line in gone:
-        line_cancel(
-            line=line,
-            quantity=line.backordered,
-            cause="discontinued",
-            reason=f"{line.product.name} is discontinued and will not be made again",
-        )
-    if gone:
-        _record(
-            order,
-            "Discontinued items cancelled and refunded instead of kept waiting: "
-            + ", ".join(sorted({line.product.sku for line in gone})),
-            skus=sorted({line.product.sku for line in gone}),
-        )
-    return bool(gone)
+    if not gone:
+        return False
+    names = sorted({line.product.name for line in gone})
+    cancelled = lines_cancel_batch(
+        cancellations=[
+            Cancellation(
+                order_id=order.pk,
+                quantities={line.pk: line.backordered for line in gone},
+                cause="discontinued",
+                reason=f"{', '.join(names)} {'is' if len(names) == 1 else 'are'} discontinued "
+                "and will not be made again",
+            )
+        ],
+        refresh=batch is None,
+    )
+    if batch is not None:
+        batch.products_to_refresh |= cancelled.product_ids
+    skus = sorted({line.product.sku for line in gone})
+    _record(
+        order,
+        "Discontinued items cancelled and refunded instead of kept waiting: " + ", ".join(skus),
+        skus=skus,
+    )
+    return True
 
 
 def _void_notices_and_consent(compliance: OrderCompliance) -> bool:
@@ -286,39 +326,3 @@ def rule_from_events(events: Sequence[OrderEvent]) -> None:
     order_ids = sorted({e.order_id for e in events if e.kind in kinds})
     for start in range(0, len(order_ids), 500):
         publish_on_commit(rule_evaluate_task, order_ids[start : start + 500])
-
-
-def rule_run(*, now: dt.datetime | None = None, order_ids: Iterable[int] | None = None) -> int:
-    """The hourly run: evaluate every open order, each in its own transaction, so one order
-    the engine cannot decide is recorded and skipped instead of stopping the others."""
-    now = now or timezone.now()
-    ids = list(order_ids) if order_ids is not None else orders_due_for_rule()
-    for order_id in ids:
-        try:
-            order_rule_evaluate(order_id=order_id, now=now)
-        except OperationalError:
-            raise  # the database, not the order: the task retries the whole (idempotent) run
-        except Exception as error:
-            logger.exception("Mail Order Rule engine failed on order %s", order_id)
-            rule_failure_record(order_id=order_id, error=error)
-    return len(ids)
-
-
-@transaction.atomic
-def rule_failure_record(*, order_id: int, error: BaseException) -> OrderEvent | None:
-    """Put an engine failure on the order's record for staff (once per distinct failure)."""
-    order = Order.objects.filter(pk=order_id).first()
-    if order is None:
-        return None
-    failure = f"{type(error).__name__}: {error}"[:200]
-    compliance, _ = OrderCompliance.objects.get_or_create(order=order)
-    if compliance.engine_failure == failure:
-        return None
-    compliance.engine_failure, compliance.engine_failed_at = failure, timezone.now()
-    compliance.save(update_fields=["engine_failure", "engine_failed_at", "updated_at"])
-    return order_rule_record(
-        order=order,
-        message="The Mail Order Rule could not be applied to this order; staff must check it "
-        f"by hand ({failure}).",
-        data={"rule": True, "failure": failure},
-    )

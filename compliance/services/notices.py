@@ -21,8 +21,9 @@ from ..selectors import (
     delay_reason,
     notice_closed_reason,
     notice_given_at,
+    substitute_choices,
 )
-from ._common import GRACE, State, _cancel_under_rule, _fmt, _record
+from ._common import GRACE, RuleBatch, State, _cancel_under_rule, _fmt, _record
 
 
 def _notice(
@@ -124,27 +125,26 @@ def _notices_close(
 
 
 def _choices(order: Order) -> list[dict[str, Any]]:
-    """Substitutes in stock for the waiting lines, offered as a choice in the notice."""
-    offers = []
-    for line in order.lines.filter(quantity_backordered__gt=0).select_related("product"):
-        for sub in line.product.substitutes.filter(
-            is_discontinued=False, stock__on_hand__gt=0
-        ).select_related("stock"):
-            if sub.stock.available >= line.backordered:
-                offers.append(
-                    {
-                        "line": line.pk,
-                        "sku": line.product.sku,
-                        "name": line.product.name,
-                        "substitute": sub.sku,
-                        "substitute_name": sub.name,
-                    }
-                )
-    return offers
+    """The substitutes the notice offers: exactly those the status page offers and accepts."""
+    return [
+        {
+            "line": choice.line_id,
+            "sku": choice.product_sku,
+            "name": choice.product_name,
+            "substitute": choice.substitute_sku,
+            "substitute_name": choice.substitute_name,
+        }
+        for choice in substitute_choices(order=order)
+    ]
 
 
 def _notice_reached(
-    *, order: Order, compliance: OrderCompliance, outlook: Outlook, today: dt.date
+    *,
+    order: Order,
+    compliance: OrderCompliance,
+    outlook: Outlook,
+    today: dt.date,
+    batch: RuleBatch | None = None,
 ) -> bool:
     """True when the latest notice reached the buyer by its deadline, so it counts. Otherwise
     a failed email gets a follow-up for staff (tell the buyer another way before the deadline)
@@ -174,6 +174,7 @@ def _notice_reached(
             day=notice.deadline,
             why=f"the delay notice did not reach the customer by {notice.deadline:%Y-%m-%d} "
             f"({problem}, and no other way of telling them was recorded)",
+            batch=batch,
         )
         return False
     if email is not None and email.state in NOTICE_FAILED:

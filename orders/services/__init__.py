@@ -30,9 +30,13 @@ from .allocation import stock_adjust as stock_adjust
 from .allocation import stock_receive as stock_receive
 from .allocation import stock_receive_and_allocate as stock_receive_and_allocate
 from .cancelling import CANCEL_CAUSES as CANCEL_CAUSES
+from .cancelling import CancelBatchResult as CancelBatchResult
+from .cancelling import Cancellation as Cancellation
 from .cancelling import _cancel_locked as _cancel_locked
+from .cancelling import cancellations_settle as cancellations_settle
 from .cancelling import line_cancel as line_cancel
 from .cancelling import line_substitute as line_substitute
+from .cancelling import lines_cancel_batch as lines_cancel_batch
 from .cancelling import order_cancel as order_cancel
 from .catalogue import MAX_UPSERT_ITEMS as MAX_UPSERT_ITEMS
 from .catalogue import ProductsRefused as ProductsRefused
@@ -52,6 +56,7 @@ from .imports import catalogue_import_apply as catalogue_import_apply
 from .imports import catalogue_import_plan as catalogue_import_plan
 from .payments import REFUND_OTHER_METHODS as REFUND_OTHER_METHODS
 from .payments import _refund_obligation_create as _refund_obligation_create
+from .payments import _refund_obligations_create as _refund_obligations_create
 from .payments import order_payment_dishonoured as order_payment_dishonoured
 from .payments import order_payment_received as order_payment_received
 from .payments import refund_due_date as refund_due_date
@@ -79,6 +84,7 @@ from .purchasing import purchase_order_line_reschedule as purchase_order_line_re
 from .purchasing import purchase_order_send as purchase_order_send
 from .records import order_flag_unreachable as order_flag_unreachable
 from .records import order_rule_record as order_rule_record
+from .records import order_rule_records as order_rule_records
 from .replenishment import low_stock_alerts_record as low_stock_alerts_record
 from .replenishment import purchase_orders_from_suggestions as purchase_orders_from_suggestions
 from .shipping import SHIPPED_AT_LEEWAY as SHIPPED_AT_LEEWAY

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from typing import Any
 
@@ -21,7 +22,7 @@ from inventory.models import (
 from inventory.stock import stock_allocate, stocks_allocate
 
 from ..decisions import line_decision
-from ..locks import lock_order
+from ..locks import lock_order, lock_orders
 from ..models import (
     Order,
     OrderEvent,
@@ -36,10 +37,158 @@ from ..selectors import (
 from ._common import _events_record, _positive_quantity, _required_reason, _user
 from .allocation import _refresh_products_locked
 from .eta import _eta_refresh_locked
-from .payments import _refund_obligation_create
+from .payments import _refund_obligations_create
 
 # Who or what cancelled: the customer asked, the shop cannot ship, the product is gone.
 CANCEL_CAUSES = ("customer", "shop", "discontinued", "mail_order_rule")
+
+
+@dataclass(frozen=True)
+class Cancellation:
+    """Units to cancel on one order's lines (line id → units), and why. `at` is when the
+    cancellation took effect (the refund right vests then); None means now."""
+
+    order_id: int
+    quantities: Mapping[int, int]
+    reason: str
+    cause: str = "customer"
+    at: dt.datetime | None = None
+    details: Mapping[str, Any] | None = None
+
+
+@dataclass
+class CancelBatchResult:
+    """What a batch of cancellations did: the lines changed, one timeline event and at most
+    one refund per order, and the products whose queues they changed."""
+
+    lines: list[OrderLine] = field(default_factory=list)
+    events: dict[int, OrderEvent] = field(default_factory=dict)
+    refunds: dict[int, Refund] = field(default_factory=dict)
+    product_ids: set[int] = field(default_factory=set)
+
+
+def _cancel_batch_locked(
+    *,
+    cancellations: Sequence[Cancellation],
+    orders: Mapping[int, Order],
+    stocks: Mapping[int, Stock],
+    actor: Any,
+    refresh: bool,
+) -> CancelBatchResult:
+    """Cancel units of locked lines of locked orders: backordered units first, then allocated
+    ones. One read of the lines, one update, one refund read and insert, one event per order;
+    with `refresh`, each product's released units and ETAs are then refreshed once."""
+    for cancellation in cancellations:
+        if cancellation.cause not in CANCEL_CAUSES:
+            raise ValidationError(f"Unknown cancellation cause '{cancellation.cause}'.")
+    if len({c.order_id for c in cancellations}) != len(cancellations):
+        raise ValidationError("Each order can be cancelled only once in a batch.")
+    now = timezone.now()
+    lines_of: dict[int, list[OrderLine]] = defaultdict(list)
+    for line in OrderLine.objects.filter(
+        order_id__in=[c.order_id for c in cancellations]
+    ).select_related("product"):
+        lines_of[line.order_id].append(line)
+    result = CancelBatchResult()
+    released: dict[int, int] = defaultdict(int)
+    amounts: dict[int, Decimal] = {}
+    chosen_of: dict[int, list[OrderLine]] = {}
+    for cancellation in cancellations:
+        order = orders[cancellation.order_id]
+        chosen = [line for line in lines_of[order.pk] if line.pk in cancellation.quantities]
+        if len(chosen) != len(cancellation.quantities):
+            raise ValidationError(f"Order {order.number} has no such line to cancel.")
+        amount = Decimal("0")
+        for line in chosen:
+            units = cancellation.quantities[line.pk]
+            if units > line.quantity_open:
+                raise ValidationError(
+                    f"{line.product.sku}: only {line.quantity_open} of {line.quantity} can "
+                    f"still be cancelled ({line.quantity_shipped} shipped, "
+                    f"{line.quantity_cancelled} cancelled)."
+                )
+            from_allocated = max(0, units - line.backordered)
+            line.quantity_cancelled += units
+            line.quantity_allocated -= from_allocated
+            released[line.product_id] += from_allocated
+            amount += line.unit_price * units
+        result.lines += chosen
+        chosen_of[order.pk], amounts[order.pk] = chosen, amount
+    OrderLine.objects.bulk_update(
+        result.lines, ["quantity_cancelled", "quantity_allocated"], batch_size=1000
+    )
+    stocks_allocate(stocks=stocks, units={pid: -units for pid, units in released.items()}, now=now)
+    # An order now closed owes everything paid (shipping included) except what the shipped
+    # items alone would have cost under the store's prices and shipping rates.
+    closed = [pk for pk in amounts if all(line.quantity_open == 0 for line in lines_of[pk])]
+    table = active_shipping_rate() if closed else None
+    for pk in closed:
+        amounts[pk] = refund_owed_on_close(order=orders[pk], lines=lines_of[pk], table=table)
+    result.refunds = _refund_obligations_create(
+        owed=[
+            (
+                orders[c.order_id],
+                amounts[c.order_id],
+                f"Cancelled: {c.reason}",
+                c.at or now,
+                chosen_of[c.order_id][0] if len(chosen_of[c.order_id]) == 1 else None,
+            )
+            for c in cancellations
+        ]
+    )
+    events = _events_record(
+        _cancel_event(
+            cancellation=c,
+            order=orders[c.order_id],
+            lines=chosen_of[c.order_id],
+            refund=result.refunds.get(c.order_id),
+            actor=actor,
+        )
+        for c in cancellations
+    )
+    result.events = {event.order_id: event for event in events}
+    result.product_ids = set(released)
+    if refresh:
+        _refresh_products_locked(
+            stocks={pid: stocks[pid] for pid in released},
+            now=now,
+            actor=actor,
+            reason="released by a cancellation",
+        )
+    return result
+
+
+def _cancel_event(
+    *,
+    cancellation: Cancellation,
+    order: Order,
+    lines: Sequence[OrderLine],
+    refund: Refund | None,
+    actor: Any,
+) -> OrderEvent:
+    reason = cancellation.reason
+    return OrderEvent(
+        order=order,
+        kind=OrderEvent.Kind.CANCELLED,
+        message=f"Cancelled {sum(cancellation.quantities.values())} units: {reason}"
+        + (f"; refund of {refund.amount} due by {refund.due_date:%Y-%m-%d}" if refund else ""),
+        data={
+            "reason": reason,
+            "cause": cancellation.cause,
+            "lines": [
+                {
+                    "sku": line.product.sku,
+                    "line": line.pk,
+                    "cancelled": cancellation.quantities[line.pk],
+                }
+                for line in lines
+            ],
+            "refund": str(refund.amount) if refund else None,
+            "refund_due": refund.due_date.isoformat() if refund else None,
+            **(cancellation.details or {}),
+        },
+        actor=_user(actor),
+    )
 
 
 def _cancel_locked(
@@ -53,70 +202,73 @@ def _cancel_locked(
     cause: str,
     details: Mapping[str, Any] | None = None,
 ) -> tuple[list[OrderLine], Refund | None]:
-    """Cancel units of locked lines: backordered units first, then allocated ones."""
-    if cause not in CANCEL_CAUSES:
-        raise ValidationError(f"Unknown cancellation cause '{cause}'.")
-    lines = list(OrderLine.objects.filter(order=order, pk__in=quantities).select_related("product"))
-    released: dict[int, int] = defaultdict(int)
-    summary = []
-    amount = Decimal("0")
-    for line in lines:
-        units = quantities[line.pk]
-        if units > line.quantity_open:
-            raise ValidationError(
-                f"{line.product.sku}: only {line.quantity_open} of {line.quantity} can still be "
-                f"cancelled ({line.quantity_shipped} shipped, {line.quantity_cancelled} cancelled)."
+    """Cancel units of one locked order's lines (see _cancel_batch_locked); `now` is when the
+    cancellation took effect."""
+    result = _cancel_batch_locked(
+        cancellations=[
+            Cancellation(
+                order_id=order.pk,
+                quantities=quantities,
+                reason=reason,
+                cause=cause,
+                at=now,
+                details=details,
             )
-        from_allocated = max(0, units - line.backordered)
-        line.quantity_cancelled += units
-        line.quantity_allocated -= from_allocated
-        released[line.product_id] += from_allocated
-        amount += line.unit_price * units
-        summary.append({"sku": line.product.sku, "line": line.pk, "cancelled": units})
-    OrderLine.objects.bulk_update(lines, ["quantity_cancelled", "quantity_allocated"])
-    stocks_allocate(stocks=stocks, units={pid: -units for pid, units in released.items()}, now=now)
-    all_lines = list(OrderLine.objects.filter(order=order))
-    if all(line.quantity_open == 0 for line in all_lines):
-        # The order is closed: owe everything paid (shipping included) except what the shipped
-        # items alone would have cost under the store's prices and shipping rates.
-        amount = refund_owed_on_close(order=order, lines=all_lines, table=active_shipping_rate())
-    refund = _refund_obligation_create(
-        order=order,
-        amount=amount,
-        reason=f"Cancelled: {reason}",
-        now=now,
-        line=lines[0] if len(lines) == 1 else None,
-    )
-    _events_record(
-        [
-            OrderEvent(
-                order=order,
-                kind=OrderEvent.Kind.CANCELLED,
-                message=f"Cancelled {sum(quantities.values())} units: {reason}"
-                + (
-                    f"; refund of {refund.amount} due by {refund.due_date:%Y-%m-%d}"
-                    if refund
-                    else ""
-                ),
-                data={
-                    "reason": reason,
-                    "cause": cause,
-                    "lines": summary,
-                    "refund": str(refund.amount) if refund else None,
-                    "refund_due": refund.due_date.isoformat() if refund else None,
-                    **(details or {}),
-                },
-                actor=_user(actor),
-            )
-        ]
-    )
-    _refresh_products_locked(
-        stocks={pid: stocks[pid] for pid in released},
-        now=now,
+        ],
+        orders={order.pk: order},
+        stocks=stocks,
         actor=actor,
-        reason="released by a cancellation",
+        refresh=True,
     )
-    return lines, refund
+    return result.lines, result.refunds.get(order.pk)
+
+
+@transaction.atomic
+def lines_cancel_batch(
+    *, cancellations: Sequence[Cancellation], actor: Any = None, refresh: bool = True
+) -> CancelBatchResult:
+    """Cancel lines of many orders at once: one timeline event, at most one refund and so one
+    "order cancelled" email per order, and each product's queue refreshed once (released
+    units handed on, ETAs recomputed) instead of once per order.
+
+    Locks the stock of every line's product (by product id), then the orders (by id). With
+    refresh=False the caller must call `cancellations_settle` for `product_ids` before its
+    transaction ends (a run that cancels in several steps and refreshes once).
+    """
+    cancellations = [
+        replace(c, reason=_required_reason(c.reason, what="A cancellation"))
+        for c in sorted(cancellations, key=lambda c: c.order_id)
+    ]
+    if not cancellations:
+        return CancelBatchResult()
+    for cancellation in cancellations:
+        if not cancellation.quantities:
+            raise ValidationError("A cancellation needs at least one line.")
+        for units in cancellation.quantities.values():
+            _positive_quantity(units)
+    order_ids = [c.order_id for c in cancellations]
+    stocks = lock_stocks(
+        product_ids=OrderLine.objects.filter(order_id__in=order_ids).values_list(
+            "product_id", flat=True
+        )
+    )
+    orders = lock_orders(order_ids=order_ids)
+    missing = sorted(set(order_ids) - set(orders))
+    if missing:
+        raise ValidationError(f"No such order to cancel: {missing[0]}.")
+    return _cancel_batch_locked(
+        cancellations=cancellations, orders=orders, stocks=stocks, actor=actor, refresh=refresh
+    )
+
+
+@transaction.atomic
+def cancellations_settle(*, product_ids: Iterable[int], actor: Any = None) -> None:
+    """Hand the units released by `lines_cancel_batch(refresh=False)` to each product's queue
+    and recompute its ETAs, once per product."""
+    stocks = lock_stocks(product_ids=product_ids)
+    _refresh_products_locked(
+        stocks=stocks, now=timezone.now(), actor=actor, reason="released by a cancellation"
+    )
 
 
 @transaction.atomic

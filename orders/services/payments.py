@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any
 
@@ -39,20 +40,38 @@ def _refund_obligation_create(
     *, order: Order, amount: Decimal, reason: str, now: dt.datetime, line: OrderLine | None = None
 ) -> Refund | None:
     """Owe the customer `amount`, never more than they paid and are not yet owed."""
-    if order.amount_paid <= 0:
-        return None
-    already_owed = order.refunds.aggregate(total=Sum("amount"))["total"] or Decimal("0")
-    amount = min(to_cents(amount), order.amount_paid - already_owed)
-    if amount <= 0:
-        return None
-    return Refund.objects.create(
-        order=order,
-        order_line=line,
-        amount=amount,
-        reason=reason,
-        vested_at=now,
-        due_date=refund_due_date(vested_at=now, payment_method=order.payment_method),
+    return _refund_obligations_create(owed=[(order, amount, reason, now, line)]).get(order.pk)
+
+
+def _refund_obligations_create(
+    *, owed: Sequence[tuple[Order, Decimal, str, dt.datetime, OrderLine | None]]
+) -> dict[int, Refund]:
+    """Owe several orders (one refund each, by order id) in one read and one insert; each
+    amount is capped at what that order paid and is not yet owed."""
+    paying = [row for row in owed if row[0].amount_paid > 0]
+    if not paying:
+        return {}
+    already = dict(
+        Refund.objects.filter(order_id__in=[row[0].pk for row in paying])
+        .values("order_id")
+        .annotate(total=Sum("amount"))
+        .values_list("order_id", "total")
     )
+    refunds = []
+    for order, amount, reason, now, line in paying:
+        capped = min(to_cents(amount), order.amount_paid - already.get(order.pk, Decimal("0")))
+        if capped > 0:
+            refunds.append(
+                Refund(
+                    order=order,
+                    order_line=line,
+                    amount=capped,
+                    reason=reason,
+                    vested_at=now,
+                    due_date=refund_due_date(vested_at=now, payment_method=order.payment_method),
+                )
+            )
+    return {refund.order_id: refund for refund in Refund.objects.bulk_create(refunds)}
 
 
 @transaction.atomic

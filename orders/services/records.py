@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from django.db import transaction
@@ -41,14 +42,20 @@ def order_rule_record(
     *, order: Order, message: str, data: dict[str, Any], actor: Any = None
 ) -> OrderEvent:
     """Record a Mail Order Rule decision (deadline, notice, consent) in the order's timeline."""
+    return order_rule_records(records=[(order, message, data)], actor=actor)[0]
+
+
+def order_rule_records(
+    *, records: Sequence[tuple[Order, str, dict[str, Any]]], actor: Any = None
+) -> list[OrderEvent]:
+    """Record the rule's decisions on many orders (order, message, data) in one insert."""
     return _events_record(
-        [
-            OrderEvent(
-                order=order,
-                kind=OrderEvent.Kind.MAIL_ORDER_RULE,
-                message=message[:300],
-                data=data,
-                actor=_user(actor),
-            )
-        ]
-    )[0]
+        OrderEvent(
+            order=order,
+            kind=OrderEvent.Kind.MAIL_ORDER_RULE,
+            message=message[:300],
+            data=data,
+            actor=_user(actor),
+        )
+        for order, message, data in records
+    )
