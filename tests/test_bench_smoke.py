@@ -76,3 +76,35 @@ def test_the_deadline_benchmark_smoke_run_prints_its_figures():
     assert figures["deadline.invariant_violations"] == "0"
     # Bounded: what one order costs, not what the queue or the day's number of orders costs.
     assert float(figures["deadline.queries_per_order"]) < 20
+
+
+def test_the_allocation_benchmark_smoke_run_prints_its_figures():
+    env = {key: value for key, value in os.environ.items() if key != "DJANGO_SETTINGS_MODULE"}
+
+    run = subprocess.run(  # noqa: S603 - our own script, fixed arguments
+        [sys.executable, str(ROOT / "bench" / "allocation.py"), "--smoke"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+
+    assert run.returncode == 0, run.stdout[-2000:] + run.stderr[-4000:]
+    figures = dict(line.split(" ", 1) for line in run.stdout.splitlines() if " " in line)
+    for name in (
+        "allocation.step_seconds",
+        "allocation.sql_seconds",
+        "allocation.ratio",
+        "allocation.restock_seconds",
+        "allocation.restock_handover_seconds",
+    ):
+        assert re.fullmatch(r"\d+(\.\d+)?", figures.get(name, "")), (name, run.stdout)
+    assert figures["allocation.mail_order_rule_enabled"] == "True"
+    assert figures["allocation.identical"] == "True"
+    assert figures["allocation.events_identical"] == "True"
+    assert figures["allocation.units_allocated"] == "969"
+    # every order served has its event and its email, the receipt its ledger row
+    assert figures["allocation.rows_events"] == figures["allocation.rows_notifications"] == "500"
+    assert figures["allocation.rows_stock_movements"] == "1"

@@ -7,17 +7,20 @@ the same event never makes two rows (a unique dedupe key); each row is sent afte
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
+from django.db import connection
 from django.utils import timezone
 
 from config.celery import publish_on_commit
 from inventory.models import Product
 from orders.models import Order, OrderEvent, OrderLine
-from orders.selectors import order_status_url
+from orders.selectors import order_status_urls
 
 from ..models import Notification
 
@@ -25,8 +28,28 @@ Kind = Notification.Kind
 State = Notification.State
 
 
-def _customer_orders(order_ids: Iterable[int]) -> dict[int, Order]:
-    return {o.pk: o for o in Order.objects.select_related("customer").filter(pk__in=set(order_ids))}
+@dataclass(frozen=True)
+class _CustomerOrder:
+    """What an email says about its order, read as plain values (thousands at once after a
+    big restock, so no model instances)."""
+
+    pk: int
+    number: str
+    customer_name: str
+    email: str
+    ship_preference: str
+    placed_at: dt.datetime
+    status_url: str
+
+
+def _customer_orders(order_ids: Iterable[int]) -> dict[int, _CustomerOrder]:
+    rows = list(
+        Order.objects.filter(pk__in=set(order_ids)).values_list(
+            "pk", "number", "customer__name", "customer__email", "ship_preference", "placed_at"
+        )
+    )
+    urls = order_status_urls(orders=[(row[0], row[1]) for row in rows])
+    return {row[0]: _CustomerOrder(*row, status_url=urls[row[0]]) for row in rows}
 
 
 def _product_facts(skus: Iterable[str]) -> dict[str, dict[str, Any]]:
@@ -61,12 +84,12 @@ def _line_facts(line: OrderLine) -> dict[str, Any]:
     }
 
 
-def _order_facts(order: Order) -> dict[str, Any]:
+def _order_facts(order: _CustomerOrder) -> dict[str, Any]:
     return {
         "order_number": order.number,
-        "customer_name": order.customer.name,
+        "customer_name": order.customer_name,
         "ship_preference": order.ship_preference,
-        "status_url": order_status_url(order=order),
+        "status_url": order.status_url,
         "placed_on": timezone.localtime(order.placed_at).date().isoformat(),
     }
 
@@ -109,10 +132,49 @@ def _create(
                 dedupe_key__in=[n.dedupe_key for n in notifications], state=State.PENDING
             ).only("id", "send_after")
         )
+    elif connection.vendor == "postgresql" and len(notifications) > 1:
+        _insert_many(notifications)
     else:
         notifications = Notification.objects.bulk_create(notifications)
     _schedule(notifications)
     return notifications
+
+
+def _insert_many(notifications: list[Notification]) -> None:
+    """bulk_create for thousands of rows on PostgreSQL: the rows travel as one JSON document
+    (jsonb_to_recordset), not as an array per column that the driver quotes value by value;
+    each object gets its id, as bulk_create gives it."""
+    now = timezone.now()
+    fields = [f for f in Notification._meta.concrete_fields if not f.primary_key]
+    for notification in notifications:
+        notification.created_at = notification.updated_at = now
+    named = [(str(f.column), f) for f in fields]
+    rows = json.dumps(
+        [{name: getattr(n, f.attname) for name, f in named} for n in notifications],
+        default=_json_value,
+    )
+    columns = ", ".join(connection.ops.quote_name(name) for name, _ in named)
+    types = ", ".join(
+        f"{connection.ops.quote_name(name)} {f.db_type(connection)}" for name, f in named
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {Notification._meta.db_table} ({columns}) "  # noqa: S608 - model names
+            f"SELECT {columns} FROM ROWS FROM (jsonb_to_recordset(%s::jsonb) AS ({types})) "
+            f"WITH ORDINALITY AS row({columns}, position) ORDER BY position RETURNING id",
+            [rows],
+        )
+        alias = connection.alias
+        for notification, (pk,) in zip(notifications, cursor.fetchall(), strict=True):
+            notification.pk = pk
+            notification._state.adding = False
+            notification._state.db = alias
+
+
+def _json_value(value: Any) -> Any:
+    if isinstance(value, dt.datetime):
+        return value.isoformat()
+    raise TypeError(f"{type(value).__name__} is not JSON serializable")
 
 
 def notification_create(
@@ -122,15 +184,15 @@ def notification_create(
 
     Its facts carry the order's own facts (number, name, status link) plus `facts`.
     """
-    order = Order.objects.select_related("customer").get(pk=order.pk)
+    about = _customer_orders([order.pk])[order.pk]
     [row] = _create(
         [
             Notification(
                 kind=kind,
                 order=order,
-                recipient=order.customer.email,
+                recipient=about.email,
                 dedupe_key=dedupe_key,
-                facts=_order_facts(order) | facts,
+                facts=_order_facts(about) | facts,
                 send_after=timezone.now(),
             )
         ]
@@ -168,8 +230,8 @@ def _confirmations(events: list[OrderEvent], now: dt.datetime) -> list[Notificat
         rows.append(
             Notification(
                 kind=Kind.ORDER_CONFIRMATION,
-                order=order,
-                recipient=order.customer.email,
+                order_id=order.pk,
+                recipient=order.email,
                 dedupe_key=f"confirmation:{order.pk}",
                 facts=facts,
                 send_after=now,
@@ -180,10 +242,10 @@ def _confirmations(events: list[OrderEvent], now: dt.datetime) -> list[Notificat
             rows += [
                 Notification(
                     kind=Kind.STAFF_BACKORDER_ALERT,
-                    order=order,
+                    order_id=order.pk,
                     recipient=address,
                     dedupe_key=f"staff-backorder:{order.pk}:{address.lower()}",
-                    facts=facts | {"customer_email": order.customer.email},
+                    facts=facts | {"customer_email": order.email},
                     send_after=now,
                 )
                 for address in settings.STAFF_NOTIFICATION_EMAILS
@@ -215,8 +277,8 @@ def _shipments(events: list[OrderEvent], now: dt.datetime) -> list[Notification]
         rows.append(
             Notification(
                 kind=Kind.SHIPMENT_SENT,
-                order=order,
-                recipient=order.customer.email,
+                order_id=order.pk,
+                recipient=order.email,
                 dedupe_key=f"shipment:{event.data.get('shipment')}",
                 facts=facts,
                 send_after=now,
@@ -241,8 +303,8 @@ def _cancellations(events: list[OrderEvent], now: dt.datetime) -> list[Notificat
         rows.append(
             Notification(
                 kind=Kind.DISCONTINUED if cause == "discontinued" else Kind.CANCELLATION,
-                order=order,
-                recipient=order.customer.email,
+                order_id=order.pk,
+                recipient=order.email,
                 dedupe_key=f"cancellation:{event.pk}",
                 facts=_order_facts(order)
                 | {
@@ -275,8 +337,8 @@ def _allocations(events: list[OrderEvent], now: dt.datetime) -> list[Notificatio
     return [
         Notification(
             kind=Kind.ITEMS_ALLOCATED,
-            order=orders[event.order_id],
-            recipient=orders[event.order_id].customer.email,
+            order_id=event.order_id,
+            recipient=orders[event.order_id].email,
             dedupe_key=f"allocated:{event.pk}",
             facts=_order_facts(orders[event.order_id])
             | {
@@ -311,8 +373,8 @@ def _eta_changes(events: list[OrderEvent], now: dt.datetime) -> None:
             order = orders[event.order_id]
             batch = new[event.order_id] = Notification(
                 kind=Kind.ETA_CHANGED,
-                order=order,
-                recipient=order.customer.email,
+                order_id=order.pk,
+                recipient=order.email,
                 dedupe_key=f"eta:{order.pk}:{event.pk}",
                 facts=_order_facts(order) | {"changes": {}, "reasons": []},
                 send_after=now + window,

@@ -27,9 +27,15 @@ def _events_record(events: Iterable[OrderEvent]) -> list[OrderEvent]:
     settings, called in order, rather than signals, so the flow stays visible.
     """
     created = OrderEvent.objects.bulk_create(list(events))
-    for path in settings.ORDER_EVENT_SUBSCRIBERS:
-        import_string(path)(created)
+    _events_publish(created)
     return created
+
+
+def _events_publish(events: list[OrderEvent]) -> None:
+    """Hand events already written (by _events_record or a set-based insert) to
+    settings.ORDER_EVENT_SUBSCRIBERS, in the transaction that wrote them."""
+    for path in settings.ORDER_EVENT_SUBSCRIBERS:
+        import_string(path)(events)
 
 
 def _user(actor: Any) -> Any:

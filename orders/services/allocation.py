@@ -27,10 +27,7 @@ from ..models import (
     OrderEvent,
     OrderLine,
 )
-from ..selectors import (
-    QUEUE_ORDER,
-    products_with_idle_stock,
-)
+from ..selectors import products_with_idle_stock
 from ._common import (
     ALLOCATION_BATCH_SIZE,
     _allocation_enqueue,
@@ -40,6 +37,7 @@ from ._common import (
     _user,
 )
 from .eta import _eta_refresh_locked
+from .fifo import hand_out
 from .purchasing import purchase_order_line_receive
 
 # Reverse of "most recently allocated first", ties broken by reverse queue order.
@@ -77,62 +75,19 @@ def _allocate_locked(
     available = stock.on_hand - stock.allocated
     if available <= 0:
         return result
-    sku: str | None = None
-    waiting = OrderLine.objects.filter(product_id=stock.pk, quantity_backordered__gt=0)
-    while available > 0:
-        batch = list(
-            waiting.order_by(*QUEUE_ORDER).values_list("id", "order_id", "quantity_backordered")[
-                :ALLOCATION_BATCH_SIZE
-            ]
-        )
-        if not batch:
-            break
-        full_ids: list[int] = []
-        partial: tuple[int, int] | None = None
-        given_by_order: dict[int, dict[int, int]] = defaultdict(dict)
-        for line_id, order_id, backordered in batch:
-            if available >= backordered:
-                full_ids.append(line_id)
-                units = backordered
-            else:
-                partial = (line_id, available)
-                units = available
-            available -= units
-            given_by_order[order_id][line_id] = units
-            result.lines += 1
-            result.units += units
-            if available == 0:
-                break
-        if full_ids:
-            OrderLine.objects.filter(pk__in=full_ids).update(
-                quantity_allocated=F("quantity") - F("quantity_shipped") - F("quantity_cancelled"),
-                last_allocated_at=now,
-            )
-        if partial is not None:
-            OrderLine.objects.filter(pk=partial[0]).update(
-                quantity_allocated=F("quantity_allocated") + partial[1], last_allocated_at=now
-            )
-        if sku is None:
-            sku = Product.objects.values_list("sku", flat=True).get(pk=stock.pk)
-        _events_record(
-            OrderEvent(
-                order_id=order_id,
-                kind=OrderEvent.Kind.ALLOCATED,
-                message=f"{sum(lines.values())} × {sku} allocated"
-                + (f" ({reason})" if reason else ""),
-                data={"sku": sku, "lines": {str(k): v for k, v in lines.items()}},
-                actor=_user(actor),
-            )
-            for order_id, lines in given_by_order.items()
-        )
-        result.orders += len(given_by_order)
-        result.lines_filled += len(full_ids)
-        for order_id, lines in given_by_order.items():
-            result.units_by_order[order_id] = result.units_by_order.get(order_id, 0) + sum(
-                lines.values()
-            )
-        if len(batch) < ALLOCATION_BATCH_SIZE:
-            break
+    handout = hand_out(
+        product_id=stock.pk,
+        sku=Product.objects.values_list("sku", flat=True).get(pk=stock.pk),
+        available=available,
+        now=now,
+        reason=reason,
+        actor=_user(actor),
+    )
+    result.units = handout.units
+    result.lines = handout.lines
+    result.orders = len(handout.units_by_order)
+    result.lines_filled = handout.lines_filled
+    result.units_by_order = handout.units_by_order
     stock_allocate(stock=stock, units=result.units, now=now)
     return result
 
