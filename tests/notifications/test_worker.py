@@ -41,7 +41,7 @@ pytestmark = [
     pytest.mark.django_db(transaction=True),
 ]
 
-TASK_TIMEOUT = 30.0  # seconds a test waits for the worker before failing
+TASK_TIMEOUT = 90.0  # seconds a test waits for the worker before failing (a loaded CI box)
 SEND_TASK = notification_send_task.name
 DRAIN_TASK = notifications_drain_task.name
 HEADER = "X-Backorder-Desk-Notification"
