@@ -4,7 +4,7 @@ import time
 from typing import Any
 
 from celery import Celery
-from django.db import transaction
+from django.db import connection, transaction
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.local")
 
@@ -69,3 +69,28 @@ def publish_on_commit(task: Any, *args: Any, countdown: int | None = None) -> No
     engine) do the work later.
     """
     transaction.on_commit(Publish(task, args, countdown), robust=not app.conf.task_always_eager)
+
+
+def publish_once_on_commit(task: Any, *args: Any, countdown: int | None = None) -> None:
+    """Like publish_on_commit, but at most once per transaction for the same task and args: a
+    transaction that writes a thousand rows for one drain task publishes that task once.
+
+    A second request with a shorter countdown shortens the one already waiting. Only a hook
+    registered in a savepoint still open (or outside any) is reused: Django forgets the hooks
+    of a rolled-back savepoint, and a hook from a savepoint already gone is not relied upon.
+    """
+    if connection.in_atomic_block:
+        open_savepoints = set(connection.savepoint_ids)
+        # Django keeps (savepoint ids at registration, hook, robust) per hook.
+        for entry in connection.run_on_commit:
+            sids, hook = entry[0], entry[1]
+            if (
+                isinstance(hook, Publish)
+                and hook.task is task
+                and hook.args == args
+                and set(sids) <= open_savepoints
+            ):
+                if hook.countdown is not None and (countdown is None or countdown < hook.countdown):
+                    hook.countdown = countdown
+                return
+    publish_on_commit(task, *args, countdown=countdown)

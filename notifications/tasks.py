@@ -22,6 +22,12 @@ def notification_send_task(notification_id: int) -> str:
     return services.notification_send(notification_id=notification_id)
 
 
+@shared_task(autoretry_for=(OperationalError,), retry_backoff=True, max_retries=5, acks_late=True)
+def notifications_drain_task() -> int:
+    """Send one batch of due emails (and publish the next drain while more are due)."""
+    return len(services.notifications_drain().claimed)
+
+
 @shared_task(acks_late=True)
 def notifications_sweep_task() -> int:
     services.unreachable_flags_repair()

@@ -307,6 +307,10 @@ STAFF_BACKORDER_ALERTS = env.bool("STAFF_BACKORDER_ALERTS", default=False)
 # Sending: attempts before a notification fails, and when the sweep picks up lost ones.
 NOTIFICATION_MAX_ATTEMPTS = env.int("NOTIFICATION_MAX_ATTEMPTS", default=6)
 NOTIFICATION_SWEEP_AFTER_MINUTES = env.int("NOTIFICATION_SWEEP_AFTER_MINUTES", default=3)
+# Emails one drain claims and sends over one connection, and the seconds it may spend sending
+# them (well under the task's soft time limit; rows not reached go to the next drain).
+NOTIFICATION_DRAIN_BATCH = env.int("NOTIFICATION_DRAIN_BATCH", default=50)
+NOTIFICATION_DRAIN_SECONDS = env.int("NOTIFICATION_DRAIN_SECONDS", default=30)
 # A row still 'sending' after this long lost its worker mid-send; the sweep sends it again (with
 # the same Message-ID). Longer than a send can take (the task's hard limit is 90 s).
 NOTIFICATION_STUCK_SENDING_MINUTES = env.int("NOTIFICATION_STUCK_SENDING_MINUTES", default=5)

@@ -1,37 +1,19 @@
-"""What each email says: its subject, text and HTML from the notification's facts."""
+"""What each email says: its subject, text and HTML, rendered when it is sent."""
 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
 from django.template.loader import render_to_string
 
-from inventory.models import Product
-
 from ..models import Notification
+from .context import EmailContext, notifications_context
 
 Kind = Notification.Kind
-
-# --- what each email says ---------------------------------------------------------------
-
-
-def _skus_in(facts: dict[str, Any]) -> set[str]:
-    skus: set[str] = set()
-    for key in (
-        "lines",
-        "allocated",
-        "cancelled",
-        "shipped",
-        "still_coming",
-        "unknown_etas",
-        "low_stock",
-    ):
-        skus.update(row["sku"] for row in facts.get(key, []))
-    skus.update(row["sku"] for row in facts.get("changes", {}).values())
-    return skus
 
 
 @dataclass(frozen=True)
@@ -81,27 +63,28 @@ def eta_changes_worth_telling(facts: dict[str, Any]) -> list[dict[str, Any]]:
     return worth
 
 
+def notifications_render(notifications: Sequence[Notification]) -> dict[int, Rendered | None]:
+    """Subject, text and HTML of each notification (None when there is nothing to say),
+    from what its row froze at the event and what is read now, for a batch at once."""
+    contexts = notifications_context(notifications)
+    return {n.pk: _render(n, contexts[n.pk]) for n in notifications}
+
+
 def notification_render(*, notification: Notification) -> Rendered | None:
     """Subject, text and HTML for a notification, or None when there is nothing to say."""
-    facts = dict(notification.facts)
+    return notifications_render([notification])[notification.pk]
+
+
+def _render(notification: Notification, email: EmailContext) -> Rendered | None:
+    facts = email.facts
     if notification.kind == Kind.ETA_CHANGED:
         facts["worth_telling"] = eta_changes_worth_telling(facts)
-        notice_since = (
-            notification.order_id is not None
-            and Notification.objects.filter(
-                order_id=notification.order_id,
-                kind__in=[Kind.DELAY_NOTICE, Kind.RENEWED_NOTICE],
-                created_at__gte=notification.created_at,
-            ).exists()
-        )
         # A delay notice sent meanwhile already gave the new date (and the choices).
-        if not facts["worth_telling"] or notice_since:
+        if not facts["worth_telling"] or email.notice_since:
             return None
     context = {
         "facts": facts,
-        "product_names": dict(
-            Product.objects.filter(sku__in=_skus_in(facts)).values_list("sku", "name")
-        ),
+        "product_names": email.product_names,
         "store_name": settings.STORE_NAME,
         "store_address": settings.STORE_ADDRESS,
         "support_email": settings.STORE_SUPPORT_EMAIL,

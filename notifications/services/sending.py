@@ -1,12 +1,15 @@
-"""Sending: one claim per send (a conditional UPDATE pending -> sending), a stable Message-ID,
-backoff on temporary errors, and the sweep that re-enqueues what a lost task left behind.
+"""Sending claimed rows: rendered then, sent over one connection per batch, a stable
+Message-ID, backoff on temporary errors; and resending. Claiming is drain.py's.
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import logging
 import smtplib
+import time
+from collections.abc import Sequence
 from email.utils import parseaddr
 from typing import Any
 
@@ -18,16 +21,15 @@ from anymail.exceptions import (
 )
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.core.mail import EmailMultiAlternatives
+from django.core.mail import EmailMultiAlternatives, get_connection
+from django.core.mail.backends.base import BaseEmailBackend
 from django.db import transaction
-from django.db.models import F, Q
+from django.db.models import F
 from django.utils import timezone
-
-from config.celery import publish_on_commit
 
 from ..models import Notification
 from .outbox import _schedule
-from .rendering import notification_render
+from .rendering import Rendered, notifications_render
 
 logger = logging.getLogger(__name__)
 
@@ -72,10 +74,57 @@ def notification_send(*, notification_id: int) -> str:
     claimed = Notification.objects.filter(
         pk=notification_id, state=State.PENDING, send_after__lte=now
     ).update(state=State.SENDING, attempts=F("attempts") + 1, updated_at=now)
-    notification = Notification.objects.select_related("order").get(pk=notification_id)
+    notification = Notification.objects.select_related("order__customer").get(pk=notification_id)
     if not claimed:
         return notification.state
-    rendered = notification_render(notification=notification)
+    [state] = notifications_deliver([notification]).values()
+    if state == RETRYING:
+        raise TemporaryEmailError(notification.last_error)
+    return state
+
+
+# A claimed row that went back to pending for a later attempt (deliver's outcome).
+RETRYING = "retrying"
+# A claimed row left for another drain: the time budget ran out before its turn.
+RELEASED = "released"
+
+
+def notifications_deliver(
+    notifications: Sequence[Notification], *, deadline: float | None = None
+) -> dict[int, str]:
+    """Render and send claimed ('sending') rows over one connection to the provider, and
+    record each outcome as soon as it is known; each row's outcome by id.
+
+    Each row is recorded right after its own send, so a worker that dies mid-batch leaves at
+    most the one email in flight to be sent again (under the same Message-ID). Rows not tried
+    before `deadline` (time.monotonic()) go back to pending for the next drain.
+    """
+    outcomes: dict[int, str] = {}
+    if not notifications:
+        return outcomes
+    rendered = notifications_render(notifications)
+    connection = get_connection()
+    try:
+        for index, notification in enumerate(notifications):
+            if deadline is not None and time.monotonic() > deadline:
+                rest = [n.pk for n in notifications[index:]]
+                Notification.objects.filter(pk__in=rest, state=State.SENDING).update(
+                    state=State.PENDING, attempts=F("attempts") - 1, updated_at=timezone.now()
+                )
+                outcomes |= dict.fromkeys(rest, RELEASED)
+                break
+            outcomes[notification.pk] = _deliver_one(
+                notification, rendered[notification.pk], connection
+            )
+    finally:
+        with contextlib.suppress(Exception):
+            connection.close()
+    return outcomes
+
+
+def _deliver_one(
+    notification: Notification, rendered: Rendered | None, connection: BaseEmailBackend
+) -> str:
     if rendered is None:
         Notification.objects.filter(pk=notification.pk).update(
             state=State.SUPPRESSED, updated_at=timezone.now()
@@ -91,39 +140,44 @@ def notification_send(*, notification_id: int) -> str:
             "Message-ID": notification_message_id(notification=notification),
             "X-Backorder-Desk-Notification": str(notification.pk),
         },
+        connection=connection,
     )
     message.attach_alternative(rendered.html, "text/html")
+    what_was_said = {
+        "subject": rendered.subject,
+        "body_text": rendered.text,
+        "body_html": rendered.html,
+    }
     try:
-        message.send()
+        connection.open()  # once per batch: a no-op while it is open
+        connection.send_messages([message])
     except (AnymailError, smtplib.SMTPException, OSError) as exc:
+        # The next message opens a fresh connection (an SMTP server may have hung up).
+        with contextlib.suppress(Exception):
+            connection.close()
         permanent = (
             _is_permanent(exc) or notification.attempts >= settings.NOTIFICATION_MAX_ATTEMPTS
         )
+        notification.last_error = f"{type(exc).__name__}: {exc}"[:2000]
         Notification.objects.filter(pk=notification.pk).update(
             state=State.FAILED if permanent else State.PENDING,
-            last_error=f"{type(exc).__name__}: {exc}"[:2000],
+            last_error=notification.last_error,
             send_after=timezone.now() + _backoff(notification.attempts),
-            subject=rendered.subject,
-            body_text=rendered.text,
-            body_html=rendered.html,
             updated_at=timezone.now(),
+            **what_was_said,
         )
         logger.warning(
             "Notification %s %s: %s", notification.pk, "failed" if permanent else "deferred", exc
         )
-        if permanent:
-            return State.FAILED
-        raise TemporaryEmailError(str(exc)) from exc
+        return State.FAILED if permanent else RETRYING
     status = getattr(message, "anymail_status", None)
     Notification.objects.filter(pk=notification.pk).update(
         state=State.SENT,
         sent_at=timezone.now(),
         provider_message_id=_message_id(status),
-        subject=rendered.subject,
-        body_text=rendered.text,
-        body_html=rendered.html,
         last_error="",
         updated_at=timezone.now(),
+        **what_was_said,
     )
     return State.SENT
 
@@ -132,35 +186,6 @@ def _message_id(status: Any) -> str:
     """The provider's id for the sent message (anymail gives str, some backends int)."""
     message_id = getattr(status, "message_id", None)
     return "" if message_id is None else str(message_id)[:200]
-
-
-def notifications_sweep(*, now: dt.datetime | None = None, limit: int = 500) -> list[int]:
-    """Re-enqueue due notifications whose task was lost; claim rows with SKIP LOCKED so two
-    sweepers never pick the same one. Rows stuck in 'sending' for longer than a send can take
-    (a worker died mid-send) go back to pending: a rare second email beats a lost one, and it
-    carries the same Message-ID as the first."""
-    from ..tasks import notification_send_task
-
-    now = now or timezone.now()
-    grace = dt.timedelta(minutes=settings.NOTIFICATION_SWEEP_AFTER_MINUTES)
-    stuck = dt.timedelta(minutes=settings.NOTIFICATION_STUCK_SENDING_MINUTES)
-    with transaction.atomic():
-        Notification.objects.filter(state=State.SENDING, updated_at__lt=now - stuck).update(
-            state=State.PENDING, updated_at=now
-        )
-        ids = list(
-            Notification.objects.select_for_update(skip_locked=True)
-            .filter(state=State.PENDING)
-            .filter(
-                # Lost tasks: due for a while. Batched ones: due now (their task may be gone).
-                Q(send_after__lte=now - grace) | Q(send_after__lte=now, kind=Kind.ETA_CHANGED)
-            )
-            .order_by("send_after")
-            .values_list("id", flat=True)[:limit]
-        )
-        for notification_id in ids:
-            publish_on_commit(notification_send_task, notification_id)
-    return ids
 
 
 @transaction.atomic

@@ -21,7 +21,7 @@ from notifications.services import (
 )
 from notifications.templatetags.notification_tags import isodate, money
 from orders.models import Order
-from orders.selectors import store_today
+from orders.selectors import order_status_url, store_today
 from orders.services import (
     line_cancel,
     low_stock_alerts_record,
@@ -131,7 +131,7 @@ def test_confirmation_says_what_ships_now_and_when_each_backorder_follows(jane):
         "backordered item follows as soon as it arrives. Would you rather have everything sent "
         "together? Reply to this email or contact support@example.com and we'll change it."
     ) in text
-    status_url = notification(order, Kind.ORDER_CONFIRMATION).facts["status_url"]
+    status_url = order_status_url(order=order)
     assert f"See your order status at any time:\n{status_url}\n" in text
     assert text.endswith("Backorder Desk Demo Store\n1 Demo Street, Springfield, NY 10001, USA\n")
     # Plain text is not HTML-escaped.
@@ -144,7 +144,7 @@ def test_confirmation_is_sent_with_html_and_the_status_link(jane):
     lamp = ProductFactory(name="Desk Lamp", on_hand=1)
     order = place_order((lamp, 3), customer=jane)
     confirmation = notification(order, Kind.ORDER_CONFIRMATION)
-    status_url = confirmation.facts["status_url"]
+    status_url = order_status_url(order=order)
 
     assert notification_send(notification_id=confirmation.pk) == Notification.State.SENT
 
@@ -249,14 +249,14 @@ def test_later_eta_gives_old_and_new_date_the_reason_and_offers_cancellation(wai
         "If you'd rather not wait, reply to this email or write to support@example.com and "
         "we'll cancel the delayed items and refund you in full."
     ) in rendered.text
-    assert eta_email.facts["status_url"] in rendered.text
+    assert order_status_url(order=order) in rendered.text
 
     Notification.objects.filter(pk=eta_email.pk).update(send_after=timezone.now())
     assert notification_send(notification_id=eta_email.pk) == Notification.State.SENT
     (message,) = mail.outbox
     assert isinstance(message, EmailMultiAlternatives)
     assert message.body == rendered.text
-    assert f'href="{eta_email.facts["status_url"]}"' in str(message.alternatives[0][0])
+    assert f'href="{order_status_url(order=order)}"' in str(message.alternatives[0][0])
 
 
 @pytest.mark.django_db
@@ -327,7 +327,7 @@ def test_partial_shipment_lists_what_shipped_tracking_and_what_is_still_coming(j
         "We'll send the rest as soon as each item is ready, and email you each time."
     ) in rendered.text
     assert "1Z999AA10123456784" in rendered.html
-    assert notification(order, Kind.SHIPMENT_SENT).facts["status_url"] in rendered.text
+    assert order_status_url(order=order) in rendered.text
 
 
 @pytest.mark.django_db
