@@ -10,10 +10,12 @@ from django import forms
 from django.forms import formset_factory
 
 from inventory.bounds import validate_plausible_date
+from inventory.models import Product
 from orders.models import Order
 from orders.services import LineRequest, ShippingAddress
 from storefront.countries import COUNTRY_CODES
 
+from ..forms import StaffForm
 from .selectors import products_by_sku
 
 LINE_ROWS = 5
@@ -249,3 +251,46 @@ class FollowUpDoneForm(forms.Form):
 def order_line_formset(data: Any = None) -> BaseOrderLineFormSet:
     """The line rows of the new-order form (bound when `data` is given)."""
     return cast(BaseOrderLineFormSet, OrderLineFormSet(data, prefix=LINE_PREFIX))
+
+
+# --- acting on an order from its page ------------------------------------------------------
+
+
+class ReasonForm(StaffForm):
+    reason = forms.CharField(
+        max_length=200,
+        help_text="Shown on the order's timeline.",
+        error_messages={"required": "Give a reason: it goes on the order's timeline."},
+    )
+
+
+class SubstituteForm(StaffForm):
+    substitute = forms.ChoiceField(
+        label="Send instead",
+        error_messages={
+            "required": "Choose the product to send instead.",
+            "invalid_choice": "Choose one of the substitutes listed.",
+        },
+    )
+    reason = forms.CharField(
+        max_length=200,
+        label="How the customer accepted",
+        help_text="E.g. “agreed by phone”. A substitute is sent only with the customer's consent.",
+        error_messages={"required": "Say how the customer accepted the substitute."},
+    )
+
+    def __init__(self, *args: Any, candidates: list[Product], units: int, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.candidates = {product.sku: product for product in candidates}
+        cast(forms.ChoiceField, self.fields["substitute"]).choices = [
+            (
+                product.sku,
+                f"{product.sku} — {product.name} ({product.stock.available} available"
+                + ("" if product.stock.available >= units else f", {units} needed")
+                + ")",
+            )
+            for product in candidates
+        ]
+
+    def chosen(self) -> Product:
+        return self.candidates[self.cleaned_data["substitute"]]
