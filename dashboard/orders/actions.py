@@ -84,7 +84,9 @@ def order_actions(*, page: OrderPage, user: Any) -> OrderActions:
         prioritise=ReasonForm(auto_id="prio-%s")
         if managing and not order.is_priority and any(line.quantity_open for line in page.lines)
         else None,
-        payment_received=PaymentReceivedForm(auto_id="paid-%s") if order.paid_at is None else None,
+        payment_received=PaymentReceivedForm(auto_id="paid-%s", label_suffix="")
+        if order.paid_at is None
+        else None,
         payment_dishonoured=ReasonForm(auto_id="bounce-%s")
         if managing and order.paid_at is not None
         else None,
@@ -260,7 +262,7 @@ def order_payment_received_view(request: HttpRequest, pk: int) -> HttpResponse:
     return _act(
         request,
         order=order,
-        form=PaymentReceivedForm(_data(request)),
+        form=PaymentReceivedForm(_data(request), label_suffix=""),
         title=f"Record payment received for {order.number}",
         intro=f"Paid by {order.get_payment_method_display().lower()}.",
         submit="Record payment received",
