@@ -9,6 +9,7 @@ loop is alive in this thread.
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from dataclasses import dataclass
 
@@ -119,6 +120,10 @@ def test_staff_apply_a_substitute_starting_from_the_queue(
     assert page.get_by_text(
         f"2 × {substitutable.substitute} instead of {substitutable.original}: agreed by phone"
     ).is_visible()
+    # On a phone the page still fits its width (wide tables scroll inside their card).
+    page.set_viewport_size({"width": 390, "height": 844})
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    page.screenshot(path=str(screenshot_dir / "order-page-phone.png"), full_page=True)
     context.close()
 
 
@@ -275,4 +280,66 @@ def test_a_manager_prioritises_cancels_resends_and_records_a_bounced_check(
     # Now unpaid: the ship form asks for a reason to ship the allocated phone.
     assert page.get_by_label("Reason to ship before payment arrives").is_visible()
     page.screenshot(path=str(screenshot_dir / "order-after-manager-actions.png"), full_page=True)
+    context.close()
+
+
+@dataclass
+class AtRisk:
+    first_line: int
+    first_number: str
+    second_number: str
+
+
+@pytest.fixture
+def at_risk_lamps() -> AtRisk:
+    """Lamps: 3 due in 5 days, 4 in 10. Ada's 2 arrive on day 6 and must ship by day 8; Ben's
+    2 arrive on day 11 but must ship by day 8."""
+    from inventory.services import PurchaseLineRequest, supplier_create
+    from orders.services import purchase_order_create
+
+    lamp = ProductFactory(sku="LAMP-3", name="Table lamp", on_hand=0, lead_time_days=30)
+    supplier = supplier_create(name="Acme Lighting", email="orders@acme.example.com")
+    first, second = (
+        purchase_order_create(
+            supplier=supplier,
+            lines=[PurchaseLineRequest(lamp, units, store_today() + dt.timedelta(days=days))],
+            send=True,
+        )
+        for units, days in ((3, 5), (4, 10))
+    )
+    ada = place_order((lamp, 2), customer=CustomerFactory(email="ada@example.com", name="Ada"))
+    ben = place_order((lamp, 2), customer=CustomerFactory(email="ben@example.com", name="Ben"))
+    rule_run()
+    OrderCompliance.objects.filter(order__in=[ada, ben]).update(
+        deadline=store_today() + dt.timedelta(days=8)
+    )
+    return AtRisk(first.lines.get().pk, first.number, second.number)
+
+
+def test_a_manager_sees_notices_a_later_date_causes_and_which_supplier_to_chase(
+    live_server, manager, at_risk_lamps, browser, screenshot_dir
+):
+    context, page = open_page(browser, live_server, manager)
+
+    page.goto(
+        f"{live_server.url}/dashboard/purchase-orders/lines/{at_risk_lamps.first_line}/reschedule/"
+    )
+    later = store_today() + dt.timedelta(days=12)
+    page.get_by_label(re.compile(r"expected", re.IGNORECASE)).fill(later.isoformat())
+    page.get_by_role("button", name="Preview").click()
+    page.wait_for_load_state()
+    warning = page.get_by_test_id("ship-by-warning")
+    assert "1 customer pushed past their ship-by date." in warning.inner_text()
+    assert page.get_by_test_id("delay-notices").inner_text() == "1"
+    page.screenshot(path=str(screenshot_dir / "reschedule-preview-ship-by.png"), full_page=True)
+
+    page.goto(f"{live_server.url}/dashboard/purchase-orders/")
+    page.get_by_role("link", name="Which supplier to chase").click()
+    rows = page.locator("tbody tr")
+    assert rows.count() == 1
+    assert at_risk_lamps.second_number in rows.first.inner_text()
+    assert "0.10" in rows.first.inner_text()  # Ben saved by pulling in 10 days
+    wrap = page.locator(".table-wrap")
+    assert wrap.evaluate("el => el.scrollWidth <= el.clientWidth")
+    page.screenshot(path=str(screenshot_dir / "purchase-order-chase.png"), full_page=True)
     context.close()
