@@ -6,6 +6,8 @@ from __future__ import annotations
 import re
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
@@ -263,3 +265,20 @@ def test_prioritising_the_order_moves_every_open_line(managers):
 def test_an_action_on_a_missing_order_or_line_is_a_404(managers):
     assert managers.get(reverse("dashboard:order_prioritise", args=[999999])).status_code == 404
     assert managers.get(reverse("dashboard:order_line_cancel", args=[999999])).status_code == 404
+
+
+def _order_page_queries(client, order: Order) -> int:
+    with CaptureQueriesContext(connection) as queries:
+        response = client.get(reverse("dashboard:order", args=[order.pk]))
+    assert response.status_code == 200
+    return len(queries)
+
+
+def test_the_order_page_runs_the_same_queries_for_one_line_or_six(managers):
+    spare = ProductFactory(on_hand=9)
+    few = place_order((ProductFactory(on_hand=1, substitutes=[spare]), 1), paid=False)
+    many = place_order(
+        *[(ProductFactory(on_hand=n % 2, substitutes=[spare]), 2) for n in range(6)], paid=False
+    )
+
+    assert _order_page_queries(managers, few) == _order_page_queries(managers, many)
