@@ -46,3 +46,9 @@ def _requires(check: Callable[[Any], bool]) -> Callable[[View], View]:
 
 operations_required = _requires(can_operate)
 managers_required = _requires(can_manage)
+
+
+def may_cancel(user: Any, *, owes_refund: bool) -> bool:
+    """Operations cancel units nobody paid for; a cancellation that owes a refund is for
+    Managers (the queue and the order page ask the same question)."""
+    return can_manage(user) or (can_operate(user) and not owes_refund)

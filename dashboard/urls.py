@@ -2,6 +2,7 @@
 
 from .auth import views as auth
 from .compliance import views as compliance
+from .orders import actions as order_actions
 from .orders import views as orders
 from .overview import views as overview
 from .products import views as products
@@ -22,6 +23,7 @@ urlpatterns = [
     *receiving.urlpatterns,
     *shipping.urlpatterns,
     *orders.urlpatterns,
+    *order_actions.urlpatterns,
     *purchasing.urlpatterns,
     *compliance.urlpatterns,
     *reports.urlpatterns,

@@ -10,25 +10,24 @@ from django import forms
 from django.forms import formset_factory
 
 from inventory.bounds import validate_plausible_date
+from inventory.models import Product
 from orders.models import Order
 from orders.services import LineRequest, ShippingAddress
 from storefront.countries import COUNTRY_CODES
 
+from ..forms import StaffForm
 from .selectors import products_by_sku
 
 LINE_ROWS = 5
 MAX_LINE_ROWS = 50
 COUNTRY_CHOICES = [("", "Choose a country")] + [(code, code) for code in sorted(COUNTRY_CODES)]
 PHONE_CHARACTERS = set("0123456789 +()-./")
+ADDRESS_PARTS = ("name", "line1", "line2", "city", "region", "postal_code", "country", "phone")
 
 
-class OrderNewForm(forms.Form):
-    customer_email = forms.EmailField(
-        label="Customer email",
-        help_text="An existing customer is found by email; otherwise a new one is created.",
-        widget=forms.EmailInput(attrs={"autocomplete": "off", "list": "customer-emails"}),
-    )
-    customer_name = forms.CharField(label="Customer name", max_length=200, required=False)
+class ShipToForm(forms.Form):
+    """Where an order ships: a new order's address, or a changed one."""
+
     ship_to_name = forms.CharField(
         label="Ship to (name)",
         max_length=200,
@@ -65,6 +64,26 @@ class OrderNewForm(forms.Form):
         help_text="For the carrier, if the customer gave one.",
         widget=forms.TextInput(attrs={"type": "tel", "autocomplete": "off"}),
     )
+
+    def clean_ship_to_phone(self) -> str:
+        phone: str = self.cleaned_data.get("ship_to_phone", "")
+        if phone and not set(phone) <= PHONE_CHARACTERS:
+            raise forms.ValidationError("A phone number has digits, spaces, + ( ) . / -.")
+        return phone
+
+    def shipping_address(self) -> ShippingAddress:
+        return ShippingAddress(
+            **{name: self.cleaned_data[f"ship_to_{name}"] for name in ADDRESS_PARTS}
+        )
+
+
+class OrderNewForm(ShipToForm):
+    customer_email = forms.EmailField(
+        label="Customer email",
+        help_text="An existing customer is found by email; otherwise a new one is created.",
+        widget=forms.EmailInput(attrs={"autocomplete": "off", "list": "customer-emails"}),
+    )
+    customer_name = forms.CharField(label="Customer name", max_length=200, required=False)
     promised_ship_date = forms.DateField(
         label="Promised ship date",
         required=False,
@@ -117,25 +136,6 @@ class OrderNewForm(forms.Form):
         if date is not None and self.today is not None and date < self.today:
             raise forms.ValidationError("The promised ship date cannot be in the past.")
         return date
-
-    def clean_ship_to_phone(self) -> str:
-        phone: str = self.cleaned_data.get("ship_to_phone", "")
-        if phone and not set(phone) <= PHONE_CHARACTERS:
-            raise forms.ValidationError("A phone number has digits, spaces, + ( ) . / -.")
-        return phone
-
-    def shipping_address(self) -> ShippingAddress:
-        data = self.cleaned_data
-        return ShippingAddress(
-            name=data["ship_to_name"],
-            line1=data["ship_to_line1"],
-            line2=data["ship_to_line2"],
-            city=data["ship_to_city"],
-            region=data["ship_to_region"],
-            postal_code=data["ship_to_postal_code"],
-            country=data["ship_to_country"],
-            phone=data["ship_to_phone"],
-        )
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean() or {}
@@ -249,3 +249,71 @@ class FollowUpDoneForm(forms.Form):
 def order_line_formset(data: Any = None) -> BaseOrderLineFormSet:
     """The line rows of the new-order form (bound when `data` is given)."""
     return cast(BaseOrderLineFormSet, OrderLineFormSet(data, prefix=LINE_PREFIX))
+
+
+# --- acting on an order from its page ------------------------------------------------------
+
+
+class ReasonForm(StaffForm):
+    reason = forms.CharField(
+        max_length=200,
+        help_text="Shown on the order's timeline.",
+        error_messages={"required": "Give a reason: it goes on the order's timeline."},
+    )
+
+
+class SubstituteForm(StaffForm):
+    substitute = forms.ChoiceField(
+        label="Send instead",
+        error_messages={
+            "required": "Choose the product to send instead.",
+            "invalid_choice": "Choose one of the substitutes listed.",
+        },
+    )
+    reason = forms.CharField(
+        max_length=200,
+        label="How the customer accepted",
+        help_text="E.g. “agreed by phone”. A substitute is sent only with the customer's consent.",
+        error_messages={"required": "Say how the customer accepted the substitute."},
+    )
+
+    def __init__(self, *args: Any, candidates: list[Product], units: int, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.candidates = {product.sku: product for product in candidates}
+        cast(forms.ChoiceField, self.fields["substitute"]).choices = [
+            (
+                product.sku,
+                f"{product.sku} — {product.name} ({product.stock.available} available"
+                + ("" if product.stock.available >= units else f", {units} needed")
+                + ")",
+            )
+            for product in candidates
+        ]
+
+    def chosen(self) -> Product:
+        return self.candidates[self.cleaned_data["substitute"]]
+
+
+class DeliveryChangeForm(ShipToForm):
+    """A new ship preference or address for what has not shipped yet."""
+
+    field_order = ["ship_preference"]
+
+    ship_preference = forms.ChoiceField(
+        label="Ship preference", choices=Order.ShipPreference.choices
+    )
+    reason = forms.CharField(
+        label="Why (optional)",
+        max_length=200,
+        required=False,
+        help_text="Shown on the order's timeline, e.g. “customer moved”.",
+    )
+
+    def __init__(self, *args: Any, order: Order, **kwargs: Any) -> None:
+        kwargs.setdefault("label_suffix", "")
+        kwargs.setdefault(
+            "initial",
+            {"ship_preference": order.ship_preference}
+            | {f"ship_to_{name}": getattr(order, f"ship_to_{name}") for name in ADDRESS_PARTS},
+        )
+        super().__init__(*args, **kwargs)

@@ -120,6 +120,9 @@ def order_rows(*, filters: OrderFilters, today: dt.date) -> QuerySet[Order]:
 
 # --- one order -----------------------------------------------------------------------------
 
+# Products that may stand in for a line's product: still sold, with their stock.
+_SUBSTITUTES = Product.objects.filter(is_discontinued=False).select_related("stock").order_by("sku")
+
 
 @dataclass(frozen=True)
 class OrderPage:
@@ -140,7 +143,12 @@ def order_page(*, order_id: int) -> OrderPage:
         Order.objects.with_status()
         .select_related("customer", "created_by")
         .prefetch_related(
-            Prefetch("lines", queryset=OrderLine.objects.select_related("product")),
+            Prefetch(
+                "lines",
+                queryset=OrderLine.objects.select_related("product").prefetch_related(
+                    Prefetch("product__substitutes", queryset=_SUBSTITUTES)
+                ),
+            ),
             Prefetch(
                 "events",
                 queryset=OrderEvent.objects.select_related("actor").order_by("created_at", "id"),
@@ -178,6 +186,23 @@ def order_page(*, order_id: int) -> OrderPage:
         compliance=compliance,
         record=record,
         status_url=order_status_url(order=order),
+    )
+
+
+def order_line_for_action(*, line_id: int) -> OrderLine:
+    """One line with its order, customer and product (DoesNotExist when there is none)."""
+    return OrderLine.objects.select_related("order__customer", "product").get(pk=line_id)
+
+
+def substitute_candidates(*, line: OrderLine) -> list[Product]:
+    """The products that may stand in for the line's, with what each has available."""
+    return list(_SUBSTITUTES.filter(substitute_for=line.product_id))
+
+
+def customer_email(*, order_id: int, notification_id: int) -> Notification:
+    """An email this order's customer was sent (DoesNotExist for staff emails or others')."""
+    return Notification.objects.exclude(kind__in=STAFF_NOTIFICATION_KINDS).get(
+        pk=notification_id, order_id=order_id
     )
 
 

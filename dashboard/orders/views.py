@@ -24,6 +24,7 @@ from orders.services import order_place
 from ..access import can_manage, operations_required
 from ..params import flag_param
 from ..submissions import single_submission
+from .actions import order_actions
 from .forms import (
     LINE_PREFIX,
     LINE_ROWS,
@@ -96,6 +97,7 @@ def order(request: HttpRequest, pk: int) -> HttpResponse:
             "page": page,
             "order": page.order,
             "can_manage": can_manage(request.user),
+            "actions": order_actions(page=page, user=request.user),
             "today": store_today(),
             "store_zone": settings.STORE_TIME_ZONE,
             "pending_states": (Notification.State.PENDING, Notification.State.SENDING),

@@ -22,6 +22,8 @@ from django.db.models import (
 )
 from django.db.models.functions import Coalesce, Lower
 
+from compliance.models import OrderCompliance
+from compliance.selectors import at_risk_lines_q, ship_by_expression
 from inventory.models import (
     Product,
     PurchaseOrder,
@@ -30,7 +32,7 @@ from inventory.models import (
 )
 from inventory.selectors import Supply, open_purchase_lines
 from notifications.services import eta_changes_worth_telling
-from orders.models import Order
+from orders.models import Order, OrderLine
 from orders.selectors import (
     Eta,
     EtaWalker,
@@ -125,6 +127,8 @@ class AffectedOrder:
     customer: str
     old: dt.date | None
     new: dt.date | None
+    ship_by: dt.date | None = None
+    pushed_past_ship_by: bool = False
 
     @property
     def shift_days(self) -> int | None:
@@ -150,7 +154,15 @@ class ReschedulePreview:
     max_days_later: int = 0
     max_days_earlier: int = 0
     lines_to_unknown: int = 0
+    # Orders whose ETA moves past their ship-by date: each gets a delay option notice (or a
+    # renewed one) from the rule engine. And orders whose ETA comes back within it.
+    orders_pushed_past_ship_by: int = 0
+    orders_saved: int = 0
     sample: list[AffectedOrder] = field(default_factory=list)
+
+    @property
+    def delay_notices(self) -> int:
+        return self.orders_pushed_past_ship_by
 
     @property
     def lines_changed(self) -> int:
@@ -183,6 +195,45 @@ def _supplies_with(
     return supplies, any(pk == line_id for pk, *_ in rows)
 
 
+def _ship_by_dates(order_ids: list[int]) -> dict[int, dt.date]:
+    """Each order's ship-by date (compliance.selectors), for the orders that have one."""
+    dates: dict[int, dt.date] = {}
+    for start in range(0, len(order_ids), QUEUE_BATCH_SIZE):
+        rows = (
+            OrderCompliance.objects.filter(order_id__in=order_ids[start : start + QUEUE_BATCH_SIZE])
+            .annotate(ship_by=ship_by_expression(""))
+            .filter(ship_by__isnull=False)
+            .values_list("order_id", "ship_by")
+        )
+        dates.update(rows)
+    return dates
+
+
+def _ship_by_effects(
+    *, moves: dict[int, list[tuple[dt.date | None, dt.date | None]]], exempt: bool
+) -> tuple[set[int], set[int], dict[int, dt.date]]:
+    """Of the orders whose ETAs move (old, new), those pushed past their ship-by date and those
+    brought back within it; and the ship-by dates. An unknown ETA counts as past."""
+    if exempt or not moves:
+        return set(), set(), {}
+    ship_by = _ship_by_dates(sorted(moves))
+    pushed: set[int] = set()
+    saved: set[int] = set()
+    for order_id, changes in moves.items():
+        last_day = ship_by.get(order_id)
+        if last_day is None:
+            continue
+
+        def past(day: dt.date | None, last_day: dt.date = last_day) -> bool:
+            return day is None or day > last_day
+
+        if any(not past(old) and past(new) for old, new in changes):
+            pushed.add(order_id)
+        elif any(past(old) and not past(new) for old, new in changes):
+            saved.add(order_id)
+    return pushed, saved, ship_by
+
+
 def reschedule_preview(
     *, line: PurchaseOrderLine, expected_date: dt.date, sample_size: int = SAMPLE_SIZE
 ) -> ReschedulePreview:
@@ -206,6 +257,7 @@ def reschedule_preview(
     earlier: set[int] = set()
     changes_by_order: dict[int, dict[str, dict[str, Any]]] = defaultdict(dict)
     first_change: dict[int, tuple[Eta, Eta]] = {}
+    moves: dict[int, list[tuple[dt.date | None, dt.date | None]]] = defaultdict(list)
     for batch in waiting_line_batches(product_id=product.pk, batch_size=QUEUE_BATCH_SIZE):
         for waiting_line in batch:
             line_id, order_id, old = waiting_line.id, waiting_line.order_id, waiting_line.eta
@@ -230,6 +282,7 @@ def reschedule_preview(
             elif new.date is None:
                 preview.lines_to_unknown += 1
             first_change.setdefault(order_id, (old, new))
+            moves[order_id].append((old.date, new.date))
             changes_by_order[order_id][str(line_id)] = {
                 "sku": product.sku,
                 "old": old.date.isoformat() if old.date else None,
@@ -245,6 +298,11 @@ def reschedule_preview(
         for changes in changes_by_order.values()
         if eta_changes_worth_telling({"changes": changes})
     )
+    pushed, saved, ship_by = _ship_by_effects(
+        moves=moves, exempt=product.exempt_from_mail_order_rule
+    )
+    preview.orders_pushed_past_ship_by = len(pushed)
+    preview.orders_saved = len(saved)
     sample_ids = list(first_change)[:sample_size]
     if sample_ids:
         orders = Order.objects.select_related("customer").in_bulk(sample_ids)
@@ -258,6 +316,55 @@ def reschedule_preview(
                     customer=str(order.customer),
                     old=old.date,
                     new=new.date,
+                    ship_by=ship_by.get(order_id),
+                    pushed_past_ship_by=order_id in pushed,
                 )
             )
     return preview
+
+
+# --- which supplier to chase ---------------------------------------------------------------
+
+CHASE_CANDIDATES = 40
+
+
+@dataclass(frozen=True)
+class ChaseRow:
+    """An open purchase-order line and what pulling it in to today would do."""
+
+    line: PurchaseOrderLine
+    days_early: int
+    customers_saved: int
+
+    @property
+    def saved_per_day(self) -> float:
+        return self.customers_saved / self.days_early
+
+
+def chase_ranking(*, today: dt.date, candidates: int = CHASE_CANDIDATES) -> list[ChaseRow]:
+    """Open purchase-order lines ranked by customers saved from a delay notice per day pulled
+    in: for each line still due after today whose product has customers at risk, how many of
+    their orders would be back within their ship-by date if it arrived today, divided by the
+    days that is earlier. Lines that would save nobody are left out.
+
+    Only the `candidates` lines due soonest are worked out (one preview each)."""
+    at_risk_products = OrderLine.objects.filter(at_risk_lines_q()).values("product_id")
+    lines = list(
+        open_purchase_lines()
+        .filter(product_id__in=at_risk_products, expected_date__gt=today)
+        .select_related("product", "purchase_order__supplier")
+        .order_by("expected_date", "id")[:candidates]
+    )
+    rows = []
+    for line in lines:
+        preview = reschedule_preview(line=line, expected_date=today, sample_size=0)
+        if preview.orders_saved:
+            rows.append(
+                ChaseRow(
+                    line=line,
+                    days_early=(line.expected_date - today).days,
+                    customers_saved=preview.orders_saved,
+                )
+            )
+    rows.sort(key=lambda row: (-row.saved_per_day, -row.customers_saved, row.line.pk))
+    return rows

@@ -12,6 +12,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path, reverse
 from django.views.decorators.http import require_POST
 
+from config.calendar import store_today
 from inventory.models import PurchaseOrder, PurchaseOrderLine
 from orders import services
 
@@ -300,8 +301,19 @@ def po_line_reschedule(request: HttpRequest, pk: int) -> HttpResponse:
     return redirect(reverse("dashboard:purchase_order", kwargs={"pk": line.purchase_order_id}))
 
 
+@managers_required
+def purchase_order_chase(request: HttpRequest) -> HttpResponse:
+    today = store_today()
+    return render(
+        request,
+        "dashboard/purchasing/purchase_order_chase.html",
+        {"rows": selectors.chase_ranking(today=today), "today": today},
+    )
+
+
 urlpatterns = [
     path("purchase-orders/", purchase_orders, name="purchase_orders"),
+    path("purchase-orders/chase/", purchase_order_chase, name="purchase_order_chase"),
     path("purchase-orders/new/", purchase_order_new, name="purchase_order_new"),
     path("purchase-orders/<int:pk>/", purchase_order, name="purchase_order"),
     path("purchase-orders/<int:pk>/send/", purchase_order_send, name="purchase_order_send"),

@@ -29,7 +29,7 @@ from compliance.models import OrderCompliance
 from compliance.selectors import at_risk_lines_q, line_at_risk, ship_by_expression
 from config.calendar import store_today
 from inventory.models import Product
-from orders.models import OrderLine
+from orders.models import Order, OrderLine
 from orders.selectors import QUEUE_ORDER
 
 CONSENT_LABELS = dict(OrderCompliance.State.choices)
@@ -240,9 +240,11 @@ def queue_line(*, line_id: int) -> OrderLine:
     )
 
 
-def cancelling_owes_refund(*, line: OrderLine) -> bool:
-    """Whether cancelling units of the line would owe its customer a refund (they paid)."""
-    return line.order.amount_paid > 0
+def cancelling_owes_refund(*, line: OrderLine | None = None, order: Order | None = None) -> bool:
+    """Whether cancelling units of the line (or of the order) would owe its customer a refund
+    (they paid)."""
+    order = order if order is not None else line.order if line is not None else None
+    return order is not None and order.amount_paid > 0
 
 
 def waited_days(*, since: dt.datetime, today: dt.date) -> int:

@@ -8,14 +8,13 @@ from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import path, reverse
-from django.utils.http import url_has_allowed_host_and_scheme
 
 from config.calendar import store_today
 from orders.models import OrderLine
 from orders.services import line_cancel, line_prioritise
 
-from ..access import can_manage, managers_required, operations_required
-from ..params import flag_param, id_param
+from ..access import can_manage, managers_required, may_cancel, operations_required
+from ..params import flag_param, id_param, next_path
 from ..submissions import single_submission
 from .forms import PrioritiseForm, QueueCancelForm
 from .selectors import (
@@ -31,13 +30,7 @@ PAGE_SIZE = 50
 
 def _back(request: HttpRequest) -> str:
     """Where to return after an action: the queue page it was taken from, if it is ours."""
-    target = request.POST.get("next") or request.GET.get("next") or ""
-    # Only a path of ours: a bare word would be taken for a URL name by redirect() and fail.
-    if target.startswith("/") and url_has_allowed_host_and_scheme(
-        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
-    ):
-        return target
-    return reverse("dashboard:queue")
+    return next_path(request, reverse("dashboard:queue"))
 
 
 @operations_required
@@ -106,7 +99,7 @@ def queue_prioritise(request: HttpRequest, line_id: int) -> HttpResponse:
 @single_submission
 def queue_cancel(request: HttpRequest, line_id: int) -> HttpResponse:
     line = _line_or_404(line_id)
-    if cancelling_owes_refund(line=line) and not can_manage(request.user):
+    if not may_cancel(request.user, owes_refund=cancelling_owes_refund(line=line)):
         raise PermissionDenied(
             f"{line.order.number} is paid: cancelling it owes the customer a refund, "
             "and refunds are for Managers."

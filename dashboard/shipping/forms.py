@@ -7,6 +7,7 @@ from typing import Any
 from django import forms
 
 from orders.models import Order, OrderLine
+from orders.services import awaiting_payment
 
 from ..forms import StaffForm
 
@@ -20,6 +21,13 @@ class ShipForm(StaffForm):
         max_length=200,
         required=False,
         help_text="Only needed when the customer asked to receive everything together.",
+    )
+    unpaid_reason = forms.CharField(
+        label="Reason to ship before payment arrives",
+        max_length=160,
+        required=False,
+        help_text="The order is not paid yet. Record the payment on the order page instead, "
+        "unless there is a reason to ship now (recorded with your name).",
     )
 
     def __init__(self, *args: Any, order: Order, **kwargs: Any) -> None:
@@ -44,6 +52,9 @@ class ShipForm(StaffForm):
             self.line_fields.append((line, name))
         if order.ship_preference != Order.ShipPreference.SHIP_COMPLETE:
             del self.fields["override_reason"]
+        self.awaiting_payment = awaiting_payment(order)
+        if not self.awaiting_payment:
+            del self.fields["unpaid_reason"]
 
     def shipment_fields(self) -> list[forms.BoundField]:
         """Carrier, tracking, method and (ship-complete orders) the override reason."""

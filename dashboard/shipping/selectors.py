@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 from django.db.models import (
     BooleanField,
     Case,
+    F,
     IntegerField,
     OuterRef,
     Prefetch,
@@ -20,6 +23,7 @@ from django.db.models.functions import Coalesce
 from compliance.selectors import ship_by_expression
 from orders.models import Order, OrderLine, Shipment
 from orders.selectors import order_list
+from orders.services import awaiting_payment_q
 
 # --- shipping ----------------------------------------------------------------------------
 
@@ -64,11 +68,24 @@ def shipping_orders() -> QuerySet[Order]:
     )
 
 
-def ready_to_ship() -> QuerySet[Order]:
-    """Orders staff can ship now, priority orders first, then the oldest."""
+def ready_to_ship(*, today: dt.date) -> QuerySet[Order]:
+    """Orders staff can ship now: those due today or overdue first (by ship-by date), then
+    priority orders, then the oldest; each flagged `is_due` and `awaiting_payment`."""
     return (
         shipping_orders()
         .filter(Q(ready_to_ship=True))
+        .annotate(
+            is_due=Case(
+                When(Q(deadline__lte=today), then=Value(True)),
+                default=Value(False),
+                output_field=BooleanField(),
+            ),
+            awaiting_payment=Case(
+                When(awaiting_payment_q(), then=Value(True)),
+                default=Value(False),
+                output_field=BooleanField(),
+            ),
+        )
         .prefetch_related(
             Prefetch(
                 "lines",
@@ -78,7 +95,14 @@ def ready_to_ship() -> QuerySet[Order]:
                 to_attr="allocated_lines",
             )
         )
-        .order_by("-is_priority", "placed_at", "id")
+        .order_by(
+            "-is_due",
+            # Among the due, the most overdue first; the others keep their order.
+            Case(When(Q(deadline__lte=today), then=F("deadline"))).asc(nulls_last=True),
+            "-is_priority",
+            "placed_at",
+            "id",
+        )
     )
 
 

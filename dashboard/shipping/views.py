@@ -31,8 +31,9 @@ def _order_or_404(order_id: int) -> Order:
 
 @operations_required
 def ship(request: HttpRequest) -> HttpResponse:
-    page = Paginator(ready_to_ship(), PAGE_SIZE).get_page(request.GET.get("page"))
-    return render(request, "dashboard/shipping/ship.html", {"page": page, "today": store_today()})
+    today = store_today()
+    page = Paginator(ready_to_ship(today=today), PAGE_SIZE).get_page(request.GET.get("page"))
+    return render(request, "dashboard/shipping/ship.html", {"page": page, "today": today})
 
 
 @operations_required
@@ -49,6 +50,7 @@ def ship_order(request: HttpRequest, order_id: int) -> HttpResponse:
                 tracking_number=form.cleaned_data["tracking_number"],
                 shipping_method=form.cleaned_data["shipping_method"],
                 override_reason=form.cleaned_data.get("override_reason", ""),
+                unpaid_reason=form.cleaned_data.get("unpaid_reason", ""),
                 actor=request.user,
             )
         except ValidationError as exc:

@@ -16,6 +16,7 @@ from ..models import Customer, Order, OrderLine, Refund, Shipment
 from ..selectors import QuoteStatus, product_quote
 from ..services import (
     LineRequest,
+    awaiting_payment,
     line_cancel,
     line_prioritise,
     order_cancel,
@@ -179,6 +180,8 @@ class DemoCustomers(DemoBase):
                 quantities = {first: lines[first]}
             carrier = self.rng.choices(CARRIERS, weights=(45, 35, 20))[0]
             tracking_number = self.tracking_number(carrier)
+            if awaiting_payment(order):
+                continue  # the check or money order is still in the post
             # Recorded at the moment it ships (a shipment is never back-dated); an order past
             # its Mail Order Rule deadline is not shipped: the engine cancels it.
             with simulated_clock(shipped_at):

@@ -88,5 +88,7 @@ from .records import order_rule_records as order_rule_records
 from .replenishment import low_stock_alerts_record as low_stock_alerts_record
 from .replenishment import purchase_orders_from_suggestions as purchase_orders_from_suggestions
 from .shipping import SHIPPED_AT_LEEWAY as SHIPPED_AT_LEEWAY
+from .shipping import awaiting_payment as awaiting_payment
+from .shipping import awaiting_payment_q as awaiting_payment_q
 from .shipping import shipment_create as shipment_create
 from .shipping import shipment_refusal as shipment_refusal

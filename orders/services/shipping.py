@@ -11,7 +11,7 @@ from typing import Any
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import F
+from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.module_loading import import_string
 
@@ -27,6 +27,29 @@ from ._common import _events_record, _user
 
 # How far a caller's "shipped now" may trail the moment the shipment is recorded.
 SHIPPED_AT_LEEWAY = dt.timedelta(minutes=1)
+
+# Paid for when it arrives or afterwards (C.O.D., an invoice, the customer's account): such an
+# order ships unpaid. Every other method's payment is collected before the goods leave.
+PAID_AFTER_SHIPPING = frozenset(
+    {
+        Order.PaymentMethod.COD,
+        Order.PaymentMethod.BILL_ME,
+        Order.PaymentMethod.STORE_CREDIT,
+    }
+)
+
+
+def awaiting_payment_q(prefix: str = "") -> Q:
+    """The same test as a query filter (`prefix` is the path to the order, e.g. "order__")."""
+    return Q(**{f"{prefix}paid_at__isnull": True}) & ~Q(
+        **{f"{prefix}payment_method__in": PAID_AFTER_SHIPPING}
+    )
+
+
+def awaiting_payment(order: Order) -> bool:
+    """Whether the order must not ship yet for want of payment (a check or money order still
+    in the post): no payment on record and a method paid before shipping."""
+    return order.paid_at is None and order.payment_method not in PAID_AFTER_SHIPPING
 
 
 def shipment_refusal(*, order: Order, line_ids: Sequence[int], now: dt.datetime) -> str:
@@ -48,12 +71,14 @@ def shipment_create(
     tracking_number: str = "",
     shipping_method: str = "",
     override_reason: str = "",
+    unpaid_reason: str = "",
     shipped_at: dt.datetime | None = None,
     actor: Any = None,
 ) -> Shipment:
     """Ship allocated units (all of them, or `quantities` by line id).
 
-    A ship-complete order ships only when nothing is backordered, unless staff give a reason.
+    A ship-complete order ships only when nothing is backordered, unless staff give a reason;
+    an order awaiting payment ships only with `unpaid_reason`, recorded with who gave it.
     """
     product_ids = list(order.lines.values_list("product_id", flat=True))
     stocks = lock_stocks(product_ids=product_ids)
@@ -94,6 +119,13 @@ def shipment_create(
             "stay behind; give a reason to ship part of it now."
         )
 
+    unpaid_reason = (unpaid_reason or "").strip()
+    unpaid = awaiting_payment(order)
+    if unpaid and not unpaid_reason:
+        raise ValidationError(
+            f"Order {order.number} is not paid yet ({order.get_payment_method_display()}): "
+            "record the payment first, or give a reason to ship it unpaid."
+        )
     now = timezone.now()
     if shipped_at is not None and (
         shipped_at < now - SHIPPED_AT_LEEWAY or store_today(shipped_at) < store_today(now)
@@ -112,7 +144,9 @@ def shipment_create(
         tracking_number=tracking_number.strip(),
         shipping_method=shipping_method.strip(),
         shipped_at=shipped_at or now,
-        override_reason=override_reason,
+        override_reason="; ".join(
+            filter(None, [override_reason, f"shipped unpaid: {unpaid_reason}" if unpaid else ""])
+        )[:200],
         created_by=_user(actor),
     )
     ShipmentLine.objects.bulk_create(
@@ -155,7 +189,8 @@ def shipment_create(
                     f" (partial, ship-complete overridden: {override_reason})"
                     if override_reason
                     else ""
-                ),
+                )
+                + (f" (shipped unpaid: {unpaid_reason})" if unpaid else ""),
                 data={
                     "shipment": shipment.pk,
                     "carrier": shipment.carrier,
@@ -166,6 +201,7 @@ def shipment_create(
                         for i, u in quantities.items()
                     ],
                     "value": str(value),
+                    **({"unpaid_override": unpaid_reason} if unpaid else {}),
                 },
                 actor=_user(actor),
             )

@@ -20,6 +20,7 @@ from django.utils import timezone
 from compliance.models import DelayNotice, NoticeFollowUp
 from inventory.models import PurchaseOrder, Stock
 from inventory.services import PurchaseLineRequest, supplier_create
+from notifications.models import Notification
 from orders.models import Order, OrderLine, Refund, Shipment
 from orders.selectors import store_today
 from orders.services import catalogue_import_plan, line_cancel, purchase_order_create
@@ -39,7 +40,16 @@ class World:
     def __init__(self) -> None:
         self.phone = ProductFactory(sku="PHONE-1", on_hand=2, unit_price="20.00")
         self.cable = ProductFactory(sku="CABLE-1", on_hand=0)
-        self.to_ship = place_order((self.phone, 2), paid=False)
+        self.cable.substitutes.add(ProductFactory(sku="CABLE-2", on_hand=5))
+        self.to_ship = place_order((self.phone, 2))
+        self.lamp = ProductFactory(sku="LAMP-1", on_hand=1)
+        self.unpaid_to_ship = place_order(
+            (self.lamp, 1), paid=False, payment_method=Order.PaymentMethod.MONEY_ORDER
+        )
+        self.sent_email = Notification.objects.filter(order=self.to_ship).first()
+        Notification.objects.filter(pk=self.sent_email.pk).update(
+            state=Notification.State.SENT, sent_at=timezone.now()
+        )
         self.unpaid_waiting = place_order((self.cable, 3), paid=False).lines.get()
         self.paid_waiting = place_order((self.cable, 2)).lines.get()
         refunded = place_order((self.cable, 1))
@@ -169,6 +179,65 @@ ENDPOINTS = [
         lambda w: reverse("dashboard:ship_order", args=[w.to_ship.pk]),
         lambda w: {f"line_{w.to_ship.lines.get().pk}": "2"},
         lambda w: Shipment.objects.filter(order=w.to_ship).exists(),
+    ),
+    Endpoint(
+        "ship_order (unpaid, with a reason)",
+        "Operations",
+        lambda w: reverse("dashboard:ship_order", args=[w.unpaid_to_ship.pk]),
+        lambda w: {
+            f"line_{w.unpaid_to_ship.lines.get().pk}": "1",
+            "unpaid_reason": "the customer collects and pays in person",
+        },
+        lambda w: Shipment.objects.filter(order=w.unpaid_to_ship).exists(),
+    ),
+    Endpoint(
+        "order_line_cancel (unpaid line)",
+        "Operations",
+        lambda w: reverse("dashboard:order_line_cancel", args=[w.unpaid_waiting.pk]),
+        lambda w: CANCEL,
+        lambda w: line(w.unpaid_waiting).quantity_cancelled == 1,
+    ),
+    Endpoint(
+        "order_line_cancel (paid line: a refund)",
+        "Managers",
+        lambda w: reverse("dashboard:order_line_cancel", args=[w.paid_waiting.pk]),
+        lambda w: CANCEL,
+        lambda w: line(w.paid_waiting).quantity_cancelled == 1,
+    ),
+    Endpoint(
+        "order_line_substitute",
+        "Operations",
+        lambda w: reverse("dashboard:order_line_substitute", args=[w.unpaid_waiting.pk]),
+        lambda w: {"substitute": "CABLE-2", "reason": "agreed by phone"},
+        lambda w: line(w.unpaid_waiting).quantity_substituted == 3,
+    ),
+    Endpoint(
+        "order_prioritise",
+        "Managers",
+        lambda w: reverse("dashboard:order_prioritise", args=[w.unpaid_waiting.order_id]),
+        lambda w: {"reason": "VIP"},
+        lambda w: Order.objects.get(pk=w.unpaid_waiting.order_id).is_priority,
+    ),
+    Endpoint(
+        "order_payment_received",
+        "Operations",
+        lambda w: reverse("dashboard:order_payment_received", args=[w.unpaid_to_ship.pk]),
+        lambda w: {},
+        lambda w: Order.objects.get(pk=w.unpaid_to_ship.pk).paid_at is not None,
+    ),
+    Endpoint(
+        "order_payment_dishonoured",
+        "Managers",
+        lambda w: reverse("dashboard:order_payment_dishonoured", args=[w.paid_waiting.order_id]),
+        lambda w: {"reason": "the check bounced"},
+        lambda w: Order.objects.get(pk=w.paid_waiting.order_id).paid_at is None,
+    ),
+    Endpoint(
+        "order_email_resend",
+        "Operations",
+        lambda w: reverse("dashboard:order_email_resend", args=[w.to_ship.pk, w.sent_email.pk]),
+        lambda w: {},
+        lambda w: Notification.objects.filter(resend_of=w.sent_email).exists(),
     ),
     Endpoint(
         "queue_cancel (unpaid line)",
@@ -301,6 +370,7 @@ READ_ONLY = {
     "ship",
     "packing_slip",
     "purchase_orders",
+    "purchase_order_chase",
     "purchase_order",
     "compliance",
     "compliance_export",
@@ -340,6 +410,7 @@ SCREENS: dict[str, tuple[str, Callable[[World], list[Any]]]] = {
     "ship": ("Operations", lambda w: []),
     "packing_slip": ("Operations", lambda w: [w.to_ship.pk]),
     "purchase_orders": ("Managers", lambda w: []),
+    "purchase_order_chase": ("Managers", lambda w: []),
     "purchase_order": ("Managers", lambda w: [w.sent.pk]),
     "compliance": ("Managers", lambda w: []),
     "compliance_export": ("Managers", lambda w: []),

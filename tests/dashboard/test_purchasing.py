@@ -393,8 +393,9 @@ def test_the_preview_counts_who_moves_and_by_how_much(lamp):
         ("a@x.com>", day(6), day(11), 5),
         ("c@x.com>", day(11), day(13), 2),
     ]
-    # product, supply for the context, the PO lines, one batch of the queue, the sample
-    assert len(queries) == 5
+    # product, supply for the context, the PO lines, one batch of the queue, the moved orders'
+    # ship-by dates, the sample
+    assert len(queries) == 6
 
 
 def test_an_earlier_date_counts_lines_moving_earlier(lamp):
