@@ -15,11 +15,12 @@ ROOT = Path(__file__).resolve().parent.parent
 pytestmark = pytest.mark.postgres
 
 
-def test_the_intake_benchmark_smoke_run_prints_its_figures():
+def smoke_run(script: str) -> dict[str, str]:
+    """Run bench/<script> --smoke; its figures by name."""
     env = {key: value for key, value in os.environ.items() if key != "DJANGO_SETTINGS_MODULE"}
 
     run = subprocess.run(  # noqa: S603 - our own script, fixed arguments
-        [sys.executable, str(ROOT / "bench" / "intake.py"), "--smoke"],
+        [sys.executable, str(ROOT / "bench" / script), "--smoke"],
         cwd=ROOT,
         env=env,
         capture_output=True,
@@ -29,7 +30,11 @@ def test_the_intake_benchmark_smoke_run_prints_its_figures():
     )
 
     assert run.returncode == 0, run.stdout[-2000:] + run.stderr[-4000:]
-    figures = dict(line.split(" ", 1) for line in run.stdout.splitlines() if " " in line)
+    return dict(line.split(" ", 1) for line in run.stdout.splitlines() if " " in line)
+
+
+def test_the_intake_benchmark_smoke_run_prints_its_figures():
+    figures = smoke_run("intake.py")
     for name in (
         "intake.orders_per_s",
         "intake.p50_ms",
@@ -38,9 +43,27 @@ def test_the_intake_benchmark_smoke_run_prints_its_figures():
         "intake.db_limit_orders_per_s",
         "intake.ratio_to_limit",
     ):
-        assert re.fullmatch(r"\d+(\.\d+)?", figures.get(name, "")), (name, run.stdout)
+        assert re.fullmatch(r"\d+(\.\d+)?", figures.get(name, "")), (name, figures)
     assert figures["intake.orders"] == "160"
     assert figures["intake.non_201"] == "0"
     assert figures["intake.orders_in_database"] == "177/177"
     assert figures["intake.invariant_violations"] == "0"
     assert int(figures["intake.backordered_lines"]) > 0
+
+
+def test_the_dashboard_benchmark_smoke_run_times_every_list_first_and_deepest():
+    figures = smoke_run("dashboard.py")
+
+    assert figures["dashboard.orders"] == "3000"
+    assert figures["dashboard.lines"] == "9000"
+    for page in ("orders", "orders_by_number", "orders_by_ship_by", "queue", "ship"):
+        for where in ("first", "deepest"):
+            assert re.fullmatch(r"\d+\.\d", figures.get(f"dashboard.{page}_{where}_ms", "")), (
+                page,
+                where,
+                figures,
+            )
+            assert figures[f"dashboard.{page}_{where}_rows"] != "0"
+    assert "dashboard.overview_first_ms" in figures
+    assert "dashboard.orders_page_30_ms" in figures
+    assert not [name for name in figures if name.endswith("_status")]

@@ -28,6 +28,7 @@ from django.db.models.functions import Coalesce
 from compliance.models import OrderCompliance
 from compliance.selectors import (
     RecordRow,
+    at_risk_lines_q,
     at_risk_orders_q,
     compliance_record,
     ship_by_expression,
@@ -149,7 +150,11 @@ def order_rows(*, filters: OrderFilters, today: dt.date) -> QuerySet[Order]:
             ),
             ship_by=ship_by,
             ship_by_key=Coalesce(ship_by, Value(NO_SHIP_BY), output_field=DateField()),
-            at_risk=at_risk_orders_q(),
+            # A scalar subquery, run for the page's rows only: as EXISTS in the select list
+            # PostgreSQL hashes every at-risk line of the shop first, whatever the page.
+            at_risk=Subquery(
+                OrderLine.objects.filter(at_risk_lines_q(), order=OuterRef("pk")).values("pk")[:1]
+            ),
         )
         .order_by("-placed_at", "-id")
     )
