@@ -71,10 +71,14 @@ def ready_to_ship() -> QuerySet[Order]:
     """Orders staff can ship now, priority orders first, then the oldest."""
     return (
         shipping_orders()
-        # Orders holding allocated units first (a semi-join on the few allocated lines), so the
-        # per-order sums below run for those alone, not for every order ever placed.
-        .filter(Exists(OrderLine.objects.filter(order=OuterRef("pk"), quantity_allocated__gt=0)))
-        .filter(Q(ready_to_ship=True))
+        # The same rule as ready_to_ship, as a semi-join on the few allocated lines and, for
+        # ship-complete orders alone, a look-up of a waiting line: the per-order sums then run
+        # for the page's rows only, not for every order holding stock.
+        .filter(
+            Exists(OrderLine.objects.filter(order=OuterRef("pk"), quantity_allocated__gt=0)),
+            ~Q(ship_preference=Order.ShipPreference.SHIP_COMPLETE)
+            | ~Exists(OrderLine.objects.filter(order=OuterRef("pk"), quantity_backordered__gt=0)),
+        )
         .prefetch_related(
             Prefetch(
                 "lines",
