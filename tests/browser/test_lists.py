@@ -3,7 +3,8 @@ slips of ticked orders, ship ticked orders, save a view, follow every overview c
 list, and move through a list by keyboard.
 
 Screenshots go to BROWSER_SCREENSHOT_DIR (e.g. test-artifacts/): dashboard-orders-search-sku.png
-(one order found by its SKU), dashboard-packing-slips.png (two slips, one per ticked order),
+(one order found by its SKU), dashboard-orders-390.png (the same at phone width),
+dashboard-packing-slips.png (two slips, one per ticked order),
 dashboard-orders-bulk-shipped.png (the summary after shipping two ticked orders),
 dashboard-orders-saved-view.png (a saved view chosen), dashboard-card-<label>.png (each card's
 list), dashboard-orders-keyboard.png (the second row focused by "j j") and
@@ -74,6 +75,10 @@ def test_find_an_order_by_sku_from_the_search(live_server, operator, shop, brows
     assert shop.lamp_order.number in rows.first.inner_text()
     assert page.get_by_text("1 order matches").is_visible()
     page.screenshot(path=str(screenshot_dir / "dashboard-orders-search-sku.png"), full_page=True)
+    # On a phone the table scrolls inside its card; the page itself never scrolls sideways.
+    page.set_viewport_size({"width": 390, "height": 844})
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    page.screenshot(path=str(screenshot_dir / "dashboard-orders-390.png"), full_page=True)
     context.close()
 
 
