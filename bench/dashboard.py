@@ -166,7 +166,7 @@ def populate(*, orders: int) -> dict[str, int]:
             Order,
             {
                 "number": "'BD-' || lpad(g::text, 8, '0')",
-                "customer": f"{first_customer} + (g * 7919) %% {customers}",
+                "customer": f"{first_customer} + (g::bigint * 7919) %% {customers}",
                 "placed_at": placed,
                 "paid_at": placed,
                 "is_priority": "(g %% 50 = 0)",
