@@ -128,9 +128,8 @@ def keyset_page(
     by_key = {sort.key: sort for sort in sorts}
     wanted = request.GET.get("sort", "")
     sort = by_key.get(wanted.removeprefix("-"), sorts[0])
-    descending = (
-        wanted.startswith("-") if wanted.removeprefix("-") in by_key else (sort.descending_first)
-    )
+    known = wanted.removeprefix("-") in by_key
+    descending = wanted.startswith("-") if known else sort.descending_first
     prefix = "-" if descending else ""
     forward_order = [f"{prefix}{sort.field}", f"{prefix}pk"]
     flipped = "" if descending else "-"
@@ -161,20 +160,7 @@ def keyset_page(
     count, bounded = _bounded_count(items)
     value_of = _value_getter(sort.field)
     current = ("-" if descending else "") + sort.key
-    links = []
-    for option in sorts:
-        active = option.key == sort.key
-        toggled = option.key if active and descending else "-" + option.key
-        if not active:
-            toggled = ("-" if option.descending_first else "") + option.key
-        links.append(
-            SortLink(
-                label=option.label,
-                key=option.key,
-                href=_href(query, sort=toggled),
-                direction=("descending" if descending else "ascending") if active else "",
-            )
-        )
+    links = _sort_links(query, sorts, active=sort, descending=descending)
     base = query.copy()
     base["sort"] = current
     return KeysetPage(
@@ -196,6 +182,23 @@ def keyset_page(
         sort_links=links,
         query=_href(base)[1:],
     )
+
+
+def _sort_links(
+    query: QueryDict, sorts: Sequence[Sort], *, active: Sort, descending: bool
+) -> list[SortLink]:
+    """A header link per column: the active one flips its direction, the others start in
+    theirs (numbers high first, where the Sort says so)."""
+    links = []
+    for option in sorts:
+        if option is active:
+            key = option.key if descending else "-" + option.key
+            direction = "descending" if descending else "ascending"
+        else:
+            key = ("-" if option.descending_first else "") + option.key
+            direction = ""
+        links.append(SortLink(option.label, option.key, _href(query, sort=key), direction))
+    return links
 
 
 def _value_getter(field: str) -> Callable[[Any], Any]:
