@@ -1,4 +1,5 @@
-"""The dashboard's own rows: its two permissions, and the one-time tokens of its forms."""
+"""The dashboard's own rows: its two permissions, the one-time tokens of its forms and the
+lists' saved views."""
 
 from __future__ import annotations
 
@@ -37,3 +38,28 @@ class SubmissionToken(models.Model):
 
     def __str__(self) -> str:
         return f"Submission {self.key[:8]}… by user {self.user_id}"
+
+
+class SavedView(models.Model):
+    """A list's filters and sort saved under a name by one user (e.g. "Overdue Shopify")."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="saved_views"
+    )
+    list_name = models.CharField(max_length=40)
+    name = models.CharField(max_length=60)
+    query = models.CharField(max_length=500, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["name", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user", "list_name", "name"],
+                name="savedview_unique_name_per_user_list",
+                violation_error_message="You already have a view with this name on this list.",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.list_name})"

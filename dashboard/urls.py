@@ -2,6 +2,7 @@
 
 from .auth import views as auth
 from .compliance import views as compliance
+from .lists import views as lists
 from .orders import actions as order_actions
 from .orders import views as orders
 from .overview import views as overview
@@ -28,4 +29,5 @@ urlpatterns = [
     *compliance.urlpatterns,
     *reports.urlpatterns,
     *webhooks.urlpatterns,
+    *lists.urlpatterns,
 ]

@@ -108,3 +108,39 @@ def test_the_allocation_benchmark_smoke_run_prints_its_figures():
     # every order served has its event and its email, the receipt its ledger row
     assert figures["allocation.rows_events"] == figures["allocation.rows_notifications"] == "500"
     assert figures["allocation.rows_stock_movements"] == "1"
+
+
+def smoke_run(script: str) -> dict[str, str]:
+    """Run bench/<script> --smoke; its figures by name."""
+    env = {key: value for key, value in os.environ.items() if key != "DJANGO_SETTINGS_MODULE"}
+
+    run = subprocess.run(  # noqa: S603 - our own script, fixed arguments
+        [sys.executable, str(ROOT / "bench" / script), "--smoke"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+
+    assert run.returncode == 0, run.stdout[-2000:] + run.stderr[-4000:]
+    return dict(line.split(" ", 1) for line in run.stdout.splitlines() if " " in line)
+
+
+def test_the_dashboard_benchmark_smoke_run_times_every_list_first_and_deepest():
+    figures = smoke_run("dashboard.py")
+
+    assert figures["dashboard.orders"] == "3000"
+    assert figures["dashboard.lines"] == "9000"
+    for page in ("orders", "orders_by_number", "orders_by_ship_by", "queue", "ship"):
+        for where in ("first", "deepest"):
+            assert re.fullmatch(r"\d+\.\d", figures.get(f"dashboard.{page}_{where}_ms", "")), (
+                page,
+                where,
+                figures,
+            )
+            assert figures[f"dashboard.{page}_{where}_rows"] != "0"
+    assert "dashboard.overview_first_ms" in figures
+    assert "dashboard.orders_page_30_ms" in figures
+    assert not [name for name in figures if name.endswith("_status")]

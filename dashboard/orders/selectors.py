@@ -9,6 +9,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.db.models import (
+    DateField,
     DecimalField,
     Exists,
     F,
@@ -19,6 +20,7 @@ from django.db.models import (
     QuerySet,
     Subquery,
     Sum,
+    Value,
 )
 from django.db.models.expressions import Combinable
 from django.db.models.functions import Coalesce
@@ -26,11 +28,12 @@ from django.db.models.functions import Coalesce
 from compliance.models import OrderCompliance
 from compliance.selectors import (
     RecordRow,
+    at_risk_lines_q,
     at_risk_orders_q,
     compliance_record,
     ship_by_expression,
 )
-from inventory.models import Product
+from inventory.models import Product, Supplier
 from notifications.models import Notification
 from orders.models import (
     Customer,
@@ -43,6 +46,7 @@ from orders.models import (
     ShipmentLine,
 )
 from orders.selectors import order_status_url, usual_quantity
+from storefront.models import SalesChannel
 
 # What a customer never sees: emails that went to staff.
 STAFF_NOTIFICATION_KINDS = (
@@ -64,6 +68,24 @@ def _line_sum(expression: str | Combinable, output: IntegerField | DecimalField)
 # --- the orders list ---------------------------------------------------------------------------
 
 
+# Consent filter values beyond the compliance states themselves.
+AWAITING_ANSWER = "awaiting_answer"
+AWAITING_ANSWER_STATES = (
+    OrderCompliance.State.NOTICE_SENT,
+    OrderCompliance.State.RENEWED_NOTICE_SENT,
+)
+# Deadline windows: "overdue" (ship-by date passed) or due within so many days from today.
+DEADLINE_WINDOWS = {
+    "overdue": "Ship-by date passed",
+    "7": "Due within 7 days",
+    "14": "Due within 14 days",
+    "30": "Due within 30 days",
+}
+NO_CHANNEL = "none"
+# A ship-by date that sorts after every real one, for orders the rule holds to no date.
+NO_SHIP_BY = dt.date(9999, 12, 31)
+
+
 @dataclass(frozen=True)
 class OrderFilters:
     search: str = ""
@@ -71,12 +93,48 @@ class OrderFilters:
     backordered: bool = False
     at_risk: bool = False
     unreachable: bool = False
+    deadline: str = ""  # a DEADLINE_WINDOWS key
+    consent: str = ""  # an OrderCompliance state or AWAITING_ANSWER
+    channel: str = ""  # a channel id or NO_CHANNEL
+    supplier: int | None = None
+
+    @property
+    def any(self) -> bool:
+        return any(
+            (
+                self.search,
+                self.status,
+                self.backordered,
+                self.at_risk,
+                self.unreachable,
+                self.deadline in DEADLINE_WINDOWS,
+                self.consent,
+                self.channel,
+                self.supplier,
+            )
+        )
+
+
+def _search_q(search: str) -> Q:
+    """An order number, email, name, external id, phone or postal code, a SKU on one of its
+    lines or a tracking number of one of its shipments."""
+    return (
+        Q(number__icontains=search)
+        | Q(external_id__icontains=search)
+        | Q(customer__email__icontains=search)
+        | Q(customer__name__icontains=search)
+        | Q(ship_to_postal_code__iexact=search)
+        | Q(ship_to_phone__icontains=search)
+        | Exists(OrderLine.objects.filter(order=OuterRef("pk"), product__sku__iexact=search))
+        | Exists(Shipment.objects.filter(order=OuterRef("pk"), tracking_number__iexact=search))
+    )
 
 
 def order_rows(*, filters: OrderFilters, today: dt.date) -> QuerySet[Order]:
     """Orders for the list, newest first, with status, unit counts, value and ship-by date."""
     integer = IntegerField()
     money = DecimalField(max_digits=14, decimal_places=2)
+    ship_by = ship_by_expression("compliance__")
     orders = (
         Order.objects.with_status()
         .select_related("customer", "compliance")
@@ -90,21 +148,19 @@ def order_rows(*, filters: OrderFilters, today: dt.date) -> QuerySet[Order]:
                 Decimal("0"),
                 output_field=money,
             ),
-            ship_by=ship_by_expression("compliance__"),
-            at_risk=at_risk_orders_q(),
+            ship_by=ship_by,
+            ship_by_key=Coalesce(ship_by, Value(NO_SHIP_BY), output_field=DateField()),
+            # A scalar subquery, run for the page's rows only: as EXISTS in the select list
+            # PostgreSQL hashes every at-risk line of the shop first, whatever the page.
+            at_risk=Subquery(
+                OrderLine.objects.filter(at_risk_lines_q(), order=OuterRef("pk")).values("pk")[:1]
+            ),
         )
         .order_by("-placed_at", "-id")
     )
     search = filters.search.strip()
     if search:
-        orders = orders.filter(
-            Q(number__icontains=search)
-            | Q(external_id__icontains=search)
-            | Q(customer__email__icontains=search)
-            | Q(customer__name__icontains=search)
-            | Q(ship_to_postal_code__iexact=search)
-            | Q(ship_to_phone__icontains=search)
-        )
+        orders = orders.filter(_search_q(search))
     if filters.status in OrderStatus.values:
         orders = orders.filter(Q(status=filters.status))
     if filters.backordered:
@@ -115,6 +171,29 @@ def order_rows(*, filters: OrderFilters, today: dt.date) -> QuerySet[Order]:
         orders = orders.filter(at_risk_orders_q())
     if filters.unreachable:
         orders = orders.filter(customer_unreachable_at__isnull=False)
+    if filters.deadline == "overdue":
+        orders = orders.filter(ship_by__lt=today)
+    elif filters.deadline in DEADLINE_WINDOWS:
+        last = today + dt.timedelta(days=int(filters.deadline))
+        orders = orders.filter(ship_by__gte=today, ship_by__lte=last)
+    if filters.consent == AWAITING_ANSWER:
+        orders = orders.filter(compliance__state__in=AWAITING_ANSWER_STATES)
+    elif filters.consent in OrderCompliance.State.values:
+        orders = orders.filter(compliance__state=filters.consent)
+    if filters.channel == NO_CHANNEL:
+        orders = orders.filter(channel__isnull=True)
+    elif filters.channel.isascii() and filters.channel.isdigit():
+        orders = orders.filter(channel_id=int(filters.channel))
+    if filters.supplier is not None:
+        orders = orders.filter(
+            Exists(
+                OrderLine.objects.filter(
+                    order=OuterRef("pk"),
+                    quantity_backordered__gt=0,
+                    product__preferred_supplier_id=filters.supplier,
+                )
+            )
+        )
     return orders
 
 
@@ -260,3 +339,29 @@ def unusual_line_quantities(*, lines: Sequence[tuple[int, Any]]) -> list[str]:
                 f"Line {row}: " + usual.warning(sku=product.sku, quantity=line.quantity)
             )
     return questions
+
+
+# --- the orders list's choices and bulk actions ---------------------------------------------
+
+
+def channel_choices() -> list[tuple[int, str]]:
+    """(id, name) of the sales channels, for the list's channel filter."""
+    return list(SalesChannel.objects.order_by("name").values_list("pk", "name"))
+
+
+def supplier_choices() -> list[tuple[int, str]]:
+    """(id, name) of the suppliers, for the list's supplier filter."""
+    return list(Supplier.objects.order_by("name").values_list("pk", "name"))
+
+
+def consent_choices() -> list[tuple[str, str]]:
+    """The consent states to filter by, "awaiting an answer" (either notice) first."""
+    return [
+        (AWAITING_ANSWER, "Awaiting an answer (any notice)"),
+        *OrderCompliance.State.choices,
+    ]
+
+
+def orders_by_id(*, order_ids: Sequence[int]) -> list[Order]:
+    """The orders with these ids, in id order (missing ids are skipped)."""
+    return list(Order.objects.filter(pk__in=order_ids).order_by("pk"))

@@ -1,4 +1,5 @@
-"""Dashboard: orders — the list, one order, a new phone or email order, and the live quote."""
+"""Dashboard: orders — one order, a new phone or email order, and the live quote (the list is
+in list_views)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,6 @@ from typing import Any
 from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import path, reverse
@@ -17,13 +17,13 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from config.calendar import store_today
 from notifications.models import Notification
-from orders.models import EtaSource, Order, OrderStatus
+from orders.models import EtaSource, Order
 from orders.selectors import Quote, product_quote
 from orders.services import order_place
 
 from ..access import can_manage, operations_required
-from ..params import flag_param
 from ..submissions import single_submission
+from . import list_views
 from .actions import order_actions
 from .forms import (
     LINE_PREFIX,
@@ -34,53 +34,13 @@ from .forms import (
     order_line_formset,
 )
 from .selectors import (
-    OrderFilters,
     order_page,
-    order_rows,
     product_by_sku,
     products_by_sku,
     recent_customers,
     sku_choices,
     unusual_line_quantities,
 )
-
-PAGE_SIZE = 50
-
-
-@require_GET
-@operations_required
-def orders(request: HttpRequest) -> HttpResponse:
-    filters = OrderFilters(
-        search=request.GET.get("q", "")[:100],
-        status=request.GET.get("status", ""),
-        backordered=flag_param(request, "backordered"),
-        at_risk=flag_param(request, "at_risk"),
-        unreachable=flag_param(request, "unreachable"),
-    )
-    today = store_today()
-    page = Paginator(order_rows(filters=filters, today=today), PAGE_SIZE).get_page(
-        request.GET.get("page")
-    )
-    return render(
-        request,
-        "dashboard/orders/orders.html",
-        {
-            "page": page,
-            "filters": filters,
-            "statuses": OrderStatus.choices,
-            "filtered": any(
-                (
-                    filters.search,
-                    filters.status,
-                    filters.backordered,
-                    filters.at_risk,
-                    filters.unreachable,
-                )
-            ),
-            "today": today,
-            "store_zone": settings.STORE_TIME_ZONE,
-        },
-    )
 
 
 @require_GET
@@ -275,7 +235,7 @@ def quote(request: HttpRequest) -> HttpResponse:
 
 
 urlpatterns = [
-    path("orders/", orders, name="orders"),
+    *list_views.urlpatterns,
     path("orders/new/", order_new, name="order_new"),
     path("orders/<int:pk>/", order, name="order"),
     path("quote/", quote, name="quote"),

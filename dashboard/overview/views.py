@@ -11,6 +11,7 @@ from django.urls import path, reverse
 
 from ..access import can_manage, operations_required
 from ..charts import bar_chart, hbar_chart, line_chart
+from ..orders.selectors import AWAITING_ANSWER
 from ..params import choice_param
 from .selectors import SERIES_DAYS, chart_label
 from .selectors import overview as overview_figures
@@ -42,14 +43,16 @@ def overview(request: HttpRequest) -> HttpResponse:
     figures = overview_figures(series_days=series_days(request))
     waiting, follow = figures.waiting, figures.follow_ups
     manager = can_manage(request.user)
+    # Every count links to the list that shows exactly what it counts.
     queue = reverse("dashboard:queue")
+    orders = reverse("dashboard:orders")
     compliance = reverse("dashboard:compliance") if manager else ""
     revenue_report = reverse("dashboard:reports") + "?report=revenue-waiting" if manager else queue
     oldest_days = waiting.oldest_days
     stats = [
         Stat("Backordered units", units(waiting.units), queue),
         Stat("Backordered lines", units(waiting.lines), queue),
-        Stat("Orders waiting", units(waiting.orders), queue),
+        Stat("Orders waiting", units(waiting.orders), f"{orders}?backordered=1"),
         Stat("Revenue waiting", dollars(waiting.revenue), revenue_report),
         Stat(
             "Oldest wait",
@@ -67,13 +70,13 @@ def overview(request: HttpRequest) -> HttpResponse:
         Stat(
             "Notices awaiting answers",
             units(follow.notices_awaiting),
-            compliance,
+            f"{orders}?consent={AWAITING_ANSWER}",
             tone="warn" if follow.notices_awaiting else "",
         ),
         Stat(
             "Refunds due",
             units(follow.refunds_due),
-            compliance,
+            f"{compliance}#refunds" if compliance else "",
             tone="bad" if follow.refunds_overdue else "warn" if follow.refunds_due else "",
             note=(
                 f"{dollars(follow.refunds_due_amount)}, {follow.refunds_overdue} overdue"
@@ -84,7 +87,7 @@ def overview(request: HttpRequest) -> HttpResponse:
         Stat(
             "Customers unreachable",
             units(follow.unreachable_orders),
-            reverse("dashboard:orders") + "?unreachable=1",
+            f"{orders}?unreachable=1",
             tone="warn" if follow.unreachable_orders else "",
             note=f"{follow.undeliverable_emails} emails bounced or marked spam",
         ),

@@ -96,9 +96,12 @@ class BackorderQueue:
 
     ordered = True
 
-    def __init__(self, *, product_id: int | None = None, at_risk: bool = False) -> None:
+    def __init__(
+        self, *, product_id: int | None = None, at_risk: bool = False, search: str = ""
+    ) -> None:
         self.product_id = product_id
         self.at_risk = at_risk
+        self.search = search.strip()
 
     def _waiting(self) -> QuerySet[OrderLine]:
         lines = OrderLine.objects.filter(quantity_backordered__gt=0)
@@ -106,6 +109,12 @@ class BackorderQueue:
             lines = lines.filter(product_id=self.product_id)
         if self.at_risk:
             lines = lines.filter(at_risk_lines_q())
+        if self.search:
+            lines = lines.filter(
+                Q(order__number__iexact=self.search)
+                | Q(order__customer__email__iexact=self.search)
+                | Q(product__sku__iexact=self.search)
+            )
         return lines.order_by(*QUEUE_ORDER)
 
     def _detailed(self, lines: QuerySet[OrderLine]) -> QuerySet[OrderLine]:
@@ -170,11 +179,14 @@ class BackorderQueue:
         return iter(self[:])
 
 
-def backorder_queue(*, product_id: int | None = None, at_risk: bool = False) -> BackorderQueue:
+def backorder_queue(
+    *, product_id: int | None = None, at_risk: bool = False, search: str = ""
+) -> BackorderQueue:
     """Waiting lines in allocation order, each with its place in its product's queue, the units
-    waiting ahead of it, its customer and its Mail Order Rule ship-by date and consent state.
+    waiting ahead of it, its customer and its Mail Order Rule ship-by date and consent state;
+    `search` is an order number, customer email or SKU (exact, any case).
     Slice it (or hand it to a Paginator): see BackorderQueue."""
-    return BackorderQueue(product_id=product_id, at_risk=at_risk)
+    return BackorderQueue(product_id=product_id, at_risk=at_risk, search=search)
 
 
 @dataclass(frozen=True)

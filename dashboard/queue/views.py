@@ -14,6 +14,7 @@ from orders.models import OrderLine
 from orders.services import line_cancel, line_prioritise
 
 from ..access import can_manage, managers_required, may_cancel, operations_required
+from ..lists.views import saved_views_context
 from ..params import flag_param, id_param, next_path
 from ..submissions import single_submission
 from .forms import PrioritiseForm, QueueCancelForm
@@ -39,9 +40,10 @@ def queue(request: HttpRequest) -> HttpResponse:
     products = list(queue_products())
     product = next((p for p in products if p.pk == product_id), None)
     at_risk = flag_param(request, "at_risk")
-    page = Paginator(backorder_queue(product_id=product_id, at_risk=at_risk), PAGE_SIZE).get_page(
-        request.GET.get("page")
-    )
+    search = request.GET.get("q", "").strip()[:100]
+    page = Paginator(
+        backorder_queue(product_id=product_id, at_risk=at_risk, search=search), PAGE_SIZE
+    ).get_page(request.GET.get("page"))
     today = store_today()
     return render(
         request,
@@ -53,8 +55,10 @@ def queue(request: HttpRequest) -> HttpResponse:
             "product": product,
             "product_id": product_id,
             "at_risk": at_risk,
+            "search": search,
             "can_prioritise": can_manage(request.user),
             "today": today,
+            **saved_views_context(request, list_name="queue"),
         },
     )
 

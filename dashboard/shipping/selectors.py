@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 
 from django.db.models import (
     BooleanField,
     Case,
+    Exists,
     F,
     IntegerField,
     OuterRef,
@@ -73,7 +75,14 @@ def ready_to_ship(*, today: dt.date) -> QuerySet[Order]:
     priority orders, then the oldest; each flagged `is_due` and `awaiting_payment`."""
     return (
         shipping_orders()
-        .filter(Q(ready_to_ship=True))
+        # The same rule as ready_to_ship, as a semi-join on the few allocated lines and, for
+        # ship-complete orders alone, a look-up of a waiting line: the per-order sums then run
+        # for the page's rows only, not for every order holding stock.
+        .filter(
+            Exists(OrderLine.objects.filter(order=OuterRef("pk"), quantity_allocated__gt=0)),
+            ~Q(ship_preference=Order.ShipPreference.SHIP_COMPLETE)
+            | ~Exists(OrderLine.objects.filter(order=OuterRef("pk"), quantity_backordered__gt=0)),
+        )
         .annotate(
             is_due=Case(
                 When(Q(deadline__lte=today), then=Value(True)),
@@ -117,3 +126,40 @@ def shipment_for_slip(*, order: Order, shipment_id: int | None) -> Shipment | No
     if shipment_id is None:
         return shipments[0] if shipments else None
     return next((s for s in shipments if s.pk == shipment_id), None)
+
+
+@dataclass(frozen=True)
+class PackingSlip:
+    order: Order
+    shipment: Shipment | None
+    boxed: list[tuple[OrderLine, int]]
+    to_follow: list[OrderLine]
+
+
+def slip_contents(
+    *, order: Order, shipment: Shipment | None
+) -> tuple[list[tuple[OrderLine, int]], list[OrderLine]]:
+    """What a packing slip lists: (line, units) in the box, and the lines still to come. With
+    no shipment yet the box holds what is allocated, i.e. what will be packed."""
+    lines = list(order.lines.all())
+    if shipment is not None:
+        in_box = {sl.order_line_id: sl.quantity for sl in shipment.lines.all()}
+    else:
+        in_box = {line.pk: line.quantity_allocated for line in lines if line.quantity_allocated}
+    boxed = [(line, in_box[line.pk]) for line in lines if in_box.get(line.pk)]
+    to_follow = [
+        line
+        for line in lines
+        if line.backordered or (line.quantity_allocated and line.pk not in in_box)
+    ]
+    return boxed, to_follow
+
+
+def orders_for_slips(*, order_ids: list[int]) -> list[Order]:
+    """The orders to print slips for, in order-number order, with what their slips show."""
+    return list(
+        shipping_orders()
+        .filter(pk__in=order_ids)
+        .prefetch_related("lines__product", "shipments__lines")
+        .order_by("number", "pk")
+    )

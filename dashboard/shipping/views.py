@@ -8,18 +8,29 @@ from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import path, reverse
+from django.views.decorators.http import require_GET
 
 from config.calendar import store_today
 from orders.models import Order
 from orders.services import shipment_create
 
 from ..access import operations_required
-from ..params import id_param
+from ..lists.views import saved_views_context
+from ..params import MAX_ID, id_param
 from ..submissions import single_submission
 from .forms import ShipForm
-from .selectors import order_for_shipping, ready_to_ship, shipment_for_slip
+from .selectors import (
+    PackingSlip,
+    order_for_shipping,
+    orders_for_slips,
+    ready_to_ship,
+    shipment_for_slip,
+    slip_contents,
+)
 
 PAGE_SIZE = 50
+# Slips printed at once from a list's selection.
+MAX_SLIPS = 200
 
 
 def _order_or_404(order_id: int) -> Order:
@@ -33,7 +44,11 @@ def _order_or_404(order_id: int) -> Order:
 def ship(request: HttpRequest) -> HttpResponse:
     today = store_today()
     page = Paginator(ready_to_ship(today=today), PAGE_SIZE).get_page(request.GET.get("page"))
-    return render(request, "dashboard/shipping/ship.html", {"page": page, "today": today})
+    return render(
+        request,
+        "dashboard/shipping/ship.html",
+        {"page": page, "today": today, **saved_views_context(request, list_name="ship")},
+    )
 
 
 @operations_required
@@ -79,18 +94,7 @@ def packing_slip(request: HttpRequest, order_id: int) -> HttpResponse:
     shipment = shipment_for_slip(order=order, shipment_id=wanted)
     if request.GET.get("shipment") and shipment is None:
         raise Http404("No such shipment on this order.")
-    lines = list(order.lines.all())
-    if shipment is not None:
-        in_box = {sl.order_line_id: sl.quantity for sl in shipment.lines.all()}
-    else:
-        # Not shipped yet: the slip lists what is allocated, i.e. what will go in the box.
-        in_box = {line.pk: line.quantity_allocated for line in lines if line.quantity_allocated}
-    boxed = [(line, in_box[line.pk]) for line in lines if in_box.get(line.pk)]
-    to_follow = [
-        line
-        for line in lines
-        if line.backordered or (line.quantity_allocated and line.pk not in in_box)
-    ]
+    boxed, to_follow = slip_contents(order=order, shipment=shipment)
     return render(
         request,
         "dashboard/shipping/packing_slip.html",
@@ -98,8 +102,28 @@ def packing_slip(request: HttpRequest, order_id: int) -> HttpResponse:
     )
 
 
+@require_GET
+@operations_required
+def packing_slips(request: HttpRequest) -> HttpResponse:
+    """The packing slips of the orders ticked on a list (?order=1&order=2), one per page when
+    printed: each lists what is allocated to pack, or else what its latest shipment carried."""
+    ids = [int(raw) for raw in request.GET.getlist("order")[:MAX_SLIPS] if _is_id(raw)]
+    slips = []
+    for order in orders_for_slips(order_ids=ids):
+        # Units allocated wait to be packed: their slip comes first; else the last box's.
+        packing = any(line.quantity_allocated for line in order.lines.all())
+        shipment = None if packing else shipment_for_slip(order=order, shipment_id=None)
+        slips.append(PackingSlip(order, shipment, *slip_contents(order=order, shipment=shipment)))
+    return render(request, "dashboard/shipping/packing_slips.html", {"slips": slips})
+
+
+def _is_id(raw: str) -> bool:
+    return raw.isascii() and raw.isdigit() and 0 < int(raw) <= MAX_ID
+
+
 urlpatterns = [
     path("ship/", ship, name="ship"),
     path("ship/<int:order_id>/", ship_order, name="ship_order"),
     path("ship/<int:order_id>/packing-slip/", packing_slip, name="packing_slip"),
+    path("ship/packing-slips/", packing_slips, name="packing_slips"),
 ]

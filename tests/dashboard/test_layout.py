@@ -12,6 +12,7 @@ ROOT = Path(settings.BASE_DIR)
 AREAS = {
     "auth",
     "compliance",
+    "lists",
     "orders",
     "overview",
     "products",

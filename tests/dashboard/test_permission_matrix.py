@@ -18,6 +18,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from compliance.models import DelayNotice, NoticeFollowUp
+from dashboard.models import SavedView
 from inventory.models import PurchaseOrder, Stock
 from inventory.services import PurchaseLineRequest, supplier_create
 from notifications.models import Notification
@@ -86,6 +87,8 @@ class World:
             url="https://shop.example.com/hooks",
             event_types=["line.cancelled"],
         )
+        # Whoever signs in (set by test_post); saved views belong to one user.
+        self.viewer: Any = None
         self.webhook_delivery = WebhookDelivery.objects.create(
             subscription=subscription,
             event_type="line.cancelled",
@@ -156,6 +159,15 @@ def _new_po(w: World) -> dict[str, Any]:
 
 
 CANCEL = {"reason": "asked by phone", "cause": "customer", "quantity": "1"}
+
+
+def _own_saved_view(w: World) -> str:
+    view = SavedView.objects.create(
+        user=w.viewer or staff_in(None), list_name="orders", name="Mine", query="at_risk=1"
+    )
+    return reverse("dashboard:saved_view_remove", args=[view.pk])
+
+
 LATER = store_today() + dt.timedelta(days=20)
 
 ENDPOINTS = [
@@ -254,6 +266,34 @@ ENDPOINTS = [
         lambda w: line(w.paid_waiting).quantity_cancelled == 1,
     ),
     Endpoint(
+        "orders_bulk (ship)",
+        "Operations",
+        lambda w: reverse("dashboard:orders_bulk"),
+        lambda w: {"action": "ship", "order": [str(w.to_ship.pk)]},
+        lambda w: Shipment.objects.filter(order=w.to_ship).exists(),
+    ),
+    Endpoint(
+        "orders_bulk (cancel: refunds)",
+        "Managers",
+        lambda w: reverse("dashboard:orders_bulk"),
+        lambda w: {"action": "cancel", "reason": "fraud", "order": [str(w.paid_waiting.order_id)]},
+        lambda w: line(w.paid_waiting).quantity_cancelled == 2,
+    ),
+    Endpoint(
+        "saved_view_new",
+        "Operations",
+        lambda w: reverse("dashboard:saved_view_new"),
+        lambda w: {"list": "orders", "name": "At risk", "query": "at_risk=1"},
+        lambda w: SavedView.objects.filter(name="At risk").exists(),
+    ),
+    Endpoint(
+        "saved_view_remove",
+        "Operations",
+        _own_saved_view,
+        lambda w: {},
+        lambda w: not SavedView.objects.filter(name="Mine").exists(),
+    ),
+    Endpoint(
         "queue_prioritise",
         "Managers",
         lambda w: reverse("dashboard:queue_prioritise", args=[w.unpaid_waiting.pk]),
@@ -333,9 +373,12 @@ ENDPOINTS = [
 ]
 
 
-def logged_in(client: Client, role: str) -> Client:
+def logged_in(client: Client, role: str, world: World | None = None) -> Client:
     if role != "anonymous":
-        client.force_login(staff_in(None if role == "no group" else role))
+        user = staff_in(None if role == "no group" else role)
+        client.force_login(user)
+        if world is not None:
+            world.viewer = user
     return client
 
 
@@ -343,9 +386,10 @@ def logged_in(client: Client, role: str) -> Client:
 @pytest.mark.parametrize("endpoint", ENDPOINTS, ids=str)
 def test_post(client, endpoint: Endpoint, role: str):
     world = World()
+    client = logged_in(client, role, world)
     url, data = endpoint.url(world), endpoint.data(world)
 
-    response = logged_in(client, role).post(url, data)
+    response = client.post(url, data)
 
     if role == "anonymous":
         assert response.status_code == 302
@@ -369,6 +413,7 @@ READ_ONLY = {
     "quote",
     "ship",
     "packing_slip",
+    "packing_slips",
     "purchase_orders",
     "purchase_order_chase",
     "purchase_order",
@@ -409,6 +454,7 @@ SCREENS: dict[str, tuple[str, Callable[[World], list[Any]]]] = {
     "quote": ("Operations", lambda w: []),
     "ship": ("Operations", lambda w: []),
     "packing_slip": ("Operations", lambda w: [w.to_ship.pk]),
+    "packing_slips": ("Operations", lambda w: []),
     "purchase_orders": ("Managers", lambda w: []),
     "purchase_order_chase": ("Managers", lambda w: []),
     "purchase_order": ("Managers", lambda w: [w.sent.pk]),

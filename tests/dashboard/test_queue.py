@@ -98,8 +98,9 @@ def test_the_queue_costs_the_same_queries_for_10_or_120_lines(operations):
     make_waiting_lines(110)
     many = queue_queries(operations)
     assert ten == many
-    # session, user, user and group permissions, products with a queue, count, page of lines.
-    assert many == 7
+    # session, user, user and group permissions, products with a queue, count, page of lines,
+    # the user's saved views of the queue.
+    assert many == 8
 
 
 def test_operations_staff_do_not_see_prioritise_and_cannot_post_it(operations):

@@ -1,5 +1,6 @@
-"""A filtered, paged list screen: one page of rows with their badge, and the filters kept as a
-query string for the page links."""
+"""List screens: a filtered, paged list (render_list: one page of rows with their badge, the
+filters kept as a query string for the page links), a sorted list paged by keyset for the
+long lists (keyset.keyset_page) and each user's saved views of a list (views, services)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,18 @@ from django.core.paginator import Paginator
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
+
+from .keyset import KeysetPage, Sort, SortLink, keyset_page, parse_date, parse_datetime
+
+__all__ = [
+    "KeysetPage",
+    "Sort",
+    "SortLink",
+    "keyset_page",
+    "parse_date",
+    "parse_datetime",
+    "render_list",
+]
 
 
 def render_list(
