@@ -13,6 +13,7 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
+from config.formats import count_noun, format_date, format_money
 from inventory.locks import lock_stocks
 from inventory.models import (
     Product,
@@ -92,9 +93,10 @@ def _cancel_locked(
             OrderEvent(
                 order=order,
                 kind=OrderEvent.Kind.CANCELLED,
-                message=f"Cancelled {sum(quantities.values())} units: {reason}"
+                message=f"Cancelled {count_noun(sum(quantities.values()), 'unit')}: {reason}"
                 + (
-                    f"; refund of {refund.amount} due by {refund.due_date:%Y-%m-%d}"
+                    f"; refund of {format_money(refund.amount)} due by "
+                    f"{format_date(refund.due_date)}"
                     if refund
                     else ""
                 ),
