@@ -2,6 +2,7 @@
 """Developer entry point, standard library only.
 
 python3 dev.py start     set up, migrate, seed demo data, run the server
+                         (--port N: serve on 127.0.0.1:N; emails link there unless SITE_URL is set)
 python3 dev.py test ...  run the test suite (extra arguments go to pytest)
 python3 dev.py lint      ruff check, ruff format --check and mypy
 """
@@ -29,7 +30,8 @@ DEMO_USERNAME = "demo"
 DEMO_PASSWORD = "demo-backorder"  # noqa: S105 - the local demo login, printed on start
 OPS_USERNAME = "ops"
 OPS_PASSWORD = "ops-backorder"  # noqa: S105 - a demo Operations login, printed on start
-ADDRESS = "127.0.0.1:8000"
+HOST = "127.0.0.1"
+DEFAULT_PORT = 8000
 APPS = ("config", "inventory", "orders", "notifications", "compliance", "dashboard", "storefront")
 
 ENSURE_DEMO_USER = f"""
@@ -89,7 +91,28 @@ def has_command(name: str) -> bool:
     return probe.returncode == 0
 
 
-def start() -> int:
+def start_port(args: list[str]) -> int:
+    """The port of `start [--port N | --port=N]`; SystemExit with a message when it is wrong."""
+    port = str(DEFAULT_PORT)
+    rest = list(args)
+    while rest:
+        arg = rest.pop(0)
+        if arg == "--port" and rest:
+            port = rest.pop(0)
+        elif arg.startswith("--port="):
+            port = arg.partition("=")[2]
+        else:
+            raise SystemExit(f"dev.py start: unknown argument {arg!r} (use --port N)")
+    if not port.isdigit() or not 1 <= int(port) <= 65535:
+        raise SystemExit(f"dev.py start: --port needs a number from 1 to 65535, not {port!r}")
+    return int(port)
+
+
+def start(args: list[str] | None = None) -> int:
+    port = start_port(args or [])
+    address = f"{HOST}:{port}"
+    # The local settings build SITE_URL (links in emails) from PORT when SITE_URL is not set.
+    os.environ["PORT"] = str(port)
     bootstrap()
     say("Applying migrations")
     manage("migrate", "--noinput")
@@ -103,12 +126,12 @@ def start() -> int:
     say(f"Ensuring the demo staff users {DEMO_USERNAME!r} and {OPS_USERNAME!r} exist")
     manage("shell", "--no-imports", "-c", ENSURE_DEMO_USER)
     print()
-    say(f"Backorder Desk: http://{ADDRESS}/dashboard/  (Django admin: http://{ADDRESS}/admin/)")
+    say(f"Backorder Desk: http://{address}/dashboard/  (Django admin: http://{address}/admin/)")
     say(f"Log in as {DEMO_USERNAME} / {DEMO_PASSWORD} (manager and admin)")
     say(f"       or {OPS_USERNAME} / {OPS_PASSWORD} (operations staff)")
     print(flush=True)
     os.chdir(ROOT)
-    os.execv(VENV_PYTHON, [str(VENV_PYTHON), "manage.py", "runserver", ADDRESS])  # noqa: S606
+    os.execv(VENV_PYTHON, [str(VENV_PYTHON), "manage.py", "runserver", address])  # noqa: S606
     return 0  # not reached
 
 
@@ -140,7 +163,7 @@ def main(argv: list[str]) -> int:
     command, rest = argv[0], argv[1:]
     try:
         if command == "start":
-            return start()
+            return start(rest)
         if command == "test":
             return test(rest)
         return lint()

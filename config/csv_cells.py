@@ -8,6 +8,8 @@ from collections.abc import Iterable
 from decimal import Decimal
 from typing import Any
 
+from config.calendar import store_zone
+
 # A cell starting with one of these is read as a formula by Excel, LibreOffice or Sheets
 # (tab and CR too: some strip them and read on). OWASP's "CSV injection" list.
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
@@ -17,9 +19,12 @@ _PLAIN_NUMBER = re.compile(r"[+-]?\d+(\.\d+)?")
 
 
 def csv_cell(value: Any) -> str:
-    """The text of one cell: '' for None, ISO dates, and a leading ' before a would-be formula."""
+    """The text of one cell: '' for None, ISO dates, moments in ISO with the store's offset
+    (the zone every screen shows), and a leading ' before a would-be formula."""
     if value is None:
         return ""
+    if isinstance(value, dt.datetime) and value.tzinfo is not None:
+        return value.astimezone(store_zone()).isoformat()
     if isinstance(value, dt.datetime | dt.date):
         return value.isoformat()
     if isinstance(value, int | float | Decimal) and not isinstance(value, bool):

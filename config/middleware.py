@@ -6,6 +6,9 @@ from collections.abc import Callable
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, JsonResponse, QueryDict
+from django.utils import timezone
+
+from config.calendar import store_zone
 
 
 class PermissionsPolicyMiddleware:
@@ -57,3 +60,15 @@ class RejectNulCharactersMiddleware:
             "\x00" in key or any("\x00" in value for value in values)
             for key, values in data.lists()
         )
+
+
+class StoreTimeZoneMiddleware:
+    """Every page, the admin included, shows times in the store's zone (labelled in each layout),
+    and a time typed into a form is read in that zone."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        with timezone.override(store_zone()):
+            return self.get_response(request)

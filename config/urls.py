@@ -28,3 +28,8 @@ urlpatterns = [
     *_email_webhooks(),
     path("", RedirectView.as_view(pattern_name="dashboard:overview", permanent=False)),
 ]
+
+handler400 = "config.errors.bad_request"
+handler403 = "config.errors.permission_denied"
+handler404 = "config.errors.page_not_found"
+handler500 = "config.errors.server_error"

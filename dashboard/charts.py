@@ -9,6 +9,8 @@ from decimal import Decimal
 from django.utils.html import escape, format_html
 from django.utils.safestring import SafeString, mark_safe
 
+from config.formats import format_money
+
 Number = int | float | Decimal
 
 WIDTH, HEIGHT = 640, 220
@@ -41,13 +43,31 @@ def _frame(title: str, body: str, *, height: int = HEIGHT) -> SafeString:
     )
 
 
+def value_label(value: Number, unit: str = "") -> str:
+    """A bar's own figure: money with its currency, counts with separators."""
+    if isinstance(value, Decimal):
+        return format_money(value)
+    text = f"{value:,}" if isinstance(value, int) else f"{value:,.1f}".removesuffix(".0")
+    return f"{text}{unit}"
+
+
+def tick_label(value: float) -> str:
+    """An axis label that fits the axis' margin: "950", "2,500", "40k", "1.5M"."""
+    for size, suffix in ((1_000_000_000, "B"), (1_000_000, "M"), (10_000, "k")):
+        if abs(value) >= size:
+            divisor = size if suffix != "k" else 1_000
+            short = f"{value / divisor:.1f}".removesuffix(".0")
+            return f"{short}{suffix}"
+    return f"{value:,.0f}" if value == int(value) else f"{value:,.1f}"
+
+
 def _axis(top: float, steps: int) -> str:
     parts = []
     plot_h = HEIGHT - PAD_TOP - PAD_BOTTOM
     for i in range(steps + 1):
         value = top * i / steps
         y = PAD_TOP + plot_h - plot_h * i / steps
-        label = f"{value:,.0f}" if value == int(value) else f"{value:,.1f}"
+        label = tick_label(value)
         parts.append(
             f'<line x1="{PAD_LEFT}" x2="{WIDTH - PAD_RIGHT}" y1="{y:.1f}" y2="{y:.1f}" '
             f'stroke="{GRID}" stroke-width="1"/>'
@@ -73,7 +93,7 @@ def bar_chart(title: str, rows: Sequence[tuple[str, Number]], *, unit: str = "")
         y = PAD_TOP + plot_h - h
         parts.append(
             f'<rect x="{x:.1f}" y="{y:.1f}" width="{bar_w:.1f}" height="{h:.1f}" fill="{BAR}" '
-            f'rx="2"><title>{escape(label)}: {value}{escape(unit)}</title></rect>'
+            f'rx="2"><title>{escape(label)}: {escape(value_label(value, unit))}</title></rect>'
         )
         if len(rows) <= 16:
             short = escape(label if len(label) <= 12 else label[:11] + "…")
@@ -103,7 +123,7 @@ def hbar_chart(title: str, rows: Sequence[tuple[str, Number]], *, unit: str = ""
             f'<rect x="{label_w}" y="{y + 4}" width="{max(w, 1):.1f}" height="{row_h - 8}" '
             f'fill="{BAR}" rx="2"/>'
             f'<text x="{label_w + w + 6:.1f}" y="{y + 16}" font-size="12" fill="{INK}">'
-            f"{value}{escape(unit)}</text>"
+            f"{escape(value_label(value, unit))}</text>"
         )
     return _frame(title, "".join(parts), height=height)
 
@@ -138,5 +158,6 @@ def line_chart(title: str, points: Sequence[tuple[str, Number]], *, unit: str = 
             f'font-size="11" fill="{INK}">{escape(points[index][0])}</text>'
         )
     last_label, last_value = points[-1]
-    parts.append(f"<desc>Latest ({escape(last_label)}): {last_value}{escape(unit)}</desc>")
+    latest = escape(value_label(last_value, unit))
+    parts.append(f"<desc>Latest ({escape(last_label)}): {latest}</desc>")
     return _frame(title, "".join(parts))

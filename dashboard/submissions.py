@@ -18,10 +18,12 @@ from typing import Any
 
 from django.contrib import messages
 from django.db import IntegrityError, transaction
-from django.http import HttpRequest, HttpResponseBadRequest, HttpResponseRedirect
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.http.response import HttpResponseBase
 from django.shortcuts import redirect
 from django.utils import timezone
+
+from config.errors import error_page
 
 from .models import SubmissionToken
 
@@ -45,12 +47,21 @@ def _claim(*, key: str, user: Any) -> SubmissionToken | None:
         return None
 
 
+def refused(request: HttpRequest, detail: str) -> HttpResponse:
+    """The 400 page for a form sent without a usable token: nothing was written."""
+    return error_page(
+        request, status=400, title="This form was not sent as expected", detail=detail
+    )
+
+
 def _repeat(request: HttpRequest, *, key: str) -> HttpResponseBase:
     user: Any = request.user
     earlier = SubmissionToken.objects.filter(key=key, user=user).first()
     if earlier is None:
-        return HttpResponseBadRequest(
-            "This form's one-time token belongs to someone else; reload the page and try again."
+        return refused(
+            request,
+            "This form's one-time token belongs to someone else; nothing was saved. Reload the "
+            "page and try again.",
         )
     messages.info(
         request, "This form was already submitted; nothing was done again. Here is the result."
@@ -62,18 +73,26 @@ def single_submission(view: View) -> View:
     """Run a POST with a one-time token at most once; repeats go to the first result.
 
     A POST that ends in a redirect used its token; one that re-renders the page (an error, a
-    preview) did not write, and its token stays free. A POST without a token (a client that
-    predates the field) runs as before.
+    preview) did not write, and its token stays free. A POST without a token is refused with
+    the 400 page and writes nothing: without one a resent request could write twice.
     """
 
     @wraps(view)
     def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
-        if request.method != "POST" or FIELD not in request.POST:
+        if request.method != "POST":
             return view(request, *args, **kwargs)
-        key = request.POST[FIELD]
+        key = request.POST.get(FIELD, "")
+        if not key:
+            return refused(
+                request,
+                "This form arrived without its one-time token, so nothing was saved. Reload the "
+                "page and submit the form again.",
+            )
         if not _KEY.fullmatch(key):
-            return HttpResponseBadRequest(
-                "This form's one-time token is not valid; reload the page and submit again."
+            return refused(
+                request,
+                "This form's one-time token is not valid; nothing was saved. Reload the page and "
+                "submit it again.",
             )
         user: Any = request.user
         with transaction.atomic():

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from config.formats import count_noun
 from inventory.models import Product
 
 
@@ -14,6 +15,12 @@ class LineDecision:
     take: int
     backordered: int
     refusal: str = ""
+
+
+def units_on_the_way(limit: int) -> str:
+    if limit == 0:
+        return "units on the way, and none are on order"
+    return f"the {count_noun(limit, 'unit')} on the way"
 
 
 def line_decision(
@@ -31,22 +38,33 @@ def line_decision(
     if not short:
         return LineDecision(take, 0)
     if product.is_discontinued:
-        return LineDecision(take, short, f"discontinued; only {take} left to sell.")
+        left = f"only {take} left to sell" if take else "none left to sell"
+        return LineDecision(take, short, f"discontinued; {left}.")
     if not product.accepts_backorders:
         return LineDecision(
-            take, short, f"only {take} available and this product is not sold on backorder."
+            take,
+            short,
+            f"{f'only {take}' if take else 'none'} available and this product is not sold on "
+            "backorder.",
         )
     caps = []
     if product.backorder_cap is not None:
         caps.append(
-            (product.backorder_cap, f"backorders are capped at {product.backorder_cap} units")
+            (
+                product.backorder_cap,
+                f"backorders are capped at {count_noun(product.backorder_cap, 'unit')}"
+                if product.backorder_cap
+                else "this product takes no backorders",
+            )
         )
     if product.backorder_limit_from_incoming:
         limit = incoming + product.backorder_margin
-        caps.append((limit, f"backorders are limited to the {limit} units on the way"))
+        caps.append((limit, f"backorders are limited to {units_on_the_way(limit)}"))
     for cap, why in caps:
         backordered_before = max(0, waiting_total - available)
         if max(0, waiting_total + quantity - available) > cap:
             room = max(0, cap - backordered_before)
-            return LineDecision(take, short, f"only {take + room} can be ordered now ({why}).")
+            can = take + room
+            what = f"only {can}" if can else "none"
+            return LineDecision(take, short, f"{what} can be ordered now ({why}).")
     return LineDecision(take, short)

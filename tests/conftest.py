@@ -3,6 +3,7 @@ import os
 import pytest
 from django.conf import settings
 from django.db import connection
+from django.test import Client
 
 POSTGRES_HINT = (
     "needs PostgreSQL: set DATABASE_URL=postgres://postgres@127.0.0.1:5432/backorder_desk "
@@ -36,3 +37,11 @@ def _require_backends(request: pytest.FixtureRequest) -> None:
     if os.environ.get("CI") == "true":
         pytest.fail(reason)
     pytest.skip(reason)
+
+
+@pytest.fixture
+def client() -> Client:
+    """pytest-django's client, posting dashboard forms with their one-time token."""
+    from tests.form_client import FormClient
+
+    return FormClient()

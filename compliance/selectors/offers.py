@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 from django.db.models import Prefetch
 
+from config.formats import format_date
 from inventory.models import Product
 from orders.models import Order, OrderLine
 
@@ -141,7 +142,7 @@ def _consent_offer(order: Order, notice: DelayNotice | None) -> ConsentOffer | N
         choices.append(
             ConsentChoice(
                 ConsentAnswer.Choice.WAIT_UNTIL,
-                f"I'll wait until {notice.revised_date:%-d %B %Y}",
+                f"I'll wait until {format_date(notice.revised_date)}",
             )
         )
     choices.append(
@@ -151,7 +152,7 @@ def _consent_offer(order: Order, notice: DelayNotice | None) -> ConsentOffer | N
     choices.append(ConsentChoice(ConsentAnswer.Choice.CANCEL, "Cancel and refund"))
     if notice.kind == DelayNotice.Kind.RENEWED:
         explanation = (
-            f"Unless you agree before the end of {notice.answer_by:%-d %B %Y}, we will cancel "
+            f"Unless you agree before the end of {format_date(notice.answer_by)}, we will cancel "
             "the delayed items and refund you in full."
         )
     elif notice.branch == OrderCompliance.Branch.SHORT:
@@ -160,7 +161,7 @@ def _consent_offer(order: Order, notice: DelayNotice | None) -> ConsentOffer | N
         )
     else:
         explanation = (
-            f"Unless you agree to wait by {notice.answer_by:%-d %B %Y}, or we ship by then, "
+            f"Unless you agree to wait by {format_date(notice.answer_by)}, or we ship by then, "
             "we will cancel the delayed items and refund you in full."
         )
     return ConsentOffer(notice=notice, choices=choices, explanation=explanation)

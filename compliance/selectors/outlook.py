@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 from django.db.models import QuerySet
 
+from config.formats import format_date
 from notifications.models import Notification
 from orders.models import Order, OrderLine
 
@@ -67,7 +68,7 @@ def delay_reason(*, lines: Sequence[OrderLine]) -> str:
             )
     for name, released in sorted(releases.items()):
         reasons.append(
-            f"{name}: a preorder, not released yet; its release date is {released:%-d %B %Y}."
+            f"{name}: a preorder, not released yet; its release date is {format_date(released)}."
             if released
             else f"{name}: a preorder, not released yet; its release date is not confirmed."
         )

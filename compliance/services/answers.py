@@ -13,6 +13,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from config.calendar import store_date
+from config.formats import format_date
 from inventory.models import Product
 from notifications.models import Notification
 from notifications.services import notification_create
@@ -110,7 +111,7 @@ def consent_answer(
     silence_cancels = notice.kind == DelayNotice.Kind.RENEWED or notice.branch == Branch.LONG
     if waits and silence_cancels and store_date(now) > notice.answer_by:
         raise ValidationError(
-            f"The time to answer this notice ended on {notice.answer_by:%-d %B %Y}; the delayed "
+            f"The time to answer this notice ended on {format_date(notice.answer_by)}; the delayed "
             "items are being cancelled and you will be refunded in full."
         )
     if choice == ConsentAnswer.Choice.WAIT_UNTIL and notice.revised_date is None:

@@ -50,6 +50,7 @@ MIDDLEWARE = [
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "config.middleware.RejectNulCharactersMiddleware",
+    "config.middleware.StoreTimeZoneMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
@@ -81,6 +82,8 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
             ],
+            # day, moment, money and count: one format on every page (config/formats.py).
+            "builtins": ["config.formats"],
         },
     },
 ]
@@ -228,6 +231,9 @@ if PAYMENT_CAPTURE not in PAYMENT_CAPTURE_CHOICES:
         f"PAYMENT_CAPTURE must be one of {', '.join(PAYMENT_CAPTURE_CHOICES)}, "
         f"not {PAYMENT_CAPTURE!r}"
     )
+
+# A refused form (an expired CSRF token) answers the styled 403 page, not Django's bare one.
+CSRF_FAILURE_VIEW = "config.errors.csrf_failure"
 
 LOGIN_URL = "dashboard:login"
 LOGIN_REDIRECT_URL = "dashboard:overview"

@@ -33,3 +33,6 @@ if DEBUG:
 
     CONTENT_SECURITY_POLICY_REPORT_ONLY = CONTENT_SECURITY_POLICY
     CONTENT_SECURITY_POLICY = None  # type: ignore[assignment]
+
+# `python3 dev.py start --port N` serves on N: email links follow unless SITE_URL is set.
+SITE_URL = env("SITE_URL", default=f"http://127.0.0.1:{env.int('PORT', default=8000)}")

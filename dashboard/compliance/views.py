@@ -21,6 +21,7 @@ from compliance.models import NoticeFollowUp
 from compliance.selectors import records_queryset
 from compliance.services import notice_follow_up_done
 from config.calendar import store_today, store_zone
+from config.formats import format_date, format_money
 from orders.models import Order, Refund
 from orders.services import refund_mark_failed, refund_mark_issued
 
@@ -148,7 +149,7 @@ def _form_action(
 @single_submission
 def refund_issue(request: HttpRequest, pk: int) -> HttpResponse:
     refund = get_object_or_404(Refund.objects.select_related("order"), pk=pk)
-    what = f"refund of {refund.amount} on {refund.order.number}"
+    what = f"refund of {format_money(refund.amount)} on {refund.order.number}"
 
     def act(data: dict[str, Any]) -> str:
         refund_mark_issued(refund=refund, reference=data["reference"], actor=request.user)
@@ -170,7 +171,7 @@ def refund_issue(request: HttpRequest, pk: int) -> HttpResponse:
 def refund_failed(request: HttpRequest, pk: int) -> HttpResponse:
     """The refund could not go back the original way: record why, owe it another way."""
     refund = get_object_or_404(Refund.objects.select_related("order"), pk=pk)
-    what = f"refund of {refund.amount} on {refund.order.number}"
+    what = f"refund of {format_money(refund.amount)} on {refund.order.number}"
 
     def act(data: dict[str, Any]) -> str:
         failed = refund_mark_failed(
@@ -178,7 +179,7 @@ def refund_failed(request: HttpRequest, pk: int) -> HttpResponse:
         )
         return (
             f"The {what} failed: it is now owed by {failed.get_other_method_display().lower()} "
-            f"by {failed.due_date:%Y-%m-%d}."
+            f"by {format_date(failed.due_date)}."
         )
 
     return _form_action(

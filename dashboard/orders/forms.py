@@ -117,11 +117,14 @@ class OrderNewForm(ShipToForm):
     )
     shipping_charge = forms.DecimalField(
         label="Shipping charge",
+        required=False,
         min_value=Decimal("0"),
         max_digits=10,
         decimal_places=2,
-        initial=Decimal("0.00"),
-        widget=forms.NumberInput(attrs={"step": "0.01", "inputmode": "decimal"}),
+        help_text="Leave empty to charge the store's shipping rate; type 0 to ship free.",
+        widget=forms.NumberInput(
+            attrs={"step": "0.01", "inputmode": "decimal", "placeholder": "store rate"}
+        ),
     )
     # Shown only when a line's quantity is far above its product's usual.
     quantities_confirmed = forms.BooleanField(label="Yes, the quantities are right", required=False)

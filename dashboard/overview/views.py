@@ -9,6 +9,8 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import path, reverse
 
+from config.formats import count_noun, format_money
+
 from ..access import can_manage, operations_required
 from ..charts import bar_chart, hbar_chart, line_chart
 from ..orders.selectors import AWAITING_ANSWER
@@ -31,7 +33,13 @@ def units(value: int) -> str:
 
 
 def dollars(value: Decimal) -> str:
-    return f"${value:,.2f}"
+    return format_money(value)
+
+
+def wait_words(days: int | None) -> str:
+    if days is None:
+        return "—"
+    return "under a day" if days == 0 else count_noun(days, "day")
 
 
 def series_days(request: HttpRequest) -> int:
@@ -56,7 +64,11 @@ def overview(request: HttpRequest) -> HttpResponse:
         Stat("Revenue waiting", dollars(waiting.revenue), revenue_report),
         Stat(
             "Oldest wait",
-            "—" if oldest_days is None else f"{oldest_days} day{'s' if oldest_days != 1 else ''}",
+            "—"
+            if oldest_days is None
+            else "under a day"
+            if oldest_days == 0
+            else count_noun(oldest_days, "day"),
             queue,
             tone="bad" if (oldest_days or 0) > 30 else "warn" if (oldest_days or 0) > 14 else "",
         ),

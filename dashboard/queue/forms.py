@@ -6,6 +6,7 @@ from typing import Any
 
 from django import forms
 
+from config.formats import count_noun
 from orders.models import OrderLine
 
 from ..forms import StaffForm
@@ -44,6 +45,7 @@ class QueueCancelForm(StaffForm):
         quantity: int = self.cleaned_data["quantity"]
         if quantity > self.line.quantity_open:
             raise forms.ValidationError(
-                f"Only {self.line.quantity_open} units of this line can still be cancelled."
+                f"Only {count_noun(self.line.quantity_open, 'unit')} of this line can still be "
+                "cancelled."
             )
         return quantity

@@ -44,6 +44,20 @@ CONSENT_SHORT = {
     "shipped": "Shipped",
     "cancelled": "Cancelled",
 }
+# The rule's last check closed the order (nothing left open then), yet this line waits: say so
+# rather than "Shipped" beside a line that has not shipped.
+STALE_STATES = {
+    "shipped": (
+        "Check due",
+        "The rule last found nothing left to ship; this line waits, so the "
+        "next check (hourly) updates it.",
+    ),
+    "cancelled": (
+        "Check due",
+        "The rule last found the order cancelled; this line waits, so the "
+        "next check (hourly) updates it.",
+    ),
+}
 CONSENT_BADGES = {
     "on_time": "ok",
     "consented": "info",
@@ -204,10 +218,14 @@ class QueueRow:
 
     @property
     def consent_label(self) -> str:
+        if self.consent_state in STALE_STATES:
+            return STALE_STATES[self.consent_state][1]
         return CONSENT_LABELS.get(self.consent_state, "")
 
     @property
     def consent_short(self) -> str:
+        if self.consent_state in STALE_STATES:
+            return STALE_STATES[self.consent_state][0]
         return CONSENT_SHORT.get(self.consent_state, self.consent_label)
 
     @property

@@ -14,6 +14,7 @@ from django.urls import path
 from django.utils.safestring import SafeString
 
 from config.csv_cells import csv_cell, csv_row
+from config.formats import format_date, format_money
 
 from ..access import managers_required
 from ..charts import bar_chart, hbar_chart, line_chart
@@ -41,9 +42,9 @@ def display(value: Any) -> Any:
     if isinstance(value, Link):
         return value
     if isinstance(value, dt.date):
-        return f"{value:%Y-%m-%d}"
+        return format_date(value)
     if isinstance(value, Decimal):
-        return f"${value:,.2f}"
+        return format_money(value)
     if isinstance(value, int) and not isinstance(value, bool):
         return f"{value:,}"
     return value

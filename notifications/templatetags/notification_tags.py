@@ -2,43 +2,28 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Iterable, Mapping
-from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from django import template
-from django.conf import settings
-from django.utils import dateformat
 
 from config.calendar import store_today
+from config.formats import DATE_FORMAT, format_date, format_money
+from config.formats import as_date as _as_date
 
 register = template.Library()
 
 DATE_STYLES = {
-    "long": "j F Y",  # 12 March 2027
-    "weekday": "l j F",  # Thursday 12 March (the year is added when it is not this year)
-    "short": "j F",  # 12 March (likewise)
+    "long": DATE_FORMAT,  # 12 Mar 2027, as on every page
+    "weekday": "l j M",  # Thursday 12 Mar (the year is added when it is not this year)
+    "short": "j M",  # 12 Mar (likewise)
 }
-
-
-def _as_date(value: Any) -> dt.date | None:
-    if isinstance(value, dt.datetime):
-        return value.date()
-    if isinstance(value, dt.date):
-        return value
-    if isinstance(value, str) and value:
-        try:
-            return dt.date.fromisoformat(value[:10])
-        except ValueError:
-            return None
-    return None
 
 
 @register.filter
 def isodate(value: Any, style: str = "long") -> str:
-    """An ISO date string as words: "12 March 2027"; "weekday" → "Thursday 12 March";
-    "short" → "12 March". Short styles name the year only when it is not this year.
+    """An ISO date string as words: "12 Mar 2027"; "weekday" → "Thursday 12 Mar";
+    "short" → "12 Mar". Short styles name the year only when it is not this year.
     Any other argument is a Django date format. Empty or unreadable → ""."""
     date = _as_date(value)
     if date is None:
@@ -46,21 +31,10 @@ def isodate(value: Any, style: str = "long") -> str:
     fmt = DATE_STYLES.get(style, style)
     if style in ("weekday", "short") and date.year != store_today().year:
         fmt += " Y"
-    return dateformat.format(date, fmt)
+    return format_date(date, fmt)
 
 
-@register.filter
-def money(value: Any) -> str:
-    """ "1234.5" → "$1,234.50"; empty → ""."""
-    if value is None or value == "":
-        return ""
-    try:
-        amount = Decimal(str(value)).quantize(Decimal("0.01"))
-    except (InvalidOperation, ValueError):
-        return str(value)
-    symbol = getattr(settings, "STORE_CURRENCY_SYMBOL", "$")
-    sign = "-" if amount < 0 else ""
-    return f"{sign}{symbol}{abs(amount):,.2f}"
+money = register.filter("money", format_money)
 
 
 @register.filter

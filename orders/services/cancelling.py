@@ -14,6 +14,7 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
+from config.formats import count_noun, format_date, format_money
 from inventory.locks import lock_stocks
 from inventory.models import (
     Product,
@@ -170,8 +171,12 @@ def _cancel_event(
     return OrderEvent(
         order=order,
         kind=OrderEvent.Kind.CANCELLED,
-        message=f"Cancelled {sum(cancellation.quantities.values())} units: {reason}"
-        + (f"; refund of {refund.amount} due by {refund.due_date:%Y-%m-%d}" if refund else ""),
+        message=f"Cancelled {count_noun(sum(cancellation.quantities.values()), 'unit')}: {reason}"
+        + (
+            f"; refund of {format_money(refund.amount)} due by {format_date(refund.due_date)}"
+            if refund
+            else ""
+        ),
         data={
             "reason": reason,
             "cause": cancellation.cause,

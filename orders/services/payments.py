@@ -14,6 +14,7 @@ from django.db.models import F, Sum
 from django.utils import timezone
 
 from config.calendar import add_working_days, store_date, store_today
+from config.formats import format_date, format_money
 from orders.money import shipping_rate_by_table, to_cents
 
 from ..locks import lock_order
@@ -140,8 +141,8 @@ def refund_mark_failed(
             OrderEvent(
                 order_id=refund.order_id,
                 kind=OrderEvent.Kind.REFUND_DUE,
-                message=f"Refund of {refund.amount} failed ({reason}): now owed by "
-                f"{REFUND_OTHER_METHODS[method]} by {refund.due_date:%Y-%m-%d}"[:300],
+                message=f"Refund of {format_money(refund.amount)} failed ({reason}): now owed by "
+                f"{REFUND_OTHER_METHODS[method]} by {format_date(refund.due_date)}"[:300],
                 data={
                     "refund": refund.pk,
                     "amount": str(refund.amount),

@@ -16,16 +16,17 @@ from django.db.models.functions import Lower
 from django.utils import timezone
 
 from config.calendar import store_today
+from config.formats import count_noun
 from inventory.bounds import MAX_AMOUNT, MAX_LEAD_TIME_DAYS, MAX_QUANTITY, validate_plausible_date
 from inventory.locks import lock_stocks
 from inventory.models import Product, Stock
 from inventory.stock import stocks_allocate
-from orders.money import to_cents
+from orders.money import shipping_rate_by_table, to_cents
 
 from ..decisions import line_decision
 from ..eta import new_line_eta
 from ..models import Customer, Order, OrderEvent, OrderLine
-from ..selectors import eta_contexts, waiting_units
+from ..selectors import active_shipping_rate, eta_contexts, waiting_units
 from ._common import _events_record, _user
 from .allocation import _refresh_products_locked
 
@@ -319,7 +320,7 @@ def _placed_event(*, order: Order, lines: Sequence[OrderLine], actor: Any) -> Or
     return OrderEvent(
         order=order,
         kind=OrderEvent.Kind.PLACED,
-        message=f"Order placed: {sum(line.quantity for line in lines)} units, "
+        message=f"Order placed: {count_noun(sum(line.quantity for line in lines), 'unit')}, "
         f"{backordered} backordered",
         data={
             "lines": [
@@ -352,7 +353,7 @@ def order_place(
     promised_ship_date: dt.date | None = None,
     promised_business_days: int | None = None,
     credit_application: bool = False,
-    shipping_charge: Decimal = Decimal("0"),
+    shipping_charge: Decimal | None = Decimal("0"),
     ship_preference: str = Order.ShipPreference.SHIP_AVAILABLE,
     payment_method: str = Order.PaymentMethod.CARD,
     is_priority: bool = False,
@@ -361,6 +362,8 @@ def order_place(
 ) -> Order:
     """Take an order: each line takes what is available, the rest joins the product's queue.
 
+    `shipping_charge=None` charges the store's shipping rule (the active rate table, else the
+    flat rate and free-shipping threshold of the settings) on the lines as ordered.
     Raises ValidationError naming each bad line; nothing is written then.
     """
     # 1. Check the request as typed (no locks yet).
@@ -381,9 +384,10 @@ def order_place(
     products = _products_for(requests, errors)
     if errors:
         raise ValidationError(errors)
-    shipping_charge = to_cents(Decimal(shipping_charge))
-    if shipping_charge < 0 or shipping_charge > MAX_AMOUNT:
-        raise ValidationError(f"The shipping charge must be from 0 to {MAX_AMOUNT:,}.")
+    if shipping_charge is not None:
+        shipping_charge = to_cents(Decimal(shipping_charge))
+        if shipping_charge < 0 or shipping_charge > MAX_AMOUNT:
+            raise ValidationError(f"The shipping charge must be from 0 to {MAX_AMOUNT:,}.")
 
     # 2. Decide every line under the products' stock locks. The clock is read after the
     # locks: queue order is the order buyers were served in.
@@ -401,9 +405,11 @@ def order_place(
     )
 
     # 3. Write the order and its lines, reserve what they took, settle the queues.
-    total = shipping_charge + sum(
-        (line.unit_price * line.quantity for line in plan.lines), Decimal("0")
-    )
+    subtotal = sum((line.unit_price * line.quantity for line in plan.lines), Decimal("0"))
+    if shipping_charge is None:
+        items = sum(line.quantity for line in plan.lines)
+        shipping_charge = shipping_rate_by_table(subtotal, items, table=active_shipping_rate())
+    total = shipping_charge + subtotal
     if not paid:
         amount_paid = Decimal("0")
     elif amount_paid is None:

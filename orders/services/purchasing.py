@@ -12,6 +12,7 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
+from config.formats import count_noun
 from inventory.bounds import MAX_QUANTITY, validate_plausible_date
 from inventory.locks import lock_stock, lock_stocks
 from inventory.models import (
@@ -109,7 +110,7 @@ def _po_create(
         )
         for req in lines
     )
-    _po_event(po=po, message=f"Created with {len(lines)} lines", actor=actor)
+    _po_event(po=po, message=f"Created with {count_noun(len(lines), 'line')}", actor=actor)
     if send:
         _send(po=po, actor=actor)
     return po

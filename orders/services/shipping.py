@@ -16,6 +16,7 @@ from django.utils import timezone
 from django.utils.module_loading import import_string
 
 from config.calendar import store_today, store_zone
+from config.formats import count_noun
 from inventory.locks import lock_stocks
 from inventory.models import StockMovement
 from inventory.stock import stock_movement_record
@@ -115,8 +116,9 @@ def shipment_create(
         and (waiting or unshipped_allocated)
     ):
         raise ValidationError(
-            f"Order {order.number} ships complete and {waiting + unshipped_allocated} units would "
-            "stay behind; give a reason to ship part of it now."
+            f"Order {order.number} ships complete and "
+            f"{count_noun(waiting + unshipped_allocated, 'unit')} would stay behind; give a reason "
+            "to ship part of it now."
         )
 
     unpaid_reason = (unpaid_reason or "").strip()
@@ -182,7 +184,7 @@ def shipment_create(
             OrderEvent(
                 order=order,
                 kind=OrderEvent.Kind.SHIPPED,
-                message=f"Shipped {sum(quantities.values())} units"
+                message=f"Shipped {count_noun(sum(quantities.values()), 'unit')}"
                 + (f" by {shipment.carrier}" if shipment.carrier else "")
                 + (f", tracking {shipment.tracking_number}" if shipment.tracking_number else "")
                 + (

@@ -12,7 +12,7 @@
     var controller = null;
     function refresh() {
       var s = sku.value.trim();
-      if (!s) { out.innerHTML = ""; return; }
+      if (!s) { out.innerHTML = ""; row.classList.remove("cannot-order"); return; }
       if (controller) { controller.abort(); }
       controller = new AbortController();
       var params = new URLSearchParams({ sku: s, quantity: qty.value.trim() || "1" });
@@ -22,7 +22,11 @@
       }).then(function (response) {
         if (!response.ok) { throw new Error(response.status); }
         return response.text();
-      }).then(function (html) { out.innerHTML = html; })
+      }).then(function (html) {
+        out.innerHTML = html;
+        // A row that cannot be ordered as typed stands out before anyone presses Place.
+        row.classList.toggle("cannot-order", out.querySelector(".badge.bad, .muted:only-child") !== null);
+      })
         .catch(function (error) {
           if (error.name !== "AbortError") { out.textContent = "Could not check availability just now."; }
         });

@@ -16,18 +16,17 @@ from pathlib import Path
 
 import pytest
 from django.contrib.auth import get_user_model
-from django.test import Client
 from django.utils import timezone
 
 from compliance.models import NoticeFollowUp, OrderCompliance
 from compliance.services import order_rule_evaluate
-from dashboard.compliance import views as compliance_views
 from notifications.models import Notification
 from orders.models import Order
 from orders.selectors import store_today
 from orders.services import add_working_days, order_cancel
 from tests.browser.test_dashboard_flows import log_in, staff
 from tests.factories import CustomerFactory, ProductFactory, place_order
+from tests.shown import shown
 
 pytestmark = pytest.mark.django_db(transaction=True)
 User = get_user_model()
@@ -37,25 +36,7 @@ DESKTOP = {"width": 1280, "height": 900}
 PHONE = {"width": 390, "height": 844}
 
 
-# Each address the compliance screen's forms post to, and the browser test that submits it.
-STAFF_POSTS = {
-    "refund_issue": "test_a_manager_marks_a_refund_issued",
-    "refund_failed": "test_a_manager_records_a_failed_refund_and_sees_it_owed_another_way",
-    "follow_up_done": "test_a_manager_records_that_the_customer_was_told_by_phone",
-}
-
-
-def test_every_form_of_the_compliance_screen_has_a_browser_test(manager):
-    client = Client()
-    client.force_login(User.objects.get(username=manager))
-    posted = set()
-    for pattern in compliance_views.urlpatterns:
-        path = "/dashboard/" + re.sub(r"<int:\w+>", "1", str(pattern.pattern))
-        if client.post(path, {}).status_code != 405:
-            posted.add(pattern.name)
-    assert posted == set(STAFF_POSTS)
-    for test_name in STAFF_POSTS.values():
-        assert callable(globals()[test_name])
+# Which browser test submits each of these forms: tests/browser/test_dashboard_forms.py.
 
 
 @dataclass
@@ -133,11 +114,11 @@ def test_a_manager_records_a_failed_refund_and_sees_it_owed_another_way(
     page.wait_for_url(re.compile(rf"{SCREEN}$"))
 
     assert message(page) == (
-        f"The refund of {owed.refund_amount} on {number} failed: it is now owed by money order "
-        f"by {new_due:%Y-%m-%d}."
+        f"The refund of ${owed.refund_amount:,} on {number} failed: it is now owed by money order "
+        f"by {shown(new_due)}."
     )
     failed = page.locator("#failed-refunds").get_by_role("row").filter(has_text=number)
-    assert failed.get_by_role("cell", name=f"{new_due:%Y-%m-%d}").is_visible()
+    assert failed.get_by_role("cell", name=shown(new_due)).is_visible()
     assert failed.get_by_role("cell", name="The card is closed").is_visible()
     assert failed.get_by_role("cell", name="Money order").is_visible()
     # Still owed, so still listed to be marked issued, and no longer offered to fail again.
@@ -179,7 +160,7 @@ def test_a_failed_refund_without_a_reason_is_refused_with_a_message(
     page.wait_for_url(re.compile(rf"{SCREEN}$"))
 
     assert message(page) == (
-        f"The refund of {owed.refund_amount} on {number} was not marked failed: "
+        f"The refund of ${owed.refund_amount:,} on {number} was not marked failed: "
         "Say why the refund failed (e.g. the card is closed)."
     )
     assert page.locator("#failed-refunds").get_by_text("No refund has failed.").is_visible()
@@ -206,7 +187,7 @@ def test_a_manager_records_that_the_customer_was_told_by_phone(
     # The bounced email stays on record, with the other way the customer was told.
     notice = page.locator("#notices").get_by_role("row").filter(has_text=number)
     assert notice.get_by_text("Bounced").is_visible()
-    assert notice.get_by_text(f"told another way {store_today():%Y-%m-%d}").is_visible()
+    assert notice.get_by_text(f"told another way {shown(store_today())}").is_visible()
     page.screenshot(path=str(screenshot_dir / "dashboard-compliance-told.png"), full_page=True)
 
     # The order's record says how the customer was told.
@@ -226,7 +207,7 @@ def test_a_manager_marks_a_refund_issued(live_server, manager, owed, browser):
     page.wait_for_url(re.compile(rf"{SCREEN}$"))
 
     assert message(page) == (
-        f"The refund of {owed.refund_amount} on {number} is marked issued (reference re_3PxQ2)."
+        f"The refund of ${owed.refund_amount:,} on {number} is marked issued (reference re_3PxQ2)."
     )
     assert page.locator("#refunds").get_by_text("No refund is owed.").is_visible()
     context.close()
@@ -247,7 +228,7 @@ def test_a_manager_marks_a_refund_issued_from_the_order_page_and_stays_there(
 
     assert page.url == order_url
     assert message(page) == (
-        f"The refund of {owed.refund_amount} on {owed.refund_order} is marked issued "
+        f"The refund of ${owed.refund_amount:,} on {owed.refund_order} is marked issued "
         "(reference check 1042)."
     )
     assert refunds.get_by_text("issued").first.is_visible()
@@ -302,7 +283,7 @@ def test_shipping_an_order_after_its_deadline_is_refused_with_the_reason(
         "items must be cancelled and refunded instead."
     )
     # The page says the same date above the form.
-    assert page.locator("p", has_text=f"ship by {LATE_DEADLINE:%Y-%m-%d}").is_visible()
+    assert page.locator("p", has_text=f"ship by {shown(LATE_DEADLINE)}").is_visible()
     assert page.url.endswith(f"/dashboard/ship/{late_order.pk}/")  # no packing slip
     shipped = page.get_by_role("row").filter(has_text="CHAIR-1").locator('[data-label="Shipped"]')
     assert shipped.inner_text() == "0"

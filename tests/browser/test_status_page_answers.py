@@ -31,7 +31,7 @@ WIDTHS = [("desktop", 1280, 900), ("phone", 390, 844)]
 
 
 def words(day: dt.date) -> str:
-    return f"{day.day} {day:%B %Y}"
+    return f"{day.day} {day:%b %Y}"
 
 
 @dataclass

@@ -218,7 +218,7 @@ def test_a_stated_ship_date_is_the_deadline():
 
     compliance = rule(order)
     assert (compliance.deadline, compliance.basis) == (date("2026-01-15"), "stated_date")
-    # The PO's date (ETA 21 January) misses the stated date: a branch S notice at once.
+    # The PO's date (ETA 21 Jan) misses the stated date: a branch S notice at once.
     notice = notice_of(order)
     assert (notice.branch, notice.deadline, notice.revised_date) == (
         "S",
@@ -229,11 +229,11 @@ def test_a_stated_ship_date_is_the_deadline():
 
 def test_stated_business_days_skip_thanksgiving():
     # Wed 2026-11-25, "ships in 3 business days": Thu 26 is Thanksgiving, so Fri 27, Mon 30,
-    # Tue 1 December.
+    # Tue 1 Dec.
     with on("2026-11-25", 9):
         on_time, late = lamp(sku="LAMP-A"), lamp(sku="LAMP-B")
-        supply(on_time, "2026-11-30")  # ETA 1 December: on T, on time
-        supply(late, "2026-12-01")  # ETA 2 December: one day late
+        supply(on_time, "2026-11-30")  # ETA 1 Dec: on T, on time
+        supply(late, "2026-12-01")  # ETA 2 Dec: one day late
     with on("2026-11-25"):
         first = order_for((on_time, 1), promised_business_days=3)
         second = place_order(
@@ -252,14 +252,14 @@ def test_stated_business_days_skip_thanksgiving():
         date("2026-12-02"),
     )
     text = one_line(send(second, Kind.DELAY_NOTICE).body)
-    assert f"we can't ship your order {second.number} by 1 December 2026" in text
-    assert "We now expect to ship it by 2 December 2026." in text
+    assert f"we can't ship your order {second.number} by 1 Dec 2026" in text
+    assert "We now expect to ship it by 2 Dec 2026." in text
 
 
 def test_credit_application_gives_50_days_when_no_time_was_stated():
     with on("2026-01-05", 9):
         product = lamp()
-        supply(product, "2026-02-19")  # ETA 20 February
+        supply(product, "2026-02-19")  # ETA 20 Feb
     with on("2026-01-05"):
         on_credit = order_for((product, 1), credit_application=True, payment_method="store_credit")
         by_card = place_order((product, 1), customer=CustomerFactory(email="joe@example.com"))
@@ -268,7 +268,7 @@ def test_credit_application_gives_50_days_when_no_time_was_stated():
     assert (rule(on_credit).deadline, rule(on_credit).basis) == (date("2026-02-24"), "50_days")
     assert rule(on_credit).state == State.ON_TIME
     assert not DelayNotice.objects.filter(order=on_credit).exists()
-    # The same date is 16 days late for a card order (T = 4 February).
+    # The same date is 16 days late for a card order (T = 4 Feb).
     assert (rule(by_card).state, rule(by_card).branch) == (State.NOTICE_SENT, "S")
 
 
@@ -282,7 +282,7 @@ def test_credit_order_cancelled_under_branch_l_is_refunded_within_one_billing_cy
         rule_run()
 
     assert rule(order).state == State.CANCELLED
-    # The shop is the creditor: one billing cycle (30 days) from the end of 26 March.
+    # The shop is the creditor: one billing cycle (30 days) from the end of 26 Mar.
     assert refund_of(order) == (Decimal("45.95"), date("2026-04-25"))
 
 
@@ -353,7 +353,7 @@ def test_shipping_on_t_itself_is_on_time(example):
 
 def test_unshipped_at_t_without_a_notice_is_cancelled_at_the_end_of_t(example):
     order, po_line = example
-    # The ETA (21 January) never moved, so no notice was due, but nothing shipped by T.
+    # The ETA (21 Jan) never moved, so no notice was due, but nothing shipped by T.
     with on("2026-02-04", 23, 30):
         rule_run()
     assert rule(order).state == State.ON_TIME
@@ -365,7 +365,7 @@ def test_unshipped_at_t_without_a_notice_is_cancelled_at_the_end_of_t(example):
     assert order.lines.get().quantity_cancelled == 1
     refund = Refund.objects.get(order=order)
     assert refund.vested_at == at("2026-02-04", 23, 59).replace(second=59, microsecond=999999)
-    # 7 working days after Wed 4 February.
+    # 7 working days after Wed 4 Feb.
     assert (refund.amount, refund.due_date) == (Decimal("45.95"), date("2026-02-13"))
 
 
@@ -375,7 +375,7 @@ def test_unshipped_at_t_without_a_notice_is_cancelled_at_the_end_of_t(example):
 def test_example_branch_s_notice_goes_out_before_t(example):
     order, po_line = example
     with on("2026-01-30"):
-        reschedule(po_line, "2026-02-19")  # ETA 20 February: 16 days after T
+        reschedule(po_line, "2026-02-19")  # ETA 20 Feb: 16 days after T
         rule_run()
 
     compliance = rule(order)
@@ -439,25 +439,25 @@ def test_branch_s_notice_email_gives_the_date_the_right_to_cancel_and_what_silen
     text = message.body
     assert text.startswith("Hi Jane Doe,\n\n")
     assert (
-        f"We're sorry: we can't ship your order {order.number} by 4 February 2026 as we should."
-        "\n\nWe now expect to ship it by 20 February 2026.\n"
+        f"We're sorry: we can't ship your order {order.number} by 4 Feb 2026 as we should."
+        "\n\nWe now expect to ship it by 20 Feb 2026.\n"
         "Why: Desk Lamp: out of stock; our next delivery from the supplier is later than "
         "planned.\n\n"
         "You have the right to cancel and get a full, prompt refund. Cancelling costs you "
         'nothing: one click on "Cancel and refund" on your order page.\n\n'
         "Your choices (one click on your order page):\n"
-        "- I'll wait until 20 February 2026\n"
+        "- I'll wait until 20 Feb 2026\n"
         "- I'll wait, whatever the date\n"
         "- Cancel and refund\n\n"
         "If you don't answer: if we don't hear from you before we ship and before "
-        "20 February 2026, we will take it that you agree to the delay until 20 February 2026."
+        "20 Feb 2026, we will take it that you agree to the delay until 20 Feb 2026."
         "\n\nIf you agree to wait whatever the date, you can still cancel at any time before "
         "we ship.\n\n"
         "Answer with one click on your order page:\nhttp://127.0.0.1:8000/orders/"
     ) in text
     assert "2026-02" not in text  # dates in words only
     html = html_of(message)
-    assert "<strong>20 February 2026</strong>" in html
+    assert "<strong>20 Feb 2026</strong>" in html
     assert "You have the right to cancel and get a full, prompt refund." in html
     # The full text is kept with the record of the notice.
     notification = notice_of(order).notification
@@ -472,7 +472,7 @@ def test_branch_s_notice_email_gives_the_date_the_right_to_cancel_and_what_silen
 def test_example_branch_l_silence_cancels_at_the_end_of_t_plus_30(example):
     order, po_line = example
     with on("2026-01-30"):
-        reschedule(po_line, "2026-03-19")  # ETA 20 March: 44 days after T
+        reschedule(po_line, "2026-03-19")  # ETA 20 Mar: 44 days after T
         rule_run()
 
     compliance = rule(order)
@@ -509,12 +509,12 @@ def test_branch_l_notice_email_says_silence_cancels_at_t_plus_30(example):
         rule_run()
         text = send(order, Kind.DELAY_NOTICE).body
 
-    assert "We now expect to ship it by 20 March 2026." in text
+    assert "We now expect to ship it by 20 Mar 2026." in text
     assert "You have the right to cancel and get a full, prompt refund." in text
-    assert "- I'll wait until 20 March 2026\n- I'll wait, whatever the date\n" in text
+    assert "- I'll wait until 20 Mar 2026\n- I'll wait, whatever the date\n" in text
     assert (
-        "If you don't answer: unless you tell us by 6 March 2026 that you agree to wait, or we "
-        "ship by then, we will cancel the delayed items at the end of 6 March 2026 and refund "
+        "If you don't answer: unless you tell us by 6 Mar 2026 that you agree to wait, or we "
+        "ship by then, we will cancel the delayed items at the end of 6 Mar 2026 and refund "
         "you in full."
     ) in text
     assert "we will take it that you agree" not in text
@@ -534,7 +534,7 @@ def test_branch_l_without_a_date_gives_the_reason_and_offers_no_dated_wait():
     ) in text
     assert "Your choices (one click on your order page):\n- I'll wait, whatever the date\n" in text
     assert "I'll wait until" not in text
-    assert "at the end of 6 March 2026 and refund you in full." in text
+    assert "at the end of 6 Mar 2026 and refund you in full." in text
 
 
 def test_shipping_by_t_plus_30_keeps_a_branch_l_order(example):
@@ -621,7 +621,7 @@ def test_branch_s_express_consent_to_the_revised_date(example):
         text = send(order, Kind.CONSENT_CONFIRMED).body
     assert (
         f"Thank you: we have your answer about order {order.number}.\n\n"
-        "You agreed to wait until 20 February 2026. If we can't ship by then, we'll ask you "
+        "You agreed to wait until 20 Feb 2026. If we can't ship by then, we'll ask you "
         "again before that date."
     ) in text
 
@@ -699,7 +699,7 @@ def test_indefinite_consent_needs_no_further_notices():
 
 @pytest.fixture
 def deemed_consent(example) -> tuple[Order, PurchaseOrderLine]:
-    """Branch S notice on 30 January (R = 20 February), no answer: consent deemed."""
+    """Branch S notice on 30 Jan (R = 20 Feb), no answer: consent deemed."""
     order, po_line = example
     with on("2026-01-30"):
         reschedule(po_line, "2026-02-19")
@@ -710,7 +710,7 @@ def deemed_consent(example) -> tuple[Order, PurchaseOrderLine]:
 def test_renewed_notice_when_the_consented_date_will_be_missed(deemed_consent):
     order, po_line = deemed_consent
     with on("2026-02-15"):
-        reschedule(po_line, "2026-03-09")  # ETA 10 March, after the 20 February agreed
+        reschedule(po_line, "2026-03-09")  # ETA 10 Mar, after the 20 Feb agreed
         rule_run()
 
     compliance = rule(order)
@@ -731,16 +731,16 @@ def test_renewed_notice_when_the_consented_date_will_be_missed(deemed_consent):
         message = send(order, Kind.RENEWED_NOTICE)
     assert message.subject == (f"Order {order.number} is delayed again: your consent is needed")
     assert (
-        f"We're sorry: we can't ship your order {order.number} by 20 February 2026, the date you "
+        f"We're sorry: we can't ship your order {order.number} by 20 Feb 2026, the date you "
         "agreed to wait for.\n\n"
-        "We now expect to ship it by 10 March 2026.\n"
+        "We now expect to ship it by 10 Mar 2026.\n"
         "Why: Desk Lamp: out of stock; our next delivery from the supplier is later than "
         "planned.\n\n"
-        "Unless you agree to this further delay before the end of 20 February 2026, we will take "
+        "Unless you agree to this further delay before the end of 20 Feb 2026, we will take "
         "it that you don't, cancel the delayed items if they have not shipped, and refund you in "
         "full, promptly. You can also cancel now, at no cost.\n\n"
         "Your choices (one click on your order page):\n"
-        "- I'll wait until 10 March 2026\n"
+        "- I'll wait until 10 Mar 2026\n"
         "- I'll wait, whatever the date\n"
         "- Cancel and refund\n"
     ) in message.body
@@ -762,7 +762,7 @@ def test_silence_after_a_renewed_notice_cancels_at_the_end_of_the_consented_date
         rule_run()
 
     assert rule(order).state == State.CANCELLED
-    # Silence is never consent to a further delay: cancelled at the end of Fri 20 February.
+    # Silence is never consent to a further delay: cancelled at the end of Fri 20 Feb.
     assert refund_of(order) == (Decimal("45.95"), date("2026-03-03"))
     assert kinds_sent(order) == [Kind.CANCELLATION, Kind.DELAY_NOTICE, Kind.RENEWED_NOTICE]
 
@@ -783,7 +783,7 @@ def test_express_consent_to_a_renewed_notice_moves_the_agreed_date(deemed_consen
         "express",
         date("2026-03-10"),
     )
-    # It slips once more: a second renewed notice, answerable until the end of 10 March.
+    # It slips once more: a second renewed notice, answerable until the end of 10 Mar.
     with on("2026-03-01"):
         reschedule(po_line, "2026-03-30")
         rule_run()
@@ -831,13 +831,13 @@ def test_customer_cancels_before_shipment_and_is_refunded_everything(example):
 
     assert rule(order).state == State.CANCELLED
     assert order.lines.get().quantity_cancelled == 1
-    # Everything paid, shipping included, within 7 working days (Mon 2 to Tue 10 February).
+    # Everything paid, shipping included, within 7 working days (Mon 2 to Tue 10 Feb).
     assert refund_of(order) == (Decimal("45.95"), date("2026-02-10"))
     assert (
         f"As you asked, we've cancelled the following from your order {order.number}:\n"
         "- 1 × Desk Lamp\n\n"
         "Reason: The customer chose to cancel after a delay notice\n\n"
-        "We'll refund $45.95 to the way you paid by 10 February 2026."
+        "We'll refund $45.95 to the way you paid by 10 Feb 2026."
     ) in text
     assert Notification.objects.filter(order=order, kind=Kind.CONSENT_CONFIRMED).exists()
 
@@ -984,7 +984,7 @@ def test_a_substitute_needs_express_consent(with_substitute):
 def test_a_substitute_accepted_after_t_is_not_cancelled_by_the_next_run(with_substitute):
     order, mk2 = with_substitute
     line = order.lines.get()
-    with on("2026-02-10"):  # after T (4 February), before T + 30
+    with on("2026-02-10"):  # after T (4 Feb), before T + 30
         consent_answer(
             notice=notice_of(order), choice="substitute", substitute_sku="LAMP-MK2", line_id=line.pk
         )
@@ -1039,7 +1039,7 @@ def test_partly_shipped_order_refunds_paid_minus_what_the_shipped_items_alone_co
     assert order.lines.get(product=in_stock).quantity_shipped == 1
     assert refund_of(order) == (Decimal(refund), date("2026-03-17"))
     assert "- 1 × Braided Cable\n\n" in text
-    assert f"We'll refund ${refund} to the way you paid by 17 March 2026." in text
+    assert f"We'll refund ${refund} to the way you paid by 17 Mar 2026." in text
 
 
 # --- orders the rule does not cover -------------------------------------------------------------
@@ -1203,7 +1203,7 @@ def test_the_rule_cancellation_email_says_why_under_the_ftc_rule_and_the_refund(
     assert (
         "- 1 × Desk Lamp\n\n"
         "Under the FTC Mail Order Rule we have cancelled this item and will refund you in full."
-        "\n\nWe'll refund $45.95 to the way you paid by 17 March 2026."
+        "\n\nWe'll refund $45.95 to the way you paid by 17 Mar 2026."
     ) in text
     assert "2026-03-06" not in text  # no raw dates from the engine's internal reason
     assert "Under the FTC Mail Order Rule we have cancelled this item" in html_of(message)
@@ -1212,8 +1212,8 @@ def test_the_rule_cancellation_email_says_why_under_the_ftc_rule_and_the_refund(
 @pytest.mark.parametrize(
     ("po_date", "when", "missed"),
     [
-        ("2026-03-19", "2026-03-07", "6 March 2026"),  # branch L: no consent by T + 30
-        ("2026-01-20", "2026-02-05", "4 February 2026"),  # T passed without a notice
+        ("2026-03-19", "2026-03-07", "6 Mar 2026"),  # branch L: no consent by T + 30
+        ("2026-01-20", "2026-02-05", "4 Feb 2026"),  # T passed without a notice
     ],
     ids=["branch-L", "no-notice"],
 )
@@ -1369,7 +1369,7 @@ def test_shipping_after_t_without_consent_is_refused_when_staff_ship(example):
 def test_shipping_after_t_with_consent_to_a_later_date_goes_ahead(example):
     order, po_line = example
     with on("2026-01-30"):
-        reschedule(po_line, "2026-02-19")  # ETA 20 February: a branch S notice
+        reschedule(po_line, "2026-02-19")  # ETA 20 Feb: a branch S notice
         rule_run()
     consent_answer(
         notice=notice_of(order), choice=ConsentAnswer.Choice.WAIT_UNTIL, now=at("2026-01-31")
@@ -1437,7 +1437,7 @@ def test_the_ship_screen_shows_why_a_late_order_cannot_ship(client, example):
 def test_a_payment_refused_after_consent_voids_the_notice_and_the_consent(example):
     order, po_line = example
     with on("2026-01-30"):
-        reschedule(po_line, "2026-02-19")  # ETA 20 February: branch S
+        reschedule(po_line, "2026-02-19")  # ETA 20 Feb: branch S
         rule_run()
     old_notice = notice_of(order)
     consent_answer(notice=old_notice, choice=ConsentAnswer.Choice.WAIT_UNTIL, now=at("2026-01-31"))
@@ -1483,7 +1483,7 @@ def test_a_payment_refused_after_consent_voids_the_notice_and_the_consent(exampl
 def test_a_payment_refused_and_made_good_with_the_same_stated_date_gets_a_new_notice():
     with on("2026-01-05", 9):
         product = lamp()
-        supply(product, "2026-02-19")  # ETA 20 February
+        supply(product, "2026-02-19")  # ETA 20 Feb
     with on("2026-01-05"):
         order = order_for((product, 1), promised_ship_date=date("2026-02-04"))
         rule_run()
@@ -1523,7 +1523,7 @@ def _bounce(order: Order, kind: str = Kind.DELAY_NOTICE) -> None:
 
 @pytest.fixture
 def bounced_notice(example) -> tuple[Order, PurchaseOrderLine]:
-    """The example with a branch S notice (ETA 20 February) whose email bounced on 31 January."""
+    """The example with a branch S notice (ETA 20 Feb) whose email bounced on 31 Jan."""
     order, po_line = example
     with on("2026-01-30"):
         reschedule(po_line, "2026-02-19")
@@ -1556,14 +1556,14 @@ def test_a_bounced_notice_nobody_followed_up_cancels_the_order_at_t(bounced_noti
     with on("2026-02-05", 0, 30):
         rule_run()
 
-    # Not a deemed consent to 20 February: the customer never had the notice.
+    # Not a deemed consent to 20 Feb: the customer never had the notice.
     compliance = rule(order)
     assert compliance.state == State.CANCELLED
     assert compliance.consented_until is None
     assert refund_of(order) == (Decimal("45.95"), date("2026-02-13"))
     cancelled = OrderEvent.objects.get(order=order, kind=OrderEvent.Kind.CANCELLED)
     assert cancelled.message.startswith(
-        "Cancelled 1 units: the delay notice did not reach the customer by 2026-02-04 (its "
+        "Cancelled 1 unit: the delay notice did not reach the customer by 2026-02-04 (its "
         "email bounced, and no other way of telling them was recorded)"
     )
 
@@ -1637,7 +1637,7 @@ def test_a_discontinued_product_is_cancelled_refunded_and_a_substitute_offered(w
     line = order.lines.get()
     assert (line.quantity_cancelled, line.quantity_backordered) == (1, 0)
     assert rule(order).state == State.CANCELLED
-    # Everything paid back, due 7 working days after Mon 12 January (MLK day excluded).
+    # Everything paid back, due 7 working days after Mon 12 Jan (MLK day excluded).
     assert refund_of(order) == (Decimal("45.95"), date("2026-01-22"))
     # No further notice offers a wait; the customer is told, with the substitute on offer.
     assert DelayNotice.objects.filter(order=order).count() == 1
@@ -1645,7 +1645,7 @@ def test_a_discontinued_product_is_cancelled_refunded_and_a_substitute_offered(w
         text = one_line(send(order, Kind.DISCONTINUED).body)
     assert "has been discontinued and will not come back in stock, so we've cancelled it" in text
     assert "Instead, you might like: Desk Lamp Mk2 (LAMP-MK2)" in text
-    assert "We'll refund $45.95 to the way you paid by 22 January 2026." in text
+    assert "We'll refund $45.95 to the way you paid by 22 Jan 2026." in text
     assert OrderEvent.objects.filter(
         order=order,
         message="Discontinued items cancelled and refunded instead of kept waiting: "
@@ -1676,25 +1676,25 @@ def test_allocated_units_of_a_discontinued_product_still_ship():
 def test_a_failed_card_refund_is_owed_by_check_within_7_working_days_of_learning_of_it(example):
     order, _ = example
     with on("2026-02-05", 0, 30):
-        rule_run()  # not shipped by T, no notice: cancelled, refund due 13 February
+        rule_run()  # not shipped by T, no notice: cancelled, refund due 13 Feb
     refund = Refund.objects.get(order=order)
     with on("2026-02-09"):
         refund_mark_issued(refund=refund, reference="Card refund re_1")
     assert Order.objects.get(pk=order.pk).amount_refunded == Decimal("45.95")
 
-    # The bank returns it on Thu 12 February: the card is closed.
+    # The bank returns it on Thu 12 Feb: the card is closed.
     with on("2026-02-12"):
         refund_mark_failed(refund=refund, reason="The card is closed", method="check")
 
     refund.refresh_from_db()
     assert (refund.failure_reason, refund.other_method) == ("The card is closed", "check")
-    # 7 working days after Thu 12 February, Presidents' Day (16 February) excluded.
+    # 7 working days after Thu 12 Feb, Presidents' Day (16 Feb) excluded.
     assert refund.due_date == date("2026-02-24")
     assert refund.issued_at is None
     assert Order.objects.get(pk=order.pk).amount_refunded == Decimal("0.00")
     assert OrderEvent.objects.filter(
         order=order,
-        message="Refund of 45.95 failed (The card is closed): now owed by check by 2026-02-24",
+        message="Refund of $45.95 failed (The card is closed): now owed by check by 24 Feb 2026",
     ).exists()
     with on("2026-02-13"):
         refund_mark_issued(refund=refund, reference="Check 1042")
@@ -1786,7 +1786,7 @@ def test_without_a_rate_table_the_settings_rate_applies(settings):
 def test_a_bounced_renewed_notice_must_reach_the_customer_before_the_agreed_date(deemed_consent):
     order, po_line = deemed_consent
     with on("2026-02-15"):
-        reschedule(po_line, "2026-03-09")  # renewed notice: the agreed 20 February is missed
+        reschedule(po_line, "2026-03-09")  # renewed notice: the agreed 20 Feb is missed
         rule_run()
     with on("2026-02-16"):
         _bounce(order, Kind.RENEWED_NOTICE)
@@ -1795,7 +1795,7 @@ def test_a_bounced_renewed_notice_must_reach_the_customer_before_the_agreed_date
     follow_up = NoticeFollowUp.objects.get(order=order)
     assert (follow_up.notice, follow_up.due_by) == (notice_of(order), date("2026-02-20"))
     with on("2026-02-18"):
-        notice_follow_up_done(follow_up=follow_up, how="Phoned: she agrees to wait to 10 March")
+        notice_follow_up_done(follow_up=follow_up, how="Phoned: she agrees to wait to 10 Mar")
     consent_answer(
         notice=notice_of(order),
         choice=ConsentAnswer.Choice.WAIT_UNTIL,

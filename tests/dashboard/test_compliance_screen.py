@@ -21,6 +21,7 @@ from notifications.models import Notification
 from orders.models import Order, Refund
 from orders.services import order_cancel
 from tests.factories import CustomerFactory, ProductFactory, place_order, staff_in
+from tests.shown import shown
 
 pytestmark = pytest.mark.django_db
 NY = ZoneInfo("America/New_York")
@@ -104,7 +105,7 @@ def test_the_screen_lists_deadlines_notices_cancellations_and_refunds(managers):
 
     deadlines = section(html, "h-deadlines")
     assert story["on_time"].number in deadlines
-    assert '<span class="badge warn">2026-03-05</span>' in deadlines
+    assert '<span class="badge warn">5 Mar 2026</span>' in deadlines
     assert "Ship date stated at order time" in deadlines
     # The order waiting with no date must ship by 2026-04-01: not within the next 14 days.
     assert story["waiting"].number not in deadlines
@@ -114,7 +115,7 @@ def test_the_screen_lists_deadlines_notices_cancellations_and_refunds(managers):
     assert "First delay option notice" in notices
     assert "Branch L: revised date later, or none" in notices
     assert '<span class="badge warn">no date</span>' in notices
-    assert "2026-05-01" in notices  # answer by T + 30
+    assert "1 May 2026" in notices  # answer by T + 30
 
     cancellations = section(html, "h-cancellations")
     assert story["missed"].number in cancellations
@@ -125,8 +126,8 @@ def test_the_screen_lists_deadlines_notices_cancellations_and_refunds(managers):
     missed_refund = story["missed"].refunds.get()
     late_refund = story["late"].refunds.get()
     assert str(missed_refund.amount) == "80.00"
-    assert f'<td class="num">{missed_refund.amount}</td>' in refunds
-    assert f"{late_refund.due_date:%Y-%m-%d} overdue" in refunds
+    assert '<td class="num">$80.00</td>' in refunds
+    assert f"{shown(late_refund.due_date)} overdue" in refunds
     assert refunds.index(story["late"].number) < refunds.index(story["missed"].number)
     assert f'action="{issue_url(missed_refund)}"' in refunds
     assert '<label for="ref-' in refunds
@@ -174,7 +175,7 @@ def test_a_manager_marks_a_refund_issued(managers, manager):
     html = response.content.decode()
     assert response.redirect_chain == [(SCREEN_URL, 302)]
     assert (
-        f"The refund of 80.00 on {story['missed'].number} is marked issued (reference re_3PxQ2)."
+        f"The refund of $80.00 on {story['missed'].number} is marked issued (reference re_3PxQ2)."
         in html
     )
     assert f'action="{issue_url(refund)}"' not in html
@@ -293,17 +294,17 @@ def test_a_manager_records_a_failed_refund_and_the_screen_lists_its_new_due_date
     )
 
     refund.refresh_from_db()
-    # Learned on Mon 2 March: owed by money order 7 working days later.
+    # Learned on Mon 2 Mar: owed by money order 7 working days later.
     assert (refund.failure_reason, refund.other_method) == ("The card is closed", "money_order")
     assert refund.due_date == dt.date(2026, 3, 11)
     html = response.content.decode()
     assert (
-        f"The refund of 80.00 on {refund.order.number} failed: it is now owed by money order "
-        "by 2026-03-11." in html
+        f"The refund of $80.00 on {refund.order.number} failed: it is now owed by money order "
+        "by 11 Mar 2026." in html
     )
     failed = section(html, "h-failed-refunds")
     assert refund.order.number in failed
-    assert "2026-03-11" in failed
+    assert "11 Mar 2026" in failed
     assert "The card is closed" in failed
     assert "Money order" in failed
 

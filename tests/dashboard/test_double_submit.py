@@ -142,7 +142,7 @@ def test_a_malformed_token_is_refused_with_a_message(operations):
         {"sku": "PHONE-1", "quantity": "5", "submission_token": "x' or 1=1"},
     )
     assert response.status_code == 400
-    assert b"reload the page" in response.content
+    assert b"Reload the page" in response.content
     assert Stock.objects.get(pk=phone.pk).on_hand == 0
 
 

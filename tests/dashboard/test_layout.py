@@ -56,3 +56,25 @@ def test_dashboard_templates_carry_no_css():
         if re.search(r"<style\b|\sstyle=\"", text) or "style" in path.stem:
             offenders.append(str(path.relative_to(ROOT)))
     assert offenders == []
+
+
+TEMPLATE_DIRS = [ROOT / "templates", *ROOT.glob("*/templates")]
+# A date or moment goes through |day or |moment; only machine-read attributes keep ISO.
+RAW_DATE = re.compile(r"\|date:(?!'c'|'Y-m-d')")
+MONEY_NAME = re.compile(
+    r"\{\{\s*[\w.]*(amount|price|charge|owed|revenue|refunded|goods_value)\b(?![^}]*\|money)[^}]*\}\}"
+)
+
+
+def test_templates_show_dates_and_money_only_through_the_shared_filters():
+    offenders = []
+    for folder in TEMPLATE_DIRS:
+        for path in folder.rglob("*.*"):
+            if path.suffix not in {".html", ".txt"} or ".venv" in path.parts:
+                continue
+            for number, line in enumerate(path.read_text().splitlines(), 1):
+                where = f"{path.relative_to(ROOT)}:{number}"
+                raw = RAW_DATE.search(line) or MONEY_NAME.search(line)
+                if raw or "floatformat" in line or "${{" in line:
+                    offenders.append(where)
+    assert offenders == []

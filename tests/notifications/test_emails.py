@@ -42,13 +42,13 @@ def day(offset: int) -> dt.date:
 
 
 def short(date: dt.date) -> str:
-    """ "12 March", with the year only when it is not this year."""
-    text = f"{date.day} {date:%B}"
+    """ "12 Mar", with the year only when it is not this year."""
+    text = f"{date.day} {date:%b}"
     return text if date.year == store_today().year else f"{text} {date.year}"
 
 
 def long(date: dt.date) -> str:
-    return f"{date.day} {date:%B %Y}"
+    return f"{date.day} {date:%b %Y}"
 
 
 def notification(order: Order, kind: str) -> Notification:
@@ -79,8 +79,8 @@ def jane():
 
 
 def test_isodate_writes_dates_in_words():
-    assert isodate("2027-03-12") == "12 March 2027"
-    assert isodate("2027-03-12", "weekday").startswith("Friday 12 March")
+    assert isodate("2027-03-12") == "12 Mar 2027"
+    assert isodate("2027-03-12", "weekday").startswith("Friday 12 Mar")
     assert isodate(day(3).isoformat(), "short") == short(day(3))
     assert isodate(day(3).isoformat(), "weekday") == f"{day(3):%A} {short(day(3))}"
     assert isodate(None) == ""

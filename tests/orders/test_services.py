@@ -408,7 +408,7 @@ def test_ship_complete_waits_for_everything_unless_overridden():
     b = ProductFactory(on_hand=0)
     order = place_order((a, 1), (b, 1), ship_preference=Order.ShipPreference.SHIP_COMPLETE)
 
-    with pytest.raises(ValidationError, match="ships complete and 1 units would stay behind"):
+    with pytest.raises(ValidationError, match="ships complete and 1 unit would stay behind"):
         shipment_create(order=order)
     assert Shipment.objects.count() == 0
 

@@ -41,8 +41,8 @@ def store_tz() -> ZoneInfo:
 
 
 def words(value: dt.date) -> str:
-    """A date as the page writes it: May 7, 2025."""
-    return f"{value:%B} {value.day}, {value.year}"
+    """A date as the page writes it: 7 May 2025."""
+    return f"{value.day} {value:%b} {value.year}"
 
 
 def visible_text(response) -> str:

@@ -143,7 +143,7 @@ def test_a_quote_says_why_a_line_cannot_be_ordered(api, phone):
         False,
         "Only 1 available and this product is not sold on backorder.",
     )
-    assert reasons["GONE-1"] == (False, "Discontinued; only 0 left to sell.")
+    assert reasons["GONE-1"] == (False, "Discontinued; none left to sell.")
     assert reasons["NOPE"] == (False, "Unknown SKU 'NOPE'.")
     assert quote["deadline"]["basis"] == "stated_days"
 

@@ -10,6 +10,7 @@ from django.db.models import Count, F, OuterRef, Q, Subquery
 
 from compliance.models import DelayNotice
 from config.calendar import store_date
+from config.formats import format_money
 from orders.models import OrderEvent
 
 from ...overview.selectors import (
@@ -86,7 +87,7 @@ def delay_cancellations(*, days: int, today: dt.date) -> Report:
             Stat("Of all cancellations", percent(totals["by_delay"], totals["all"])),
             Stat("Orders", f"{len({e['order_id'] for e in events}):,}"),
             Stat("Units", f"{units_total:,}"),
-            Stat("Refunds owed", f"${refund_total:,.2f}"),
+            Stat("Refunds owed", format_money(refund_total)),
         ],
         charts=[
             ChartSpec(

@@ -8,6 +8,7 @@ from typing import Any
 
 from django.db.models import Count, Max, Q, Sum
 
+from config.formats import format_money
 from orders.models import OrderLine
 
 from ...overview.selectors import (
@@ -71,12 +72,12 @@ def revenue_waiting(*, days: int, today: dt.date) -> Report:
             "product; and by when the ETA says it will ship. Not limited to the period."
         ),
         stats=[
-            Stat("Revenue waiting", f"${money(totals['revenue']):,.2f}"),
+            Stat("Revenue waiting", format_money(money(totals["revenue"]))),
             Stat("Units waiting", f"{totals['units'] or 0:,}"),
             Stat("Orders waiting", f"{totals['orders']:,}"),
             Stat(
                 "With no ETA",
-                f"${money(totals['unknown']):,.2f}",
+                format_money(money(totals["unknown"])),
                 "warn" if totals["unknown"] else "",
             ),
         ],
