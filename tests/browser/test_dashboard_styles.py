@@ -102,10 +102,14 @@ def test_each_area_keeps_its_styling_from_static_files(
 
     assert seen["overview"]["sheets"] == "app.css,dashboard-overview.css,dashboard.css"
     assert seen["overview"]["card-head"] == "flex"
-    assert seen["queue"]["sheets"] == "app.css,dashboard-queue.css,dashboard.css"
+    assert (
+        seen["queue"]["sheets"] == "app.css,dashboard-lists.css,dashboard-queue.css,dashboard.css"
+    )
     assert seen["queue"]["table card padding"] == "0px"
     assert seen["queue"]["row actions"] == "flex"
-    assert seen["orders"]["sheets"] == "app.css,dashboard-orders.css,dashboard.css"
+    assert (
+        seen["orders"]["sheets"] == "app.css,dashboard-lists.css,dashboard-orders.css,dashboard.css"
+    )
     assert seen["orders"]["filters"] == "flex-end"
     assert seen["product"]["sheets"] == "app.css,dashboard-queue.css,dashboard.css"
     # Tiles of at least 140px, several to a row at 1280px.
