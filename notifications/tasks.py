@@ -19,6 +19,7 @@ from . import services
     acks_late=True,
 )
 def notification_send_task(notification_id: int) -> str:
+    """One email by id (messages queued before the drain; new emails go through drains)."""
     return services.notification_send(notification_id=notification_id)
 
 

@@ -33,7 +33,6 @@ from .rendering import Rendered, notifications_render
 
 logger = logging.getLogger(__name__)
 
-Kind = Notification.Kind
 State = Notification.State
 
 
