@@ -332,6 +332,7 @@ class OrderEvent(models.Model):
         SUBSTITUTED = "substituted", "Substituted"
         MAIL_ORDER_RULE = "mail_order_rule", "Mail Order Rule"
         NOTE = "note", "Note"
+        DELIVERY_CHANGED = "delivery_changed", "Delivery changed"
 
     order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="events")
     kind = models.CharField(max_length=20, choices=Kind.choices)

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -300,19 +300,57 @@ def waiting_units(
 
 def product_quote(*, product: Product, quantity: int, now: dt.datetime | None = None) -> Quote:
     """What an order for `quantity` units would get right now (what a storefront shows)."""
-    if isinstance(quantity, bool) or not isinstance(quantity, int) or quantity <= 0:
-        return Quote(
+    return products_quote(items=[(product, quantity)], now=now)[0]
+
+
+def products_quote(
+    *, items: Sequence[tuple[Product, int]], now: dt.datetime | None = None
+) -> list[Quote]:
+    """product_quote for several (product, quantity) pairs, each quoted on its own, in a fixed
+    number of queries however many there are (products should come with
+    `select_related("preferred_supplier")`)."""
+    products = [product for product, quantity in items if _is_quantity(quantity)]
+    ids = [product.pk for product in products]
+    # Stock is always read afresh: a product object kept by the caller may carry a stale one.
+    stocks = {s.pk: s for s in Stock.objects.filter(pk__in=set(ids))} if ids else {}
+    total, ahead = waiting_units(product_ids=ids) if ids else ({}, {})
+    contexts = eta_contexts(products=products, today=store_today(now)) if ids else {}
+    return [
+        _quote(
+            product=product,
+            quantity=quantity,
+            available=stocks[product.pk].available,
+            waiting_total=total.get(product.pk, 0),
+            waiting_ahead=ahead.get(product.pk, 0),
+            context=contexts[product.pk],
+        )
+        if _is_quantity(quantity)
+        else Quote(
             QuoteStatus.NOT_ORDERABLE, quantity, 0, 0, None, reason="Quantity must be at least 1."
         )
-    stock = Stock.objects.get(pk=product.pk)
-    total, ahead = waiting_units(product_ids=[product.pk])
-    context = eta_contexts(products=[product], today=store_today(now))[product.pk]
+        for product, quantity in items
+    ]
+
+
+def _is_quantity(quantity: object) -> bool:
+    return not isinstance(quantity, bool) and isinstance(quantity, int) and quantity > 0
+
+
+def _quote(
+    *,
+    product: Product,
+    quantity: int,
+    available: int,
+    waiting_total: int,
+    waiting_ahead: int,
+    context: EtaContext,
+) -> Quote:
     decision = line_decision(
         product=product,
         quantity=quantity,
-        available=stock.available,
-        waiting_ahead=ahead[product.pk],
-        waiting_total=total[product.pk],
+        available=available,
+        waiting_ahead=waiting_ahead,
+        waiting_total=waiting_total,
         incoming=sum(s.quantity for s in context.supplies),
     )
     release = product.release_date if product.is_preorder else None
@@ -330,8 +368,8 @@ def product_quote(*, product: Product, quantity: int, now: dt.datetime | None = 
         return Quote(QuoteStatus.IN_STOCK, quantity, decision.take, 0, None, release)
     eta = new_line_eta(
         context=context,
-        units_ahead=ahead[product.pk],
-        available=stock.available,
+        units_ahead=waiting_ahead,
+        available=available,
         backordered=decision.backordered,
     )
     status = QuoteStatus.PREORDER if product.is_preorder else QuoteStatus.BACKORDER

@@ -15,7 +15,7 @@ from django.utils import timezone
 from compliance.selectors import Deadline, shipment_deadline
 from inventory.models import Product
 from orders.models import Order, OrderLine, Shipment, ShipmentLine
-from orders.selectors import QuoteStatus, product_quote
+from orders.selectors import QuoteStatus, products_quote
 from orders.services import shipping_rate_for
 
 from .keys import key_hash, key_prefix
@@ -89,6 +89,8 @@ def storefront_quote(
         .annotate(sku_lower=Lower("sku"))
         .filter(sku_lower__in=[sku.lower() for sku, _ in lines])
     }
+    known = [(products[sku.lower()], qty) for sku, qty in lines if sku.lower() in products]
+    quotes = iter(products_quote(items=known, now=now))
     quoted: list[QuoteLine] = []
     subtotal, items = Decimal("0"), 0
     for sku, quantity in lines:
@@ -99,7 +101,7 @@ def storefront_quote(
                           None, f"Unknown SKU '{sku}'.", None)
             )  # fmt: skip
             continue
-        quote = product_quote(product=product, quantity=quantity, now=now)
+        quote = next(quotes)
         orderable = quote.status != QuoteStatus.NOT_ORDERABLE
         if orderable:
             subtotal += product.unit_price * quantity

@@ -4,7 +4,8 @@ shipment from the status page."""
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -86,7 +87,13 @@ def consent_answer(
             and compliance.state == State.CONSENTED_INDEFINITELY
         ):
             # Consent to an indefinite delay keeps the right to cancel before shipment.
-            _customer_cancel(order=order, compliance=compliance, lines=outlook.open_lines, now=now)
+            _customer_cancel(
+                order=order,
+                compliance=compliance,
+                lines=outlook.open_lines,
+                now=now,
+                answered={"notice": notice.pk, "choice": choice},
+            )
             return existing
         raise ValidationError("We already have your answer to this notice; the first one counts.")
     notice = DelayNotice.objects.get(pk=notice.pk)
@@ -112,7 +119,13 @@ def consent_answer(
         line_id=line_id if substitute is not None else None,
     )
     if choice == ConsentAnswer.Choice.CANCEL:
-        _customer_cancel(order=order, compliance=compliance, lines=outlook.open_lines, now=now)
+        _customer_cancel(
+            order=order,
+            compliance=compliance,
+            lines=outlook.open_lines,
+            now=now,
+            answered={"notice": notice.pk, "choice": choice},
+        )
         message = "Customer chose to cancel and be refunded."
     elif choice == ConsentAnswer.Choice.WAIT_INDEFINITELY:
         compliance.state = State.CONSENTED_INDEFINITELY
@@ -209,7 +222,10 @@ def _customer_cancel(
     now: dt.datetime,
     reason: str = "The customer chose to cancel after a delay notice",
     record: str = "Customer chose to cancel and be refunded.",
+    answered: Mapping[str, Any] | None = None,
 ) -> None:
+    """Cancel the open lines for the customer; `answered` (the notice and the choice) when
+    this answers a notice, so the record says which answer it was."""
     order_cancel(
         order=order,
         reason=reason,
@@ -220,7 +236,7 @@ def _customer_cancel(
     compliance.state = State.CANCELLED
     compliance.cancel_at_end_of = None
     compliance.save()
-    _record(order, record, at=now.isoformat())
+    _record(order, record, at=now.isoformat(), **(answered or {}))
     _notices_close(
         order=order,
         compliance=compliance,

@@ -9,7 +9,6 @@ from typing import Any
 
 from django.db.models import Sum
 
-from config.calendar import store_today
 from inventory.models import PurchaseOrder, PurchaseOrderLine
 from inventory.selectors import open_purchase_lines
 from inventory.services import PurchaseLineRequest
@@ -48,7 +47,7 @@ class DemoSupply(DemoBase):
         )
         if not suggestions:
             return
-        if day == store_today():
+        if day == self.today:
             # Today is real: the reorder-suggestions screen does exactly this.
             pos = purchase_orders_from_suggestions(
                 product_ids=[pk for pk, _ in suggestions], send=True

@@ -34,6 +34,8 @@ from .cancelling import _cancel_locked as _cancel_locked
 from .cancelling import line_cancel as line_cancel
 from .cancelling import line_substitute as line_substitute
 from .cancelling import order_cancel as order_cancel
+from .delivery import DeliveryChangeRefused as DeliveryChangeRefused
+from .delivery import order_delivery_change as order_delivery_change
 from .eta import EtaChangeResult as EtaChangeResult
 from .eta import _eta_refresh_locked as _eta_refresh_locked
 from .eta import _eta_refresh_products as _eta_refresh_products

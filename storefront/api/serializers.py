@@ -251,6 +251,30 @@ class CancelSerializer(serializers.Serializer):
     reason = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
 
 
+class DeliveryChangeSerializer(serializers.Serializer):
+    """Only the fields given change; each is set to the value given (so a repeat is harmless)."""
+
+    ship_preference = serializers.ChoiceField(choices=Order.ShipPreference.choices, required=False)
+    shipping_address = AddressSerializer(
+        required=False, help_text="The whole new address (its phone too) for what is not shipped."
+    )
+    phone = serializers.CharField(
+        max_length=30, required=False, help_text="A new phone number alone (the address stays)."
+    )
+
+    def validate_phone(self, value: str) -> str:
+        if not PHONE.match(value):
+            raise serializers.ValidationError("A phone number has digits, spaces, + ( ) . / -.")
+        return value
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        if not attrs:
+            raise serializers.ValidationError(
+                "Give ship_preference, shipping_address or phone to change."
+            )
+        return attrs
+
+
 class LineOutSerializer(serializers.ModelSerializer):
     sku = serializers.CharField(source="product.sku")
     name = serializers.CharField(source="product.name")

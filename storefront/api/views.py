@@ -15,6 +15,7 @@ from rest_framework.response import Response
 from rest_framework.utils.encoders import JSONEncoder
 
 from orders.models import Order
+from orders.services import DeliveryChangeRefused, order_delivery_change
 from storefront.models import SalesChannel
 from storefront.selectors import channel_orders, held_quote_get, storefront_quote
 from storefront.services import (
@@ -30,6 +31,7 @@ from storefront.services import (
 from .problems import PROBLEM_CONTENT_TYPE, TITLES, problem_response
 from .serializers import (
     CancelSerializer,
+    DeliveryChangeSerializer,
     OrderCreateSerializer,
     OrderOutSerializer,
     PaymentState,
@@ -232,6 +234,45 @@ class OrderDetailView(GenericAPIView):
     def get(self, request: Request, number: str) -> Response:
         order = get_object_or_404(self.get_queryset(), number=number)
         return Response(OrderOutSerializer(order).data)
+
+    @extend_schema(
+        summary="Change the ship preference, shipping address or phone until shipped",
+        description="Each field given is set to the value given and applies to every unit not "
+        "yet shipped; fields left out stay as they are. Setting the same values again changes "
+        "nothing, so a retry is safe. Once nothing is left to ship (all shipped or cancelled) "
+        "a change is refused with a 409.",
+        operation_id="order_delivery_change",
+        request=DeliveryChangeSerializer,
+        responses={
+            200: OrderOutSerializer,
+            **problems(
+                400,
+                401,
+                404,
+                429,
+                settled=(409, ProblemSerializer, "The order has shipped or is cancelled."),
+            ),
+        },
+    )
+    def patch(self, request: Request, number: str) -> Response:
+        channel = _channel(request)
+        order = get_object_or_404(Order.objects.filter(channel=channel), number=number)
+        form = DeliveryChangeSerializer(data=request.data)
+        form.is_valid(raise_exception=True)
+        data = form.validated_data
+        address = data.get("shipping_address")
+        try:
+            order_delivery_change(
+                order=order,
+                ship_preference=data.get("ship_preference"),
+                address=ShippingAddress(**address) if address is not None else None,
+                phone=data.get("phone"),
+                reason=f"asked through {channel.name}",
+            )
+        except DeliveryChangeRefused as refused:
+            return problem_response(409, " ".join(refused.messages), kind="delivery-settled")
+        fresh = channel_orders(channel=channel).get(pk=order.pk)
+        return Response(OrderOutSerializer(fresh).data)
 
 
 class OrderCancelView(GenericAPIView):
