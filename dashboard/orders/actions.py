@@ -1,6 +1,7 @@
 """Dashboard: acting on an order from its page — prioritise, cancel or substitute a line,
-record a payment (or that it bounced), resend an email. Each calls the same service as the
-other screens; a GET shows the form alone (the page opens it in a dialog)."""
+record a payment (or that it bounced), resend an email, change the delivery. Each calls the
+same service as the other screens; a GET shows the form alone (the page opens it in a
+dialog)."""
 
 from __future__ import annotations
 
@@ -24,6 +25,7 @@ from orders.services import (
     awaiting_payment,
     line_cancel,
     line_substitute,
+    order_delivery_change,
     order_payment_dishonoured,
     order_payment_received,
     order_prioritise,
@@ -35,7 +37,7 @@ from ..queue.forms import QueueCancelForm
 from ..queue.selectors import cancelling_owes_refund
 from ..shipping.forms import ShipForm
 from ..submissions import single_submission
-from .forms import ReasonForm, SubstituteForm
+from .forms import DeliveryChangeForm, ReasonForm, SubstituteForm
 from .selectors import (
     OrderPage,
     customer_email,
@@ -60,6 +62,7 @@ class OrderActions:
     prioritise: ReasonForm | None
     payment_received: PaymentReceivedForm | None
     payment_dishonoured: ReasonForm | None
+    delivery: DeliveryChangeForm | None
     awaiting_payment: bool
 
 
@@ -89,6 +92,9 @@ def order_actions(*, page: OrderPage, user: Any) -> OrderActions:
         else None,
         payment_dishonoured=ReasonForm(auto_id="bounce-%s")
         if managing and order.paid_at is not None
+        else None,
+        delivery=DeliveryChangeForm(order=order, auto_id="delivery-%s")
+        if any(line.quantity_open for line in page.lines)
         else None,
         awaiting_payment=awaiting_payment(order),
     )
@@ -292,6 +298,36 @@ def order_payment_dishonoured_view(request: HttpRequest, pk: int) -> HttpRespons
     )
 
 
+@require_http_methods(["GET", "POST"])
+@operations_required
+@single_submission
+def order_delivery_change_view(request: HttpRequest, pk: int) -> HttpResponse:
+    order = _order_or_404(pk)
+    form = DeliveryChangeForm(_data(request), order=order)
+
+    def write(data: dict[str, Any]) -> str:
+        if not form.has_changed():
+            return "nothing to change: the delivery is as it was."
+        order_delivery_change(
+            order=order,
+            ship_preference=data["ship_preference"],
+            address=form.shipping_address(),
+            reason=data["reason"],
+            actor=request.user,
+        )
+        return "delivery changed for everything not yet shipped."
+
+    return _act(
+        request,
+        order=order,
+        form=form,
+        title=f"Change the delivery of {order.number}",
+        intro="The new ship preference and address apply to every unit not yet shipped.",
+        submit="Change the delivery",
+        write=write,
+    )
+
+
 @require_POST
 @operations_required
 @single_submission
@@ -320,6 +356,7 @@ urlpatterns = [
         order_payment_dishonoured_view,
         name="order_payment_dishonoured",
     ),
+    path("orders/<int:pk>/delivery/", order_delivery_change_view, name="order_delivery_change"),
     path(
         "orders/<int:pk>/emails/<int:notification_id>/resend/",
         order_email_resend,

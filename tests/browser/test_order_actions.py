@@ -343,3 +343,27 @@ def test_a_manager_sees_notices_a_later_date_causes_and_which_supplier_to_chase(
     assert wrap.evaluate("el => el.scrollWidth <= el.clientWidth")
     page.screenshot(path=str(screenshot_dir / "purchase-order-chase.png"), full_page=True)
     context.close()
+
+
+def test_staff_change_an_orders_delivery_from_its_page(
+    live_server, operator, allocated_order, browser, screenshot_dir
+):
+    context, page = open_page(browser, live_server, operator)
+
+    page.goto(f"{live_server.url}/dashboard/orders/{allocated_order.pk}/")
+    page.get_by_role("link", name="Change delivery…").click()
+    dialog = page.get_by_role("dialog")
+    dialog.get_by_label("Ship preference").select_option("ship_complete")
+    dialog.get_by_label("Ship to (name)").fill("Ada Lovelace")
+    dialog.get_by_label("Address line 1").fill("1 Analytical Way")
+    dialog.get_by_label("City").fill("Boston")
+    dialog.get_by_label("Postal code").fill("02110")
+    dialog.get_by_label("Country").select_option("US")
+    dialog.get_by_label("Why (optional)").fill("customer moved")
+    page.screenshot(path=str(screenshot_dir / "order-change-delivery-dialog.png"))
+    dialog.get_by_role("button", name="Change the delivery").click()
+    page.wait_for_load_state()
+    assert page.get_by_text("delivery changed for everything not yet shipped.").is_visible()
+    assert page.locator("address.ship-to").get_by_text("1 Analytical Way").is_visible()
+    assert page.locator(".timeline").get_by_text("customer moved").is_visible()
+    context.close()

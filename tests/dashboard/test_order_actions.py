@@ -13,6 +13,8 @@ from django.utils import timezone
 
 from notifications.models import Notification
 from orders.models import Order, OrderEvent, Shipment
+from orders.services import shipment_create
+from tests.addresses import PHONE_ORDER_ADDRESS
 from tests.factories import ProductFactory, place_order, staff_in
 
 pytestmark = pytest.mark.django_db
@@ -282,3 +284,47 @@ def test_the_order_page_runs_the_same_queries_for_one_line_or_six(managers):
     )
 
     assert _order_page_queries(managers, few) == _order_page_queries(managers, many)
+
+
+def test_changing_the_delivery_moves_what_has_not_shipped_and_says_so(operations):
+    order = place_order((ProductFactory(on_hand=0), 2), paid=False)
+    url = reverse("dashboard:order_delivery_change", args=[order.pk])
+    page = operations.get(reverse("dashboard:order", args=[order.pk])).content.decode()
+    assert 'data-dialog="dialog-delivery"' in page
+
+    refused = operations.post(url, {**PHONE_ORDER_ADDRESS, "ship_to_city": ""})
+
+    assert refused.status_code == 400
+    assert "Enter the city." in refused.content.decode()
+
+    done = operations.post(
+        url,
+        {
+            **PHONE_ORDER_ADDRESS,
+            "ship_to_city": "Boston",
+            "ship_preference": Order.ShipPreference.SHIP_COMPLETE,
+            "reason": "customer moved",
+        },
+        follow=True,
+    )
+
+    order.refresh_from_db()
+    assert (order.ship_to_city, order.ship_preference) == ("Boston", "ship_complete")
+    html = done.content.decode()
+    assert "delivery changed for everything not yet shipped." in html
+    assert "(customer moved)" in html
+
+
+def test_a_shipped_order_cannot_change_its_delivery(operations):
+    order = place_order((ProductFactory(on_hand=1), 1))
+    shipment_create(order=order)
+
+    page = operations.get(reverse("dashboard:order", args=[order.pk])).content.decode()
+    assert "Change delivery…" not in page
+    response = operations.post(
+        reverse("dashboard:order_delivery_change", args=[order.pk]),
+        {**PHONE_ORDER_ADDRESS, "ship_to_city": "Boston", "ship_preference": "ship_available"},
+    )
+
+    assert response.status_code == 400
+    assert "has shipped: its delivery can no longer be changed." in response.content.decode()

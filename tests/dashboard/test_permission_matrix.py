@@ -245,6 +245,17 @@ ENDPOINTS = [
         lambda w: Order.objects.get(pk=w.paid_waiting.order_id).paid_at is None,
     ),
     Endpoint(
+        "order_delivery_change",
+        "Operations",
+        lambda w: reverse("dashboard:order_delivery_change", args=[w.to_ship.pk]),
+        lambda w: {
+            **PHONE_ORDER_ADDRESS,
+            "ship_to_city": "Boston",
+            "ship_preference": "ship_complete",
+        },
+        lambda w: Order.objects.get(pk=w.to_ship.pk).ship_to_city == "Boston",
+    ),
+    Endpoint(
         "order_email_resend",
         "Operations",
         lambda w: reverse("dashboard:order_email_resend", args=[w.to_ship.pk, w.sent_email.pk]),
