@@ -281,9 +281,10 @@ def waiting_product(lines: int) -> Product:
     return product
 
 
-@pytest.mark.parametrize(("lines", "limit"), [(10, 12), (10_000, 45)])
+@pytest.mark.parametrize(("lines", "limit"), [(10, 13), (10_000, 46)])
 def test_eta_recompute_is_a_bounded_number_of_queries(lines, limit):
-    """Lock and savepoint, 2 queries to read the product and its supply, then per batch of
+    """Lock and savepoint, the availability feed's stamp, 2 queries to read the product and
+    its supply, then per batch of
     2,000 lines: read, one UPDATE, the events, the outbox (open batches, orders, insert) and
     the webhook subscriptions of the orders' channels."""
     product = waiting_product(lines)
