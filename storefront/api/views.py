@@ -16,7 +16,12 @@ from rest_framework.utils.encoders import JSONEncoder
 
 from orders.models import Order
 from storefront.models import SalesChannel
-from storefront.selectors import channel_orders, held_quote_get, storefront_quote
+from storefront.selectors import (
+    channel_order_placed,
+    channel_orders,
+    held_quote_get,
+    storefront_quote,
+)
 from storefront.services import (
     IdempotencyConflict,
     QuoteMoved,
@@ -170,7 +175,7 @@ class OrderListCreateView(GenericAPIView):
         paid = data["payment_state"] != PaymentState.UNPAID
 
         def respond(order: Order) -> Any:
-            return _json(OrderOutSerializer(channel_orders(channel=channel).get(pk=order.pk)).data)
+            return _json(OrderOutSerializer(channel_order_placed(order=order)).data)
 
         try:
             result = storefront_order_place(
