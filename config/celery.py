@@ -66,9 +66,45 @@ def publish_on_commit(task: Any, *args: Any, countdown: int | None = None) -> No
 
     The change is saved by then, so a broker that is down or hung must not turn the request
     into an error: the failure is logged and the periodic sweeps (allocation, outbox, rule
-    engine) do the work later.
+    engine) do the work later. The same task with the same arguments is published once per
+    transaction, however often the transaction asks for it.
     """
+    connection = transaction.get_connection()
+    key = (task.name, _hashable(args), countdown)
+    pending = _pending_publishes(connection)
+    # Already asked for at this savepoint or an enclosing one: it commits whenever this does.
+    if pending is not None and key in pending and pending[key] <= set(connection.savepoint_ids):
+        return
     transaction.on_commit(Publish(task, args, countdown), robust=not app.conf.task_always_eager)
+    if pending is not None:
+        pending[key] = set(connection.savepoint_ids)
+
+
+def _hashable(args: tuple[Any, ...]) -> Any:
+    try:
+        hash(args)
+    except TypeError:  # a list of ids, say
+        return repr(args)
+    return args
+
+
+def _pending_publishes(connection: Any) -> dict[Any, set[str]] | None:
+    """The savepoints of the current transaction's publishes, by (task, args, countdown); None
+    outside a transaction.
+
+    Kept beside the connection's list of commit hooks and forgotten when Django replaces that
+    list (a commit, a rollback, a savepoint rollback drops hooks by building a new list): a
+    publish it names is then surely still registered, and one asked for again after a
+    rollback is simply registered again.
+    """
+    if not connection.in_atomic_block:
+        return None
+    hooks = connection.run_on_commit
+    kept = getattr(connection, "_pending_publishes", None)
+    if kept is None or kept[0] is not hooks:
+        kept = (hooks, {})
+        connection._pending_publishes = kept
+    return kept[1]
 
 
 def publish_once_on_commit(task: Any, *args: Any, countdown: int | None = None) -> None:

@@ -23,6 +23,15 @@ def units_on_the_way(limit: int) -> str:
     return f"the {count_noun(limit, 'unit')} on the way"
 
 
+def units_taken(*, quantity: int, available: int, waiting_ahead: int) -> int:
+    """Units a new line takes from stock now: what is left once the lines ahead of it are served.
+
+    A line that takes fewer than its quantity is short: only then does its decision need the
+    product's incoming supply (for a cap and for the ETA).
+    """
+    return max(0, min(quantity, available - waiting_ahead))
+
+
 def line_decision(
     *,
     product: Product,
@@ -33,7 +42,7 @@ def line_decision(
     incoming: int,
 ) -> LineDecision:
     """The one rule for accepting a line: used by order_place and by the quote."""
-    take = max(0, min(quantity, available - waiting_ahead))
+    take = units_taken(quantity=quantity, available=available, waiting_ahead=waiting_ahead)
     short = quantity - take
     if not short:
         return LineDecision(take, 0)

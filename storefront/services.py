@@ -20,7 +20,6 @@ from orders.services import LineRequest, ShippingAddress, order_cancel, order_pl
 from .keys import key_hash, new_key
 from .models import ApiKey, HeldQuote, IdempotencyRecord, SalesChannel
 from .selectors import StorefrontQuote
-from .webhooks import webhooks_order_linked
 
 HELD_QUOTE_MINUTES = 10
 # Only the last use within this long is recorded (one write per key per minute, not per call).
@@ -125,12 +124,6 @@ def _check_held_quote(*, held: HeldQuote, order: Order) -> None:
         raise QuoteMoved(why)
 
 
-def _order_link(*, order: Order, channel: SalesChannel, external_id: str) -> None:
-    Order.objects.filter(pk=order.pk).update(channel=channel, external_id=external_id or None)
-    # The order was placed before it knew its channel: its webhooks go out now.
-    webhooks_order_linked(order_id=order.pk)
-
-
 @transaction.atomic
 def storefront_order_place(
     *,
@@ -172,14 +165,10 @@ def storefront_order_place(
             raise IdempotencyConflict(idempotency_key) from None
         return ApiResponse(record.response_status, record.response_body, replayed=True)
 
-    external_id = external_id.strip()
-    if external_id and Order.objects.filter(channel=channel, external_id=external_id).exists():
-        raise ValidationError(
-            {"external_id": f"An order with external id '{external_id}' already exists."}
-        )
-    # order_place checks external ids among orders without a channel; this one is per channel,
-    # so it is set below, in the same transaction.
+    # The external id, unique per channel, is checked by its constraint as the order is saved.
     order = order_place(
+        channel=channel,
+        external_id=external_id,
         customer_email=customer_email,
         customer_name=customer_name,
         lines=[
@@ -194,14 +183,6 @@ def storefront_order_place(
         ship_preference=ship_preference,
         address=address,
     )
-    try:
-        with transaction.atomic():
-            _order_link(order=order, channel=channel, external_id=external_id)
-    except IntegrityError:
-        # Another request with another key took the same external id a moment ago.
-        raise ValidationError(
-            {"external_id": f"An order with external id '{external_id}' already exists."}
-        ) from None
     if held_quote is not None:
         _check_held_quote(held=held_quote, order=order)
         HeldQuote.objects.filter(pk=held_quote.pk).delete()

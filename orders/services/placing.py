@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
@@ -23,7 +24,7 @@ from inventory.models import Product, Stock
 from inventory.stock import stocks_allocate
 from orders.money import shipping_rate_by_table, to_cents
 
-from ..decisions import line_decision
+from ..decisions import line_decision, units_taken
 from ..eta import new_line_eta
 from ..models import Customer, Order, OrderEvent, OrderLine
 from ..selectors import active_shipping_rate, eta_contexts, waiting_units
@@ -166,6 +167,7 @@ def _clean_line_requests(
 
 
 def _assign_number(order: Order) -> None:
+    """Number a saved order after its id (it was inserted under a placeholder number)."""
     order.number = f"BD-{order.pk:06d}"
     Order.objects.filter(pk=order.pk).update(number=order.number)
 
@@ -243,18 +245,30 @@ def _plan_lines(
     # An order entered late (an import, a phone order typed up later) may queue ahead of others.
     back_dated = placed_at < now - dt.timedelta(minutes=5)
     waiting_total, waiting_ahead = waiting_units(product_ids=product_ids, priority=priority)
-    contexts = eta_contexts(products=products, today=store_today(now))
+    # Only a line that cannot be served in full needs its product's incoming supply (its cap,
+    # its ETA): an order that is all in stock skips that read.
+    short = [
+        product
+        for req, product in zip(requests, products, strict=True)
+        if req.quantity
+        > units_taken(
+            quantity=req.quantity,
+            available=stocks[product.pk].available,
+            waiting_ahead=waiting_ahead[product.pk],
+        )
+    ]
+    contexts = eta_contexts(products=short, today=store_today(now)) if short else {}
     plan = _LinePlan(lines=[], taken={}, rerun_queue=[])
     for number, (req, product) in enumerate(zip(requests, products, strict=True), start=1):
         stock = stocks[product.pk]
-        context = contexts[product.pk]
+        context = contexts.get(product.pk)
         decision = line_decision(
             product=product,
             quantity=req.quantity,
             available=stock.available,
             waiting_ahead=waiting_ahead[product.pk],
             waiting_total=waiting_total[product.pk],
-            incoming=sum(supply.quantity for supply in context.supplies),
+            incoming=sum(supply.quantity for supply in context.supplies) if context else 0,
         )
         if decision.refusal:
             errors.append(f"Line {number} ({product.sku}): {decision.refusal}")
@@ -273,7 +287,7 @@ def _plan_lines(
                 available=stock.available,
                 backordered=decision.backordered,
             )
-            if decision.backordered and product.pk not in plan.rerun_queue
+            if context and decision.backordered and product.pk not in plan.rerun_queue
             else None
         )
         plan.taken[product.pk] = decision.take
@@ -301,13 +315,16 @@ def _plan_lines(
 
 def _order_save(order: Order, *, lines: list[OrderLine]) -> None:
     """Save the order (its external id unique), number it, and save its lines."""
-    order.number = ""
+    # A placeholder of its own until the id is known: with one shared placeholder, each new
+    # order would wait on the unique index until the order before it committed.
+    order.number = f"~{uuid.uuid4().hex[:19]}"
     try:
-        with transaction.atomic():
-            order.save()
+        order.save()
     except IntegrityError as exc:
+        # No savepoint: the error leaves order_place, which rolls the whole order back.
+        message = f"An order with external id '{order.external_id}' already exists."
         raise ValidationError(
-            f"An order with external id '{order.external_id}' already exists."
+            {"external_id": [message]} if order.channel_id is not None else message
         ) from exc
     _assign_number(order)
     for line in lines:
@@ -358,12 +375,14 @@ def order_place(
     payment_method: str = Order.PaymentMethod.CARD,
     is_priority: bool = False,
     address: ShippingAddress | None = None,
+    channel: Any = None,
     actor: Any = None,
 ) -> Order:
     """Take an order: each line takes what is available, the rest joins the product's queue.
 
     `shipping_charge=None` charges the store's shipping rule (the active rate table, else the
     flat rate and free-shipping threshold of the settings) on the lines as ordered.
+    `channel` is the storefront the order came from (its external id is unique per channel).
     Raises ValidationError naming each bad line; nothing is written then.
     """
     # 1. Check the request as typed (no locks yet).
@@ -379,7 +398,8 @@ def order_place(
     address = (address or ShippingAddress()).cleaned()
     errors.extend(_address_errors(address))
     requests = _clean_line_requests(lines, errors)
-    if external_id and Order.objects.filter(external_id=external_id).exists():
+    # A storefront's external id is checked by its unique constraint when the order is saved.
+    if external_id and channel is None and Order.objects.filter(external_id=external_id).exists():
         errors.append(f"An order with external id '{external_id}' already exists.")
     products = _products_for(requests, errors)
     if errors:
@@ -416,6 +436,7 @@ def order_place(
         amount_paid = total
     order = Order(
         customer=_customer_get_or_create(email=customer_email, name=customer_name.strip()),
+        channel=channel,
         external_id=external_id,
         placed_at=placed_at,
         paid_at=(paid_at or placed_at) if paid else None,

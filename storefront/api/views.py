@@ -25,6 +25,7 @@ from storefront.models import SalesChannel
 from storefront.selectors import (
     BadCursor,
     availability_changed_since,
+    channel_order_placed,
     channel_orders,
     held_quote_get,
     storefront_quote,
@@ -187,7 +188,7 @@ class OrderListCreateView(GenericAPIView):
         paid = data["payment_state"] != PaymentState.UNPAID
 
         def respond(order: Order) -> Any:
-            return _json(OrderOutSerializer(channel_orders(channel=channel).get(pk=order.pk)).data)
+            return _json(OrderOutSerializer(channel_order_placed(order=order)).data)
 
         try:
             result = storefront_order_place(
