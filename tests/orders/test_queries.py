@@ -41,7 +41,7 @@ def test_placing_1_or_20_lines_costs_the_same_queries():
     # release, order number, lines, stock allocated (and the read of who subscribed to
     # stock.changed), timeline event; then the confirmation email's outbox row, one insert (what
     # it says is read when it is sent).
-    assert twenty_lines == 16
+    assert twenty_lines == 15
 
 
 def test_allocating_across_10000_waiting_lines_takes_at_most_45_queries():

@@ -15,10 +15,10 @@ pytestmark = pytest.mark.django_db
 # The key; then the request's transaction (a savepoint here, as the test runs in one; BEGIN
 # in production): the Idempotency-Key's row (savepoint, insert, release), order_place's
 # savepoint, products, stock locks, waiting units, customer, order, its number, lines, stock
-# allocated, timeline event, the confirmation email (order and lines read back, insert), the
-# channel's webhook subscriptions, release; the answer's lines, the key's row completed, and
+# allocated, who subscribed to stock.changed, timeline event, the confirmation email (one
+# insert), the channel's webhook subscriptions, release; the answer's lines, the key's row completed, and
 # the end of the transaction.
-API_IN_STOCK_QUERIES = 23
+API_IN_STOCK_QUERIES = 22
 
 
 def post(api: ApiClient, key: str, *lines: tuple[str, int], **overrides) -> dict:
