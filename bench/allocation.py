@@ -117,6 +117,9 @@ class Committed:
     """One transaction: up to and including its commit, then the after-commit hand-over."""
 
     seconds: float
+    # CPU time of this process alone (the database's work is not in it): on a loaded machine
+    # the wall figures stretch with the load, this much less
+    cpu_seconds: float
     queries: int
     handover_seconds: float
     handover_queries: int
@@ -218,10 +221,14 @@ def committed(fn: Any) -> Committed:
     tasks: Counter[str] = Counter()
 
     def mark(name: str) -> Any:
-        return lambda: marks.__setitem__(name, time.perf_counter())
+        def now() -> None:
+            marks[name] = time.perf_counter()
+            marks[f"{name}_cpu"] = time.process_time()
+
+        return now
 
     with CaptureQueriesContext(connection) as ctx:
-        began = time.perf_counter()
+        began, began_cpu = time.perf_counter(), time.process_time()
         with transaction.atomic():
             transaction.on_commit(mark("committed"))
             result = fn()
@@ -233,6 +240,7 @@ def committed(fn: Any) -> Committed:
         queries_to_commit = len(ctx.captured_queries)
     return Committed(
         seconds=marks["committed"] - began,
+        cpu_seconds=marks["committed_cpu"] - began_cpu,
         queries=queries_to_commit,
         handover_seconds=marks["handed_over"] - marks["committed"],
         handover_queries=len(ctx.captured_queries) - queries_to_commit,
@@ -380,6 +388,9 @@ def main() -> None:
         )
         _setup.emit("allocation.portable_seconds", portable.seconds)
         _setup.emit("allocation.restock_seconds", restock_seconds)
+        _setup.emit(
+            "allocation.restock_cpu_seconds", _setup.median([r.cpu_seconds for r in restocks])
+        )
         _setup.emit("allocation.restock_queries", int(_setup.median([r.queries for r in restocks])))
         _setup.emit(
             "allocation.restock_handover_seconds",
