@@ -16,8 +16,8 @@ pytestmark = pytest.mark.django_db
 # in production): the Idempotency-Key's row (savepoint, insert, release), order_place's
 # savepoint, products, stock locks, waiting units, customer, order, its number, lines, stock
 # allocated, who subscribed to stock.changed, timeline event, the confirmation email (one
-# insert), the channel's webhook subscriptions, release; the answer's lines, the key's row completed, and
-# the end of the transaction.
+# insert), the channel's webhook subscriptions, release; the answer's lines, the key's row
+# completed, and the end of the transaction.
 API_IN_STOCK_QUERIES = 22
 
 
