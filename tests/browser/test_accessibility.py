@@ -68,6 +68,7 @@ def test_no_serious_accessibility_violation_on_any_page(
     for path in [*shop.pages, customer.consent_page, "/dashboard/no-such-page/"]:
         page.goto(f"{live_server.url}{path}")
         found[path] = violations(page)
+    page.screenshot(path=str(screenshot_dir / "error-404-staff.png"), full_page=True)
     page.goto(f"{live_server.url}{customer.consent_page}")
     assert page.get_by_role("button", name=re.compile("Cancel and refund")).count() >= 1
     page.screenshot(path=str(screenshot_dir / "consent-page.png"), full_page=True)

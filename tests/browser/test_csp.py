@@ -93,7 +93,7 @@ def test_every_dashboard_page_runs_under_the_csp_without_a_violation(live_server
     problems: list[str] = []
 
     def on_console(message) -> None:
-        # The browser's own request for /favicon.ico (there is none) is not the page's doing.
+        # The browser's own request for a favicon is not the page's doing.
         if message.type in {"error", "warning"} and "favicon" not in message.location["url"]:
             problems.append(f"{page.url}: {message.text}")
 

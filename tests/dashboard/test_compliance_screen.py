@@ -133,7 +133,7 @@ def test_the_screen_lists_deadlines_notices_cancellations_and_refunds(managers):
     assert '<label for="ref-' in refunds
 
     assert '<div class="label">Refunds overdue</div><div class="value">1</div>' in html
-    assert '<div class="value">120.00</div>' in html  # 80.00 + 40.00 owed
+    assert '<div class="value">$120.00</div>' in html  # 80.00 + 40.00 owed
 
 
 def test_the_screen_is_calm_when_nothing_is_due(managers):

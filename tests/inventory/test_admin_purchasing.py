@@ -27,6 +27,7 @@ from tests.inventory.test_admin import (
     messages_of,
     run_action,
 )
+from tests.shown import shown
 
 PURCHASE_ORDERS_URL = reverse("admin:inventory_purchaseorder_changelist")
 PO_LINES_URL = reverse("admin:inventory_purchaseorderline_changelist")
@@ -217,13 +218,13 @@ def test_product_change_page_shows_the_queue_with_etas_and_open_supply(
     assert "2 lines waiting for 6 units, in allocation order." in content
     first_row = (
         f'<a href="{reverse("admin:orders_order_change", args=[first.pk])}">{first.number}</a>'
-        f"</td>\n        <td>2</td>\n        <td>{days(5) + HANDLING:%Y-%m-%d}</td>\n"
+        f"</td>\n        <td>2</td>\n        <td>{shown(days(5) + HANDLING)}</td>\n"
         f"        <td>Purchase order</td>\n        <td>{po.number}</td>"
     )
     assert first_row in content
     second_row = (
         f"{second.number}</a></td>\n        <td>4</td>\n"
-        f"        <td>{days(30) + HANDLING:%Y-%m-%d}</td>\n"
+        f"        <td>{shown(days(30) + HANDLING)}</td>\n"
         "        <td>Estimated from lead time</td>"
     )
     assert second_row in content
