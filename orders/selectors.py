@@ -25,7 +25,6 @@ from django.db.models import (
     When,
 )
 from django.db.models.functions import Coalesce, Greatest
-from django.urls import reverse
 
 from config.calendar import store_today as store_today
 from inventory.models import Product, Stock
@@ -45,6 +44,10 @@ from .eta import EtaWalker as EtaWalker
 from .eta import new_line_eta as new_line_eta
 from .models import Order, OrderEvent, OrderLine, Refund, ShippingRate
 from .money import refund_owed_on_close
+from .status_links import ORDER_STATUS_SALT as ORDER_STATUS_SALT
+from .status_links import order_status_token as order_status_token
+from .status_links import order_status_url as order_status_url
+from .status_links import order_status_urls as order_status_urls
 
 QUEUE_ORDER = ("-priority", "queued_at", "id")
 
@@ -424,19 +427,7 @@ def product_replenishment() -> QuerySet[Product]:
     )
 
 
-# --- the customer's signed link ----------------------------------------------------------
-
-ORDER_STATUS_SALT = "orders.status-page"
-
-
-def order_status_token(*, order: Order) -> str:
-    """A token for the customer's status page; it never expires (the life of the order)."""
-    return _status_token(signing.TimestampSigner(salt=ORDER_STATUS_SALT), order.pk, order.number)
-
-
-def _status_token(signer: signing.TimestampSigner, pk: int, number: str) -> str:
-    # signing.dumps(..., compress=True) with the signer built once
-    return signer.sign_object({"o": pk, "n": number}, compress=True)
+# --- the customer's signed link (made in status_links) -----------------------------------
 
 
 def order_from_status_token(*, token: str) -> Order | None:
@@ -448,20 +439,6 @@ def order_from_status_token(*, token: str) -> Order | None:
     if not isinstance(payload, dict) or not isinstance(payload.get("o"), int):
         return None
     return order_list().filter(pk=payload["o"], number=payload.get("n")).first()
-
-
-def order_status_url(*, order: Order) -> str:
-    return order_status_urls(orders=[(order.pk, order.number)])[order.pk]
-
-
-def order_status_urls(*, orders: Iterable[tuple[int, str]]) -> dict[int, str]:
-    """The status page links of many orders, by (id, number): one signer and one URL
-    reversal for all of them (thousands of emails after a big restock)."""
-    signer = signing.TimestampSigner(salt=ORDER_STATUS_SALT)
-    placeholder = "order-status-token"
-    head, tail = reverse("customer:status", args=[placeholder]).rsplit(placeholder, 1)
-    head = settings.SITE_URL.rstrip("/") + head
-    return {pk: head + _status_token(signer, pk, number) + tail for pk, number in orders}
 
 
 def active_shipping_rate() -> ShippingRate | None:

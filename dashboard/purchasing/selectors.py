@@ -8,6 +8,7 @@ import datetime as dt
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any
 
 from django.db.models import (
@@ -339,6 +340,11 @@ class ChaseRow:
     @property
     def saved_per_day(self) -> float:
         return self.customers_saved / self.days_early
+
+    @property
+    def saved_per_day_shown(self) -> Decimal:
+        """The ratio as the chase list prints it, to two places."""
+        return Decimal(self.customers_saved / self.days_early).quantize(Decimal("0.01"))
 
 
 def chase_ranking(*, today: dt.date, candidates: int = CHASE_CANDIDATES) -> list[ChaseRow]:

@@ -75,6 +75,40 @@ DASHBOARD_POSTS = {
         "test_a_manager_records_that_the_customer_was_told_by_phone",
     ),
     "webhook_resend": ("test_webhook_resend.py", "test_a_manager_resends_a_failed_webhook"),
+    "order_delivery_change": (
+        "test_order_actions.py",
+        "test_staff_change_an_orders_delivery_from_its_page",
+    ),
+    "order_email_resend": (
+        "test_order_actions.py",
+        "test_a_manager_prioritises_cancels_resends_and_records_a_bounced_check",
+    ),
+    "order_line_cancel": (
+        "test_order_actions.py",
+        "test_a_manager_prioritises_cancels_resends_and_records_a_bounced_check",
+    ),
+    "order_line_substitute": (
+        "test_order_actions.py",
+        "test_staff_apply_a_substitute_starting_from_the_queue",
+    ),
+    "order_payment_dishonoured": (
+        "test_order_actions.py",
+        "test_a_manager_prioritises_cancels_resends_and_records_a_bounced_check",
+    ),
+    "order_payment_received": (
+        "test_order_actions.py",
+        "test_an_unpaid_order_is_flagged_refused_without_a_reason_then_paid_and_shipped",
+    ),
+    "order_prioritise": (
+        "test_order_actions.py",
+        "test_a_manager_prioritises_cancels_resends_and_records_a_bounced_check",
+    ),
+    "orders_bulk": ("test_lists.py", "test_ship_ticked_orders_and_save_the_view"),
+    "saved_view_new": ("test_lists.py", "test_ship_ticked_orders_and_save_the_view"),
+    "saved_view_remove": (
+        "test_lists.py",
+        "test_a_manager_cancels_ticked_orders_with_one_reason_and_deletes_a_view",
+    ),
 }
 
 

@@ -103,7 +103,8 @@ def test_each_area_keeps_its_styling_from_static_files(
     assert seen["overview"]["sheets"] == "app.css,dashboard-overview.css,dashboard.css"
     assert seen["overview"]["card-head"] == "flex"
     assert (
-        seen["queue"]["sheets"] == "app.css,dashboard-lists.css,dashboard-queue.css,dashboard.css"
+        seen["queue"]["sheets"]
+        == "actions.css,app.css,dashboard-lists.css,dashboard-queue.css,dashboard.css"
     )
     assert seen["queue"]["table card padding"] == "0px"
     assert seen["queue"]["row actions"] == "flex"

@@ -66,8 +66,9 @@ def test_a_manager_prioritises_a_line_by_keyboard_alone(
     context, page = open_queue(browser, live_server, manager)
     assert row_orders(page) == [queue.first, queue.second]
 
-    # Tab to Ben's "Prioritise", open it with Enter, type the reason, send with Enter.
-    prioritise = page.locator("tbody tr").nth(1).locator("summary", has_text="Prioritise")
+    # Tab to Ben's "Prioritise…", open its dialog with Enter, Tab to the reason, type it and
+    # send it with Enter.
+    prioritise = page.locator("tbody tr").nth(1).get_by_role("link", name="Prioritise…")
     for _ in range(80):
         page.keyboard.press("Tab")
         if prioritise.evaluate("element => element === document.activeElement"):
@@ -75,7 +76,11 @@ def test_a_manager_prioritises_a_line_by_keyboard_alone(
     else:
         pytest.fail("Prioritise cannot be reached with Tab")
     page.keyboard.press("Enter")
-    page.keyboard.press("Tab")
+    assert page.get_by_role("dialog").is_visible()
+    for _ in range(10):
+        if page.evaluate("document.activeElement.name") == "reason":
+            break
+        page.keyboard.press("Tab")
     assert page.evaluate("document.activeElement.name") == "reason"
     page.keyboard.type("Replacement for a broken one")
     page.screenshot(path=str(screenshot_dir / "queue-prioritise-keyboard.png"))
@@ -93,12 +98,12 @@ def test_staff_cancel_a_waiting_line_from_the_queue(
     live_server, queue, operator, browser, screenshot_dir
 ):
     context, page = open_queue(browser, live_server, operator)
-    row = page.locator("tbody tr").nth(1)
-    row.locator("summary", has_text="Cancel").click()
-    row.get_by_label("Why").select_option("customer")
-    row.get_by_label("Reason").fill("Ordered by mistake")
+    page.locator("tbody tr").nth(1).get_by_role("link", name="Cancel…").click()
+    dialog = page.get_by_role("dialog")
+    dialog.get_by_label("Why").select_option("customer")
+    dialog.get_by_label("Reason").fill("Ordered by mistake")
     page.screenshot(path=str(screenshot_dir / "queue-cancel-form.png"))
-    row.get_by_role("button", name="Cancel", exact=True).click()
+    dialog.get_by_role("button", name="Cancel", exact=True).click()
 
     page.wait_for_load_state()
     message = page.locator(".message").first.inner_text()

@@ -10,6 +10,7 @@ from django.urls import reverse
 
 from compliance.models import OrderCompliance
 from compliance.services import rule_run
+from config.formats import format_date
 from dashboard.purchasing.selectors import chase_ranking, reschedule_preview
 from orders.models import Order
 from orders.selectors import store_today
@@ -75,7 +76,7 @@ def test_the_screen_warns_before_saving(client, lamp):
     html = response.content.decode()
     assert "1 customer pushed past their ship-by date." in html
     assert "will send 1 delay option notice," in html
-    assert f"{day(8):%Y-%m-%d} missed" in html
+    assert f"{format_date(day(8))} missed" in html
     assert first.lines.get().expected_date == day(5)
 
 
