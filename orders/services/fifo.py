@@ -206,7 +206,9 @@ def _hand_out_set_based(
             },
         )
         for rows in _fetch_batches(cursor):
-            for _, order_id, _, _, units, lines, filled in rows:
+            for _, order_id, _, _, total, count, full in rows:
+                # PostgreSQL sums integers as numeric: back to int before anything keeps them.
+                units, lines, filled = int(total), int(count), int(full)
                 handout.units_by_order[order_id] = units
                 handout.units += units
                 handout.lines += lines
