@@ -1,7 +1,8 @@
 """The Mail Order Rule records as CSV: one row builder for every export of them.
 
-The dashboard's period export and the admin's per-order download write the same columns, in UTC,
-with every cell neutralised against spreadsheet formulas (config.csv_cells).
+The dashboard's period export and the admin's per-order download write the same columns, with
+moments in the store's time zone and their offset (as every screen shows them) and every cell
+neutralised against spreadsheet formulas (config.csv_cells).
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 from collections.abc import Iterable, Iterator
+from typing import Any
 
 from config.csv_cells import csv_row
 from inventory.bounds import EARLIEST_DATE, latest_date
@@ -19,10 +21,10 @@ from .selectors import OrderRecord, order_record
 CSV_HEADER = (
     "order number",
     "customer email",
-    "t0 (UTC)",
+    "t0 (store time)",
     "deadline T",
     "basis",
-    "event time (UTC)",
+    "event time (store time)",
     "event",
     "detail",
 )
@@ -35,22 +37,18 @@ class _Echo:
         return value
 
 
-def _utc(moment: dt.datetime | None) -> str:
-    return moment.astimezone(dt.UTC).isoformat() if moment else ""
-
-
-def record_csv_rows(record: OrderRecord) -> Iterator[list[str]]:
+def record_csv_rows(record: OrderRecord) -> Iterator[list[Any]]:
     """One row per entry of an order's record, each led by the order's t0, T and basis."""
     order, compliance = record.order, record.compliance
     head = [
         order.number,
         order.customer.email,
-        _utc(compliance.properly_completed_at) if compliance else "",
-        compliance.deadline.isoformat() if compliance and compliance.deadline else "",
+        compliance.properly_completed_at if compliance else None,
+        compliance.deadline if compliance else None,
         compliance.get_basis_display() if compliance else "",
     ]
     for entry in record.entries:
-        yield [*head, _utc(entry.at), entry.what, entry.detail]
+        yield [*head, entry.at, entry.what, entry.detail]
 
 
 def records_csv_lines(orders: Iterable[Order]) -> Iterator[str]:

@@ -180,20 +180,20 @@ def test_csv_per_order_has_every_record_row(
     )
     rows = read_csv(response)
     assert {
-        (r["order number"], r["customer email"], r["t0 (UTC)"], r["deadline T"], r["basis"])
+        (r["order number"], r["customer email"], r["t0 (store time)"], r["deadline T"], r["basis"])
         for r in rows
     } == {
         (
             order.number,
             "ada@example.com",
-            "2026-01-05T15:00:00+00:00",
+            "2026-01-05T10:00:00-05:00",
             "2026-02-04",
             "30 days after the order was properly completed",
         )
     }
-    events = [(r["event time (UTC)"], r["event"], r["detail"]) for r in rows]
-    placed = "2026-01-05T15:00:00+00:00"
-    answered = "2026-01-06T14:00:00+00:00"
+    events = [(r["event time (store time)"], r["event"], r["detail"]) for r in rows]
+    placed = "2026-01-05T10:00:00-05:00"
+    answered = "2026-01-06T09:00:00-05:00"
     assert events[0] == (placed, "Order placed", order.number)
     assert (placed, "Shipped", "Shipped 1 unit by UPS, tracking 1Z1") in events
     assert (placed, "First delay option notice", email_text(notice) + " [delivery: sent]") in events
@@ -229,9 +229,9 @@ def test_period_export_takes_the_orders_placed_in_the_store_days_given(
         first.number,
         late.number,
     ]
-    assert [r["event time (UTC)"] for r in rows if r["event"] == "Order placed"] == [
-        "2026-01-05T15:00:00+00:00",
-        "2026-02-01T04:30:00+00:00",
+    assert [r["event time (store time)"] for r in rows if r["event"] == "Order placed"] == [
+        "2026-01-05T10:00:00-05:00",
+        "2026-01-31T23:30:00-05:00",
     ]
     first_rows = [r for r in rows if r["order number"] == first.number]
     assert [r["event"] for r in first_rows] == [
@@ -243,7 +243,7 @@ def test_period_export_takes_the_orders_placed_in_the_store_days_given(
     assert first_rows[-1]["detail"].endswith(" [delivery: sent]")
     # An order the rule has not evaluated yet: its t0, T and basis are empty.
     late_rows = [r for r in rows if r["order number"] == late.number]
-    assert (late_rows[0]["t0 (UTC)"], late_rows[0]["deadline T"], late_rows[0]["basis"]) == (
+    assert (late_rows[0]["t0 (store time)"], late_rows[0]["deadline T"], late_rows[0]["basis"]) == (
         "",
         "",
         "",
