@@ -15,21 +15,26 @@ ROOT = Path(__file__).resolve().parent.parent
 pytestmark = pytest.mark.postgres
 
 
-def test_the_intake_benchmark_smoke_run_prints_its_figures():
+def smoke_run(script: str, *, timeout: int = 600) -> dict[str, str]:
+    """Run bench/<script> --smoke; its figures by name."""
     env = {key: value for key, value in os.environ.items() if key != "DJANGO_SETTINGS_MODULE"}
 
     run = subprocess.run(  # noqa: S603 - our own script, fixed arguments
-        [sys.executable, str(ROOT / "bench" / "intake.py"), "--smoke"],
+        [sys.executable, str(ROOT / "bench" / script), "--smoke"],
         cwd=ROOT,
         env=env,
         capture_output=True,
         text=True,
-        timeout=600,
+        timeout=timeout,
         check=False,
     )
 
     assert run.returncode == 0, run.stdout[-2000:] + run.stderr[-4000:]
-    figures = dict(line.split(" ", 1) for line in run.stdout.splitlines() if " " in line)
+    return dict(line.split(" ", 1) for line in run.stdout.splitlines() if " " in line)
+
+
+def test_the_intake_benchmark_smoke_run_prints_its_figures():
+    figures = smoke_run("intake.py")
     for name in (
         "intake.in_process.order_place.orders_per_s",
         "intake.in_process.order_place.p95_ms",
@@ -45,7 +50,7 @@ def test_the_intake_benchmark_smoke_run_prints_its_figures():
         "intake.db_limit_orders_per_s",
         "intake.ratio_to_limit",
     ):
-        assert re.fullmatch(r"\d+(\.\d+)?", figures.get(name, "")), (name, run.stdout)
+        assert re.fullmatch(r"\d+(\.\d+)?", figures.get(name, "")), (name, figures)
     assert figures["intake.orders"] == "160"
     assert figures["intake.non_201"] == "0"
     # 42 + 42 in-process (40 timed each), 16 warm-up and 160 over HTTP
@@ -55,27 +60,14 @@ def test_the_intake_benchmark_smoke_run_prints_its_figures():
 
 
 def test_the_deadline_benchmark_smoke_run_prints_its_figures():
-    env = {key: value for key, value in os.environ.items() if key != "DJANGO_SETTINGS_MODULE"}
-
-    run = subprocess.run(  # noqa: S603 - our own script, fixed arguments
-        [sys.executable, str(ROOT / "bench" / "deadline.py"), "--smoke"],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=False,
-    )
-
-    assert run.returncode == 0, run.stdout[-2000:] + run.stderr[-4000:]
-    figures = dict(line.split(" ", 1) for line in run.stdout.splitlines() if " " in line)
+    figures = smoke_run("deadline.py")
     for name in (
         "deadline.seconds",
         "deadline.queries_per_order",
         "deadline.ms_per_order",
         "deadline.alone_ms_per_order",
     ):
-        assert re.fullmatch(r"\d+(\.\d+)?", figures.get(name, "")), (name, run.stdout)
+        assert re.fullmatch(r"\d+(\.\d+)?", figures.get(name, "")), (name, figures)
     assert figures["deadline.orders_due"] == "300"
     assert figures["deadline.cancelled"] == "300/300"
     assert figures["deadline.refunds"] == figures["deadline.cancellation_emails"] == "300"
@@ -87,20 +79,7 @@ def test_the_deadline_benchmark_smoke_run_prints_its_figures():
 
 
 def test_the_allocation_benchmark_smoke_run_prints_its_figures():
-    env = {key: value for key, value in os.environ.items() if key != "DJANGO_SETTINGS_MODULE"}
-
-    run = subprocess.run(  # noqa: S603 - our own script, fixed arguments
-        [sys.executable, str(ROOT / "bench" / "allocation.py"), "--smoke"],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=False,
-    )
-
-    assert run.returncode == 0, run.stdout[-2000:] + run.stderr[-4000:]
-    figures = dict(line.split(" ", 1) for line in run.stdout.splitlines() if " " in line)
+    figures = smoke_run("allocation.py")
     for name in (
         "allocation.step_seconds",
         "allocation.sql_seconds",
@@ -108,7 +87,7 @@ def test_the_allocation_benchmark_smoke_run_prints_its_figures():
         "allocation.restock_seconds",
         "allocation.restock_handover_seconds",
     ):
-        assert re.fullmatch(r"\d+(\.\d+)?", figures.get(name, "")), (name, run.stdout)
+        assert re.fullmatch(r"\d+(\.\d+)?", figures.get(name, "")), (name, figures)
     assert figures["allocation.mail_order_rule_enabled"] == "True"
     assert figures["allocation.identical"] == "True"
     assert figures["allocation.events_identical"] == "True"
@@ -116,24 +95,6 @@ def test_the_allocation_benchmark_smoke_run_prints_its_figures():
     # every order served has its event and its email, the receipt its ledger row
     assert figures["allocation.rows_events"] == figures["allocation.rows_notifications"] == "500"
     assert figures["allocation.rows_stock_movements"] == "1"
-
-
-def smoke_run(script: str) -> dict[str, str]:
-    """Run bench/<script> --smoke; its figures by name."""
-    env = {key: value for key, value in os.environ.items() if key != "DJANGO_SETTINGS_MODULE"}
-
-    run = subprocess.run(  # noqa: S603 - our own script, fixed arguments
-        [sys.executable, str(ROOT / "bench" / script), "--smoke"],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=False,
-    )
-
-    assert run.returncode == 0, run.stdout[-2000:] + run.stderr[-4000:]
-    return dict(line.split(" ", 1) for line in run.stdout.splitlines() if " " in line)
 
 
 def test_the_dashboard_benchmark_smoke_run_times_every_list_first_and_deepest():
