@@ -79,8 +79,7 @@ def webhooks_from_events(events: Sequence[OrderEvent]) -> list[WebhookDelivery]:
     """The order events' subscriber: one delivery per event and subscription that wants it,
     written in the causing transaction; the worker is told once, after commit."""
     # An event built with its order in hand tells whether the order has a channel: orders
-    # typed in by staff (no channel) then cost no query. A storefront's order is linked to its
-    # channel after placing, and webhooks_order_linked reads its events afresh.
+    # typed in by staff (no channel) then cost no query.
     order_ids = {
         e.order_id
         for e in events
@@ -394,10 +393,3 @@ def webhook_delivery_resend(*, delivery: WebhookDelivery) -> WebhookDelivery:
     delivery.save(update_fields=["state", "attempts", "next_attempt_at", "updated_at"])
     _drain_on_commit()
     return delivery
-
-
-def webhooks_order_linked(*, order_id: int) -> list[WebhookDelivery]:
-    """An order just got its channel (orders are placed first, then linked): its placing
-    event's webhooks, written in the same transaction."""
-    placed = OrderEvent.objects.filter(order_id=order_id, kind=OrderEvent.Kind.PLACED)
-    return webhooks_from_events(list(placed))

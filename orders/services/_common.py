@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterable
 from typing import Any
 
@@ -62,3 +63,10 @@ def _allocation_enqueue(product_id: int) -> None:
     from ..tasks import product_allocate_task
 
     publish_on_commit(product_allocate_task, product_id)
+
+
+def _placeholder_number() -> str:
+    """A unique stand-in for a number made from the row's id once it is saved. One shared
+    stand-in ("") would make each new row wait on the unique index until the row before it
+    committed."""
+    return f"~{uuid.uuid4().hex[:19]}"

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
@@ -28,7 +27,7 @@ from ..decisions import line_decision, units_taken
 from ..eta import new_line_eta
 from ..models import Customer, Order, OrderEvent, OrderLine
 from ..selectors import active_shipping_rate, eta_contexts, waiting_units
-from ._common import _events_record, _user
+from ._common import _events_record, _placeholder_number, _user
 from .allocation import _refresh_products_locked
 
 
@@ -315,9 +314,7 @@ def _plan_lines(
 
 def _order_save(order: Order, *, lines: list[OrderLine]) -> None:
     """Save the order (its external id unique), number it, and save its lines."""
-    # A placeholder of its own until the id is known: with one shared placeholder, each new
-    # order would wait on the unique index until the order before it committed.
-    order.number = f"~{uuid.uuid4().hex[:19]}"
+    order.number = _placeholder_number()
     try:
         order.save()
     except IntegrityError as exc:

@@ -26,7 +26,7 @@ from inventory.models import (
 from inventory.services import PurchaseLineRequest
 from inventory.stock import stock_movement_record
 
-from ._common import _allocation_enqueue, _user
+from ._common import _allocation_enqueue, _placeholder_number, _user
 from .eta import EtaChangeResult, _eta_refresh_products
 
 # --- the purchase order's own rows and history (callers hold the stock locks) -----------
@@ -97,7 +97,7 @@ def _po_create(
     if errors:
         raise ValidationError(errors)
     po = PurchaseOrder.objects.create(
-        number="", supplier=supplier, note=note.strip(), created_by=_user(actor)
+        number=_placeholder_number(), supplier=supplier, note=note.strip(), created_by=_user(actor)
     )
     po.number = f"PO-{po.pk:06d}"
     PurchaseOrder.objects.filter(pk=po.pk).update(number=po.number)
