@@ -135,9 +135,18 @@ def start(args: list[str] | None = None) -> int:
     return 0  # not reached
 
 
+def test_workers() -> int:
+    """How many processes run the whole suite: one a core, at most eight."""
+    return max(1, min(os.cpu_count() or 1, 8))
+
+
 def test(pytest_args: list[str]) -> int:
     bootstrap()
-    say("Running tests" + (f": pytest {' '.join(pytest_args)}" if pytest_args else ""))
+    if not pytest_args:
+        # The whole suite spreads over the cores; tests that share one resource (the
+        # benchmarks' database) carry one xdist_group and run in one process.
+        pytest_args = ["-n", str(test_workers()), "--dist", "loadgroup"]
+    say("Running tests: pytest " + " ".join(pytest_args))
     code = run(VENV_PYTHON, "-m", "pytest", *pytest_args, check=False).returncode
     if code == 5:
         say("FAILED: pytest collected no tests")

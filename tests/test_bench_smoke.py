@@ -12,7 +12,8 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 
-pytestmark = pytest.mark.postgres
+# The benchmarks share the DATABASE_URL database: one process runs them all, one after another.
+pytestmark = [pytest.mark.postgres, pytest.mark.xdist_group("benchmarks")]
 
 
 def smoke_run(script: str, *, timeout: int = 600) -> dict[str, str]:

@@ -8,7 +8,8 @@ import pytest
 
 from tests.test_bench_smoke import smoke_run
 
-pytestmark = [pytest.mark.postgres, pytest.mark.redis]
+# The benchmarks share the DATABASE_URL database: one process runs them all, one after another.
+pytestmark = [pytest.mark.postgres, pytest.mark.redis, pytest.mark.xdist_group("benchmarks")]
 
 
 def test_the_notifications_benchmark_smoke_run_sends_each_email_once():

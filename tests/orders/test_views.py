@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
 import pytest
+import time_machine
 from django.conf import settings
 from django.core import signing
 from django.test import Client
@@ -304,3 +305,21 @@ def test_the_page_costs_the_same_queries_for_2_or_10_lines(
 
     assert response.status_code == 200
     assert response.content.decode().count('class="cs-item"') == count
+
+
+def test_an_orders_link_is_the_same_whenever_it_is_made_and_older_links_still_open(
+    client: Client,
+):
+    order = place_order((ProductFactory(on_hand=1), 1))
+    with time_machine.travel(timezone.now() + dt.timedelta(days=3, seconds=7)):
+        later = order_status_token(order=order)
+    # a link from before links were made stable: signed with the time it was made
+    older = signing.TimestampSigner(salt=ORDER_STATUS_SALT).sign_object(
+        {"o": order.pk, "n": order.number}, compress=True
+    )
+
+    assert order_status_token(order=order) == later
+    for token in (later, older):
+        response = client.get(reverse("customer:status", args=[token]))
+        assert response.status_code == 200
+        assert order.number in response.content.decode()
