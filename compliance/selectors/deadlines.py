@@ -12,6 +12,7 @@ from django.db.models import Case, DateField, Exists, OuterRef, Q, When
 from django.db.models.functions import Coalesce
 
 from config.calendar import add_working_days, end_of_store_day, store_date
+from config.formats import format_date
 from orders.models import Order, OrderLine
 
 from ..models import DelayNotice, OrderCompliance
@@ -182,6 +183,6 @@ def shipment_refusal(*, order: Order, line_ids: Sequence[int], now: dt.datetime)
         return ""
     return (
         f"Order {order.number} cannot ship: under the Mail Order Rule it had to ship by "
-        f"{limit:%Y-%m-%d} and the customer has not agreed to a later date. The delayed items "
+        f"{format_date(limit)} and the customer has not agreed to a later date. The delayed items "
         "must be cancelled and refunded instead."
     )

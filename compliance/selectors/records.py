@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from django.db.models import Prefetch, QuerySet
 
+from config.formats import format_date, format_money
 from orders.models import Order, OrderEvent
 
 from ..models import DelayNotice, OrderCompliance
@@ -108,9 +109,9 @@ def order_record(order: Order) -> OrderRecord:
             RecordEntry(
                 refund.vested_at,
                 "Refund owed",
-                f"{refund.amount} due {refund.due_date:%Y-%m-%d}"
+                f"{format_money(refund.amount)} due {format_date(refund.due_date)}"
                 + (
-                    f", issued {refund.issued_at:%Y-%m-%d} ({refund.issue_reference})"
+                    f", issued {format_date(refund.issued_at)} ({refund.issue_reference})"
                     if refund.issued_at
                     else ""
                 ),

@@ -11,6 +11,7 @@ from typing import Any
 from django.utils import timezone
 
 from config.calendar import end_of_store_day
+from config.formats import format_date
 from inventory.locks import lock_stocks
 from inventory.models import Product, Stock
 from orders.locks import lock_order
@@ -59,7 +60,8 @@ def _staff(actor: Any) -> Any:
 
 
 def _fmt(day: dt.date | None) -> str:
-    return day.isoformat() if day else "no date"
+    """A date as every screen shows it, for the order's timeline."""
+    return format_date(day) if day else "no date"
 
 
 @dataclass

@@ -145,7 +145,7 @@ def consent_answer(
         compliance.state = State.CONSENTED
         compliance.consent_kind = OrderCompliance.ConsentKind.EXPRESS
         compliance.consented_until = notice.revised_date
-        message = f"Customer consents to wait until {notice.revised_date:%Y-%m-%d}."
+        message = f"Customer consents to wait until {format_date(notice.revised_date)}."
     else:
         assert substitute is not None  # noqa: S101 - checked above
         message = _substitute(answer=answer, line=substitute[0], substitute=substitute[1])

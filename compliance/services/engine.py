@@ -15,6 +15,7 @@ from django.utils import timezone
 
 from config.calendar import store_date
 from config.celery import publish_on_commit
+from config.formats import format_date
 from orders.models import Order, OrderEvent, OrderLine
 from orders.services import Cancellation, lines_cancel_batch
 
@@ -114,7 +115,7 @@ def _evaluate_locked(
         compliance.save()
         _record(
             order,
-            f"{'Deadline moved' if moved else 'Deadline'}: ship by {deadline.date:%Y-%m-%d} "
+            f"{'Deadline moved' if moved else 'Deadline'}: ship by {format_date(deadline.date)} "
             f"({OrderCompliance.Basis(deadline.basis).label.lower()}).",
             t0=order.paid_at.isoformat(),
             deadline=deadline.date.isoformat(),
@@ -160,7 +161,7 @@ def _evaluate_locked(
         if today > deadline_t:
             cancel(
                 deadline_t,
-                f"not shipped by {deadline_t:%Y-%m-%d} and no delay notice was sent in time",
+                f"not shipped by {format_date(deadline_t)} and no delay notice was sent in time",
             )
         elif (revised := expected()) is None or revised > deadline_t:
             branch = (
@@ -185,14 +186,14 @@ def _evaluate_locked(
                 + (f":{earlier_firsts}" if earlier_firsts else ""),
                 cancel_at_end_of=deadline_t + GRACE if branch == Branch.LONG else None,
                 record=f"First delay notice (branch {branch}): revised date {_fmt(revised)}; "
-                f"deadline {deadline_t:%Y-%m-%d}.",
+                f"deadline {format_date(deadline_t)}.",
             )
         return compliance
 
     if state == State.NOTICE_SENT and compliance.branch == Branch.LONG:
         cutoff = compliance.cancel_at_end_of or deadline_t + GRACE
         if today > cutoff:
-            cancel(cutoff, f"no consent to the delay by {cutoff:%Y-%m-%d} and not shipped")
+            cancel(cutoff, f"no consent to the delay by {format_date(cutoff)} and not shipped")
         return compliance
 
     if state == State.NOTICE_SENT and compliance.branch == Branch.SHORT:
@@ -206,7 +207,7 @@ def _evaluate_locked(
             compliance.save()
             _record(
                 order,
-                f"No answer: consent to a delay until {agreed:%Y-%m-%d} is deemed.",
+                f"No answer: consent to a delay until {format_date(agreed)} is deemed.",
                 consented_until=agreed.isoformat(),
             )
             state = State.CONSENTED
@@ -217,7 +218,7 @@ def _evaluate_locked(
         consented = compliance.consented_until
         assert consented is not None  # noqa: S101
         if today > consented:
-            cancel(consented, f"not shipped by the consented date {consented:%Y-%m-%d}")
+            cancel(consented, f"not shipped by the consented date {format_date(consented)}")
         elif (later := expected()) is None or later > consented:
             renewals = order.delay_notices.filter(kind=DelayNotice.Kind.RENEWED).count()
             _notice(
@@ -232,7 +233,7 @@ def _evaluate_locked(
                 decision_key=f"{order.pk}:renewed:{consented.isoformat()}:{renewals}",
                 cancel_at_end_of=consented,
                 record=f"Renewed notice: new date {_fmt(later)}; cancelled at the end of "
-                f"{consented:%Y-%m-%d} unless the customer consents.",
+                f"{format_date(consented)} unless the customer consents.",
             )
         return compliance
 
@@ -242,7 +243,7 @@ def _evaluate_locked(
         if today > renewal_cutoff:
             cancel(
                 renewal_cutoff,
-                f"no consent to the further delay before {renewal_cutoff:%Y-%m-%d} passed",
+                f"no consent to the further delay before {format_date(renewal_cutoff)} passed",
             )
         return compliance
 

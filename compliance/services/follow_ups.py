@@ -10,6 +10,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from config.calendar import store_date
+from config.formats import format_date
 from orders.locks import lock_order
 
 from ..models import NoticeFollowUp
@@ -29,10 +30,10 @@ def notice_follow_up_done(
     order = lock_order(order_id=follow_up.order_id)
     follow_up = NoticeFollowUp.objects.select_for_update().get(pk=follow_up.pk)
     if follow_up.done_at is not None:
-        raise ValidationError(f"This was already done on {follow_up.done_at:%Y-%m-%d}.")
+        raise ValidationError(f"This was already done on {format_date(follow_up.done_at)}.")
     if store_date(now) > follow_up.due_by:
         raise ValidationError(
-            f"Too late: the customer had to be told by the end of {follow_up.due_by:%Y-%m-%d}; "
+            f"Too late: the customer had to be told by the end of {format_date(follow_up.due_by)}; "
             "a notice after the deadline does not count, so the order is cancelled at it."
         )
     follow_up.done_at, follow_up.done_by, follow_up.how = now, _staff(actor), how[:200]

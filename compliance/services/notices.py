@@ -10,6 +10,7 @@ from typing import Any
 from django.db import IntegrityError, transaction
 
 from config.calendar import end_of_store_day
+from config.formats import format_date
 from notifications.models import Notification
 from notifications.services import notification_create
 from orders.models import Order, OrderLine
@@ -23,7 +24,7 @@ from ..selectors import (
     notice_given_at,
     substitute_choices,
 )
-from ._common import GRACE, RuleBatch, State, _cancel_under_rule, _fmt, _record
+from ._common import GRACE, RuleBatch, State, _cancel_under_rule, _record
 
 
 def _notice(
@@ -85,7 +86,13 @@ def _notice(
     compliance.revised_date = revised
     compliance.cancel_at_end_of = cancel_at_end_of
     compliance.save()
-    _record(order, record, notice=notice.pk, branch=branch, revised=_fmt(revised))
+    _record(
+        order,
+        record,
+        notice=notice.pk,
+        branch=branch,
+        revised=revised.isoformat() if revised else "no date",
+    )
 
 
 def _notices_close(
@@ -172,7 +179,7 @@ def _notice_reached(
             compliance=compliance,
             lines=outlook.open_lines,
             day=notice.deadline,
-            why=f"the delay notice did not reach the customer by {notice.deadline:%Y-%m-%d} "
+            why=f"the delay notice did not reach the customer by {format_date(notice.deadline)} "
             f"({problem}, and no other way of telling them was recorded)",
             batch=batch,
         )
@@ -186,8 +193,8 @@ def _notice_reached(
             _record(
                 order,
                 f"The delay notice did not reach the customer ({problem}): staff must tell them "
-                f"another way (phone) by the end of {notice.deadline:%Y-%m-%d}, or the order is "
-                "cancelled then.",
+                f"another way (phone) by the end of {format_date(notice.deadline)}, or the order "
+                "is cancelled then.",
                 notice=notice.pk,
                 follow_up=True,
             )

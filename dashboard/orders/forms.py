@@ -300,7 +300,19 @@ class SubstituteForm(StaffForm):
 class DeliveryChangeForm(ShipToForm):
     """A new ship preference or address for what has not shipped yet."""
 
-    field_order = ["ship_preference"]
+    # As on the new-order page: name beside phone, then the address two parts to a row.
+    field_order = [
+        "ship_preference",
+        "ship_to_name",
+        "ship_to_phone",
+        "ship_to_line1",
+        "ship_to_line2",
+        "ship_to_city",
+        "ship_to_region",
+        "ship_to_postal_code",
+        "ship_to_country",
+        "reason",
+    ]
 
     ship_preference = forms.ChoiceField(
         label="Ship preference", choices=Order.ShipPreference.choices

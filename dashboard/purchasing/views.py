@@ -13,6 +13,7 @@ from django.urls import path, reverse
 from django.views.decorators.http import require_POST
 
 from config.calendar import store_today
+from config.formats import format_date
 from inventory.models import PurchaseOrder, PurchaseOrderLine
 from orders import services
 
@@ -285,7 +286,9 @@ def po_line_reschedule(request: HttpRequest, pk: int) -> HttpResponse:
             request, "dashboard/purchasing/purchase_order_line_reschedule.html", context, status=400
         )
     moved = result.etas.customers
-    head = f"{line.purchase_order.number}: {line.product.sku} now expected {expected:%Y-%m-%d}. "
+    head = (
+        f"{line.purchase_order.number}: {line.product.sku} now expected {format_date(expected)}. "
+    )
     if moved:
         messages.success(
             request,

@@ -14,6 +14,7 @@ from django.db.models.functions import Cast
 from django.utils import timezone
 
 from config.calendar import store_today
+from config.formats import format_date
 from inventory.locks import lock_stock, lock_stocks
 from inventory.models import Product, Stock
 from inventory.stock import stocks_touch
@@ -127,7 +128,9 @@ def _eta_write(
             order_id=order_id,
             kind=OrderEvent.Kind.ETA_CHANGED,
             message="; ".join(
-                f"{c['sku']} ETA {c['old'] or 'none'} → {c['new'] or 'unknown'}" for c in lines
+                f"{c['sku']} ETA {format_date(c['old']) or 'none'} → "
+                f"{format_date(c['new']) or 'unknown'}"
+                for c in lines
             )[:300],
             data={"lines": lines, "reason": reason, "public_reason": public_reason},
             actor=_user(actor),

@@ -81,7 +81,7 @@ def refund_mark_issued(*, refund: Refund, reference: str, actor: Any = None) -> 
     reference = _required_reason(reference, what="Marking a refund issued")
     refund = Refund.objects.select_for_update().get(pk=refund.pk)
     if refund.issued_at is not None:
-        raise ValidationError(f"This refund was already issued on {refund.issued_at:%Y-%m-%d}.")
+        raise ValidationError(f"This refund was already issued on {format_date(refund.issued_at)}.")
     now = timezone.now()
     refund.issued_at = now
     refund.issued_by = _user(actor)
@@ -121,7 +121,7 @@ def refund_mark_failed(
     refund = Refund.objects.select_for_update().get(pk=refund.pk)
     if refund.failed_at is not None:
         raise ValidationError(
-            f"This refund's failure was already recorded on {refund.failed_at:%Y-%m-%d}."
+            f"This refund's failure was already recorded on {format_date(refund.failed_at)}."
         )
     was_issued = refund.issued_at is not None
     if was_issued:

@@ -12,7 +12,7 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
-from config.formats import count_noun
+from config.formats import count_noun, format_date
 from inventory.bounds import MAX_QUANTITY, validate_plausible_date
 from inventory.locks import lock_stock, lock_stocks
 from inventory.models import (
@@ -166,8 +166,8 @@ def _po_line_reschedule(
     _po_event(
         po=po,
         line=line,
-        message=f"{line.product.sku} now expected {expected_date:%Y-%m-%d} "
-        f"(was {old:%Y-%m-%d}): {reason}",
+        message=f"{line.product.sku} now expected {format_date(expected_date)} "
+        f"(was {format_date(old)}): {reason}",
         actor=actor,
         old=old.isoformat(),
         new=expected_date.isoformat(),

@@ -1,10 +1,14 @@
-/* Live availability: fetch the quote fragment for a row when its SKU or quantity changes. */
+/* Live availability: fetch the quote fragment for a row when its SKU or quantity changes.
+   Enter in a line row checks that row at once and stays in the field (a phone order is rarely
+   one line long, so Enter there must not place a half-typed order); Enter in any other field
+   places the order, exactly as the "Place order" button does. */
 (function () {
   var form = document.getElementById("order-new");
   if (!form) { return; }
   var url = form.getAttribute("data-quote-url");
   var rows = form.querySelectorAll("tr.line-row");
-  rows.forEach(function (row, index) {
+  var place = form.querySelector("button[data-place-order]");
+  rows.forEach(function (row) {
     var sku = row.querySelector(".quote-sku");
     var qty = row.querySelector(".quote-quantity");
     var out = row.querySelector(".quote");
@@ -35,6 +39,24 @@
     sku.addEventListener("input", later);
     qty.addEventListener("input", later);
     sku.addEventListener("change", refresh);
+    row.addEventListener("keydown", function (event) {
+      if (event.key !== "Enter" || event.isComposing) { return; }
+      if (event.target !== sku && event.target !== qty) { return; }
+      event.preventDefault();
+      clearTimeout(timer);
+      refresh();
+    });
+  });
+  // Enter in the other fields: the browser would press the form's first button ("Check
+  // availability"); press "Place order" instead. Buttons, links and lists keep their own Enter.
+  form.addEventListener("keydown", function (event) {
+    if (event.key !== "Enter" || event.isComposing || event.defaultPrevented || !place) { return; }
+    if (event.altKey || event.ctrlKey || event.metaKey || event.shiftKey) { return; }
+    var target = event.target;
+    if (!(target instanceof HTMLInputElement)) { return; }
+    if (["button", "submit", "reset", "image", "file"].indexOf(target.type) !== -1) { return; }
+    event.preventDefault();
+    form.requestSubmit(place);
   });
   var errors = document.getElementById("order-errors");
   if (errors) { errors.setAttribute("tabindex", "-1"); errors.focus(); }

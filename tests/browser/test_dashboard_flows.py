@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import pytest
 from django.contrib.auth.models import Group, Permission
 
+from config.formats import format_date
 from dashboard.access import GROUPS
 from inventory.models import Product, PurchaseOrder
 from inventory.services import PurchaseLineRequest, supplier_create
@@ -177,7 +178,7 @@ def test_a_manager_previews_and_saves_a_later_expected_date(
     page.wait_for_url(re.compile(rf"/dashboard/purchase-orders/{po.pk}/$"))
     message = page.locator(".message")
     assert message.inner_text() == (
-        f"{po.number}: LAMP-2 now expected {day(12).isoformat()}. "
+        f"{po.number}: LAMP-2 now expected {format_date(day(12))}. "
         "2 customers' ETAs moved; their emails are queued."
     )
     assert page.get_by_text("Port strike in Rotterdam").is_visible()  # the PO's history

@@ -360,6 +360,12 @@ def test_staff_change_an_orders_delivery_from_its_page(
     dialog.get_by_label("Postal code").fill("02110")
     dialog.get_by_label("Country").select_option("US")
     dialog.get_by_label("Why (optional)").fill("customer moved")
+    # All of it fits a laptop screen (1280 × 900): nothing to scroll to reach the buttons.
+    assert dialog.evaluate("d => d.scrollHeight <= d.clientHeight")
+    box = dialog.bounding_box()
+    assert box is not None
+    assert box["y"] >= 0
+    assert box["y"] + box["height"] <= HEIGHT
     page.screenshot(path=str(screenshot_dir / "order-change-delivery-dialog.png"))
     dialog.get_by_role("button", name="Change the delivery").click()
     page.wait_for_load_state()

@@ -131,7 +131,7 @@ def test_record_page_shows_deadline_notice_full_text_and_answer(
     # Shipment, cancellation and refund.
     assert "Shipped 1 unit by UPS, tracking 1Z1" in content
     assert "Cancelled 1 unit: The customer chose to cancel after a delay notice" in content
-    assert "25.00 due 2026-01-15" in content
+    assert "$25.00 due 15 Jan 2026" in content
     assert record_csv_url(order) in content
 
 
@@ -198,7 +198,7 @@ def test_csv_per_order_has_every_record_row(
     assert (placed, "Shipped", "Shipped 1 unit by UPS, tracking 1Z1") in events
     assert (placed, "First delay option notice", email_text(notice) + " [delivery: sent]") in events
     assert (answered, "Customer answered", "Cancel and refund") in events
-    assert (answered, "Refund owed", "25.00 due 2026-01-15") in events
+    assert (answered, "Refund owed", "$25.00 due 15 Jan 2026") in events
     assert [e for _, e, _ in events].count("Cancelled") == 1
     _, rows_from_selector = compliance_record(order_id=order.pk)
     assert len(events) == len(rows_from_selector)

@@ -14,10 +14,16 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from compliance.services import order_rule_evaluate
+from inventory.services import PurchaseLineRequest, supplier_create
 from notifications.models import Notification
 from orders.models import Order
 from orders.selectors import order_status_url
-from orders.services import order_cancel, order_flag_unreachable
+from orders.services import (
+    order_cancel,
+    order_flag_unreachable,
+    purchase_order_create,
+    purchase_order_line_reschedule,
+)
 from tests.factories import CustomerFactory, ProductFactory, place_order, staff_in
 
 pytestmark = pytest.mark.django_db
@@ -277,7 +283,7 @@ def test_the_order_page_shows_the_compliance_record(operations):
     order_rule_evaluate(order_id=order.pk)
     html = operations.get(reverse("dashboard:order", args=[order.pk])).content.decode()
     assert "Compliance record" in html
-    assert "Deadline: ship by 2026-04-01 (30 days after the order was properly completed)." in html
+    assert "Deadline: ship by 1 Apr 2026 (30 days after the order was properly completed)." in html
     assert "First delay option notice" in html
     assert "Delay notice sent, awaiting answer" in html
     assert "end of 1 May 2026" in html
@@ -294,3 +300,33 @@ def test_the_order_page_costs_a_fixed_number_of_queries(operations, shop):
     big = place_order(*[(p, 2) for p in products])
     order_cancel(order=big, reason="Too slow", line_ids=[big.lines.first().pk])
     assert queries(small) == queries(big)
+
+
+def test_timeline_texts_show_dates_in_the_store_format(operations):
+    """What the rule engine and a moved purchase order write in the timeline reads like every
+    other date on the page ("4 Apr 2026"), never "2026-04-04"."""
+    supplier = supplier_create(name="Acme Lighting", lead_time_days=10)
+    lamp = ProductFactory(sku="LAMP-4", on_hand=0, lead_time_days=10)
+    po = purchase_order_create(
+        supplier=supplier,
+        lines=[PurchaseLineRequest(lamp, 1, dt.date(2026, 3, 12))],
+        send=True,
+    )
+    order = place_order((lamp, 1))
+    order_rule_evaluate(order_id=order.pk)
+    purchase_order_line_reschedule(
+        line=po.lines.get(), expected_date=dt.date(2026, 4, 20), reason="Port strike"
+    )
+    order_rule_evaluate(order_id=order.pk)
+
+    html = operations.get(reverse("dashboard:order", args=[order.pk])).content.decode()
+    timeline = html.split('id="h-timeline"')[1].split("</section>")[0]
+
+    assert "Deadline: ship by 1 Apr 2026 (30 days after the order was properly completed)." in (
+        timeline
+    )
+    assert "LAMP-4 ETA 13 Mar 2026 → 21 Apr 2026"  # a day of handling in timeline
+    assert "First delay notice (branch S): revised date 21 Apr 2026; deadline 1 Apr 2026." in (
+        timeline
+    )
+    assert re.findall(r"\d{4}-\d{2}-\d{2}", re.sub(r'datetime="[^"]*"', "", timeline)) == []

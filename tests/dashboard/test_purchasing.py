@@ -11,6 +11,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
+from config.formats import format_date
 from dashboard.purchasing import selectors as selectors_purchasing
 from dashboard.purchasing.selectors import reschedule_preview
 from inventory.models import Product, PurchaseOrder, PurchaseOrderLine
@@ -470,7 +471,7 @@ def test_the_reschedule_screen_previews_then_saves(managed, lamp):
 
     assert saved.redirect_chain == [(reverse("dashboard:purchase_order", args=[first.pk]), 302)]
     assert (
-        f"{first.number}: LAMP now expected {day(12).isoformat()}. "
+        f"{first.number}: LAMP now expected {format_date(day(12))}. "
         "2 customers&#x27; ETAs moved; their emails are queued."
     ) in text(saved)
     assert etas(product) == [day(11), day(11), day(13), day(15)]
@@ -479,8 +480,9 @@ def test_the_reschedule_screen_previews_then_saves(managed, lamp):
     )
     assert sorted(queued.values_list("recipient", flat=True)) == ["a@x.com", "c@x.com"]
     assert all(n.facts["reasons"] == ["Port strike"] for n in queued)
-    assert f"LAMP now expected {day(12):%Y-%m-%d} (was {day(5):%Y-%m-%d}): Port strike" in text(
-        saved
+    assert (
+        f"LAMP now expected {format_date(day(12))} (was {format_date(day(5))}): Port strike"
+        in text(saved)
     )  # the PO's history
 
 
