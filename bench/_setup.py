@@ -39,22 +39,29 @@ def bootstrap() -> None:
 
 
 @contextmanager
-def bench_database() -> Iterator[str]:
+def bench_database(*, keep: bool = False) -> Iterator[str]:
     """Create an empty, migrated database for the run and drop it at the end.
 
     The name is `test_NAME_bench` (`test_NAME` when NAME already ends in "bench"), so
     neither the real database nor a test database kept by pytest (`test_NAME`) is touched.
+    With `keep` the database is `…_kept`: an existing one is reused (migrated forward) and left
+    in place afterwards.
     """
     from django.db import connection
 
     old_name = connection.settings_dict["NAME"]
     test = connection.settings_dict.setdefault("TEST", {})
     test["NAME"] = f"test_{old_name}" if old_name.endswith("bench") else f"test_{old_name}_bench"
-    name = connection.creation.create_test_db(verbosity=0, autoclobber=True, keepdb=False)
+    if keep:
+        # A name of its own, so a run without `keep` never drops the kept data.
+        test["NAME"] += "_kept"
+    name = connection.creation.create_test_db(
+        verbosity=0, autoclobber=True, keepdb=keep, serialize=False
+    )
     try:
         yield name
     finally:
-        connection.creation.destroy_test_db(old_name, verbosity=0, keepdb=False)
+        connection.creation.destroy_test_db(old_name, verbosity=0, keepdb=keep)
 
 
 def emit(name: str, value: Any, digits: int = 4) -> None:

@@ -168,6 +168,14 @@ class Order(models.Model):
 
     class Meta:
         ordering = ["-placed_at", "-id"]
+        indexes = [
+            # The few orders whose customer cannot be reached (the overview's figure, a filter).
+            models.Index(
+                fields=["customer_unreachable_at"],
+                name="order_unreachable_idx",
+                condition=Q(customer_unreachable_at__isnull=False),
+            ),
+        ]
         constraints = [
             # An external id is unique per channel (and among orders without a channel).
             models.UniqueConstraint(
@@ -263,6 +271,28 @@ class OrderLine(models.Model):
                 fields=["product"],
                 name="orderline_allocated_idx",
                 condition=Q(quantity_allocated__gt=0),
+            ),
+            # The orders holding stock (the ready-to-ship list), read from the index alone.
+            models.Index(
+                fields=["order"],
+                name="orderline_allocated_order_idx",
+                condition=Q(quantity_allocated__gt=0),
+            ),
+            # Every figure about the waiting lines (the products board's and the queue's units
+            # per product, the overview's totals, ages and revenue) from the index alone: the
+            # heap rows of hundreds of thousands of waiting lines are never read.
+            models.Index(
+                fields=["product"],
+                include=[
+                    "quantity_backordered",
+                    "unit_price",
+                    "order",
+                    "queued_at",
+                    "eta",
+                    "later_subscription_issue",
+                ],
+                name="orderline_waiting_idx",
+                condition=Q(quantity_backordered__gt=0),
             ),
             # Lines that waited (only they get an ETA) and wait no longer: the overview's
             # backordered series looks for those whose wait ended recently.

@@ -112,5 +112,6 @@ def test_the_dashboard_benchmark_smoke_run_times_every_list_first_and_deepest():
             )
             assert figures[f"dashboard.{page}_{where}_rows"] != "0"
     assert "dashboard.overview_first_ms" in figures
+    assert re.fullmatch(r"\d+\.\d", figures.get("dashboard.overview_computed_ms", "")), figures
     assert "dashboard.orders_page_30_ms" in figures
     assert not [name for name in figures if name.endswith("_status")]

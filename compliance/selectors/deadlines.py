@@ -15,7 +15,7 @@ from config.calendar import add_working_days, end_of_store_day, store_date
 from config.formats import format_date
 from orders.models import Order, OrderLine
 
-from ..models import DelayNotice, OrderCompliance
+from ..models import DATED_STATE_VALUES, DelayNotice, OrderCompliance
 from .outlook import notice_given_at
 
 EXEMPT_PAYMENT_METHODS: dict[str, str] = {
@@ -85,12 +85,7 @@ def ship_by_limit(*, order: Order, compliance: OrderCompliance | None) -> dt.dat
 
 
 # Compliance states in which the order is still held to a date (an indefinite consent has none).
-DATED_STATES = (
-    OrderCompliance.State.ON_TIME,
-    OrderCompliance.State.NOTICE_SENT,
-    OrderCompliance.State.CONSENTED,
-    OrderCompliance.State.RENEWED_NOTICE_SENT,
-)
+DATED_STATES = tuple(OrderCompliance.State(value) for value in DATED_STATE_VALUES)
 
 
 def ship_by_expression(compliance: str = "compliance__") -> Case:

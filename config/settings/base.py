@@ -316,6 +316,9 @@ NOTIFICATION_SWEEP_AFTER_MINUTES = env.int("NOTIFICATION_SWEEP_AFTER_MINUTES", d
 # Emails one drain claims and sends over one connection, and the seconds it may spend sending
 # them (well under the task's soft time limit; rows not reached go to the next drain).
 NOTIFICATION_DRAIN_BATCH = env.int("NOTIFICATION_DRAIN_BATCH", default=50)
+# The overview's figures are kept this many seconds at most; any change to an order (each writes
+# an event to its timeline) or a new email recomputes them at once.
+OVERVIEW_CACHE_SECONDS = env.int("OVERVIEW_CACHE_SECONDS", default=60)
 NOTIFICATION_DRAIN_SECONDS = env.int("NOTIFICATION_DRAIN_SECONDS", default=30)
 # A row still 'sending' after this long lost its worker mid-send; the sweep sends it again (with
 # the same Message-ID). Longer than a send can take (the task's hard limit is 90 s).

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import path, reverse
@@ -16,6 +15,7 @@ from orders.services import shipment_create
 
 from ..access import operations_required
 from ..lists.views import saved_views_context
+from ..paging import BoundedPaginator
 from ..params import MAX_ID, id_param
 from ..submissions import single_submission
 from .forms import ShipForm
@@ -43,7 +43,7 @@ def _order_or_404(order_id: int) -> Order:
 @operations_required
 def ship(request: HttpRequest) -> HttpResponse:
     today = store_today()
-    page = Paginator(ready_to_ship(today=today), PAGE_SIZE).get_page(request.GET.get("page"))
+    page = BoundedPaginator(ready_to_ship(today=today), PAGE_SIZE).get_page(request.GET.get("page"))
     return render(
         request,
         "dashboard/shipping/ship.html",

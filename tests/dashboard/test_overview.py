@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 import time_machine
+from django.core.cache import cache
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
@@ -206,3 +207,29 @@ def test_the_overview_costs_the_same_queries_for_10_lines_as_for_150(client):
     more_history(28)
     assert OrderLine.objects.count() == 150
     assert overview_queries(client) == small
+
+
+def test_the_overview_keeps_its_figures_until_an_order_changes(client, settings):
+    settings.OVERVIEW_CACHE_SECONDS = 60
+    cache.clear()
+    lamp = ProductFactory(sku="LAMP", name="Desk lamp", unit_price=Decimal("25.00"))
+    place_order((lamp, 3))
+    client.force_login(staff_in("Operations"))
+    first = client.get(reverse("dashboard:overview")).content.decode()
+    assert stat_value(first, "Backordered units") == "3"
+
+    # Nothing changed: the same figures, without computing them again (the other period's
+    # figures are computed on their first visit).
+    with CaptureQueriesContext(connection) as kept:
+        again = client.get(reverse("dashboard:overview")).content.decode()
+    with CaptureQueriesContext(connection) as computed:
+        client.get(reverse("dashboard:overview"), {"days": 90})
+    assert stat_value(again, "Backordered units") == "3"
+    assert len(kept.captured_queries) + 8 == len(computed.captured_queries)
+
+    # A new order writes an event to its timeline: the next visit counts it.
+    place_order((lamp, 2))
+    page = client.get(reverse("dashboard:overview")).content.decode()
+    assert stat_value(page, "Backordered units") == "5"
+    assert stat_value(page, "Orders waiting") == "2"
+    cache.clear()

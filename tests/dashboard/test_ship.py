@@ -79,6 +79,20 @@ def test_the_list_costs_the_same_queries_for_10_or_60_orders(operations):
     assert ten == 8
 
 
+def test_the_count_stops_at_the_limit_and_says_so(operations, monkeypatch):
+    monkeypatch.setattr("dashboard.paging.COUNT_LIMIT", 3)
+    product = ProductFactory(on_hand=500)
+    for _ in range(3):
+        place_order((product, 1))
+    page = operations.get(reverse("dashboard:ship")).content.decode()
+    assert "3 orders with allocated units to ship" in page
+
+    place_order((product, 1))
+    place_order((product, 1))
+    page = operations.get(reverse("dashboard:ship")).content.decode()
+    assert "3+ orders with allocated units to ship" in page
+
+
 def test_shipping_an_order_with_tracking_marks_it_shipped(operations):
     phone = ProductFactory(sku="PHONE-1", on_hand=5)
     order = place_order((phone, 2))
