@@ -13,7 +13,7 @@ from config.formats import count_noun, format_money
 
 from ..access import can_manage, operations_required
 from ..charts import bar_chart, hbar_chart, line_chart
-from ..orders.selectors import AWAITING_ANSWER
+from ..lists.filters import AWAITING_ANSWER
 from ..params import choice_param
 from .selectors import SERIES_DAYS, chart_label
 from .selectors import overview as overview_figures
