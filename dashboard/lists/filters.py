@@ -25,6 +25,11 @@ DEADLINE_WINDOWS = {
     OVERDUE: "Ship-by date passed",
     **{str(days): f"Due within {days} days" for days in WINDOW_DAYS},
 }
+# The same windows over a purchase order's next expected date.
+DUE_WINDOWS = {
+    OVERDUE: "Expected date passed",
+    **{str(days): f"Due within {days} days" for days in WINDOW_DAYS},
+}
 NO_CHANNEL = "none"
 # A date that sorts after every real one, for rows with no date (keyset sorts never see NULL).
 NO_DATE = dt.date(9999, 12, 31)
@@ -35,7 +40,7 @@ def window_q(field: str, window: str, *, today: dt.date) -> Q:
     "30": from today, both included)."""
     if window == OVERDUE:
         return Q(**{f"{field}__lt": today})
-    if window in DEADLINE_WINDOWS:
+    if window in DEADLINE_WINDOWS or window in DUE_WINDOWS:
         last = today + dt.timedelta(days=int(window))
         return Q(**{f"{field}__gte": today, f"{field}__lte": last})
     return Q()
