@@ -69,7 +69,8 @@ def overview(request: HttpRequest) -> HttpResponse:
             else "under a day"
             if oldest_days == 0
             else count_noun(oldest_days, "day"),
-            queue,
+            # The queue with the longest wait on top.
+            f"{queue}?sort=-waited",
             tone="bad" if (oldest_days or 0) > 30 else "warn" if (oldest_days or 0) > 14 else "",
         ),
         Stat(
