@@ -22,9 +22,11 @@ _CURSOR_SEPARATOR = "~"
 class Sort:
     """A column the list may be sorted by: `key` in the query string (?sort=key, ?sort=-key
     for descending), the ORM expression it orders on (never NULL) and how to read a cursor's
-    value back. `then` adds columns ordered after it (before the pk tiebreak), as (field,
-    parse); a field written "-field" runs against the list's direction (the queue: priority
-    high first, then the oldest). Only `field`'s values may contain the cursor separator."""
+    value back. `expression`, when given, is annotated as `field` only while the list is
+    sorted by it, so the other sorts never pay its joins. `then` adds columns ordered after it
+    (before the pk tiebreak), as (field, parse); a field written "-field" runs against the
+    list's direction (the queue: priority high first, then the oldest). Only `field`'s values
+    may contain the cursor separator."""
 
     key: str
     label: str
@@ -32,6 +34,7 @@ class Sort:
     parse: Callable[[str], Any] = str
     descending_first: bool = False
     then: tuple[tuple[str, Callable[[str], Any]], ...] = ()
+    expression: Any = None
 
     @property
     def columns(self) -> list[tuple[str, Callable[[str], Any], bool]]:
@@ -168,13 +171,16 @@ def keyset_page(
     descending = wanted.startswith("-") if known else sort.descending_first
     forward_order = _order(sort, descending=descending)
     backward_order = _order(sort, descending=not descending)
+    sorted_items = items
+    if sort.expression is not None:
+        sorted_items = items.annotate(**{sort.columns[0][0]: sort.expression})
 
     after = _read_cursor(request.GET.get("after", ""), sort)
     before = None if after else _read_cursor(request.GET.get("before", ""), sort)
     last = not after and not before and request.GET.get("last") == "1"
     # "Forward" means along the list's order: ascending values unless descending.
     if before or last:
-        walk = items.order_by(*backward_order)
+        walk = sorted_items.order_by(*backward_order)
         if before:
             walk = walk.filter(_past(sort, *before, forward=descending))
         rows = list(walk[: page_size + 1])
@@ -182,7 +188,7 @@ def keyset_page(
         rows = rows[:page_size][::-1]
         has_previous, has_next = more_before, bool(before)
     else:
-        walk = items.order_by(*forward_order)
+        walk = sorted_items.order_by(*forward_order)
         if after:
             walk = walk.filter(_past(sort, *after, forward=not descending))
         rows = list(walk[: page_size + 1])

@@ -227,22 +227,26 @@ class QueueFilters:
         )
 
 
+# What the queue sorts on beyond its own columns, each joined only while sorted by it (never
+# NULL: a line without a date or a compliance record sorts last going up).
+QUEUE_SORT_KEYS = {
+    "order_number": F("order__number"),
+    "customer_email": F("order__customer__email"),
+    "product_sku": F("product__sku"),
+    "eta_key": Coalesce("eta", Value(NO_DATE), output_field=DateField()),
+    "ship_by_key": Coalesce(
+        ship_by_expression("order__compliance__"), Value(NO_DATE), output_field=DateField()
+    ),
+    "consent_key": Coalesce("order__compliance__state", Value("")),
+}
+
+
 def queue_lines(*, filters: QueueFilters, today: dt.date) -> QuerySet[OrderLine]:
-    """The waiting lines the filters keep, in allocation order, lean: each carries only what
-    the queue sorts on (flat names, never NULL), so a page is read from the queue's index and
-    the few joins its sort needs. queue_lines_shown() adds the rest for one page."""
-    ship_by = ship_by_expression("order__compliance__")
+    """The waiting lines the filters keep, in allocation order, lean: only the line's own
+    columns, so a page is read from the queue's index (QUEUE_SORT_KEYS add what a sort on
+    another table needs). queue_lines_shown() adds the rest for one page."""
     lines = (
         OrderLine.objects.filter(quantity_backordered__gt=0)
-        .annotate(
-            order_number=F("order__number"),
-            customer_email=F("order__customer__email"),
-            product_sku=F("product__sku"),
-            eta_key=Coalesce("eta", Value(NO_DATE), output_field=DateField()),
-            ship_by=ship_by,
-            ship_by_key=Coalesce(ship_by, Value(NO_DATE), output_field=DateField()),
-            consent_key=Coalesce("order__compliance__state", Value("")),
-        )
         .only("pk", "priority", "queued_at", "quantity_backordered", "eta")
         .order_by(*QUEUE_ORDER)
     )
@@ -259,8 +263,11 @@ def queue_lines(*, filters: QueueFilters, today: dt.date) -> QuerySet[OrderLine]
         lines = lines.filter(at_risk_lines_q())
     if filters.supplier is not None:
         lines = lines.filter(product__preferred_supplier_id=filters.supplier)
+    if filters.deadline in DEADLINE_WINDOWS:
+        lines = lines.annotate(ship_by=ship_by_expression("order__compliance__")).filter(
+            window_q("ship_by", filters.deadline, today=today)
+        )
     return lines.filter(
-        window_q("ship_by", filters.deadline, today=today),
         consent_q("order__compliance__state", filters.consent),
         channel_q("order__channel", filters.channel),
     )

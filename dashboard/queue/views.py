@@ -28,6 +28,7 @@ from ..params import flag_param, id_param, next_path
 from ..submissions import single_submission
 from .forms import PrioritiseForm, QueueCancelForm
 from .selectors import (
+    QUEUE_SORT_KEYS,
     QueueFilters,
     cancelling_owes_refund,
     queue_line,
@@ -48,15 +49,17 @@ def _back(request: HttpRequest) -> str:
 QUEUE_SORTS = [
     # The allocation order: prioritised lines first, then the oldest (the "#" column).
     Sort("queue", "#", "-priority", int, then=(("queued_at", parse_datetime),)),
-    Sort("order", "Order", "order_number"),
-    Sort("customer", "Customer", "customer_email"),
-    Sort("product", "Product", "product_sku"),
+    Sort("order", "Order", "order_number", expression=QUEUE_SORT_KEYS["order_number"]),
+    Sort("customer", "Customer", "customer_email", expression=QUEUE_SORT_KEYS["customer_email"]),
+    Sort("product", "Product", "product_sku", expression=QUEUE_SORT_KEYS["product_sku"]),
     Sort("waiting", "Waiting", "quantity_backordered", int, descending_first=True),
     # Waited longest first: the days waited grow as queued_at goes back.
     Sort("waited", "Waited", "-queued_at", parse_datetime, descending_first=True),
-    Sort("eta", "ETA", "eta_key", parse_date),
-    Sort("ship_by", "Ship by", "ship_by_key", parse_date),
-    Sort("consent", "Consent", "consent_key"),
+    Sort("eta", "ETA", "eta_key", parse_date, expression=QUEUE_SORT_KEYS["eta_key"]),
+    Sort(
+        "ship_by", "Ship by", "ship_by_key", parse_date, expression=QUEUE_SORT_KEYS["ship_by_key"]
+    ),
+    Sort("consent", "Consent", "consent_key", expression=QUEUE_SORT_KEYS["consent_key"]),
 ]
 
 
