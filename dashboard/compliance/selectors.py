@@ -3,19 +3,21 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 
 from django.db.models import (
     Count,
+    DateField,
     Exists,
     F,
     IntegerField,
     OuterRef,
     Q,
+    QuerySet,
     Subquery,
     Sum,
+    Value,
 )
 from django.db.models.expressions import Combinable
 from django.db.models.functions import Coalesce
@@ -31,6 +33,8 @@ from orders.models import (
     OrderLine,
     Refund,
 )
+
+from ..lists.filters import DEADLINE_WINDOWS, NO_DATE, consent_choices, consent_q, window_q
 
 DEADLINE_WINDOW_DAYS = 14
 
@@ -49,10 +53,68 @@ def _order_line_sum(expression: Combinable) -> Subquery:
 # --- compliance --------------------------------------------------------------------------------
 
 
+# The deadline list's windows: by default what passed or falls due within DEADLINE_WINDOW_DAYS
+# (what the screen's card counts), else one of the lists' windows or any date.
+DEADLINES_DEFAULT = ""
+DEADLINES_ANY = "any"
+COMPLIANCE_WINDOWS = {
+    DEADLINES_DEFAULT: f"Passed or due within {DEADLINE_WINDOW_DAYS} days",
+    **DEADLINE_WINDOWS,
+    DEADLINES_ANY: "Any date",
+}
+
+
+UNDATED_STATES = set(OrderCompliance.State.values) - set(DATED_STATES)
+
+
+def deadline_consent_choices() -> list[tuple[str, str]]:
+    """The consent states an order with a ship-by date can be in, "awaiting an answer" first."""
+    return [(value, label) for value, label in consent_choices() if value not in UNDATED_STATES]
+
+
+def compliance_deadlines(
+    *, today: dt.date, window: str = DEADLINES_DEFAULT, consent: str = ""
+) -> QuerySet[OrderCompliance]:
+    """Orders not yet fully shipped or cancelled with a ship-by date in the window, soonest
+    first, with their units to ship and backordered (and, never NULL, what the list sorts on)."""
+    unfinished = Exists(
+        OrderLine.objects.filter(
+            order=OuterRef("order"), quantity__gt=F("quantity_shipped") + F("quantity_cancelled")
+        )
+    )
+    deadlines = (
+        OrderCompliance.objects.filter(unfinished, state__in=DATED_STATES)
+        .annotate(ship_by=ship_by_expression(""))
+        .filter(ship_by__isnull=False)
+    )
+    if window == DEADLINES_DEFAULT or window not in COMPLIANCE_WINDOWS:
+        deadlines = deadlines.filter(ship_by__lte=today + dt.timedelta(days=DEADLINE_WINDOW_DAYS))
+    elif window != DEADLINES_ANY:
+        deadlines = deadlines.filter(window_q("ship_by", window, today=today))
+    return (
+        deadlines.filter(consent_q("state", consent))
+        .annotate(
+            units_open=Coalesce(
+                _order_line_sum(F("quantity") - F("quantity_shipped") - F("quantity_cancelled")),
+                0,
+            ),
+            units_backordered=Coalesce(_order_line_sum(F("quantity_backordered")), 0),
+            order_number=F("order__number"),
+            customer_email=F("order__customer__email"),
+            deadline_key=Coalesce("deadline", Value(NO_DATE), output_field=DateField()),
+        )
+        .select_related("order__customer")
+        .order_by("ship_by", "order_id")
+    )
+
+
+def deadlines_due_count(*, today: dt.date) -> int:
+    """How many orders the default deadline list holds (the screen's card)."""
+    return compliance_deadlines(today=today).count()
+
+
 @dataclass(frozen=True)
 class ComplianceScreen:
-    deadlines: Sequence[OrderCompliance]
-    deadlines_total: int
     notices: list[DelayNotice]
     cancellations: list[OrderEvent]
     refunds: list[Refund]
@@ -68,26 +130,8 @@ class ComplianceScreen:
 
 
 def compliance_screen(*, today: dt.date, limit: int = 100) -> ComplianceScreen:
-    """Deadlines coming up, notices awaiting an answer, automatic cancellations, refunds owed."""
-    unfinished = Exists(
-        OrderLine.objects.filter(
-            order=OuterRef("order"), quantity__gt=F("quantity_shipped") + F("quantity_cancelled")
-        )
-    )
-    deadlines = (
-        OrderCompliance.objects.filter(state__in=DATED_STATES)
-        .annotate(ship_by=ship_by_expression(""))
-        .filter(unfinished, ship_by__lte=today + dt.timedelta(days=DEADLINE_WINDOW_DAYS))
-        .annotate(
-            units_open=Coalesce(
-                _order_line_sum(F("quantity") - F("quantity_shipped") - F("quantity_cancelled")),
-                0,
-            ),
-            units_backordered=Coalesce(_order_line_sum(F("quantity_backordered")), 0),
-        )
-        .select_related("order__customer")
-        .order_by("ship_by", "order_id")
-    )
+    """Notices awaiting an answer, automatic cancellations, refunds owed (the deadlines are a
+    list of their own: compliance_deadlines)."""
     latest_notice = Subquery(
         DelayNotice.objects.filter(order=OuterRef("order"))
         .order_by("-sent_at", "-id")
@@ -123,10 +167,7 @@ def compliance_screen(*, today: dt.date, limit: int = 100) -> ComplianceScreen:
     refunds = open_refunds.select_related("order__customer", "order_line__product").order_by(
         "due_date", "id"
     )
-    deadline_rows = list(deadlines[:limit])
     return ComplianceScreen(
-        deadlines=deadline_rows,
-        deadlines_total=(len(deadline_rows) if len(deadline_rows) < limit else deadlines.count()),
         notices=list(notices[:limit]),
         cancellations=list(cancellations[:limit]),
         refunds=list(refunds[:limit]),

@@ -26,9 +26,18 @@ from orders.models import Order, Refund
 from orders.services import refund_mark_failed, refund_mark_issued
 
 from ..access import managers_required
+from ..lists import Sort, keyset_page, parse_date
 from ..orders.forms import FollowUpDoneForm, RefundFailedForm, RefundIssueForm
 from ..submissions import single_submission
-from .selectors import DEADLINE_WINDOW_DAYS, compliance_screen
+from .selectors import (
+    COMPLIANCE_WINDOWS,
+    DEADLINE_WINDOW_DAYS,
+    DEADLINES_DEFAULT,
+    compliance_deadlines,
+    compliance_screen,
+    deadline_consent_choices,
+    deadlines_due_count,
+)
 
 # Orders per round of queries in the export: memory stays flat however long the period.
 EXPORT_CHUNK = 500
@@ -38,16 +47,48 @@ def _default_period(today: dt.date) -> tuple[dt.date, dt.date]:
     return today.replace(day=1), today
 
 
+DEADLINE_PAGE_SIZE = 50
+DEADLINE_SORTS = [
+    Sort("ship_by", "Ship by", "ship_by", parse_date),
+    Sort("order", "Order", "order_number"),
+    Sort("customer", "Customer", "customer_email"),
+    Sort("state", "State", "state"),
+    Sort("units_open", "Units to ship", "units_open", int, descending_first=True),
+    Sort("backordered", "Backordered", "units_backordered", int, descending_first=True),
+    Sort("deadline", "Shipment deadline", "deadline_key", parse_date),
+]
+
+
 @require_GET
 @managers_required
 def compliance(request: HttpRequest) -> HttpResponse:
     today = store_today()
     start, end = _default_period(today)
+    window = request.GET.get("deadline", "")[:10]
+    window = window if window in COMPLIANCE_WINDOWS else DEADLINES_DEFAULT
+    consent = request.GET.get("consent", "")[:30]
+    deadlines = keyset_page(
+        request,
+        compliance_deadlines(today=today, window=window, consent=consent),
+        sorts=DEADLINE_SORTS,
+        page_size=DEADLINE_PAGE_SIZE,
+    )
+    filtered = window != DEADLINES_DEFAULT or bool(consent)
     return render(
         request,
         "dashboard/compliance/compliance.html",
         {
             "screen": compliance_screen(today=today),
+            "deadlines": deadlines,
+            # The card counts the list as it opens, whatever this one is filtered to.
+            "deadlines_due": (
+                f"{deadlines_due_count(today=today):,}" if filtered else deadlines.count_label
+            ),
+            "deadline_window": window,
+            "deadline_windows": COMPLIANCE_WINDOWS.items(),
+            "deadline_consent": consent,
+            "consents": deadline_consent_choices(),
+            "deadlines_filtered": filtered,
             "today": today,
             "window_days": DEADLINE_WINDOW_DAYS,
             "export_start": start,

@@ -22,13 +22,27 @@ _CURSOR_SEPARATOR = "~"
 class Sort:
     """A column the list may be sorted by: `key` in the query string (?sort=key, ?sort=-key
     for descending), the ORM expression it orders on (never NULL) and how to read a cursor's
-    value back."""
+    value back. `expression`, when given, is annotated as `field` only while the list is
+    sorted by it, so the other sorts never pay its joins. `then` adds columns ordered after it
+    (before the pk tiebreak), as (field, parse); a field written "-field" runs against the
+    list's direction (the queue: priority high first, then the oldest). Only `field`'s values
+    may contain the cursor separator."""
 
     key: str
     label: str
     field: str
     parse: Callable[[str], Any] = str
     descending_first: bool = False
+    then: tuple[tuple[str, Callable[[str], Any]], ...] = ()
+    expression: Any = None
+
+    @property
+    def columns(self) -> list[tuple[str, Callable[[str], Any], bool]]:
+        """(field, parse, runs against the list's direction) of each column, in order."""
+        return [
+            (name.removeprefix("-"), parse, name.startswith("-"))
+            for name, parse in ((self.field, self.parse), *self.then)
+        ]
 
 
 @dataclass(frozen=True)
@@ -57,6 +71,11 @@ class KeysetPage:
     query: str
 
     @property
+    def links(self) -> dict[str, SortLink]:
+        """The header links by sort key, for templates (page.links.number)."""
+        return {link.key: link for link in self.sort_links}
+
+    @property
     def count_label(self) -> str:
         return f"{self.count:,}+" if self.count_is_bounded else f"{self.count:,}"
 
@@ -76,29 +95,46 @@ def parse_datetime(value: str) -> dt.datetime:
     return parsed
 
 
-def _cursor(value: Any, pk: int) -> str:
-    text = value.isoformat() if isinstance(value, dt.date | dt.datetime) else str(value)
-    return f"{text}{_CURSOR_SEPARATOR}{pk}"
+def _text(value: Any) -> str:
+    return value.isoformat() if isinstance(value, dt.date | dt.datetime) else str(value)
 
 
-def _read_cursor(raw: str, sort: Sort) -> tuple[Any, int] | None:
-    """(value, pk) from a cursor in the query string; None when it is not one of ours."""
-    text, separator, pk_text = raw.rpartition(_CURSOR_SEPARATOR)
-    if not separator or not pk_text.isascii() or not pk_text.isdigit():
+def _cursor(values: Sequence[Any], pk: int) -> str:
+    return _CURSOR_SEPARATOR.join([*(_text(value) for value in values), str(pk)])
+
+
+def _read_cursor(raw: str, sort: Sort) -> tuple[list[Any], int] | None:
+    """(values, pk) from a cursor in the query string; None when it is not one of ours."""
+    columns = sort.columns
+    parts = raw.rsplit(_CURSOR_SEPARATOR, len(columns))
+    if len(parts) != len(columns) + 1:
+        return None
+    *texts, pk_text = parts
+    if not pk_text.isascii() or not pk_text.isdigit():
         return None
     pk = int(pk_text)
     if not 0 < pk <= MAX_ID:
         return None
     try:
-        return sort.parse(text), pk
+        return [parse(text) for (_, parse, _), text in zip(columns, texts, strict=True)], pk
     except (ValueError, TypeError, ArithmeticError):
         return None
 
 
-def _past(sort: Sort, value: Any, pk: int, *, forward: bool) -> Q:
-    """Rows after (value, pk) in the walking direction."""
-    lookup = "gt" if forward else "lt"
-    return Q(**{f"{sort.field}__{lookup}": value}) | Q(**{sort.field: value, f"pk__{lookup}": pk})
+def _past(sort: Sort, values: Sequence[Any], pk: int, *, forward: bool) -> Q:
+    """Rows after (values, pk) in the walking direction: `forward` walks the first column up
+    (unless it runs against the list), the pk up."""
+    past = Q(**{f"pk__{'gt' if forward else 'lt'}": pk})
+    for (name, _, against), value in reversed(list(zip(sort.columns, values, strict=True))):
+        lookup = "gt" if forward != against else "lt"
+        past = Q(**{f"{name}__{lookup}": value}) | (Q(**{name: value}) & past)
+    return past
+
+
+def _order(sort: Sort, *, descending: bool) -> list[str]:
+    return [("-" if descending != against else "") + name for name, _, against in sort.columns] + [
+        ("-" if descending else "") + "pk"
+    ]
 
 
 def _href(query: QueryDict, **changes: str) -> str:
@@ -121,26 +157,30 @@ def keyset_page(
     *,
     sorts: Sequence[Sort],
     page_size: int,
+    detail: Callable[[list[Any]], list[Any]] | None = None,
 ) -> KeysetPage:
     """The page of `items` the query string asks for: ?sort=[-]key picks one of `sorts` (the
     first by default, an unknown key falls back to it), ?after=/?before= a cursor, ?last=1
-    the last page. Ties are broken by pk in the same direction, so the order is stable."""
+    the last page. Ties are broken by pk in the same direction, so the order is stable.
+    `detail` turns the page's rows (lean: what the cursors need) into the rows shown, in the
+    same order: a list whose rows cost a join or a count each pays it for one page only."""
     by_key = {sort.key: sort for sort in sorts}
     wanted = request.GET.get("sort", "")
     sort = by_key.get(wanted.removeprefix("-"), sorts[0])
     known = wanted.removeprefix("-") in by_key
     descending = wanted.startswith("-") if known else sort.descending_first
-    prefix = "-" if descending else ""
-    forward_order = [f"{prefix}{sort.field}", f"{prefix}pk"]
-    flipped = "" if descending else "-"
-    backward_order = [f"{flipped}{sort.field}", f"{flipped}pk"]
+    forward_order = _order(sort, descending=descending)
+    backward_order = _order(sort, descending=not descending)
+    sorted_items = items
+    if sort.expression is not None:
+        sorted_items = items.annotate(**{sort.columns[0][0]: sort.expression})
 
     after = _read_cursor(request.GET.get("after", ""), sort)
     before = None if after else _read_cursor(request.GET.get("before", ""), sort)
     last = not after and not before and request.GET.get("last") == "1"
     # "Forward" means along the list's order: ascending values unless descending.
     if before or last:
-        walk = items.order_by(*backward_order)
+        walk = sorted_items.order_by(*backward_order)
         if before:
             walk = walk.filter(_past(sort, *before, forward=descending))
         rows = list(walk[: page_size + 1])
@@ -148,7 +188,7 @@ def keyset_page(
         rows = rows[:page_size][::-1]
         has_previous, has_next = more_before, bool(before)
     else:
-        walk = items.order_by(*forward_order)
+        walk = sorted_items.order_by(*forward_order)
         if after:
             walk = walk.filter(_past(sort, *after, forward=not descending))
         rows = list(walk[: page_size + 1])
@@ -158,24 +198,22 @@ def keyset_page(
 
     query = request.GET.copy()
     count, bounded = _bounded_count(items)
-    value_of = _value_getter(sort.field)
+    getters = [_value_getter(name) for name, _, _ in sort.columns]
+
+    def cursor(row: Any) -> str:
+        return _cursor([value(row) for value in getters], row.pk)
+
     current = ("-" if descending else "") + sort.key
     links = _sort_links(query, sorts, active=sort, descending=descending)
     base = query.copy()
     base["sort"] = current
     return KeysetPage(
-        rows=rows,
+        rows=detail(rows) if detail is not None and rows else rows,
         count=count,
         count_is_bounded=bounded,
         first_href=_href(base) if has_previous else "",
-        previous_href=(
-            _href(base, before=_cursor(value_of(rows[0]), rows[0].pk))
-            if has_previous and rows
-            else ""
-        ),
-        next_href=(
-            _href(base, after=_cursor(value_of(rows[-1]), rows[-1].pk)) if has_next and rows else ""
-        ),
+        previous_href=(_href(base, before=cursor(rows[0])) if has_previous and rows else ""),
+        next_href=(_href(base, after=cursor(rows[-1])) if has_next and rows else ""),
         last_href=_href(base, last="1") if has_next else "",
         sort=sort,
         descending=descending,

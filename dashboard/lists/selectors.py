@@ -9,7 +9,13 @@ from django.db.models import QuerySet
 from ..models import SavedView
 
 # The lists that keep saved views: list name → the URL name of its screen.
-LISTS = {"orders": "dashboard:orders", "queue": "dashboard:queue", "ship": "dashboard:ship"}
+LISTS = {
+    "orders": "dashboard:orders",
+    "queue": "dashboard:queue",
+    "ship": "dashboard:ship",
+    "products": "dashboard:products",
+    "purchase_orders": "dashboard:purchase_orders",
+}
 
 
 def saved_views(*, user: Any, list_name: str) -> QuerySet[SavedView]:

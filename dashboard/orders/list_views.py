@@ -21,20 +21,18 @@ from orders.services import order_cancel, shipment_create
 
 from ..access import can_manage, operations_required
 from ..lists import Sort, keyset_page, parse_date, parse_datetime
-from ..lists.views import saved_views_context
-from ..params import flag_param, id_param
-from ..submissions import single_submission
-from .selectors import (
+from ..lists.filters import (
     AWAITING_ANSWER,
     DEADLINE_WINDOWS,
     NO_CHANNEL,
-    OrderFilters,
     channel_choices,
     consent_choices,
-    order_rows,
-    orders_by_id,
     supplier_choices,
 )
+from ..lists.views import saved_views_context
+from ..params import flag_param, id_param
+from ..submissions import single_submission
+from .selectors import OrderFilters, order_rows, orders_by_id
 
 PAGE_SIZE = 50
 # At most this many orders per bulk action: each is its own transaction.

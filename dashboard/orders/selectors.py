@@ -33,7 +33,7 @@ from compliance.selectors import (
     compliance_record,
     ship_by_expression,
 )
-from inventory.models import Product, Supplier
+from inventory.models import Product
 from notifications.models import Notification
 from orders.models import (
     Customer,
@@ -46,7 +46,8 @@ from orders.models import (
     ShipmentLine,
 )
 from orders.selectors import order_status_url, usual_quantity
-from storefront.models import SalesChannel
+
+from ..lists.filters import DEADLINE_WINDOWS, NO_DATE, channel_q, consent_q, window_q
 
 # What a customer never sees: emails that went to staff.
 STAFF_NOTIFICATION_KINDS = (
@@ -68,22 +69,8 @@ def _line_sum(expression: str | Combinable, output: IntegerField | DecimalField)
 # --- the orders list ---------------------------------------------------------------------------
 
 
-# Consent filter values beyond the compliance states themselves.
-AWAITING_ANSWER = "awaiting_answer"
-AWAITING_ANSWER_STATES = (
-    OrderCompliance.State.NOTICE_SENT,
-    OrderCompliance.State.RENEWED_NOTICE_SENT,
-)
-# Deadline windows: "overdue" (ship-by date passed) or due within so many days from today.
-DEADLINE_WINDOWS = {
-    "overdue": "Ship-by date passed",
-    "7": "Due within 7 days",
-    "14": "Due within 14 days",
-    "30": "Due within 30 days",
-}
-NO_CHANNEL = "none"
 # A ship-by date that sorts after every real one, for orders the rule holds to no date.
-NO_SHIP_BY = dt.date(9999, 12, 31)
+NO_SHIP_BY = NO_DATE
 
 
 @dataclass(frozen=True)
@@ -171,19 +158,11 @@ def order_rows(*, filters: OrderFilters, today: dt.date) -> QuerySet[Order]:
         orders = orders.filter(at_risk_orders_q())
     if filters.unreachable:
         orders = orders.filter(customer_unreachable_at__isnull=False)
-    if filters.deadline == "overdue":
-        orders = orders.filter(ship_by__lt=today)
-    elif filters.deadline in DEADLINE_WINDOWS:
-        last = today + dt.timedelta(days=int(filters.deadline))
-        orders = orders.filter(ship_by__gte=today, ship_by__lte=last)
-    if filters.consent == AWAITING_ANSWER:
-        orders = orders.filter(compliance__state__in=AWAITING_ANSWER_STATES)
-    elif filters.consent in OrderCompliance.State.values:
-        orders = orders.filter(compliance__state=filters.consent)
-    if filters.channel == NO_CHANNEL:
-        orders = orders.filter(channel__isnull=True)
-    elif filters.channel.isascii() and filters.channel.isdigit():
-        orders = orders.filter(channel_id=int(filters.channel))
+    orders = orders.filter(
+        window_q("ship_by", filters.deadline, today=today),
+        consent_q("compliance__state", filters.consent),
+        channel_q("channel", filters.channel),
+    )
     if filters.supplier is not None:
         orders = orders.filter(
             Exists(
@@ -342,24 +321,6 @@ def unusual_line_quantities(*, lines: Sequence[tuple[int, Any]]) -> list[str]:
 
 
 # --- the orders list's choices and bulk actions ---------------------------------------------
-
-
-def channel_choices() -> list[tuple[int, str]]:
-    """(id, name) of the sales channels, for the list's channel filter."""
-    return list(SalesChannel.objects.order_by("name").values_list("pk", "name"))
-
-
-def supplier_choices() -> list[tuple[int, str]]:
-    """(id, name) of the suppliers, for the list's supplier filter."""
-    return list(Supplier.objects.order_by("name").values_list("pk", "name"))
-
-
-def consent_choices() -> list[tuple[str, str]]:
-    """The consent states to filter by, "awaiting an answer" (either notice) first."""
-    return [
-        (AWAITING_ANSWER, "Awaiting an answer (any notice)"),
-        *OrderCompliance.State.choices,
-    ]
 
 
 def orders_by_id(*, order_ids: Sequence[int]) -> list[Order]:

@@ -13,7 +13,7 @@ from config.formats import count_noun, format_money
 
 from ..access import can_manage, operations_required
 from ..charts import bar_chart, hbar_chart, line_chart
-from ..orders.selectors import AWAITING_ANSWER
+from ..lists.filters import AWAITING_ANSWER
 from ..params import choice_param
 from .selectors import SERIES_DAYS, chart_label
 from .selectors import overview as overview_figures
@@ -69,7 +69,8 @@ def overview(request: HttpRequest) -> HttpResponse:
             else "under a day"
             if oldest_days == 0
             else count_noun(oldest_days, "day"),
-            queue,
+            # The queue with the longest wait on top.
+            f"{queue}?sort=-waited",
             tone="bad" if (oldest_days or 0) > 30 else "warn" if (oldest_days or 0) > 14 else "",
         ),
         Stat(

@@ -13,7 +13,7 @@ from orders.services import ImportKind
 from orders.services.imports import MAX_IMPORT_BYTES
 
 from ..forms import StaffForm
-from .selectors import suppliers
+from .selectors import STOCK_STATES, suppliers
 
 POLICY_CHOICES = [
     ("", "Any policy"),
@@ -25,7 +25,11 @@ POLICY_CHOICES = [
 
 
 class ProductFilterForm(StaffForm):
-    q = forms.CharField(label="Search SKU or name", required=False)
+    q = forms.CharField(label="Search SKU or name", required=False, max_length=100)
+    stock = forms.ChoiceField(
+        label="Stock", required=False, choices=[("", "Any stock"), *STOCK_STATES.items()]
+    )
+    # Older links' checkboxes, the same as stock=backordered / stock=low.
     backordered = forms.BooleanField(label="Backordered only", required=False)
     low = forms.BooleanField(label="Low stock only", required=False)
     supplier = forms.TypedChoiceField(
@@ -37,7 +41,9 @@ class ProductFilterForm(StaffForm):
         super().__init__(*args, **kwargs)
         supplier = cast(forms.TypedChoiceField, self.fields["supplier"])
         supplier.choices = [("", "Any supplier")] + [(s.pk, s.name) for s in suppliers()]
-        self.fields["q"].widget.attrs.update({"type": "search", "placeholder": "SKU or name"})
+        self.fields["q"].widget.attrs.update(
+            {"type": "search", "placeholder": "SKU or name", "data-list-search": ""}
+        )
 
 
 class ImportUploadForm(StaffForm):

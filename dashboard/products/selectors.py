@@ -11,12 +11,22 @@ from django.db.models import (
     Value,
     When,
 )
+from django.db.models.functions import Coalesce
 
 from inventory.models import Product, PurchaseOrderLine, StockMovement, Supplier
 from inventory.selectors import open_purchase_lines, product_ledger
 from orders.selectors import product_replenishment
 
 # --- products ----------------------------------------------------------------------------
+
+
+# Stock states the board filters by.
+STOCK_STATES = {
+    "available": "Units available",
+    "none": "None available",
+    "backordered": "Customers waiting",
+    "low": "Low stock",
+}
 
 
 def availability_board(
@@ -26,8 +36,10 @@ def availability_board(
     low_stock_only: bool = False,
     supplier_id: int | None = None,
     policy: str = "",
+    stock: str = "",
 ) -> QuerySet[Product]:
-    """Every product with its stock figures, a reorder suggestion and a low-stock flag."""
+    """Every product with its stock figures, a reorder suggestion and a low-stock flag, and its
+    supplier's name ("" for none) to sort on. `stock` is one of STOCK_STATES."""
     products = product_replenishment().annotate(
         is_low=Case(
             When(
@@ -36,15 +48,20 @@ def availability_board(
             ),
             default=Value(False),
             output_field=BooleanField(),
-        )
+        ),
+        supplier_name=Coalesce("preferred_supplier__name", Value("")),
     )
     if search:
         products = products.filter(Q(sku__icontains=search) | Q(name__icontains=search))
     # Q() rather than keywords: these filter on annotations the type checker cannot see.
-    if backordered_only:
+    if backordered_only or stock == "backordered":
         products = products.filter(Q(backordered__gt=0))
-    if low_stock_only:
+    if low_stock_only or stock == "low":
         products = products.filter(Q(is_low=True))
+    if stock == "available":
+        products = products.filter(Q(available__gt=0))
+    elif stock == "none":
+        products = products.filter(Q(available__lte=0))
     if supplier_id is not None:
         products = products.filter(preferred_supplier_id=supplier_id)
     if policy == "preorder":

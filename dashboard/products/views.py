@@ -10,7 +10,7 @@ from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import path, reverse
-from django.views.decorators.http import require_http_methods
+from django.views.decorators.http import require_GET, require_http_methods
 
 from config.calendar import store_today
 from inventory.models import Product
@@ -24,6 +24,8 @@ from orders.services import (
 from orders.services.imports import MAX_IMPORT_BYTES, MAX_IMPORT_ROWS, ImportPlan
 
 from ..access import can_manage, managers_required, operations_required
+from ..lists import Sort, keyset_page
+from ..lists.views import saved_views_context
 from ..queue.selectors import backorder_queue, queue_rows
 from ..submissions import single_submission
 from .forms import ImportApplyForm, ImportUploadForm, ProductFilterForm
@@ -39,6 +41,20 @@ LEDGER_PAGE_SIZE = 25
 QUEUE_PREVIEW = 50
 
 
+PRODUCT_SORTS = [
+    Sort("product", "Product", "sku"),
+    Sort("supplier", "Supplier", "supplier_name"),
+    Sort("on_hand", "On hand", "on_hand", int, descending_first=True),
+    Sort("allocated", "Allocated", "allocated", int, descending_first=True),
+    Sort("available", "Available", "available", int, descending_first=True),
+    Sort("backordered", "Backordered", "backordered", int, descending_first=True),
+    Sort("incoming", "Incoming", "incoming", int, descending_first=True),
+    Sort("projected", "Projected", "projected", int, descending_first=True),
+    Sort("reorder", "Reorder", "suggested_quantity", int, descending_first=True),
+]
+
+
+@require_GET
 @operations_required
 def products(request: HttpRequest) -> HttpResponse:
     form = ProductFilterForm(request.GET or None)
@@ -49,8 +65,9 @@ def products(request: HttpRequest) -> HttpResponse:
         low_stock_only=bool(filters.get("low")),
         supplier_id=filters.get("supplier"),
         policy=filters.get("policy") or "",
+        stock=filters.get("stock") or "",
     )
-    page = Paginator(board, PAGE_SIZE).get_page(request.GET.get("page"))
+    page = keyset_page(request, board, sorts=PRODUCT_SORTS, page_size=PAGE_SIZE)
     return render(
         request,
         "dashboard/products/products.html",
@@ -59,6 +76,7 @@ def products(request: HttpRequest) -> HttpResponse:
             "page": page,
             "filtered": any(filters.values()),
             "can_manage": can_manage(request.user),
+            **saved_views_context(request, list_name="products"),
         },
     )
 

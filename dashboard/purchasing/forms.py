@@ -18,6 +18,7 @@ from inventory.bounds import (
 from inventory.models import Product, PurchaseOrder, PurchaseOrderLine, Supplier
 from inventory.services import PurchaseLineRequest
 
+from ..lists.filters import DUE_WINDOWS
 from .selectors import products_by_sku
 
 
@@ -31,6 +32,11 @@ class PurchaseOrderFilterForm(forms.Form):
     )
     supplier = forms.ModelChoiceField(
         queryset=Supplier.objects.order_by("name"), required=False, empty_label="Any supplier"
+    )
+    due = forms.ChoiceField(
+        label="Next expected",
+        choices=[("", "Any date"), *DUE_WINDOWS.items()],
+        required=False,
     )
 
 

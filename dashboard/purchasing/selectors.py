@@ -13,6 +13,8 @@ from typing import Any
 
 from django.db.models import (
     Count,
+    DateField,
+    DateTimeField,
     F,
     IntegerField,
     Min,
@@ -20,6 +22,7 @@ from django.db.models import (
     Q,
     QuerySet,
     Sum,
+    Value,
 )
 from django.db.models.functions import Coalesce, Lower
 
@@ -43,6 +46,8 @@ from orders.selectors import (
     waiting_line_batches,
 )
 
+from ..lists.filters import NO_DATE, window_q
+
 QUEUE_BATCH_SIZE = 2000
 SAMPLE_SIZE = 10
 
@@ -51,14 +56,26 @@ _OUTSTANDING = Q(
 )
 
 
-def purchase_order_list(
-    *, status: str = "", supplier_id: int | None = None
-) -> QuerySet[PurchaseOrder]:
-    """Purchase orders, newest first, with lines, units outstanding and the next expected date.
+# A sent time after every real one, so unsent orders sort last going up (never NULL).
+NOT_SENT = dt.datetime(9999, 12, 31, tzinfo=dt.UTC)
 
-    One query per page (plus the paginator's count): the line figures are aggregated in it.
+
+def purchase_order_list(
+    *,
+    status: str = "",
+    supplier_id: int | None = None,
+    due: str = "",
+    today: dt.date | None = None,
+) -> QuerySet[PurchaseOrder]:
+    """Purchase orders, newest first, with lines, units outstanding and the next expected date
+    (and that date and the sent time never NULL, to sort on). `due` is a DUE_WINDOWS key over
+    the next expected date.
+
+    One query per page (plus the count): the line figures are aggregated in it.
     """
+    next_expected = Min("lines__expected_date", filter=_OUTSTANDING)
     orders = PurchaseOrder.objects.select_related("supplier").annotate(
+        supplier_name=F("supplier__name"),
         line_count=Count("lines"),
         units_outstanding=Coalesce(
             Sum(
@@ -68,12 +85,16 @@ def purchase_order_list(
             0,
             output_field=IntegerField(),
         ),
-        next_expected=Min("lines__expected_date", filter=_OUTSTANDING),
+        next_expected=next_expected,
+        next_expected_key=Coalesce(next_expected, Value(NO_DATE), output_field=DateField()),
+        sent_key=Coalesce("sent_at", Value(NOT_SENT), output_field=DateTimeField()),
     )
     if status:
         orders = orders.filter(status=status)
     if supplier_id is not None:
         orders = orders.filter(supplier_id=supplier_id)
+    if due:
+        orders = orders.filter(window_q("next_expected", due, today=today or store_today()))
     return orders.order_by("-created_at", "-id")
 
 

@@ -10,7 +10,7 @@ from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path, reverse
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_GET, require_POST
 
 from config.calendar import store_today
 from config.formats import format_date
@@ -18,7 +18,8 @@ from inventory.models import PurchaseOrder, PurchaseOrderLine
 from orders import services
 
 from ..access import managers_required
-from ..lists import render_list
+from ..lists import Sort, keyset_page, parse_date, parse_datetime
+from ..lists.views import saved_views_context
 from ..submissions import single_submission
 from . import selectors
 from .forms import (
@@ -51,21 +52,45 @@ def _plural(count: int, one: str, many: str) -> str:
     return one.format(count=count) if count == 1 else many.format(count=count)
 
 
+PURCHASE_ORDER_SORTS = [
+    Sort("created", "Created", "created_at", parse_datetime, descending_first=True),
+    Sort("number", "Number", "number"),
+    Sort("supplier", "Supplier", "supplier_name"),
+    Sort("status", "Status", "status"),
+    Sort("sent", "Sent", "sent_key", parse_datetime, descending_first=True),
+    Sort("lines", "Lines", "line_count", int, descending_first=True),
+    Sort("outstanding", "Units outstanding", "units_outstanding", int, descending_first=True),
+    Sort("next_expected", "Next expected", "next_expected_key", parse_date),
+]
+
+
+@require_GET
 @managers_required
 def purchase_orders(request: HttpRequest) -> HttpResponse:
     filters = PurchaseOrderFilterForm(request.GET or None)
-    status, supplier_id = "", None
+    status, supplier_id, due = "", None, ""
     if filters.is_valid():
-        status = filters.cleaned_data["status"]
+        status, due = filters.cleaned_data["status"], filters.cleaned_data["due"]
         supplier = filters.cleaned_data["supplier"]
         supplier_id = supplier.pk if supplier else None
-    return render_list(
+    page = keyset_page(
+        request,
+        selectors.purchase_order_list(
+            status=status, supplier_id=supplier_id, due=due, today=store_today()
+        ),
+        sorts=PURCHASE_ORDER_SORTS,
+        page_size=PAGE_SIZE,
+    )
+    return render(
         request,
         "dashboard/purchasing/purchase_order_list.html",
-        filters=filters,
-        items=selectors.purchase_order_list(status=status, supplier_id=supplier_id),
-        page_size=PAGE_SIZE,
-        badge=lambda po: STATUS_BADGES.get(po.status, ""),
+        {
+            "filters": filters,
+            "filtered": bool(status or supplier_id or due),
+            "page": page,
+            "rows": [(po, STATUS_BADGES.get(po.status, "")) for po in page.rows],
+            **saved_views_context(request, list_name="purchase_orders"),
+        },
     )
 
 

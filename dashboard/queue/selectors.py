@@ -13,6 +13,7 @@ from typing import overload
 
 from django.db.models import (
     Count,
+    DateField,
     F,
     IntegerField,
     OuterRef,
@@ -20,6 +21,7 @@ from django.db.models import (
     QuerySet,
     Subquery,
     Sum,
+    Value,
     Window,
 )
 from django.db.models.expressions import CombinedExpression
@@ -31,6 +33,8 @@ from config.calendar import store_today
 from inventory.models import Product
 from orders.models import Order, OrderLine
 from orders.selectors import QUEUE_ORDER
+
+from ..lists.filters import DEADLINE_WINDOWS, NO_DATE, channel_q, consent_q, window_q
 
 CONSENT_LABELS = dict(OrderCompliance.State.choices)
 CONSENT_SHORT = {
@@ -97,6 +101,21 @@ def _waiting_ahead(aggregate: Count | Sum) -> CombinedExpression:
     return over(higher) + over(same)
 
 
+def _detailed(lines: QuerySet[OrderLine]) -> QuerySet[OrderLine]:
+    """The lines with their customer and product, place and units through them in their
+    product's queue (index look-ups per line), ship-by date and consent state."""
+    return (
+        lines.select_related("order__customer", "product")
+        .annotate(
+            position=_waiting_ahead(Count("id")),
+            units_through=_waiting_ahead(Sum("quantity_backordered")),
+            deadline=ship_by_expression("order__compliance__"),
+            consent_state=F("order__compliance__state"),
+        )
+        .order_by(*QUEUE_ORDER)
+    )
+
+
 class BackorderQueue:
     """Waiting lines in allocation order, each with its place in its product's queue
     (`position`), the units waiting up to and including it (`units_through`), its customer
@@ -130,18 +149,6 @@ class BackorderQueue:
                 | Q(product__sku__iexact=self.search)
             )
         return lines.order_by(*QUEUE_ORDER)
-
-    def _detailed(self, lines: QuerySet[OrderLine]) -> QuerySet[OrderLine]:
-        return (
-            lines.select_related("order__customer", "product")
-            .annotate(
-                position=_waiting_ahead(Count("id")),
-                units_through=_waiting_ahead(Sum("quantity_backordered")),
-                deadline=ship_by_expression("order__compliance__"),
-                consent_state=F("order__compliance__state"),
-            )
-            .order_by(*QUEUE_ORDER)
-        )
 
     def _windowed(self) -> QuerySet[OrderLine]:
         """The same rows, numbered by window functions over each product's whole queue."""
@@ -187,10 +194,92 @@ class BackorderQueue:
             # Open-ended: one pass of window functions over the queue beats a count per line.
             return list(self._windowed()[key])
         page = self._waiting().values("pk")[key]
-        return list(self._detailed(OrderLine.objects.filter(pk__in=page)))
+        return list(_detailed(OrderLine.objects.filter(pk__in=page)))
 
     def __iter__(self) -> Iterator[OrderLine]:
         return iter(self[:])
+
+
+@dataclass(frozen=True)
+class QueueFilters:
+    """What the queue screen is narrowed to; an unknown value narrows nothing."""
+
+    search: str = ""  # an order number, customer email or SKU (exact, any case)
+    product_id: int | None = None
+    at_risk: bool = False
+    deadline: str = ""  # a DEADLINE_WINDOWS key: the order's ship-by date
+    consent: str = ""  # an OrderCompliance state or AWAITING_ANSWER
+    channel: str = ""  # a channel id or NO_CHANNEL
+    supplier: int | None = None  # the product's preferred supplier
+
+    @property
+    def any(self) -> bool:
+        return any(
+            (
+                self.search,
+                self.product_id,
+                self.at_risk,
+                self.deadline in DEADLINE_WINDOWS,
+                self.consent,
+                self.channel,
+                self.supplier,
+            )
+        )
+
+
+# What the queue sorts on beyond its own columns, each joined only while sorted by it (never
+# NULL: a line without a date or a compliance record sorts last going up).
+QUEUE_SORT_KEYS = {
+    "order_number": F("order__number"),
+    "customer_email": F("order__customer__email"),
+    "product_sku": F("product__sku"),
+    "eta_key": Coalesce("eta", Value(NO_DATE), output_field=DateField()),
+    "ship_by_key": Coalesce(
+        ship_by_expression("order__compliance__"), Value(NO_DATE), output_field=DateField()
+    ),
+    "consent_key": Coalesce("order__compliance__state", Value("")),
+}
+
+
+def queue_lines(*, filters: QueueFilters, today: dt.date) -> QuerySet[OrderLine]:
+    """The waiting lines the filters keep, in allocation order, lean: only the line's own
+    columns, so a page is read from the queue's index (QUEUE_SORT_KEYS add what a sort on
+    another table needs). queue_lines_shown() adds the rest for one page."""
+    lines = (
+        OrderLine.objects.filter(quantity_backordered__gt=0)
+        .only("pk", "priority", "queued_at", "quantity_backordered", "eta")
+        .order_by(*QUEUE_ORDER)
+    )
+    search = filters.search.strip()
+    if search:
+        lines = lines.filter(
+            Q(order__number__iexact=search)
+            | Q(order__customer__email__iexact=search)
+            | Q(product__sku__iexact=search)
+        )
+    if filters.product_id is not None:
+        lines = lines.filter(product_id=filters.product_id)
+    if filters.at_risk:
+        lines = lines.filter(at_risk_lines_q())
+    if filters.supplier is not None:
+        lines = lines.filter(product__preferred_supplier_id=filters.supplier)
+    if filters.deadline in DEADLINE_WINDOWS:
+        lines = lines.annotate(ship_by=ship_by_expression("order__compliance__")).filter(
+            window_q("ship_by", filters.deadline, today=today)
+        )
+    return lines.filter(
+        consent_q("order__compliance__state", filters.consent),
+        channel_q("order__channel", filters.channel),
+    )
+
+
+def queue_lines_shown(lines: list[OrderLine]) -> list[OrderLine]:
+    """The page's lines (from queue_lines) in the same order, each with its customer, product,
+    place and units through it in its product's queue, ship-by date and consent state: one
+    query for the page, whatever its sort."""
+    detailed = _detailed(OrderLine.objects.filter(pk__in=[line.pk for line in lines]))
+    by_id = {line.pk: line for line in detailed}
+    return [by_id[line.pk] for line in lines if line.pk in by_id]
 
 
 def backorder_queue(

@@ -1,27 +1,39 @@
-"""Dashboard: the backorder queue — who waits for what, in the order stock will reach them."""
+"""Dashboard: the backorder queue — who waits for what, in the order stock will reach them;
+sorted by any column, filtered, paged by keyset (the deepest page costs what the first does)."""
 
 from __future__ import annotations
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import path, reverse
+from django.views.decorators.http import require_GET
 
 from config.calendar import store_today
 from orders.models import OrderLine
 from orders.services import line_cancel, line_prioritise
 
 from ..access import can_manage, managers_required, may_cancel, operations_required
+from ..lists import Sort, keyset_page, parse_date, parse_datetime
+from ..lists.filters import (
+    DEADLINE_WINDOWS,
+    NO_CHANNEL,
+    channel_choices,
+    consent_choices,
+    supplier_choices,
+)
 from ..lists.views import saved_views_context
 from ..params import flag_param, id_param, next_path
 from ..submissions import single_submission
 from .forms import PrioritiseForm, QueueCancelForm
 from .selectors import (
-    backorder_queue,
+    QUEUE_SORT_KEYS,
+    QueueFilters,
     cancelling_owes_refund,
     queue_line,
+    queue_lines,
+    queue_lines_shown,
     queue_products,
     queue_rows,
 )
@@ -34,28 +46,65 @@ def _back(request: HttpRequest) -> str:
     return next_path(request, reverse("dashboard:queue"))
 
 
+QUEUE_SORTS = [
+    # The allocation order: prioritised lines first, then the oldest (the "#" column).
+    Sort("queue", "#", "-priority", int, then=(("queued_at", parse_datetime),)),
+    Sort("order", "Order", "order_number", expression=QUEUE_SORT_KEYS["order_number"]),
+    Sort("customer", "Customer", "customer_email", expression=QUEUE_SORT_KEYS["customer_email"]),
+    Sort("product", "Product", "product_sku", expression=QUEUE_SORT_KEYS["product_sku"]),
+    Sort("waiting", "Waiting", "quantity_backordered", int, descending_first=True),
+    # Waited longest first: the days waited grow as queued_at goes back.
+    Sort("waited", "Waited", "-queued_at", parse_datetime, descending_first=True),
+    Sort("eta", "ETA", "eta_key", parse_date, expression=QUEUE_SORT_KEYS["eta_key"]),
+    Sort(
+        "ship_by", "Ship by", "ship_by_key", parse_date, expression=QUEUE_SORT_KEYS["ship_by_key"]
+    ),
+    Sort("consent", "Consent", "consent_key", expression=QUEUE_SORT_KEYS["consent_key"]),
+]
+
+
+def queue_filters(request: HttpRequest) -> QueueFilters:
+    """The queue's filters from the query string; unknown values are ignored."""
+    return QueueFilters(
+        search=request.GET.get("q", "").strip()[:100],
+        product_id=id_param(request, "product"),
+        at_risk=flag_param(request, "at_risk"),
+        deadline=request.GET.get("deadline", "")[:10],
+        consent=request.GET.get("consent", "")[:30],
+        channel=request.GET.get("channel", "")[:20],
+        supplier=id_param(request, "supplier"),
+    )
+
+
+@require_GET
 @operations_required
 def queue(request: HttpRequest) -> HttpResponse:
-    product_id = id_param(request, "product")
+    filters = queue_filters(request)
     products = list(queue_products())
-    product = next((p for p in products if p.pk == product_id), None)
-    at_risk = flag_param(request, "at_risk")
-    search = request.GET.get("q", "").strip()[:100]
-    page = Paginator(
-        backorder_queue(product_id=product_id, at_risk=at_risk, search=search), PAGE_SIZE
-    ).get_page(request.GET.get("page"))
+    product = next((p for p in products if p.pk == filters.product_id), None)
     today = store_today()
+    page = keyset_page(
+        request,
+        queue_lines(filters=filters, today=today),
+        sorts=QUEUE_SORTS,
+        page_size=PAGE_SIZE,
+        detail=queue_lines_shown,
+    )
     return render(
         request,
         "dashboard/queue/queue.html",
         {
             "page": page,
-            "rows": queue_rows(page, today=today),
+            "rows": queue_rows(page.rows, today=today),
+            "filters": filters,
+            "filtered": filters.any,
             "products": products,
             "product": product,
-            "product_id": product_id,
-            "at_risk": at_risk,
-            "search": search,
+            "deadline_windows": DEADLINE_WINDOWS.items(),
+            "consents": consent_choices(),
+            "channels": channel_choices(),
+            "no_channel": NO_CHANNEL,
+            "suppliers": supplier_choices(),
             "can_prioritise": can_manage(request.user),
             "today": today,
             **saved_views_context(request, list_name="queue"),

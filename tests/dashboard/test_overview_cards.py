@@ -94,3 +94,13 @@ def test_operations_staff_follow_the_notices_card_to_the_orders_list(client):
     client.force_login(staff_in("Operations"))
     value, href = card(client, "Notices awaiting answers")
     assert row_count(client, href) == int(value) == 1
+
+
+def test_oldest_wait_opens_the_queue_with_that_line_on_top(manager):
+    value, href = card(manager, "Oldest wait")
+    assert href == reverse("dashboard:queue") + "?sort=-waited"
+    waited = re.findall(
+        r'<td data-label="Waited" class="num nowrap">(\d+) d</td>', rows_on(manager, href)
+    )
+    assert f"{waited[0]} days" == value
+    assert int(waited[0]) == max(int(days) for days in waited)

@@ -127,8 +127,8 @@ def test_the_board_costs_the_same_queries_for_10_or_60_products(operations):
     for _ in range(50):
         place_order((ProductFactory(), 2))
     assert board_queries(operations) == ten
-    # session, user, 2 × permissions, suppliers, count, page.
-    assert ten == 7
+    # session, user, 2 × permissions, suppliers, the page, the bounded count, saved views.
+    assert ten == 8
 
 
 def test_the_product_page_shows_queue_purchase_orders_and_ledger(operations, shop):
