@@ -143,9 +143,8 @@ def test_workers() -> int:
 def test(pytest_args: list[str]) -> int:
     bootstrap()
     if not pytest_args:
-        # The whole suite spreads over the cores; tests that share one resource (the
-        # benchmarks' database) carry one xdist_group and run in one process.
-        pytest_args = ["-n", str(test_workers()), "--dist", "loadgroup"]
+        # The whole suite spreads over the cores.
+        pytest_args = ["-n", str(test_workers())]
     say("Running tests: pytest " + " ".join(pytest_args))
     code = run(VENV_PYTHON, "-m", "pytest", *pytest_args, check=False).returncode
     if code == 5:

@@ -43,7 +43,8 @@ def bench_database(*, keep: bool = False) -> Iterator[str]:
     """Create an empty, migrated database for the run and drop it at the end.
 
     The name is `test_NAME_bench` (`test_NAME` when NAME already ends in "bench"), so
-    neither the real database nor a test database kept by pytest (`test_NAME`) is touched.
+    neither the real database nor a test database kept by pytest (`test_NAME`) is touched;
+    `BENCH_DATABASE_SUFFIX` in the environment is appended to it.
     With `keep` the database is `…_kept`: an existing one is reused (migrated forward) and left
     in place afterwards.
     """
@@ -55,6 +56,9 @@ def bench_database(*, keep: bool = False) -> Iterator[str]:
     if keep:
         # A name of its own, so a run without `keep` never drops the kept data.
         test["NAME"] += "_kept"
+    elif suffix := os.environ.get("BENCH_DATABASE_SUFFIX", ""):
+        # Runs side by side (the test suite's processes) each get a database of their own.
+        test["NAME"] += f"_{suffix}"
     name = connection.creation.create_test_db(
         verbosity=0, autoclobber=True, keepdb=keep, serialize=False
     )

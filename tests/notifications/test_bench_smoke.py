@@ -8,8 +8,7 @@ import pytest
 
 from tests.test_bench_smoke import smoke_run
 
-# The benchmarks share the DATABASE_URL database: one process runs them all, one after another.
-pytestmark = [pytest.mark.postgres, pytest.mark.redis, pytest.mark.xdist_group("benchmarks")]
+pytestmark = [pytest.mark.postgres, pytest.mark.redis]
 
 
 def test_the_notifications_benchmark_smoke_run_sends_each_email_once():
