@@ -11,7 +11,9 @@ hand (backorders allowed), so it is backordered with an ETA. Measured:
       second, p50 / p95 ms of one order, queries per order (CaptureQueriesContext, BEGIN and
       COMMIT included);
   (b) over HTTP: gunicorn (the production server, already a dependency) serves the project on
-      127.0.0.1 (a free port); 16 client threads, each with its own keep-alive connection,
+      127.0.0.1 (a free port) as gunicorn.conf.py has it (sync workers, two per core and one;
+      --worker-class, --workers, --threads try others); 16 client threads, each with its own
+      connection (kept alive where the worker class keeps it),
       post to `POST /api/v1/orders/` with the channel's API key: orders per second over the
       whole run (after a warm-up of one order per client, not counted), p50 / p95 latency of
       one POST as the client sees it;
@@ -363,10 +365,13 @@ def main() -> None:
     parser.add_argument("--orders", type=int, default=None, help="orders over HTTP (2,000)")
     parser.add_argument("--in-process", type=int, default=None, help="orders of each (500)")
     parser.add_argument("--clients", type=int, default=16)
-    parser.add_argument("--workers", type=int, default=4, help="gunicorn worker processes")
-    parser.add_argument("--threads", type=int, default=4, help="threads per gunicorn worker")
+    # Defaults: the production settings (gunicorn.conf.py): sync workers, two per core and one.
     parser.add_argument(
-        "--worker-class", default="gthread", choices=["gthread", "sync"], help="gunicorn's"
+        "--workers", type=int, default=2 * (os.cpu_count() or 1) + 1, help="worker processes"
+    )
+    parser.add_argument("--threads", type=int, default=1, help="threads per gthread worker")
+    parser.add_argument(
+        "--worker-class", default="sync", choices=["sync", "gthread"], help="gunicorn's"
     )
     args = parser.parse_args()
     if args.worker_class == "sync":
