@@ -438,7 +438,7 @@ def main() -> None:
             _setup.emit(f"{prefix}.ratio_to_limit", run.rate / limits[1], 3)
         _setup.emit("intake.orders", len(bodies))
         _setup.emit("intake.clients", clients)
-        _setup.emit("intake.gunicorn", f"{args.worker_class} {args.workers}x{args.threads}")
+        _setup.emit("intake.gunicorn", f"{args.workers}x{args.threads}-{args.worker_class}")
         _setup.emit("intake.seconds", seconds, 2)
         _setup.emit("intake.orders_per_s", rate, 1)
         _setup.emit("intake.p50_ms", statistics.median(latencies) * 1000, 1)
