@@ -11,7 +11,9 @@ hand (backorders allowed), so it is backordered with an ETA. Measured:
       second, p50 / p95 ms of one order, queries per order (CaptureQueriesContext, BEGIN and
       COMMIT included);
   (b) over HTTP: gunicorn (the production server, already a dependency) serves the project on
-      127.0.0.1 (a free port); 16 client threads, each with its own keep-alive connection,
+      127.0.0.1 (a free port) as gunicorn.conf.py has it (sync workers, two per core and one;
+      --worker-class, --workers, --threads try others); 16 client threads, each with its own
+      connection (kept alive where the worker class keeps it),
       post to `POST /api/v1/orders/` with the channel's API key: orders per second over the
       whole run (after a warm-up of one order per client, not counted), p50 / p95 latency of
       one POST as the client sees it;
@@ -208,7 +210,7 @@ def api_placer(raw_key: str, tag: str) -> Any:
 
 
 class Server:
-    def __init__(self, *, database: str, workers: int, threads: int) -> None:
+    def __init__(self, *, database: str, workers: int, threads: int, worker_class: str) -> None:
         self.port = free_port()
         env = {**os.environ, **RUN_ENV, "DATABASE_URL": database_url(database)}
         self.process = subprocess.Popen(  # noqa: S603 - our own gunicorn, fixed arguments
@@ -217,7 +219,7 @@ class Server:
                 "config.wsgi:application",
                 f"--bind=127.0.0.1:{self.port}",
                 f"--workers={workers}",
-                "--worker-class=gthread",
+                f"--worker-class={worker_class}",
                 f"--threads={threads}",
                 "--keep-alive=30",
                 "--log-level=warning",
@@ -363,9 +365,17 @@ def main() -> None:
     parser.add_argument("--orders", type=int, default=None, help="orders over HTTP (2,000)")
     parser.add_argument("--in-process", type=int, default=None, help="orders of each (500)")
     parser.add_argument("--clients", type=int, default=16)
-    parser.add_argument("--workers", type=int, default=4, help="gunicorn worker processes")
-    parser.add_argument("--threads", type=int, default=4, help="threads per gunicorn worker")
+    # Defaults: the production settings (gunicorn.conf.py): sync workers, two per core and one.
+    parser.add_argument(
+        "--workers", type=int, default=2 * (os.cpu_count() or 1) + 1, help="worker processes"
+    )
+    parser.add_argument("--threads", type=int, default=1, help="threads per gthread worker")
+    parser.add_argument(
+        "--worker-class", default="sync", choices=["sync", "gthread"], help="gunicorn's"
+    )
     args = parser.parse_args()
+    if args.worker_class == "sync":
+        args.threads = 1  # (gunicorn turns a sync worker with threads into gthread)
     orders = args.orders or (160 if args.smoke else 2000)
     local = args.in_process or (40 if args.smoke else 500)
     clients = args.clients
@@ -391,7 +401,12 @@ def main() -> None:
         bodies = order_bodies(orders, in_stock, out, seed=SEED)
         connection.close()
 
-        server = Server(database=name, workers=args.workers, threads=args.threads)
+        server = Server(
+            database=name,
+            workers=args.workers,
+            threads=args.threads,
+            worker_class=args.worker_class,
+        )
         try:
             post_orders(port=server.port, raw_key=raw_key, bodies=warm_up, clients=clients, tag="w")
             seconds, latencies, statuses = post_orders(
@@ -423,7 +438,7 @@ def main() -> None:
             _setup.emit(f"{prefix}.ratio_to_limit", run.rate / limits[1], 3)
         _setup.emit("intake.orders", len(bodies))
         _setup.emit("intake.clients", clients)
-        _setup.emit("intake.gunicorn", f"{args.workers}x{args.threads}")
+        _setup.emit("intake.gunicorn", f"{args.workers}x{args.threads}-{args.worker_class}")
         _setup.emit("intake.seconds", seconds, 2)
         _setup.emit("intake.orders_per_s", rate, 1)
         _setup.emit("intake.p50_ms", statistics.median(latencies) * 1000, 1)

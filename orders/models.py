@@ -165,6 +165,10 @@ class Order(models.Model):
     ship_to_phone = models.CharField("phone", max_length=30, blank=True)
 
     objects = OrderQuerySet.as_manager()
+    # Not a column: on the order order_place returns, its lines exactly as saved (None when a
+    # queue refresh in the same transaction may have moved them), so the new order can be
+    # shown without reading them back.
+    lines_as_placed: list[OrderLine] | None = None
 
     class Meta:
         ordering = ["-placed_at", "-id"]

@@ -170,7 +170,14 @@ def channel_orders(*, channel: SalesChannel) -> QuerySet[Order]:
 
 def channel_order_placed(*, order: Order) -> Order:
     """The order order_place has just returned, ready to show as channel_orders would, with one
-    query (its lines): it has no shipments, refunds or Mail Order Rule record yet."""
+    query (its lines; none when order_place kept them as saved): it has no shipments, refunds
+    or Mail Order Rule record yet."""
+    if order.lines_as_placed is not None:
+        # What a prefetch of them would leave behind, without reading back rows just written.
+        lines = order.lines.all()
+        lines._result_cache = list(order.lines_as_placed)
+        lines._prefetch_done = True
+        order._prefetched_objects_cache = {"lines": lines}
     prefetch_related_objects(
         [order],
         Prefetch("lines", queryset=OrderLine.objects.select_related("product")),

@@ -11,9 +11,10 @@ from decimal import Decimal
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.utils import timezone
 
+from config.db import insert_unless_exists
 from orders.models import Order
 from orders.services import LineRequest, ShippingAddress, order_cancel, order_place
 
@@ -150,16 +151,14 @@ def storefront_order_place(
     same key waits on it and then replays the committed response. A refused order writes
     nothing, so the key may be retried. Raises IdempotencyConflict, QuoteMoved, ValidationError.
     """
-    try:
-        with transaction.atomic():
-            record = IdempotencyRecord.objects.create(
-                channel=channel,
-                key=idempotency_key,
-                request_hash=request_hash,
-                response_status=0,
-                response_body={},
-            )
-    except IntegrityError:
+    record = IdempotencyRecord(
+        channel=channel,
+        key=idempotency_key,
+        request_hash=request_hash,
+        response_status=0,
+        response_body={},
+    )
+    if not insert_unless_exists(record):
         record = IdempotencyRecord.objects.get(channel=channel, key=idempotency_key)
         if record.request_hash != request_hash:
             raise IdempotencyConflict(idempotency_key) from None
@@ -182,6 +181,8 @@ def storefront_order_place(
         shipping_charge=shipping_charge,
         ship_preference=ship_preference,
         address=address,
+        # Any error leaves this service, whose own transaction (or savepoint) rolls back.
+        savepoint=False,
     )
     if held_quote is not None:
         _check_held_quote(held=held_quote, order=order)

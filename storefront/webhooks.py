@@ -87,14 +87,13 @@ def webhooks_from_events(events: Sequence[OrderEvent]) -> list[WebhookDelivery]:
     }
     if not order_ids:
         return []
-    subscriptions = list(
-        WebhookSubscription.objects.filter(
-            is_active=True, channel__is_active=True, channel__orders__pk__in=order_ids
-        ).distinct()
-    )
+    subscriptions = _active_subscriptions()
     if not subscriptions:
         return []
     channel_ids = {s.channel_id for s in subscriptions}
+    in_hand = [e for e in events if OrderEvent.order.is_cached(e)]
+    if len(in_hand) == len(events) and not {e.order.channel_id for e in in_hand} & channel_ids:
+        return []
     orders = {
         o.pk: o
         for o in Order.objects.with_status()
@@ -137,6 +136,30 @@ def webhooks_from_events(events: Sequence[OrderEvent]) -> list[WebhookDelivery]:
     return rows
 
 
+def _active_subscriptions() -> list[WebhookSubscription]:
+    """The active subscriptions of active channels, read once per transaction: an order's
+    stock change and its timeline event both ask, and a storefront order would otherwise read
+    them twice.
+
+    Kept beside the connection, for the current list of commit hooks (Django replaces it at
+    every commit and rollback, and at a savepoint's rollback) and the savepoints open when it
+    was read: a later transaction, or a service's own savepoint, reads them afresh.
+    """
+    if not connection.in_atomic_block:
+        return list(_subscriptions_query())
+    key = (connection.run_on_commit, tuple(connection.savepoint_ids))
+    kept = getattr(connection, "_webhook_subscriptions", None)
+    if kept is not None and kept[0] is key[0] and kept[1] == key[1]:
+        return list(kept[2])
+    subscriptions = list(_subscriptions_query())
+    connection._webhook_subscriptions = (*key, subscriptions)
+    return list(subscriptions)
+
+
+def _subscriptions_query() -> Any:
+    return WebhookSubscription.objects.filter(is_active=True, channel__is_active=True)
+
+
 class _StockChanges:
     """This transaction's stock.changed events, one per product. Registered as an on-commit
     hook (which does nothing) once a change has a subscriber: it lives exactly as long as the
@@ -159,11 +182,7 @@ def _stock_changes() -> _StockChanges | None:
         if isinstance(entry[1], _StockChanges):
             return entry[1]
     subscription_ids = [
-        pk
-        for pk, types in WebhookSubscription.objects.filter(is_active=True, channel__is_active=True)
-        .order_by()
-        .values_list("pk", "event_types")
-        if WebhookEvent.STOCK_CHANGED in types
+        s.pk for s in _active_subscriptions() if WebhookEvent.STOCK_CHANGED in s.event_types
     ]
     if not subscription_ids:
         return None

@@ -12,13 +12,15 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
+from django.db.models import Value
 from django.db.models.functions import Lower
 from django.utils import timezone
 
 from config.calendar import store_today
+from config.db import insert_unless_exists
 from config.formats import count_noun
 from inventory.bounds import MAX_AMOUNT, MAX_LEAD_TIME_DAYS, MAX_QUANTITY, validate_plausible_date
-from inventory.locks import lock_stocks
+from inventory.locks import lock_stocks_by_sku
 from inventory.models import Product, Stock
 from inventory.stock import stocks_allocate
 from orders.money import shipping_rate_by_table, to_cents
@@ -84,14 +86,16 @@ def _address_errors(address: ShippingAddress) -> list[str]:
 
 
 def _customer_get_or_create(*, email: str, name: str) -> Customer:
-    customer = Customer.objects.filter(email__iexact=email).first()
+    # By lower-cased email, the customers' unique index: one index probe.
+    by_email = Customer.objects.alias(email_lower=Lower("email")).filter(
+        email_lower=Lower(Value(email))
+    )
+    customer = by_email.order_by().first()
     if customer is None:
-        try:
-            with transaction.atomic():
-                customer = Customer.objects.create(email=email, name=name)
-        except IntegrityError:
+        customer = Customer(email=email, name=name)
+        if not insert_unless_exists(customer):
             # Another order created the same customer a moment ago.
-            customer = Customer.objects.get(email__iexact=email)
+            customer = by_email.get()
     elif name and not customer.name:
         customer.name = name
         customer.save(update_fields=["name"])
@@ -202,18 +206,16 @@ def _order_request_errors(
     return errors
 
 
-def _products_for(requests: Sequence[LineRequest], errors: list[str]) -> list[Product]:
+def _products_for(
+    requests: Sequence[LineRequest], stocks_by_sku: Mapping[str, Stock], errors: list[str]
+) -> list[Product]:
     """The product of each requested line (SKUs match case-insensitively)."""
-    products_by_sku = {
-        p.sku_lower: p
-        for p in Product.objects.select_related("preferred_supplier")
-        .annotate(sku_lower=Lower("sku"))
-        .filter(sku_lower__in=[r.sku.lower() for r in requests])
-    }
     for number, req in enumerate(requests, start=1):
-        if req.sku.lower() not in products_by_sku:
+        if req.sku.lower() not in stocks_by_sku:
             errors.append(f"Line {number}: unknown SKU '{req.sku}'.")
-    return [products_by_sku[r.sku.lower()] for r in requests if r.sku.lower() in products_by_sku]
+    return [
+        stocks_by_sku[r.sku.lower()].product for r in requests if r.sku.lower() in stocks_by_sku
+    ]
 
 
 @dataclass
@@ -353,7 +355,6 @@ def _placed_event(*, order: Order, lines: Sequence[OrderLine], actor: Any) -> Or
     )
 
 
-@transaction.atomic
 def order_place(
     *,
     customer_email: str,
@@ -374,15 +375,62 @@ def order_place(
     address: ShippingAddress | None = None,
     channel: Any = None,
     actor: Any = None,
+    savepoint: bool = True,
 ) -> Order:
     """Take an order: each line takes what is available, the rest joins the product's queue.
 
     `shipping_charge=None` charges the store's shipping rule (the active rate table, else the
     flat rate and free-shipping threshold of the settings) on the lines as ordered.
     `channel` is the storefront the order came from (its external id is unique per channel).
-    Raises ValidationError naming each bad line; nothing is written then.
+    Raises ValidationError naming each bad line; nothing is written then. `savepoint=False`
+    skips the savepoint inside a caller's transaction (two round trips) for a caller that
+    lets any error roll its whole transaction back.
     """
-    # 1. Check the request as typed (no locks yet).
+    with transaction.atomic(savepoint=savepoint):
+        return _order_place(
+            customer_email=customer_email,
+            lines=lines,
+            customer_name=customer_name,
+            external_id=external_id,
+            placed_at=placed_at,
+            paid=paid,
+            paid_at=paid_at,
+            amount_paid=amount_paid,
+            promised_ship_date=promised_ship_date,
+            promised_business_days=promised_business_days,
+            credit_application=credit_application,
+            shipping_charge=shipping_charge,
+            ship_preference=ship_preference,
+            payment_method=payment_method,
+            is_priority=is_priority,
+            address=address,
+            channel=channel,
+            actor=actor,
+        )
+
+
+def _order_place(
+    *,
+    customer_email: str,
+    lines: Sequence[LineRequest | Mapping[str, Any]],
+    customer_name: str,
+    external_id: str | None,
+    placed_at: dt.datetime | None,
+    paid: bool,
+    paid_at: dt.datetime | None,
+    amount_paid: Decimal | None,
+    promised_ship_date: dt.date | None,
+    promised_business_days: int | None,
+    credit_application: bool,
+    shipping_charge: Decimal | None,
+    ship_preference: str,
+    payment_method: str,
+    is_priority: bool,
+    address: ShippingAddress | None,
+    channel: Any,
+    actor: Any,
+) -> Order:
+    # 1. Check the request.
     customer_email = (customer_email or "").strip()
     external_id = (external_id or "").strip() or None
     errors = _order_request_errors(
@@ -398,7 +446,11 @@ def order_place(
     # A storefront's external id is checked by its unique constraint when the order is saved.
     if external_id and channel is None and Order.objects.filter(external_id=external_id).exists():
         errors.append(f"An order with external id '{external_id}' already exists.")
-    products = _products_for(requests, errors)
+    # The products and their stock rows, locked (in pk order) in the same statement. The
+    # clock is read after the locks: queue order is the order buyers were served in.
+    stocks_by_sku = lock_stocks_by_sku(skus=[r.sku for r in requests])
+    now = timezone.now()
+    products = _products_for(requests, stocks_by_sku, errors)
     if errors:
         raise ValidationError(errors)
     if shipping_charge is not None:
@@ -406,11 +458,9 @@ def order_place(
         if shipping_charge < 0 or shipping_charge > MAX_AMOUNT:
             raise ValidationError(f"The shipping charge must be from 0 to {MAX_AMOUNT:,}.")
 
-    # 2. Decide every line under the products' stock locks. The clock is read after the
-    # locks: queue order is the order buyers were served in.
+    # 2. Decide every line under the products' stock locks.
     priority = 1 if is_priority else 0
-    stocks = lock_stocks(product_ids=[p.pk for p in products])
-    now = timezone.now()
+    stocks = {stock.pk: stock for stock in stocks_by_sku.values()}
     placed_at = placed_at or now
     plan = _plan_lines(
         requests=requests,
@@ -462,4 +512,5 @@ def order_place(
 
     # 4. The timeline (and, through its subscribers, the confirmation email).
     _events_record([_placed_event(order=order, lines=plan.lines, actor=actor)])
+    order.lines_as_placed = None if plan.rerun_queue else plan.lines
     return order

@@ -11,12 +11,13 @@ from tests.factories import CustomerFactory, ProductFactory
 
 pytestmark = pytest.mark.django_db
 
-# savepoint (the test's transaction) + products, stock locks, waiting units, customer, order,
+# savepoint (the test's transaction) + products with their stock locks (one statement),
+# waiting units, customer, order,
 # its number, lines, stock allocated (and the read of who subscribed to stock.changed), timeline
 # event; the confirmation email's outbox row (one insert: what it says is read when it is sent)
 # + release. Outermost, BEGIN and COMMIT replace the
 # savepoint and its release.
-IN_STOCK_QUERIES = 13
+IN_STOCK_QUERIES = 12
 
 
 def place(customer, *lines: tuple[str, int]) -> Order:

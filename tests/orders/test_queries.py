@@ -37,11 +37,12 @@ def test_placing_1_or_20_lines_costs_the_same_queries():
     twenty_lines = count_queries(place(products[1:]))
 
     assert one_line == twenty_lines
-    # customer, products, stock locks, waiting units, incoming supply, order, order number,
+    # customer, products with their stock locks (one statement), waiting units, incoming
+    # supply, order, order number,
     # lines, stock allocated (and the read of who subscribed to stock.changed), timeline event;
     # the confirmation email's outbox row, one insert (what it says is read when it is sent);
     # and order_place's savepoint and its release in the test's transaction.
-    assert twenty_lines == 14
+    assert twenty_lines == 13
 
 
 def test_allocating_across_10000_waiting_lines_takes_at_most_45_queries():
