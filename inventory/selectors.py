@@ -1,13 +1,25 @@
 from __future__ import annotations
 
 import datetime as dt
+import math
+import statistics
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from decimal import Decimal
 
-from django.db.models import F, Max, OuterRef, QuerySet, Subquery, Sum
+from django.db.models import Count, F, Max, OuterRef, Q, QuerySet, Subquery, Sum
+from django.db.models.functions import Coalesce
 
-from .models import Product, PurchaseOrder, PurchaseOrderLine, Stock, StockMovement
+from .models import (
+    Product,
+    PurchaseOrder,
+    PurchaseOrderLine,
+    PurchaseReceipt,
+    Stock,
+    StockMovement,
+    Supplier,
+)
 
 
 def product_ledger(*, product_id: int) -> QuerySet[StockMovement]:
@@ -111,4 +123,140 @@ def purchase_order_detail(*, purchase_order_id: int) -> PurchaseOrder:
         PurchaseOrder.objects.select_related("supplier", "created_by")
         .prefetch_related("lines__product", "events")
         .get(pk=purchase_order_id)
+    )
+
+
+# --- supplier reliability -------------------------------------------------------------------
+
+SCORECARD_DAYS = 180
+ONE_PLACE = Decimal("0.1")
+
+
+def nearest_rank(values: Sequence[int], share: float) -> int | None:
+    """The smallest value with at least `share` of the values at or below it."""
+    if not values:
+        return None
+    ordered = sorted(values)
+    return ordered[max(0, math.ceil(share * len(ordered)) - 1)]
+
+
+def _share(part: int, whole: int) -> int | None:
+    return round(100 * part / whole) if whole else None
+
+
+@dataclass(frozen=True)
+class SupplierScorecard:
+    """How one supplier kept its dates over a window: slips are days after the first promised
+    date (late positive, early negative), one per receipt."""
+
+    supplier_id: int
+    name: str
+    slips: tuple[int, ...] = ()
+    lines: int = 0
+    units_ordered: int = 0
+    units_received: int = 0
+    date_moves: int = 0
+
+    @property
+    def receipts(self) -> int:
+        return len(self.slips)
+
+    @property
+    def on_time(self) -> int:
+        return sum(1 for slip in self.slips if slip <= 0)
+
+    @property
+    def on_time_percent(self) -> int | None:
+        return _share(self.on_time, self.receipts)
+
+    @property
+    def median_slip(self) -> Decimal | None:
+        if not self.slips:
+            return None
+        return Decimal(str(statistics.median(self.slips))).quantize(ONE_PLACE)
+
+    def slip_percentile(self, share: float) -> int | None:
+        return nearest_rank(self.slips, share)
+
+    @property
+    def p90_slip(self) -> int | None:
+        return self.slip_percentile(0.9)
+
+    @property
+    def fill_percent(self) -> int | None:
+        return _share(self.units_received, self.units_ordered)
+
+    @property
+    def average_date_moves(self) -> Decimal | None:
+        if not self.lines:
+            return None
+        return (Decimal(self.date_moves) / self.lines).quantize(ONE_PLACE)
+
+
+def supplier_scorecards(
+    *, today: dt.date, days: int = SCORECARD_DAYS, supplier_ids: Iterable[int] | None = None
+) -> list[SupplierScorecard]:
+    """Every supplier's scorecard over the `days` store days up to `today`, by name: receipts in
+    the window, and the purchase-order lines first promised in it that are closed or due (fill
+    rate and date moves). Three queries, whatever the history."""
+    since = today - dt.timedelta(days=days - 1)
+    suppliers = Supplier.objects.order_by("name")
+    receipts = PurchaseReceipt.objects.filter(received_on__range=(since, today))
+    promised = Coalesce("promised_date", "expected_date")
+    lines = (
+        PurchaseOrderLine.objects.exclude(purchase_order__status=PurchaseOrder.Status.DRAFT)
+        .alias(promised=promised)
+        .filter(promised__gte=since)
+        .filter(
+            Q(
+                purchase_order__status__in=[
+                    PurchaseOrder.Status.RECEIVED,
+                    PurchaseOrder.Status.CANCELLED,
+                ]
+            )
+            | Q(expected_date__lte=today)
+        )
+    )
+    if supplier_ids is not None:
+        ids = list(supplier_ids)
+        suppliers = suppliers.filter(pk__in=ids)
+        receipts = receipts.filter(supplier_id__in=ids)
+        lines = lines.filter(purchase_order__supplier_id__in=ids)
+    slips: dict[int, list[int]] = defaultdict(list)
+    for supplier_id, slip in receipts.order_by().values_list("supplier_id", "slip_days"):
+        slips[supplier_id].append(slip)
+    totals = {
+        row["purchase_order__supplier_id"]: row
+        for row in lines.values("purchase_order__supplier_id")
+        .annotate(
+            lines=Count("id"),
+            ordered=Sum("quantity_ordered"),
+            received=Sum("quantity_received"),
+            moves=Sum("reschedule_count"),
+        )
+        .order_by()
+    }
+    cards = []
+    for supplier_id, name in suppliers.values_list("id", "name"):
+        row = totals.get(supplier_id, {})
+        cards.append(
+            SupplierScorecard(
+                supplier_id=supplier_id,
+                name=name,
+                slips=tuple(sorted(slips.get(supplier_id, ()))),
+                lines=row.get("lines") or 0,
+                units_ordered=row.get("ordered") or 0,
+                units_received=row.get("received") or 0,
+                date_moves=row.get("moves") or 0,
+            )
+        )
+    return cards
+
+
+def supplier_receipts(*, supplier_id: int, limit: int = 50) -> QuerySet[PurchaseReceipt]:
+    """A supplier's latest receipts with their purchase order and product, newest first."""
+    return (
+        PurchaseReceipt.objects.filter(supplier_id=supplier_id)
+        .select_related("line__purchase_order", "line__product")
+        .order_by("-received_on", "-id")[:limit]
     )
