@@ -312,6 +312,11 @@ class PurchaseReceipt(models.Model):
     def on_time(self) -> bool:
         return self.slip_days <= 0
 
+    @property
+    def days_off(self) -> int:
+        """Days late or early, without the sign."""
+        return abs(self.slip_days)
+
 
 class PurchaseOrderEvent(models.Model):
     """A purchase order's history: sent, rescheduled (with the reason), received, cancelled."""

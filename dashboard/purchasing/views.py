@@ -19,7 +19,7 @@ from orders import services
 from ..access import managers_required
 from ..lists import render_list
 from ..submissions import single_submission
-from . import selectors
+from . import selectors, suppliers
 from .forms import (
     BasePurchaseLineFormSet,
     PurchaseLineFormSet,
@@ -322,4 +322,5 @@ urlpatterns = [
     path(
         "purchase-orders/lines/<int:pk>/reschedule/", po_line_reschedule, name="po_line_reschedule"
     ),
+    *suppliers.urlpatterns,
 ]
