@@ -273,9 +273,7 @@ class PurchaseReceipt(models.Model):
     """One delivery against a purchase-order line, measured against what the supplier promised:
     the supplier's reliability record."""
 
-    line = models.ForeignKey(
-        PurchaseOrderLine, on_delete=models.CASCADE, related_name="receipts"
-    )
+    line = models.ForeignKey(PurchaseOrderLine, on_delete=models.CASCADE, related_name="receipts")
     # Copied from the line's purchase order so a supplier's record is one indexed range read.
     supplier = models.ForeignKey(Supplier, on_delete=models.PROTECT, related_name="receipts")
     movement = models.OneToOneField(
@@ -298,7 +296,9 @@ class PurchaseReceipt(models.Model):
 
     class Meta:
         ordering = ["-received_on", "-id"]
-        indexes = [models.Index(fields=["supplier", "received_on"], name="receipt_supplier_day_idx")]
+        indexes = [
+            models.Index(fields=["supplier", "received_on"], name="receipt_supplier_day_idx")
+        ]
         constraints = [
             models.CheckConstraint(
                 condition=Q(quantity__gt=0), name="purchase_receipt_quantity_positive"

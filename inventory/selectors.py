@@ -7,6 +7,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import Any
 
 from django.db.models import Count, F, Max, OuterRef, Q, QuerySet, Subquery, Sum
 from django.db.models.functions import Coalesce
@@ -225,7 +226,7 @@ def supplier_scorecards(
     slips: dict[int, list[int]] = defaultdict(list)
     for supplier_id, slip in receipts.order_by().values_list("supplier_id", "slip_days"):
         slips[supplier_id].append(slip)
-    totals = {
+    totals: dict[int, Any] = {
         row["purchase_order__supplier_id"]: row
         for row in lines.values("purchase_order__supplier_id")
         .annotate(
@@ -238,7 +239,7 @@ def supplier_scorecards(
     }
     cards = []
     for supplier_id, name in suppliers.values_list("id", "name"):
-        row = totals.get(supplier_id, {})
+        row = totals.get(supplier_id) or {}
         cards.append(
             SupplierScorecard(
                 supplier_id=supplier_id,

@@ -34,14 +34,11 @@ def deliveries(name: str, slips: list[int]) -> None:
         with time_machine.travel(start, tick=False) as clock:
             promised = store_today() + dt.timedelta(days=10)
             product = ProductFactory(sku=f"{name[:3].upper()}-{n}", on_hand=0)
-            line = (
-                purchase_order_create(
-                    supplier=supplier,
-                    lines=[PurchaseLineRequest(product, 12, promised)],
-                    send=True,
-                )
-                .lines.get()
-            )
+            line = purchase_order_create(
+                supplier=supplier,
+                lines=[PurchaseLineRequest(product, 12, promised)],
+                send=True,
+            ).lines.get()
             if slip > 0:
                 purchase_order_line_reschedule(
                     line=line, expected_date=promised + dt.timedelta(days=slip), reason="Late"

@@ -89,7 +89,7 @@ def test_an_early_receipt_slips_negatively_and_a_refused_one_records_nothing(clo
 
 
 def test_the_scorecard_sums_up_each_supplier_over_its_window(clock, supplier):
-    other = supplier_create(name="Brightside", lead_time_days=7)
+    supplier_create(name="Brightside", lead_time_days=7)
     # Acme: five lines promised on day 10, arriving 2 early, on time, 1, 3 and 9 days late.
     for slip in (-2, 0, 1, 3, 9):
         on_day(clock, 0)
