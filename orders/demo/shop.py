@@ -49,6 +49,7 @@ class DemoShop(DemoSupply, DemoCustomers):
             self.suppliers[spec.key] = existing.get(spec.name) or supplier_create(
                 name=spec.name, email=spec.email, lead_time_days=spec.lead
             )
+            self.habits[self.suppliers[spec.key].pk] = spec
         self.summary.suppliers = len(self.suppliers)
 
     def create_catalog(self) -> None:
