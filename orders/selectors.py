@@ -28,14 +28,12 @@ from django.db.models.functions import Coalesce, Greatest
 
 from config.calendar import store_today as store_today
 from inventory.models import Product, Stock
-from inventory.selectors import DateRange as DateRange
 from inventory.selectors import (
     incoming_supply,
     incoming_units_subquery,
     largest_receipt,
     products_without_stock,
     stock_ledger_mismatches,
-    supply_date_ranges,
 )
 
 from .decisions import LineDecision as LineDecision
@@ -44,8 +42,10 @@ from .eta import Eta as Eta
 from .eta import EtaContext as EtaContext
 from .eta import EtaWalker as EtaWalker
 from .eta import new_line_eta as new_line_eta
-from .models import EtaSource, Order, OrderEvent, OrderLine, Refund, ShippingRate
+from .models import Order, OrderEvent, OrderLine, Refund, ShippingRate
 from .money import refund_owed_on_close
+from .reliability import DateRange as DateRange
+from .reliability import line_eta_ranges as line_eta_ranges
 from .status_links import ORDER_STATUS_SALT as ORDER_STATUS_SALT
 from .status_links import order_status_token as order_status_token
 from .status_links import order_status_url as order_status_url
@@ -85,27 +85,6 @@ def order_detail(*, order_id: int) -> Order:
         )
         .get(pk=order_id)
     )
-
-
-def line_eta_ranges(*, lines: Iterable[OrderLine], today: dt.date) -> dict[int, DateRange]:
-    """Each waiting line whose ETA rests on a purchase order from a supplier with enough
-    history: its ETA padded by that supplier's measured slips, by line id."""
-    waiting = [
-        line
-        for line in lines
-        if line.quantity_backordered
-        and line.eta is not None
-        and line.eta_source == EtaSource.PURCHASE_ORDER
-        and line.eta_reference
-    ]
-    ranges = supply_date_ranges(
-        dated=[(line.eta_reference, line.eta) for line in waiting if line.eta], today=today
-    )
-    return {
-        line.pk: ranges[key]
-        for line in waiting
-        if line.eta and (key := (line.eta_reference, line.eta)) in ranges
-    }
 
 
 def products_with_idle_stock(*, limit: int = 500) -> list[int]:
