@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import datetime as dt
 from decimal import Decimal
 
 from django.conf import settings
@@ -226,6 +227,15 @@ class PurchaseOrderLine(models.Model):
     quantity_ordered = models.PositiveIntegerField(validators=[max_quantity])
     quantity_received = models.PositiveIntegerField(default=0)
     expected_date = models.DateField(validators=[validate_plausible_date])
+    promised_date = models.DateField(
+        null=True,
+        blank=True,
+        editable=False,
+        help_text="The expected date the supplier first gave; it never moves.",
+    )
+    reschedule_count = models.PositiveIntegerField(
+        "date moves", default=0, editable=False, help_text="Times the expected date was moved."
+    )
     is_cancelled = models.BooleanField("cancelled", default=False)
 
     class Meta:
@@ -253,6 +263,59 @@ class PurchaseOrderLine(models.Model):
     @property
     def quantity_outstanding(self) -> int:
         return 0 if self.is_cancelled else self.quantity_ordered - self.quantity_received
+
+    @property
+    def first_promised_date(self) -> dt.date:
+        return self.promised_date or self.expected_date
+
+
+class PurchaseReceipt(models.Model):
+    """One delivery against a purchase-order line, measured against what the supplier promised:
+    the supplier's reliability record."""
+
+    line = models.ForeignKey(PurchaseOrderLine, on_delete=models.CASCADE, related_name="receipts")
+    # Copied from the line's purchase order so a supplier's record is one indexed range read.
+    supplier = models.ForeignKey(Supplier, on_delete=models.PROTECT, related_name="receipts")
+    movement = models.OneToOneField(
+        StockMovement, on_delete=models.PROTECT, related_name="purchase_receipt"
+    )
+    quantity = models.PositiveIntegerField()
+    received_on = models.DateField(help_text="The store day the units arrived.")
+    promised_date = models.DateField(help_text="The line's first promised date.")
+    expected_date = models.DateField(help_text="The line's expected date when it arrived.")
+    slip_days = models.IntegerField(
+        help_text="Days after the first promised date (negative: early)."
+    )
+    slip_days_expected = models.IntegerField(
+        help_text="Days after the expected date at arrival (negative: early)."
+    )
+    date_moves = models.PositiveIntegerField(
+        help_text="Times the line's expected date had been moved before it arrived."
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-received_on", "-id"]
+        indexes = [
+            models.Index(fields=["supplier", "received_on"], name="receipt_supplier_day_idx")
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(quantity__gt=0), name="purchase_receipt_quantity_positive"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.quantity} × line {self.line_id} on {self.received_on}"
+
+    @property
+    def on_time(self) -> bool:
+        return self.slip_days <= 0
+
+    @property
+    def days_off(self) -> int:
+        """Days late or early, without the sign."""
+        return abs(self.slip_days)
 
 
 class PurchaseOrderEvent(models.Model):

@@ -44,6 +44,8 @@ from .eta import EtaWalker as EtaWalker
 from .eta import new_line_eta as new_line_eta
 from .models import Order, OrderEvent, OrderLine, Refund, ShippingRate
 from .money import refund_owed_on_close
+from .reliability import DateRange as DateRange
+from .reliability import line_eta_ranges as line_eta_ranges
 from .status_links import ORDER_STATUS_SALT as ORDER_STATUS_SALT
 from .status_links import order_status_token as order_status_token
 from .status_links import order_status_url as order_status_url

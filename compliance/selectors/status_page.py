@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from orders.models import EtaSource, Order, OrderLine, OrderStatus
-from orders.selectors import order_detail
+from orders.selectors import DateRange, line_eta_ranges, order_detail, store_today
 
 # Built from the prefetched order only (no queries), so the template needs no logic.
 
@@ -49,6 +49,7 @@ class LineView:
     eta_kind: str  # "po", "estimated", "release" or "unknown": picks the sentence
     waiting_word: str  # a preorder is shown as a preorder, never as a backorder
     allocated_waits_for_rest: bool
+    eta_range: DateRange | None = None  # the supplier's record, when it has enough of one
 
     @property
     def backordered(self) -> int:
@@ -102,6 +103,7 @@ def _status_page(order: Order) -> StatusPage:
     ships_complete = order.ship_preference == Order.ShipPreference.SHIP_COMPLETE
     anything_backordered = any(line.backordered for line in lines)
     status = str(getattr(order, "status", "") or OrderStatus.OPEN)
+    ranges = line_eta_ranges(lines=lines, today=store_today())
     headline, explanation = STATUS_WORDS.get(status, (status.replace("_", " ").capitalize(), ""))
     return StatusPage(
         order=order,
@@ -117,6 +119,7 @@ def _status_page(order: Order) -> StatusPage:
                 eta_kind=_eta_kind(line),
                 waiting_word="preordered" if line.product.is_preorder else "on backorder",
                 allocated_waits_for_rest=ships_complete and anything_backordered,
+                eta_range=ranges.get(line.pk),
             )
             for line in lines
         ],

@@ -224,6 +224,17 @@ STORE_SUPPORT_EMAIL = env("STORE_SUPPORT_EMAIL", default="support@example.com")
 # ISO 4217 code of the prices and payments; storefront orders in another currency are refused.
 STORE_CURRENCY = env("STORE_CURRENCY", default="USD").upper()
 
+# The date customer emails give for a line waiting on a purchase order: the supplier's date
+# ("promised", plus handling), or that date padded by the supplier's measured slips ("padded":
+# the day it is 80% likely by, once the supplier has enough deliveries on record).
+CUSTOMER_EMAIL_ETA_CHOICES = ("promised", "padded")
+CUSTOMER_EMAIL_ETA = env("CUSTOMER_EMAIL_ETA", default="promised")
+if CUSTOMER_EMAIL_ETA not in CUSTOMER_EMAIL_ETA_CHOICES:
+    raise ImproperlyConfigured(
+        f"CUSTOMER_EMAIL_ETA must be one of {', '.join(CUSTOMER_EMAIL_ETA_CHOICES)}, "
+        f"not {CUSTOMER_EMAIL_ETA!r}"
+    )
+
 PAYMENT_CAPTURE_CHOICES = ("order", "shipment")
 PAYMENT_CAPTURE = env("PAYMENT_CAPTURE", default="order")
 if PAYMENT_CAPTURE not in PAYMENT_CAPTURE_CHOICES:

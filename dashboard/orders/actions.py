@@ -21,6 +21,7 @@ from notifications.models import Notification
 from notifications.services import notification_resend
 from orders.admin import PaymentReceivedForm
 from orders.models import Order, OrderLine
+from orders.selectors import DateRange
 from orders.services import (
     awaiting_payment,
     line_cancel,
@@ -51,6 +52,7 @@ class LineActions:
     line: OrderLine
     cancel: QueueCancelForm | None
     substitutes: bool
+    eta_range: DateRange | None = None
 
 
 @dataclass(frozen=True)
@@ -78,6 +80,7 @@ def order_actions(*, page: OrderPage, user: Any) -> OrderActions:
                 if cancel and line.quantity_open
                 else None,
                 substitutes=bool(line.backordered and line.product.substitutes.all()),
+                eta_range=page.eta_ranges.get(line.pk),
             )
             for line in page.lines
         ],

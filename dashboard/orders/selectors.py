@@ -45,7 +45,13 @@ from orders.models import (
     Shipment,
     ShipmentLine,
 )
-from orders.selectors import order_status_url, usual_quantity
+from orders.selectors import (
+    DateRange,
+    line_eta_ranges,
+    order_status_url,
+    store_today,
+    usual_quantity,
+)
 
 from ..lists.filters import DEADLINE_WINDOWS, NO_DATE, channel_q, consent_q, window_q
 
@@ -193,6 +199,7 @@ class OrderPage:
     compliance: OrderCompliance | None
     record: list[RecordRow]
     status_url: str
+    eta_ranges: dict[int, DateRange]
 
 
 def order_page(*, order_id: int) -> OrderPage:
@@ -234,9 +241,10 @@ def order_page(*, order_id: int) -> OrderPage:
         .get(pk=order_id)
     )
     compliance, record = compliance_record(order_id=order.pk)
+    lines = list(order.lines.all())
     return OrderPage(
         order=order,
-        lines=list(order.lines.all()),
+        lines=lines,
         events=list(order.events.all()),
         emails=list(order.notifications.all()),
         shipments=list(order.shipments.all()),
@@ -244,6 +252,7 @@ def order_page(*, order_id: int) -> OrderPage:
         compliance=compliance,
         record=record,
         status_url=order_status_url(order=order),
+        eta_ranges=line_eta_ranges(lines=lines, today=store_today()),
     )
 
 

@@ -21,7 +21,7 @@ from ..access import managers_required
 from ..lists import Sort, keyset_page, parse_date, parse_datetime
 from ..lists.views import saved_views_context
 from ..submissions import single_submission
-from . import selectors
+from . import selectors, suppliers
 from .forms import (
     BasePurchaseLineFormSet,
     PurchaseLineFormSet,
@@ -350,4 +350,5 @@ urlpatterns = [
     path(
         "purchase-orders/lines/<int:pk>/reschedule/", po_line_reschedule, name="po_line_reschedule"
     ),
+    *suppliers.urlpatterns,
 ]

@@ -11,15 +11,19 @@ Rows written before this split carry everything; what they hold wins over what i
 
 from __future__ import annotations
 
+import datetime as dt
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from django.conf import settings
 from django.utils import timezone
 
+from config.calendar import store_today
 from inventory.models import Product
-from orders.models import Order, OrderLine
+from inventory.selectors import supply_date_ranges
+from orders.models import EtaSource, Order, OrderLine
 from orders.selectors import order_status_url
 
 from ..models import Notification
@@ -127,6 +131,7 @@ class _Batch:
                 order_id__in=eta_orders, kind__in=_NOTICES
             ).values_list("order_id", "created_at"):
                 self.notices[order_id].append(created_at)
+        self.padded = _padded_etas(notifications) if settings.CUSTOMER_EMAIL_ETA == "padded" else {}
 
     def context(self, notification: Notification) -> EmailContext:
         frozen = notification.facts
@@ -143,6 +148,8 @@ class _Batch:
                     if line.quantity_allocated or line.backordered
                 ]
         facts |= frozen
+        if self.padded and notification.order_id is not None:
+            facts = _pad(facts, self.padded, notification.order_id)
         for key in _LINE_LISTS:
             if key in facts:
                 facts[key] = [self._with_product(row) for row in facts[key]]
@@ -166,6 +173,69 @@ class _Batch:
         if product is None:
             return {"name": row.get("sku", ""), **row}
         return {**product, **row}
+
+
+# (order id, SKU, ETA as written) → the date the supplier's record makes 80% likely.
+Padded = dict[tuple[int, str, str], str]
+
+
+def _padded_etas(notifications: Sequence[Notification]) -> Padded:
+    """For the batch's lines waiting on a purchase order, their ETA padded by the supplier's
+    slips: the line's current purchase order, read now, as product names are."""
+    wanted: set[tuple[int, str, str]] = set()
+    for n in notifications:
+        if n.order_id is None or n.kind not in (Kind.ORDER_CONFIRMATION, Kind.ETA_CHANGED):
+            continue
+        dates = [(row.get("eta"), row.get("eta_source"), row) for row in n.facts.get("lines", [])]
+        for row in n.facts.get("changes", {}).values():
+            dates += [
+                (row.get("new"), row.get("source"), row),
+                (row.get("old"), row.get("old_source"), row),
+            ]
+        for eta, source, row in dates:
+            if eta and source == EtaSource.PURCHASE_ORDER:
+                wanted.add((n.order_id, row["sku"], eta))
+    if not wanted:
+        return {}
+    references = {
+        (order_id, sku): reference
+        for order_id, sku, reference in OrderLine.objects.filter(
+            order_id__in={order_id for order_id, _, _ in wanted},
+            eta_source=EtaSource.PURCHASE_ORDER,
+        ).values_list("order_id", "product__sku", "eta_reference")
+    }
+    dated = {
+        key: (references[key[:2]], dt.date.fromisoformat(key[2]))
+        for key in wanted
+        if key[:2] in references
+    }
+    ranges = supply_date_ranges(dated=set(dated.values()), today=store_today())
+    return {
+        key: ranges[value].likely.isoformat() for key, value in dated.items() if value in ranges
+    }
+
+
+def _pad(facts: dict[str, Any], padded: Padded, order_id: int) -> dict[str, Any]:
+    """The facts with each padded ETA in place of the promised one (the stored row keeps
+    what was written)."""
+    facts = dict(facts)
+    if "lines" in facts:
+        facts["lines"] = [
+            {**row, "eta": padded[key], "eta_padded": True}
+            if (key := (order_id, row.get("sku", ""), row.get("eta") or "")) in padded
+            else row
+            for row in facts["lines"]
+        ]
+    if "changes" in facts:
+        facts["changes"] = {
+            line: {
+                **row,
+                "new": padded.get((order_id, row.get("sku", ""), row.get("new") or ""), row["new"]),
+                "old": padded.get((order_id, row.get("sku", ""), row.get("old") or ""), row["old"]),
+            }
+            for line, row in facts["changes"].items()
+        }
+    return facts
 
 
 def _orders(notifications: Sequence[Notification]) -> dict[int, Order]:

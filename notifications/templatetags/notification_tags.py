@@ -90,6 +90,9 @@ def eta_words(line: Mapping[str, Any]) -> str:
         return "we don't have a date yet; we'll email you as soon as we do"
     if line.get("eta_source") == "lead_time":
         return f"estimated from our supplier's lead time, around {eta}"
+    if line.get("eta_padded"):
+        # Allowing for how late this supplier has tended to be: a date to count on.
+        return f"expected to ship by {eta}"
     return f"expected to ship around {eta}"
 
 

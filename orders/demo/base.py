@@ -14,14 +14,16 @@ from django.utils import timezone
 from config.calendar import store_zone
 from inventory.models import Product, Supplier
 
-from .catalog import DAYS, SEED
+from .catalog import DAYS, SEED, DemoSupplier
 
 
 @dataclass
 class Delivery:
     """How one purchase-order line really arrives: the supplier knows, the shop finds out."""
 
-    kind: str  # "late": announced late, then in full; "short": part now, the balance later
+    # "late": announced late, then in full; "short": part now, the balance later; "early":
+    # `delay_days` before the date; "unannounced": `delay_days` after it, with no warning
+    kind: str
     delay_days: int
     reason: str = ""
     fraction: float = 1.0
@@ -89,6 +91,7 @@ class DemoBase:
         self.today = self.now.date()
         self.start = self.today - dt.timedelta(days=DAYS)
         self.suppliers: dict[str, Supplier] = {}
+        self.habits: dict[int, DemoSupplier] = {}  # by supplier id
         self.products: dict[str, Product] = {}
         self.by_id: dict[int, Product] = {}
         self.customers: list[tuple[str, str]] = []

@@ -22,18 +22,32 @@ class DemoSupplier:
     name: str
     email: str
     lead: int  # default lead time in days
+    # Its habits, as chances per purchase-order line: announcing a delay a few days ahead,
+    # turning up a day or two early, turning up late without a word.
+    late: float = 0.1
+    early: float = 0.0
+    unannounced: float = 0.0
 
+
+# A supplier the demo did not create: the habits of an average one.
+ORDINARY = DemoSupplier("ordinary", "", "", 14)
 
 # fmt: off
 SUPPLIERS: tuple[DemoSupplier, ...] = (
     DemoSupplier("brightwave", "Brightwave Electronics Distribution",
-                 "orders@brightwave-dist.example.com", 14),
-    DemoSupplier("voltline", "Voltline Accessories", "purchasing@voltline.example.com", 6),
-    DemoSupplier("hearth", "Hearth & Table Housewares", "trade@hearthandtable.example.com", 21),
-    DemoSupplier("nordlys", "Nordlys Textiles", "sales@nordlys-textiles.example.com", 25),
-    DemoSupplier("clearbreeze", "Clearbreeze Home Appliances", "b2b@clearbreeze.example.com", 18),
+                 "orders@brightwave-dist.example.com", 14, late=0.12, early=0.15, unannounced=0.08),
+    # The dependable one: rarely late, often early.
+    DemoSupplier("voltline", "Voltline Accessories", "purchasing@voltline.example.com", 6,
+                 late=0.03, early=0.3, unannounced=0.03),
+    DemoSupplier("hearth", "Hearth & Table Housewares", "trade@hearthandtable.example.com", 21,
+                 late=0.2, early=0.05, unannounced=0.2),
+    # The one to chase: moves its dates and still comes late.
+    DemoSupplier("nordlys", "Nordlys Textiles", "sales@nordlys-textiles.example.com", 25,
+                 late=0.3, unannounced=0.3),
+    DemoSupplier("clearbreeze", "Clearbreeze Home Appliances", "b2b@clearbreeze.example.com", 18,
+                 late=0.08, early=0.1, unannounced=0.12),
     DemoSupplier("evergreen", "Evergreen Garden Supply Co.", "orders@evergreen-garden.example.com",
-                 11),
+                 11, late=0.06, early=0.2, unannounced=0.06),
 )
 # fmt: on
 

@@ -33,6 +33,7 @@ from .catalog import (
     SUPPLIERS,
 )
 from .customers import DemoCustomers
+from .history import DemoHistory, history_units
 from .supply import DemoSupply
 
 
@@ -40,7 +41,7 @@ def demo_data_present() -> bool:
     return Product.objects.filter(sku__iexact=FIRST_SKU).exists()
 
 
-class DemoShop(DemoSupply, DemoCustomers):
+class DemoShop(DemoSupply, DemoCustomers, DemoHistory):
     """Runs the 60 days. Call `run()` inside one transaction."""
 
     def create_suppliers(self) -> None:
@@ -49,12 +50,15 @@ class DemoShop(DemoSupply, DemoCustomers):
             self.suppliers[spec.key] = existing.get(spec.name) or supplier_create(
                 name=spec.name, email=spec.email, lead_time_days=spec.lead
             )
+            self.habits[self.suppliers[spec.key].pk] = spec
         self.summary.suppliers = len(self.suppliers)
 
     def create_catalog(self) -> None:
+        earlier = history_units()
         for spec in CATALOG:
             product = product_create(
-                on_hand=spec.on_hand,
+                # What the earlier purchase orders brought arrives with them (supplier_history).
+                on_hand=spec.on_hand - earlier[spec.sku],
                 sku=spec.sku,
                 name=spec.name,
                 unit_price=Decimal(spec.price),
@@ -120,6 +124,7 @@ class DemoShop(DemoSupply, DemoCustomers):
         self.create_suppliers()
         self.create_catalog()
         self.create_customers()
+        self.supplier_history()
         self.order_launch_allocation()
         day = self.start
         while day <= self.today:

@@ -26,7 +26,14 @@ from ..services import (
     stock_receive,
 )
 from .base import Delivery, DemoBase, next_weekday
-from .catalog import DELAY_REASONS, LATE_BY, NURSERY_SKU, PO_CANCEL_REASON, SHORT_REASON
+from .catalog import (
+    DELAY_REASONS,
+    LATE_BY,
+    NURSERY_SKU,
+    ORDINARY,
+    PO_CANCEL_REASON,
+    SHORT_REASON,
+)
 
 
 class DemoSupply(DemoBase):
@@ -76,14 +83,19 @@ class DemoSupply(DemoBase):
         lines = list(po.lines.order_by("id"))
         self.summary.purchase_orders += 1
         self.summary.multi_line_purchase_orders += len(lines) > 1
+        habits = self.habits.get(po.supplier_id, ORDINARY)
         for line in lines:
             roll = self.rng.random()
-            if roll < 0.1:
+            if roll < habits.late:
                 self.deliveries[line.pk] = self.late_delivery()
-            elif roll < 0.22 and line.quantity_ordered >= 4:
+            elif roll < habits.late + 0.12 and line.quantity_ordered >= 4:
                 self.deliveries[line.pk] = Delivery(
                     "short", self.rng.randint(4, 9), SHORT_REASON, self.rng.uniform(0.4, 0.75)
                 )
+            elif roll < habits.late + 0.12 + habits.early:
+                self.deliveries[line.pk] = Delivery("early", self.rng.randint(1, 2))
+            elif roll < habits.late + 0.12 + habits.early + habits.unannounced:
+                self.deliveries[line.pk] = Delivery("unannounced", self.rng.randint(1, 4))
 
     def late_delivery(self) -> Delivery:
         return Delivery("late", self.rng.randint(5, 12))
@@ -105,9 +117,20 @@ class DemoSupply(DemoBase):
                 plan.reason = DELAY_REASONS[self.summary.delays % len(DELAY_REASONS)]
                 self.reschedule(line, line.expected_date + dt.timedelta(days=plan.delay_days), plan)
                 continue
+            outstanding = line.quantity_ordered - line.quantity_received
+            if plan is not None and plan.kind in ("early", "unannounced") and not plan.done:
+                # Early: on the truck a day or two before the date; unannounced: days after it,
+                # with nobody having said a word.
+                early = plan.kind == "early"
+                arrives = line.expected_date + dt.timedelta(
+                    days=-plan.delay_days if early else plan.delay_days
+                )
+                if day >= arrives:
+                    plan.done = True
+                    self.receive(line, outstanding)
+                continue
             if line.expected_date > day:
                 continue
-            outstanding = line.quantity_ordered - line.quantity_received
             if (
                 plan is None
                 and (self.today - day).days < 7

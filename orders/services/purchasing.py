@@ -12,6 +12,7 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
+from config.calendar import store_today
 from config.formats import count_noun, format_date
 from inventory.bounds import MAX_QUANTITY, validate_plausible_date
 from inventory.locks import lock_stock, lock_stocks
@@ -20,6 +21,7 @@ from inventory.models import (
     PurchaseOrder,
     PurchaseOrderEvent,
     PurchaseOrderLine,
+    PurchaseReceipt,
     StockMovement,
     Supplier,
 )
@@ -107,6 +109,7 @@ def _po_create(
             product=req.product,
             quantity_ordered=req.quantity,
             expected_date=req.expected_date,
+            promised_date=req.expected_date,
         )
         for req in lines
     )
@@ -162,7 +165,10 @@ def _po_line_reschedule(
     if old == expected_date:
         raise ValidationError(f"{po.number}: {line.product.sku} is already expected on {old}.")
     line.expected_date = expected_date
-    line.save(update_fields=["expected_date"])
+    line.reschedule_count += 1
+    if line.promised_date is None:
+        line.promised_date = old
+    line.save(update_fields=["expected_date", "reschedule_count", "promised_date"])
     _po_event(
         po=po,
         line=line,
@@ -222,6 +228,20 @@ def _po_line_receive(*, line: PurchaseOrderLine, quantity: int, actor: Any = Non
         reason="Received against purchase order",
         reference=po.number,
         actor=_user(actor),
+    )
+    received_on = store_today()
+    promised = line.first_promised_date
+    PurchaseReceipt.objects.create(
+        line=line,
+        supplier_id=po.supplier_id,
+        movement=movement,
+        quantity=quantity,
+        received_on=received_on,
+        promised_date=promised,
+        expected_date=line.expected_date,
+        slip_days=(received_on - promised).days,
+        slip_days_expected=(received_on - line.expected_date).days,
+        date_moves=line.reschedule_count,
     )
     _po_event(
         po=po,

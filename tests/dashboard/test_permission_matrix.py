@@ -415,6 +415,8 @@ def test_post(client, endpoint: Endpoint, role: str):
 
 
 READ_ONLY = {
+    "suppliers",
+    "supplier",
     "overview",
     "queue",
     "products",
@@ -469,6 +471,8 @@ SCREENS: dict[str, tuple[str, Callable[[World], list[Any]]]] = {
     "purchase_orders": ("Managers", lambda w: []),
     "purchase_order_chase": ("Managers", lambda w: []),
     "purchase_order": ("Managers", lambda w: [w.sent.pk]),
+    "suppliers": ("Managers", lambda w: []),
+    "supplier": ("Managers", lambda w: [w.supplier.pk]),
     "compliance": ("Managers", lambda w: []),
     "compliance_export": ("Managers", lambda w: []),
     "reports": ("Managers", lambda w: []),

@@ -12,6 +12,7 @@ from inventory.models import (
     StockMovement,
     Supplier,
 )
+from inventory.selectors import RANGE_MIN_RECEIPTS, supplier_scorecards
 from orders.models import Customer, EtaSource, Order, OrderEvent, OrderLine, Refund, Shipment
 from orders.selectors import invariant_violations, store_today
 from orders.services import product_eta_refresh
@@ -90,6 +91,14 @@ def test_seed_demo_loads_a_believable_shop_once_and_keeps_every_invariant() -> N
         message__contains="now expected", message__endswith=": Supplier production delay"
     ).exists()
     assert PurchaseOrder.objects.filter(status=PurchaseOrder.Status.PARTIALLY_RECEIVED).exists()
+    # Every supplier has a record to judge it by (months of deliveries before the story):
+    # early, on time and late ones, enough for its dates to carry a range.
+    cards = supplier_scorecards(today=store_today())
+    assert len(cards) == 6
+    assert all(card.receipts >= RANGE_MIN_RECEIPTS for card in cards)
+    assert len({card.on_time_percent for card in cards}) >= 4
+    slips = [slip for card in cards for slip in card.slips]
+    assert min(slips) < 0 < max(slips)
     assert PurchaseOrder.objects.filter(status__in=PurchaseOrder.OPEN_STATUSES).exists()
     open_lines = PurchaseOrderLine.objects.filter(
         purchase_order__status__in=PurchaseOrder.OPEN_STATUSES,

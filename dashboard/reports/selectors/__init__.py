@@ -14,6 +14,7 @@ from .delay_cancellations import delay_cancellations
 from .fill_rate import fill_rate
 from .most_backordered import most_backordered
 from .revenue_waiting import revenue_waiting
+from .supplier_reliability import supplier_reliability
 from .waits import eta_accuracy, wait_times
 
 REPORTS: dict[str, tuple[str, Callable[..., Report]]] = {
@@ -23,6 +24,7 @@ REPORTS: dict[str, tuple[str, Callable[..., Report]]] = {
     "fill-rate": ("Fill rate", fill_rate),
     "delay-cancellations": ("Delay cancellations", delay_cancellations),
     "revenue-waiting": ("Revenue waiting", revenue_waiting),
+    "supplier-reliability": ("Supplier reliability", supplier_reliability),
 }
 
 
