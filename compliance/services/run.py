@@ -22,7 +22,7 @@ from orders.models import Order, OrderEvent, OrderLine
 from orders.services import cancellations_settle, lines_cancel_batch, order_rule_record
 
 from ..models import OrderCompliance
-from ..selectors import orders_due_for_rule
+from ..selectors import latest_delay_notices, orders_due_for_rule
 from ._common import RuleBatch, _lock_stocks_of_orders
 from .engine import _evaluate_locked, order_rule_evaluate
 
@@ -89,6 +89,7 @@ def _batch_decide(*, order_ids: Sequence[int], now: dt.datetime) -> list[int]:
     for line in OrderLine.objects.filter(order_id__in=orders).select_related("product"):
         lines[line.order_id].append(line)
     rules = {row.order_id: row for row in OrderCompliance.objects.filter(order_id__in=orders)}
+    notices = latest_delay_notices(order_ids=orders)
     batch = RuleBatch()
     alone = [order_id for order_id in order_ids if order_id not in orders]
     for order_id, order in orders.items():
@@ -101,6 +102,7 @@ def _batch_decide(*, order_ids: Sequence[int], now: dt.datetime) -> list[int]:
                     batch=batch,
                     lines=lines[order_id],
                     compliance=rules.get(order_id),
+                    notices=notices,
                 )
         except OperationalError:
             raise
