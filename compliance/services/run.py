@@ -7,6 +7,7 @@ order: a deadline day on which thousands of orders are cancelled stays linear.""
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import logging
 from collections import defaultdict
@@ -80,10 +81,36 @@ def _batches(*, order_ids: Sequence[int], size: int) -> Iterator[list[int]]:
 @transaction.atomic
 def _batch_decide(*, order_ids: Sequence[int], now: dt.datetime) -> list[int]:
     """Decide for a batch of orders in one transaction: lock their products' stock (by
-    product id), then the orders (by id), read their lines and rule state in one go, decide
-    each in a savepoint; make the cancellations together, then refresh each product once.
-    Returns the orders to decide alone afterwards."""
+    product id), then the orders (by id), read their lines, rule state and latest notices in
+    one go and decide each; make the cancellations together, then refresh each product once.
+    Returns the orders to decide alone afterwards.
+
+    The orders are decided under one savepoint: most batches decide every order, and one
+    savepoint per order was most of the batch's statements. If one of them cannot be decided
+    (its ETAs are about to change, or it fails), the batch is rolled back to that savepoint
+    and decided again from fresh reads, each order in its own savepoint, that order aside."""
     _lock_stocks_of_orders(order_ids=order_ids)
+    try:
+        with transaction.atomic():
+            batch, alone = _orders_decide(order_ids=order_ids, now=now, isolated=False)
+    except OperationalError:
+        raise
+    except Exception:
+        batch, alone = _orders_decide(order_ids=order_ids, now=now, isolated=True)
+    if batch.cancellations:
+        cancelled = lines_cancel_batch(cancellations=batch.cancellations, refresh=False)
+        batch.products_to_refresh |= cancelled.product_ids
+        batch.settle()
+    if batch.products_to_refresh:
+        cancellations_settle(product_ids=batch.products_to_refresh)
+    return alone
+
+
+def _orders_decide(
+    *, order_ids: Sequence[int], now: dt.datetime, isolated: bool
+) -> tuple[RuleBatch, list[int]]:
+    """Lock the orders, read what the engine decides from, and decide each (in a savepoint of
+    its own when `isolated`: one that fails is set aside instead of failing the others)."""
     orders = lock_orders(order_ids=order_ids)
     lines: dict[int, list[OrderLine]] = defaultdict(list)
     for line in OrderLine.objects.filter(order_id__in=orders).select_related("product"):
@@ -95,7 +122,7 @@ def _batch_decide(*, order_ids: Sequence[int], now: dt.datetime) -> list[int]:
     for order_id, order in orders.items():
         made = len(batch.cancellations)
         try:
-            with transaction.atomic():
+            with transaction.atomic() if isolated else contextlib.nullcontext():
                 _evaluate_locked(
                     order=order,
                     now=now,
@@ -107,16 +134,12 @@ def _batch_decide(*, order_ids: Sequence[int], now: dt.datetime) -> list[int]:
         except OperationalError:
             raise
         except Exception:
+            if not isolated:
+                raise
             # StaleEtas, or a failure that the order's own run records.
             del batch.cancellations[made:], batch.cancelled[made:]
             alone.append(order_id)
-    if batch.cancellations:
-        cancelled = lines_cancel_batch(cancellations=batch.cancellations, refresh=False)
-        batch.products_to_refresh |= cancelled.product_ids
-        batch.settle()
-    if batch.products_to_refresh:
-        cancellations_settle(product_ids=batch.products_to_refresh)
-    return alone
+    return batch, alone
 
 
 def _decide_alone(*, order_id: int, now: dt.datetime) -> None:
