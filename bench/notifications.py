@@ -19,7 +19,8 @@ and doubled (a header twice) are counted from the database and that file.
 Printed per worker count: wall seconds, emails per second, drains run, and rows sent, lost and
 doubled; beside them the database-only limit measured in the same run: the same claims
 (SKIP LOCKED, batches of the same size) and one UPDATE per email on one connection,
-committed without waiting for the disk as the drain's are, without rendering or sending. Targets: at least 300 emails/s, nothing lost, nothing doubled.
+committed without waiting for the disk as the drain's are, without rendering or sending.
+Targets: at least 300 emails/s, nothing lost, nothing doubled.
 
 Run (never touches real data: it creates and drops its own database; the broker keys live
 under a prefix of the run's own and are deleted at the end):
