@@ -84,11 +84,9 @@ class RuleBatch:
             compliance.state = State.CANCELLED
             compliance.cancel_at_end_of = None
             compliance.updated_at = now
-        OrderCompliance.objects.bulk_update(
-            [compliance for compliance, *_ in self.cancelled],
-            ["state", "cancel_at_end_of", "updated_at"],
-            batch_size=1000,
-        )
+        OrderCompliance.objects.filter(
+            pk__in=[compliance.pk for compliance, *_ in self.cancelled]
+        ).update(state=State.CANCELLED, cancel_at_end_of=None, updated_at=now)
         order_rule_records(
             records=[
                 (order, message, {"rule": True, **data})

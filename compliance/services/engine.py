@@ -7,7 +7,7 @@ twice (or in two processes at once) never sends the same notice twice."""
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from django.conf import settings
 from django.db import transaction
@@ -22,6 +22,7 @@ from orders.services import Cancellation, lines_cancel_batch
 from ..models import DelayNotice, OrderCompliance
 from ..selectors import (
     exemption,
+    latest_delay_notices,
     order_outlook,
     shipment_deadline,
 )
@@ -61,9 +62,11 @@ def _evaluate_locked(
     batch: RuleBatch | None = None,
     lines: list[OrderLine] | None = None,
     compliance: OrderCompliance | None = None,
+    notices: Mapping[int, DelayNotice] | None = None,
 ) -> OrderCompliance:
-    """Decide for a locked order (its products' stock locked first), from its lines and rule
-    state as read under the lock (read here unless the caller read them for many orders).
+    """Decide for a locked order (its products' stock locked first), from its lines, rule
+    state and latest notice as read under the lock (read here unless the caller read them for
+    many orders).
     Within a batch, a cancellation is made at the end of the batch, and a decision on ETAs
     that the batch's cancellations change raises StaleEtas."""
     today = store_date(now)
@@ -125,7 +128,9 @@ def _evaluate_locked(
     assert deadline_t is not None  # noqa: S101 - set just above
 
     outlook = order_outlook(lines=lines, today=today)
-    _notices_close(order=order, compliance=compliance, lines=lines, now=now)
+    if notices is None:
+        notices = latest_delay_notices(order_ids=[order.pk])
+    _notices_close(order=order, compliance=compliance, lines=lines, now=now, notices=notices)
     if not outlook.open_lines:
         final = State.SHIPPED if outlook.shipped_any else State.CANCELLED
         if compliance.state != final:
@@ -153,7 +158,12 @@ def _evaluate_locked(
         )
 
     if state in (State.NOTICE_SENT, State.RENEWED_NOTICE_SENT) and not _notice_reached(
-        order=order, compliance=compliance, outlook=outlook, today=today, batch=batch
+        order=order,
+        compliance=compliance,
+        outlook=outlook,
+        today=today,
+        batch=batch,
+        notices=notices,
     ):
         return compliance
 

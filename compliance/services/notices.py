@@ -4,7 +4,7 @@ whether the latest one reached the buyer."""
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from django.db import IntegrityError, transaction
@@ -20,6 +20,7 @@ from ..selectors import (
     NOTICE_FAILED,
     Outlook,
     delay_reason,
+    latest_delay_notices,
     notice_closed_reason,
     notice_given_at,
     substitute_choices,
@@ -96,11 +97,17 @@ def _notice(
 
 
 def _notices_close(
-    *, order: Order, compliance: OrderCompliance, lines: Sequence[OrderLine], now: dt.datetime
+    *,
+    order: Order,
+    compliance: OrderCompliance,
+    lines: Sequence[OrderLine],
+    now: dt.datetime,
+    notices: Mapping[int, DelayNotice] | None = None,
 ) -> None:
     """Close the order's notices whose reason is gone (what was delayed is in stock, shipped or
     cancelled), saying why in the record. If stock is taken back and the items wait again, the
-    unanswered notice that closed for it stands again: its deadlines never stopped running."""
+    unanswered notice that closed for it stands again: its deadlines never stopped running.
+    `notices` are the latest notices read for a batch of orders (read here if not given)."""
     reason = notice_closed_reason(lines=lines)
     if reason:
         closing = list(
@@ -110,6 +117,9 @@ def _notices_close(
         )
         if closing:
             DelayNotice.objects.filter(pk__in=closing).update(closed_at=now, closed_reason=reason)
+            latest = (notices or {}).get(order.pk)
+            if latest is not None and latest.pk in closing:
+                latest.closed_at, latest.closed_reason = now, reason
             _record(
                 order,
                 f"Delay notice closed: {DelayNotice.ClosedReason(reason).label.lower()}.",
@@ -117,7 +127,7 @@ def _notices_close(
                 reason=reason,
             )
         return
-    latest = order.delay_notices.order_by("-sent_at", "-id").first()
+    latest = _latest_notice(order=order, notices=notices)
     if (
         latest is not None
         and latest.closed_reason == DelayNotice.ClosedReason.IN_STOCK
@@ -145,6 +155,14 @@ def _choices(order: Order) -> list[dict[str, Any]]:
     ]
 
 
+def _latest_notice(
+    *, order: Order, notices: Mapping[int, DelayNotice] | None
+) -> DelayNotice | None:
+    if notices is None:
+        notices = latest_delay_notices(order_ids=[order.pk])
+    return notices.get(order.pk)
+
+
 def _notice_reached(
     *,
     order: Order,
@@ -152,16 +170,12 @@ def _notice_reached(
     outlook: Outlook,
     today: dt.date,
     batch: RuleBatch | None = None,
+    notices: Mapping[int, DelayNotice] | None = None,
 ) -> bool:
     """True when the latest notice reached the buyer by its deadline, so it counts. Otherwise
     a failed email gets a follow-up for staff (tell the buyer another way before the deadline)
     and, once the deadline has passed, the order is cancelled at it."""
-    notice = (
-        DelayNotice.objects.filter(order=order)
-        .select_related("notification")
-        .order_by("-sent_at", "-id")
-        .first()
-    )
+    notice = _latest_notice(order=order, notices=notices)
     if notice is None:
         return True
     given = notice_given_at(notice=notice)

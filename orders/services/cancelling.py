@@ -11,7 +11,7 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import F
+from django.db.models import Case, F, PositiveIntegerField, Value, When
 from django.utils import timezone
 
 from config.formats import count_noun, format_date, format_money
@@ -115,9 +115,7 @@ def _cancel_batch_locked(
             amount += line.unit_price * units
         result.lines += chosen
         chosen_of[order.pk], amounts[order.pk] = chosen, amount
-    OrderLine.objects.bulk_update(
-        result.lines, ["quantity_cancelled", "quantity_allocated"], batch_size=1000
-    )
+    _lines_quantities_write(result.lines)
     stocks_allocate(stocks=stocks, units={pid: -units for pid, units in released.items()}, now=now)
     # An order now closed owes everything paid (shipping included) except what the shipped
     # items alone would have cost under the store's prices and shipping rates.
@@ -157,6 +155,28 @@ def _cancel_batch_locked(
             reason="released by a cancellation",
         )
     return result
+
+
+def _lines_quantities_write(lines: Sequence[OrderLine]) -> None:
+    """Write the lines' new cancelled and allocated quantities in one UPDATE with one WHEN per
+    distinct value (quantities are small numbers, so a handful), not one per line."""
+    if not lines:
+        return
+
+    def by_value(name: str) -> Case:
+        ids: dict[int, list[int]] = defaultdict(list)
+        for line in lines:
+            ids[getattr(line, name)].append(line.pk)
+        return Case(
+            *(When(pk__in=pks, then=Value(value)) for value, pks in sorted(ids.items())),
+            default=F(name),
+            output_field=PositiveIntegerField(),
+        )
+
+    OrderLine.objects.filter(pk__in=[line.pk for line in lines]).update(
+        quantity_cancelled=by_value("quantity_cancelled"),
+        quantity_allocated=by_value("quantity_allocated"),
+    )
 
 
 def _cancel_event(
