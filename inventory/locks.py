@@ -41,4 +41,4 @@ def lock_stocks_by_sku(*, skus: Iterable[str]) -> dict[str, Stock]:
         .filter(sku_lower__in=wanted)
         .order_by("pk")
     )
-    return {stock.sku_lower: stock for stock in rows}  # type: ignore[attr-defined]
+    return {stock.sku_lower: stock for stock in rows}

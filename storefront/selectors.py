@@ -176,8 +176,8 @@ def channel_order_placed(*, order: Order) -> Order:
         # What a prefetch of them would leave behind, without reading back rows just written.
         lines = order.lines.all()
         lines._result_cache = list(order.lines_as_placed)
-        lines._prefetch_done = True
-        order._prefetched_objects_cache = {"lines": lines}
+        lines._prefetch_done = True  # type: ignore[attr-defined]
+        order._prefetched_objects_cache = {"lines": lines}  # type: ignore[attr-defined]
     prefetch_related_objects(
         [order],
         Prefetch("lines", queryset=OrderLine.objects.select_related("product")),

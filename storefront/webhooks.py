@@ -152,7 +152,7 @@ def _active_subscriptions() -> list[WebhookSubscription]:
     if kept is not None and kept[0] is key[0] and kept[1] == key[1]:
         return list(kept[2])
     subscriptions = list(_subscriptions_query())
-    connection._webhook_subscriptions = (*key, subscriptions)
+    connection._webhook_subscriptions = (*key, subscriptions)  # type: ignore[attr-defined]
     return list(subscriptions)
 
 

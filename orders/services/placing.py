@@ -90,16 +90,17 @@ def _customer_get_or_create(*, email: str, name: str) -> Customer:
     by_email = Customer.objects.alias(email_lower=Lower("email")).filter(
         email_lower=Lower(Value(email))
     )
-    customer = by_email.order_by().first()
-    if customer is None:
+    found: Customer | None = by_email.order_by().first()
+    if found is None:
         customer = Customer(email=email, name=name)
         if not insert_unless_exists(customer):
             # Another order created the same customer a moment ago.
             customer = by_email.get()
-    elif name and not customer.name:
-        customer.name = name
-        customer.save(update_fields=["name"])
-    return customer
+        return customer
+    if name and not found.name:
+        found.name = name
+        found.save(update_fields=["name"])
+    return found
 
 
 def _clean_line_requests(
