@@ -128,8 +128,9 @@ def _eta_write(
             order_id=order_id,
             kind=OrderEvent.Kind.ETA_CHANGED,
             message="; ".join(
-                f"{c['sku']} ETA {format_date(c['old']) or 'none'} → "
-                f"{format_date(c['new']) or 'unknown'}"
+                f"{c['sku']}: ETA {format_date(c['old'])} → {format_date(c['new']) or 'unknown'}"
+                if c["old"]
+                else f"{c['sku']}: ETA set to {format_date(c['new']) or 'unknown'}"
                 for c in lines
             )[:300],
             data={"lines": lines, "reason": reason, "public_reason": public_reason},

@@ -325,7 +325,7 @@ def test_timeline_texts_show_dates_in_the_store_format(operations):
     assert "Deadline: ship by 1 Apr 2026 (30 days after the order was properly completed)." in (
         timeline
     )
-    assert "LAMP-4 ETA 13 Mar 2026 → 21 Apr 2026"  # a day of handling in timeline
+    assert "LAMP-4: ETA 13 Mar 2026 → 21 Apr 2026" in timeline  # a day of handling
     assert "First delay notice (branch S): revised date 21 Apr 2026; deadline 1 Apr 2026." in (
         timeline
     )
