@@ -126,11 +126,20 @@ class _Batch:
             if n.kind == Kind.ETA_CHANGED and n.order_id is not None
         }
         self.notices: dict[int, list[Any]] = defaultdict(list)
+        # Lines of those orders still waiting now: a date for a line since cancelled, or
+        # since given its units, is no news (a deadline day cancels after dating).
+        self.waiting: set[str] = set()
         if eta_orders:
             for order_id, created_at in Notification.objects.filter(
                 order_id__in=eta_orders, kind__in=_NOTICES
             ).values_list("order_id", "created_at"):
                 self.notices[order_id].append(created_at)
+            self.waiting = {
+                str(pk)
+                for pk in OrderLine.objects.filter(
+                    order_id__in=eta_orders, quantity_backordered__gt=0
+                ).values_list("pk", flat=True)
+            }
         self.padded = _padded_etas(notifications) if settings.CUSTOMER_EMAIL_ETA == "padded" else {}
 
     def context(self, notification: Notification) -> EmailContext:
@@ -148,6 +157,10 @@ class _Batch:
                     if line.quantity_allocated or line.backordered
                 ]
         facts |= frozen
+        if notification.kind == Kind.ETA_CHANGED and "changes" in facts:
+            facts["changes"] = {
+                line: row for line, row in facts["changes"].items() if str(line) in self.waiting
+            }
         if self.padded and notification.order_id is not None:
             facts = _pad(facts, self.padded, notification.order_id)
         for key in _LINE_LISTS:

@@ -289,6 +289,22 @@ def test_eta_one_day_earlier_is_not_worth_an_email(waiting_for_po):
 
 
 @pytest.mark.django_db
+def test_a_new_date_for_a_line_cancelled_before_the_email_goes_is_not_sent(waiting_for_po):
+    """A deadline day dates a batch's orders, then cancels some of them in a later batch: the
+    customer must not hear of a new date after hearing of the cancellation."""
+    order, po_line = waiting_for_po
+    purchase_order_line_reschedule(line=po_line, expected_date=day(20), reason="Factory closed")
+    eta_email = notification(order, Kind.ETA_CHANGED)
+    line_cancel(line=order.lines.get(), reason="The customer stopped waiting")
+    mail.outbox.clear()
+
+    Notification.objects.filter(pk=eta_email.pk).update(send_after=timezone.now())
+
+    assert notification_send(notification_id=eta_email.pk) == Notification.State.SUPPRESSED
+    assert mail.outbox == []
+
+
+@pytest.mark.django_db
 def test_eta_lost_when_a_product_is_discontinued(waiting_for_po):
     order, po_line = waiting_for_po
     product_discontinue(product=po_line.product)
