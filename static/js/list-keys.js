@@ -1,7 +1,8 @@
 /* Keyboard shortcuts of the dashboard's lists: "/" search, "j"/"k" move the row focus, Enter
    opens the focused row, "x" ticks its checkbox, "?" shows the help overlay (#keys-help).
    Rows are tr[data-row]; a row opens its a[data-row-link]; the search box is [data-list-search].
-   Keys typed into a field are left alone, so a search for "j" still types a "j". */
+   Keys typed into a field are left alone, so a search for "j" still types a "j"; Enter on a
+   filter form's list sends the form, as Enter in its search box does. */
 (function () {
   "use strict";
   var rows = Array.prototype.slice.call(document.querySelectorAll("tr[data-row]"));
@@ -32,6 +33,14 @@
     if (event.ctrlKey || event.metaKey || event.altKey) { return; }
     if (typing(event.target)) {
       if (event.key === "Escape") { event.target.blur(); }
+      // A browser sends a form on Enter in a text field but not on a list: in a filter form,
+      // a filter just chosen applies on Enter as well.
+      var form = event.target.form;
+      if (event.key === "Enter" && event.target.tagName === "SELECT" && form &&
+          form.classList.contains("filters") && form.method === "get") {
+        event.preventDefault();
+        form.requestSubmit();
+      }
       return;
     }
     if (help && help.open && event.key !== "?") { return; }

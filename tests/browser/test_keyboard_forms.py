@@ -1,7 +1,8 @@
 """Forms worked by keyboard alone, Tab and Enter, never the mouse: staff log in, change an
 order's delivery in its dialog (and leave it with Escape), and a customer answers a delay notice.
 (The queue's prioritise, a purchase order's cancel and the new-order form have their own
-keyboard tests.)"""
+keyboard tests; receiving, shipping, the order page's dialogs, a new purchase order and the
+orders list's filters are in test_keyboard_staff_forms.py.)"""
 
 from __future__ import annotations
 
