@@ -63,9 +63,6 @@ from .payments import refund_due_date as refund_due_date
 from .payments import refund_mark_failed as refund_mark_failed
 from .payments import refund_mark_issued as refund_mark_issued
 from .payments import shipping_rate_for as shipping_rate_for
-from .placing import LINE_FIELDS as LINE_FIELDS
-from .placing import LineRequest as LineRequest
-from .placing import ShippingAddress as ShippingAddress
 from .placing import _assign_number as _assign_number
 from .placing import _clean_line_requests as _clean_line_requests
 from .placing import _customer_get_or_create as _customer_get_or_create
@@ -87,6 +84,9 @@ from .records import order_rule_record as order_rule_record
 from .records import order_rule_records as order_rule_records
 from .replenishment import low_stock_alerts_record as low_stock_alerts_record
 from .replenishment import purchase_orders_from_suggestions as purchase_orders_from_suggestions
+from .requests import LINE_FIELDS as LINE_FIELDS
+from .requests import LineRequest as LineRequest
+from .requests import ShippingAddress as ShippingAddress
 from .shipping import SHIPPED_AT_LEEWAY as SHIPPED_AT_LEEWAY
 from .shipping import awaiting_payment as awaiting_payment
 from .shipping import awaiting_payment_q as awaiting_payment_q

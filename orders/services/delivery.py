@@ -11,7 +11,7 @@ from django.db import transaction
 from ..locks import lock_order
 from ..models import Order, OrderEvent, OrderLine
 from ._common import _events_record, _user
-from .placing import ShippingAddress, _address_errors
+from .requests import ShippingAddress, _address_errors
 
 # A new destination needs at least these; the rest (line 2, region, postcode) may be empty.
 _REQUIRED_ADDRESS_FIELDS = {"name": "name", "line1": "address line 1", "city": "city"}

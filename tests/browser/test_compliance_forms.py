@@ -279,7 +279,7 @@ def test_shipping_an_order_after_its_deadline_is_refused_with_the_reason(
     assert alert.is_visible()
     assert alert.inner_text() == (
         f"Order {late_order.number} cannot ship: under the Mail Order Rule it had to ship by "
-        f"{LATE_DEADLINE:%Y-%m-%d} and the customer has not agreed to a later date. The delayed "
+        f"{shown(LATE_DEADLINE)} and the customer has not agreed to a later date. The delayed "
         "items must be cancelled and refunded instead."
     )
     # The page says the same date above the form.
