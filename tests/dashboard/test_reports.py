@@ -17,9 +17,17 @@ from django.urls import reverse
 from compliance.models import DelayNotice
 from compliance.services import consent_answer, rule_run
 from dashboard.reports.selectors import REPORTS
+from inventory.services import PurchaseLineRequest, supplier_create
 from notifications.services import notification_send
 from orders.models import Order, OrderLine
-from orders.services import line_cancel, shipment_create
+from orders.services import (
+    line_cancel,
+    product_allocate,
+    purchase_order_create,
+    purchase_order_line_receive,
+    purchase_order_line_reschedule,
+    shipment_create,
+)
 from tests.dashboard.test_overview import at, more_history, staff_in, stat_value
 from tests.factories import ProductFactory, place_order, receive
 
@@ -155,7 +163,13 @@ def test_eta_accuracy_compares_the_quoted_eta_with_the_ship_date(manager_client)
     assert stat_value(page, "Within ±2 days") == "0.0%"
     assert stat_value(page, "Average error") == "3.0 days"
     assert stat_value(page, "Average days late when late") == "3.0 days"
+    # Lead-time estimates have no supplier record to pad them: the padded date is the quoted one.
+    assert stat_value(page, "Shipped by the padded date") == "50.0%"
+    assert stat_value(page, "Mean days late, quoted ETA") == "1.5 days"
+    assert stat_value(page, "Mean days late, padded date") == "1.5 days"
+    assert stat_value(page, "Padded by supplier slips") == "0"
     rows = export(manager_client, "eta-accuracy")
+    assert rows[0][5:] == ["Padded date", "Shipped", "Days off", "Days off padded"]
     assert sorted(rows[1:]) == [
         [
             "BD-000001",
@@ -163,7 +177,9 @@ def test_eta_accuracy_compares_the_quoted_eta_with_the_ship_date(manager_client)
             "2026-03-02",
             "2026-03-13",
             "Estimated from lead time",
+            "2026-03-13",
             "2026-03-10",
+            "-3",
             "-3",
         ],
         [
@@ -172,9 +188,74 @@ def test_eta_accuracy_compares_the_quoted_eta_with_the_ship_date(manager_client)
             "2026-03-04",
             "2026-03-15",
             "Estimated from lead time",
+            "2026-03-15",
             "2026-03-18",
             "3",
+            "3",
         ],
+    ]
+
+
+SUPPLY_MONDAY = dt.datetime(2026, 11, 2, 17, 0, tzinfo=dt.UTC)
+
+
+def supply_day(n: int) -> dt.date:
+    return SUPPLY_MONDAY.date() + dt.timedelta(days=n)
+
+
+def test_eta_accuracy_compares_the_padded_date_too(manager_client):
+    with time_machine.travel(SUPPLY_MONDAY, tick=False) as clock:
+        late = supplier_create(name="Late Supply")
+        # Five receipts, each 2-6 days after the first promised date: 80% within 5 days.
+        for slip in (2, 3, 4, 5, 6):
+            clock.move_to(SUPPLY_MONDAY)
+            line = purchase_order_create(
+                supplier=late,
+                lines=[PurchaseLineRequest(ProductFactory(on_hand=0), 4, supply_day(10))],
+                send=True,
+            ).lines.get()
+            purchase_order_line_reschedule(
+                line=line, expected_date=supply_day(10 + slip), reason="Late"
+            )
+            clock.move_to(SUPPLY_MONDAY + dt.timedelta(days=10 + slip))
+            purchase_order_line_receive(line=line, quantity=4)
+        clock.move_to(SUPPLY_MONDAY + dt.timedelta(days=30))
+        lamp = ProductFactory(sku="LAMP", name="Brass lamp", on_hand=0)
+        po_line = purchase_order_create(
+            supplier=late, lines=[PurchaseLineRequest(lamp, 10, supply_day(40))], send=True
+        ).lines.get()
+        order = place_order((lamp, 2))  # quoted the 41st day: the PO date + a day's handling
+        clock.move_to(SUPPLY_MONDAY + dt.timedelta(days=43))
+        purchase_order_line_receive(line=po_line, quantity=10)  # 3 days late
+        product_allocate(product_id=lamp.pk)
+        shipment_create(order=order, carrier="UPS")  # 2 days after the quoted ETA
+
+        clock.move_to(SUPPLY_MONDAY + dt.timedelta(days=44))
+        manager_client.force_login(staff_in("Managers"))
+        page = manager_client.get(
+            reverse("dashboard:reports"), {"report": "eta-accuracy", "days": 30}
+        ).content.decode()
+        csv_text = manager_client.get(
+            reverse("dashboard:report_export", args=["eta-accuracy"]), {"days": 30}
+        ).content.decode()
+        rows = list(csv.reader(io.StringIO(csv_text)))
+
+    assert stat_value(page, "Lines with a quoted ETA") == "1"
+    assert stat_value(page, "Shipped by the quoted ETA") == "0.0%"
+    assert stat_value(page, "Shipped by the padded date") == "100.0%"
+    assert stat_value(page, "Mean days late, quoted ETA") == "2.0 days"
+    assert stat_value(page, "Mean days late, padded date") == "0.0 days"
+    assert stat_value(page, "Padded by supplier slips") == "1"
+    assert "current scorecard" in page
+    # Slips now 2, 3, 3, 4, 5, 6 (this PO's own receipt counts): the 80th percentile is 5.
+    [row] = rows[1:]
+    assert row[3:] == [
+        supply_day(41).isoformat(),
+        "Purchase order",
+        supply_day(46).isoformat(),
+        supply_day(43).isoformat(),
+        "2",
+        "-3",
     ]
 
 
