@@ -45,15 +45,21 @@ def focused(page) -> str:
 
 def tab_to(page, name: str, *, near: str = "", backwards: bool = False, limit: int = 90) -> None:
     """Press Tab (Shift+Tab backwards) until the focused control's name starts with `name` and,
-    given `near`, its table row contains that text."""
+    given `near`, its table row contains that text; the site's menu is passed over ("Supplier"
+    is not the menu's "Suppliers")."""
     for _ in range(limit):
         page.keyboard.press("Shift+Tab" if backwards else "Tab")
-        if focused(page).startswith(name) and (
-            not near
-            or page.evaluate(
-                "near => (document.activeElement.closest('tr') || {innerText: ''})"
-                ".innerText.includes(near)",
-                near,
+        in_menu = page.evaluate("!!document.activeElement.closest('nav')")
+        if (
+            not in_menu
+            and focused(page).startswith(name)
+            and (
+                not near
+                or page.evaluate(
+                    "near => (document.activeElement.closest('tr') || {innerText: ''})"
+                    ".innerText.includes(near)",
+                    near,
+                )
             )
         ):
             return
