@@ -18,9 +18,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
-from django.utils import timezone
 
-from config.calendar import store_today
+from config.calendar import store_date, store_today
 from inventory.models import Product
 from inventory.selectors import supply_date_ranges
 from orders.models import EtaSource, Order, OrderLine
@@ -52,7 +51,7 @@ def order_facts(order: Order) -> dict[str, Any]:
         "customer_name": order.customer.name,
         "ship_preference": order.ship_preference,
         "status_url": order_status_url(order=order),
-        "placed_on": timezone.localtime(order.placed_at).date().isoformat(),
+        "placed_on": store_date(order.placed_at).isoformat(),
     }
 
 

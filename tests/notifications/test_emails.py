@@ -6,6 +6,7 @@ import datetime as dt
 from decimal import Decimal
 
 import pytest
+import time_machine
 from django.core import mail
 from django.core.mail import EmailMultiAlternatives
 from django.utils import timezone
@@ -137,6 +138,16 @@ def test_confirmation_says_what_ships_now_and_when_each_backorder_follows(jane):
     # Plain text is not HTML-escaped.
     assert "&#" not in text
     assert "&amp;" not in text
+
+
+@pytest.mark.django_db
+def test_an_evening_order_is_placed_on_the_stores_day_not_utcs(jane):
+    """19:30 in New York is already tomorrow in UTC: the email gives the store's date."""
+    with time_machine.travel(dt.datetime(2026, 12, 7, 0, 30, tzinfo=dt.UTC), tick=False):
+        order = place_order((ProductFactory(name="Desk Lamp", on_hand=1), 1), customer=jane)
+        text = render(order, Kind.ORDER_CONFIRMATION).text
+
+    assert f"Thank you for your order {order.number}, placed on 6 Dec 2026." in text
 
 
 @pytest.mark.django_db
