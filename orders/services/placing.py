@@ -337,15 +337,71 @@ def order_place(
     lets any error roll its whole transaction back.
     """
     with transaction.atomic(savepoint=savepoint):
-        return _order_place(
+        # 1. Check the request.
+        customer_email = (customer_email or "").strip()
+        external_id = (external_id or "").strip() or None
+        errors = _order_request_errors(
             customer_email=customer_email,
-            lines=lines,
-            customer_name=customer_name,
+            ship_preference=ship_preference,
+            payment_method=payment_method,
+            promised_ship_date=promised_ship_date,
+            promised_business_days=promised_business_days,
+        )
+        address = (address or ShippingAddress()).cleaned()
+        errors.extend(_address_errors(address))
+        requests = _clean_line_requests(lines, errors)
+        # A storefront's external id is checked by its unique constraint when the order is saved.
+        if (
+            external_id
+            and channel is None
+            and Order.objects.filter(external_id=external_id).exists()
+        ):
+            errors.append(f"An order with external id '{external_id}' already exists.")
+        # The products and their stock rows, locked (in pk order) in the same statement. The
+        # clock is read after the locks: queue order is the order buyers were served in.
+        stocks_by_sku = lock_stocks_by_sku(skus=[r.sku for r in requests])
+        now = timezone.now()
+        products = _products_for(requests, stocks_by_sku, errors)
+        if errors:
+            raise ValidationError(errors)
+        if shipping_charge is not None:
+            shipping_charge = to_cents(Decimal(shipping_charge))
+            if shipping_charge < 0 or shipping_charge > MAX_AMOUNT:
+                raise ValidationError(f"The shipping charge must be from 0 to {MAX_AMOUNT:,}.")
+
+        # 2. Decide every line under the products' stock locks.
+        priority = 1 if is_priority else 0
+        stocks = {stock.pk: stock for stock in stocks_by_sku.values()}
+        placed_at = placed_at or now
+        plan = _plan_lines(
+            requests=requests,
+            products=products,
+            stocks=stocks,
+            priority=priority,
+            placed_at=placed_at,
+            now=now,
+        )
+
+        # 3. Write the order and its lines, reserve what they took, settle the queues.
+        subtotal = sum((line.unit_price * line.quantity for line in plan.lines), Decimal("0"))
+        if shipping_charge is None:
+            items = sum(line.quantity for line in plan.lines)
+            shipping_charge = shipping_rate_by_table(subtotal, items, table=active_shipping_rate())
+        total = shipping_charge + subtotal
+        if not paid:
+            amount_paid = Decimal("0")
+        elif amount_paid is None:
+            amount_paid = total
+        order = Order(
+            customer=_customer_get_or_create(email=customer_email, name=customer_name.strip()),
+            channel=channel,
             external_id=external_id,
             placed_at=placed_at,
-            paid=paid,
-            paid_at=paid_at,
-            amount_paid=amount_paid,
+            paid_at=(paid_at or placed_at) if paid else None,
+            amount_paid=to_cents(amount_paid),
+            amount_captured=to_cents(amount_paid)
+            if settings.PAYMENT_CAPTURE == "order"
+            else Decimal("0"),
             promised_ship_date=promised_ship_date,
             promised_business_days=promised_business_days,
             credit_application=credit_application,
@@ -353,114 +409,19 @@ def order_place(
             ship_preference=ship_preference,
             payment_method=payment_method,
             is_priority=is_priority,
-            address=address,
-            channel=channel,
+            created_by=_user(actor),
+            **address.order_fields(),
+        )
+        _order_save(order, lines=plan.lines)
+        stocks_allocate(stocks=stocks, units=plan.taken, now=now)
+        _refresh_products_locked(
+            stocks={pid: stocks[pid] for pid in plan.rerun_queue},
+            now=now,
             actor=actor,
+            reason="a priority order joined the queue" if priority else "",
         )
 
-
-def _order_place(
-    *,
-    customer_email: str,
-    lines: Sequence[LineRequest | Mapping[str, Any]],
-    customer_name: str,
-    external_id: str | None,
-    placed_at: dt.datetime | None,
-    paid: bool,
-    paid_at: dt.datetime | None,
-    amount_paid: Decimal | None,
-    promised_ship_date: dt.date | None,
-    promised_business_days: int | None,
-    credit_application: bool,
-    shipping_charge: Decimal | None,
-    ship_preference: str,
-    payment_method: str,
-    is_priority: bool,
-    address: ShippingAddress | None,
-    channel: Any,
-    actor: Any,
-) -> Order:
-    # 1. Check the request.
-    customer_email = (customer_email or "").strip()
-    external_id = (external_id or "").strip() or None
-    errors = _order_request_errors(
-        customer_email=customer_email,
-        ship_preference=ship_preference,
-        payment_method=payment_method,
-        promised_ship_date=promised_ship_date,
-        promised_business_days=promised_business_days,
-    )
-    address = (address or ShippingAddress()).cleaned()
-    errors.extend(_address_errors(address))
-    requests = _clean_line_requests(lines, errors)
-    # A storefront's external id is checked by its unique constraint when the order is saved.
-    if external_id and channel is None and Order.objects.filter(external_id=external_id).exists():
-        errors.append(f"An order with external id '{external_id}' already exists.")
-    # The products and their stock rows, locked (in pk order) in the same statement. The
-    # clock is read after the locks: queue order is the order buyers were served in.
-    stocks_by_sku = lock_stocks_by_sku(skus=[r.sku for r in requests])
-    now = timezone.now()
-    products = _products_for(requests, stocks_by_sku, errors)
-    if errors:
-        raise ValidationError(errors)
-    if shipping_charge is not None:
-        shipping_charge = to_cents(Decimal(shipping_charge))
-        if shipping_charge < 0 or shipping_charge > MAX_AMOUNT:
-            raise ValidationError(f"The shipping charge must be from 0 to {MAX_AMOUNT:,}.")
-
-    # 2. Decide every line under the products' stock locks.
-    priority = 1 if is_priority else 0
-    stocks = {stock.pk: stock for stock in stocks_by_sku.values()}
-    placed_at = placed_at or now
-    plan = _plan_lines(
-        requests=requests,
-        products=products,
-        stocks=stocks,
-        priority=priority,
-        placed_at=placed_at,
-        now=now,
-    )
-
-    # 3. Write the order and its lines, reserve what they took, settle the queues.
-    subtotal = sum((line.unit_price * line.quantity for line in plan.lines), Decimal("0"))
-    if shipping_charge is None:
-        items = sum(line.quantity for line in plan.lines)
-        shipping_charge = shipping_rate_by_table(subtotal, items, table=active_shipping_rate())
-    total = shipping_charge + subtotal
-    if not paid:
-        amount_paid = Decimal("0")
-    elif amount_paid is None:
-        amount_paid = total
-    order = Order(
-        customer=_customer_get_or_create(email=customer_email, name=customer_name.strip()),
-        channel=channel,
-        external_id=external_id,
-        placed_at=placed_at,
-        paid_at=(paid_at or placed_at) if paid else None,
-        amount_paid=to_cents(amount_paid),
-        amount_captured=to_cents(amount_paid)
-        if settings.PAYMENT_CAPTURE == "order"
-        else Decimal("0"),
-        promised_ship_date=promised_ship_date,
-        promised_business_days=promised_business_days,
-        credit_application=credit_application,
-        shipping_charge=shipping_charge,
-        ship_preference=ship_preference,
-        payment_method=payment_method,
-        is_priority=is_priority,
-        created_by=_user(actor),
-        **address.order_fields(),
-    )
-    _order_save(order, lines=plan.lines)
-    stocks_allocate(stocks=stocks, units=plan.taken, now=now)
-    _refresh_products_locked(
-        stocks={pid: stocks[pid] for pid in plan.rerun_queue},
-        now=now,
-        actor=actor,
-        reason="a priority order joined the queue" if priority else "",
-    )
-
-    # 4. The timeline (and, through its subscribers, the confirmation email).
-    _events_record([_placed_event(order=order, lines=plan.lines, actor=actor)])
-    order.lines_as_placed = None if plan.rerun_queue else plan.lines
-    return order
+        # 4. The timeline (and, through its subscribers, the confirmation email).
+        _events_record([_placed_event(order=order, lines=plan.lines, actor=actor)])
+        order.lines_as_placed = None if plan.rerun_queue else plan.lines
+        return order
