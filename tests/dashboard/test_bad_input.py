@@ -57,6 +57,7 @@ PAGES = [
     "order_new",
     "purchase_order_new",
     "login",
+    "suppliers",
 ]
 KEYS = [
     "page",
@@ -76,6 +77,16 @@ KEYS = [
     "sku",
     "next",
     "shipment",
+    # the lists' sorting, keyset paging and filters
+    "sort",
+    "after",
+    "before",
+    "last",
+    "deadline",
+    "consent",
+    "channel",
+    "stock",
+    "due",
 ]
 
 
@@ -142,6 +153,7 @@ def test_hostile_ids_in_paths_never_give_a_server_error(client: Client, shop) ->
         "/dashboard/orders/999999/",
         "/dashboard/ship/999999/",
         "/dashboard/purchase-orders/999999/",
+        "/dashboard/suppliers/999999/?days=abc&sort=-nope",
         f"/dashboard/products/{product.pk}/?page={HUGE}",
         f"/dashboard/orders/{order.pk}/?page=-1",
         f"/dashboard/ship/{order.pk}/?shipment={HUGE}",
