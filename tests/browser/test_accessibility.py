@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 import pytest
 from django.test import RequestFactory
+from playwright.sync_api import expect
 
 from compliance.services import order_rule_evaluate
 from config.errors import error_page
@@ -158,7 +159,7 @@ def test_no_serious_accessibility_violation_on_any_customer_page(
     context.clear_cookies()
     page.get_by_role("button", name=re.compile("Cancel and refund")).click()
     page.wait_for_load_state()
-    assert page.get_by_role("heading", name="This form has expired").is_visible()
+    expect(page.get_by_role("heading", name="This form has expired")).to_be_visible()
     check("form-expired", 403)
 
     # The answer given, and the page that thanks for it.

@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 from django.contrib.auth import get_user_model
 from django.utils import timezone
+from playwright.sync_api import expect
 
 from compliance.models import NoticeFollowUp, OrderCompliance
 from compliance.services import order_rule_evaluate
@@ -118,27 +119,27 @@ def test_a_manager_records_a_failed_refund_and_sees_it_owed_another_way(
         f"by {shown(new_due)}."
     )
     failed = page.locator("#failed-refunds").get_by_role("row").filter(has_text=number)
-    assert failed.get_by_role("cell", name=shown(new_due)).is_visible()
-    assert failed.get_by_role("cell", name="The card is closed").is_visible()
-    assert failed.get_by_role("cell", name="Money order").is_visible()
+    expect(failed.get_by_role("cell", name=shown(new_due))).to_be_visible()
+    expect(failed.get_by_role("cell", name="The card is closed")).to_be_visible()
+    expect(failed.get_by_role("cell", name="Money order")).to_be_visible()
     # Still owed, so still listed to be marked issued, and no longer offered to fail again.
     due = page.locator("#refunds").get_by_role("row").filter(has_text=number)
-    assert due.get_by_text("owed by money order").is_visible()
+    expect(due.get_by_text("owed by money order")).to_be_visible()
     assert due.get_by_text("Refund failed?").count() == 0
     # The follow-up of the bounced notice is still open beside it.
-    assert page.locator("#follow-ups").get_by_text(owed.waiting_order).is_visible()
+    expect(page.locator("#follow-ups").get_by_text(owed.waiting_order)).to_be_visible()
     assert_fits(page)
     page.screenshot(path=str(screenshot_dir / "dashboard-compliance-owed.png"), full_page=True)
     context.close()
 
     context, page = open_screen(browser, live_server, manager, viewport=PHONE)
-    assert page.locator("#failed-refunds").get_by_text("The card is closed").is_visible()
+    expect(page.locator("#failed-refunds").get_by_text("The card is closed")).to_be_visible()
     assert_fits(page)
     for section in ("refunds", "follow-ups"):
         # The forms sit at the right of wide tables, which scroll sideways inside their card.
         wrap = page.locator(f"#{section} .table-wrap")
         wrap.evaluate("node => { node.scrollLeft = node.scrollWidth; }")
-        assert page.locator(f"#{section} form").first.get_by_role("button").is_visible()
+        expect(page.locator(f"#{section} form").first.get_by_role("button")).to_be_visible()
         page.locator(f"#{section}").screenshot(
             path=str(screenshot_dir / f"dashboard-compliance-{section}-phone.png")
         )
@@ -163,7 +164,7 @@ def test_a_failed_refund_without_a_reason_is_refused_with_a_message(
         f"The refund of ${owed.refund_amount:,} on {number} was not marked failed: "
         "Say why the refund failed (e.g. the card is closed)."
     )
-    assert page.locator("#failed-refunds").get_by_text("No refund has failed.").is_visible()
+    expect(page.locator("#failed-refunds").get_by_text("No refund has failed.")).to_be_visible()
     context.close()
 
 
@@ -174,7 +175,7 @@ def test_a_manager_records_that_the_customer_was_told_by_phone(
     context, page = open_screen(browser, live_server, manager)
 
     row = page.locator("#follow-ups").get_by_role("row").filter(has_text=number)
-    assert row.get_by_text("The delay notice: its email bounced").is_visible()
+    expect(row.get_by_text("The delay notice: its email bounced")).to_be_visible()
     row.get_by_label("How they were told").fill("Phoned Ben and read the notice")
     row.get_by_role("button", name="Told").click()
     page.wait_for_url(re.compile(rf"{SCREEN}$"))
@@ -183,17 +184,17 @@ def test_a_manager_records_that_the_customer_was_told_by_phone(
         f"The delay notice of {number} is recorded as given: Phoned Ben and read the notice."
     )
     follow_ups = page.locator("#follow-ups")
-    assert follow_ups.get_by_text("Every delay notice reached its customer.").is_visible()
+    expect(follow_ups.get_by_text("Every delay notice reached its customer.")).to_be_visible()
     # The bounced email stays on record, with the other way the customer was told.
     notice = page.locator("#notices").get_by_role("row").filter(has_text=number)
-    assert notice.get_by_text("Bounced").is_visible()
-    assert notice.get_by_text(f"told another way {shown(store_today())}").is_visible()
+    expect(notice.get_by_text("Bounced")).to_be_visible()
+    expect(notice.get_by_text(f"told another way {shown(store_today())}")).to_be_visible()
     page.screenshot(path=str(screenshot_dir / "dashboard-compliance-told.png"), full_page=True)
 
     # The order's record says how the customer was told.
     page.get_by_role("link", name=number).first.click()
     page.wait_for_url(re.compile(rf"/dashboard/orders/{owed.waiting_order_id}/$"))
-    assert page.get_by_text("Delay notice given another way: Phoned Ben").first.is_visible()
+    expect(page.get_by_text("Delay notice given another way: Phoned Ben").first).to_be_visible()
     context.close()
 
 
@@ -209,7 +210,7 @@ def test_a_manager_marks_a_refund_issued(live_server, manager, owed, browser):
     assert message(page) == (
         f"The refund of ${owed.refund_amount:,} on {number} is marked issued (reference re_3PxQ2)."
     )
-    assert page.locator("#refunds").get_by_text("No refund is owed.").is_visible()
+    expect(page.locator("#refunds").get_by_text("No refund is owed.")).to_be_visible()
     context.close()
 
 
@@ -231,8 +232,8 @@ def test_a_manager_marks_a_refund_issued_from_the_order_page_and_stays_there(
         f"The refund of ${owed.refund_amount:,} on {owed.refund_order} is marked issued "
         "(reference check 1042)."
     )
-    assert refunds.get_by_text("issued").first.is_visible()
-    assert refunds.get_by_text("check 1042").is_visible()
+    expect(refunds.get_by_text("issued").first).to_be_visible()
+    expect(refunds.get_by_text("check 1042")).to_be_visible()
     context.close()
 
 
@@ -276,14 +277,14 @@ def test_shipping_an_order_after_its_deadline_is_refused_with_the_reason(
     page.wait_for_load_state()
 
     alert = page.get_by_role("alert").filter(has_text="cannot ship")
-    assert alert.is_visible()
+    expect(alert).to_be_visible()
     assert alert.inner_text() == (
         f"Order {late_order.number} cannot ship: under the Mail Order Rule it had to ship by "
         f"{shown(LATE_DEADLINE)} and the customer has not agreed to a later date. The delayed "
         "items must be cancelled and refunded instead."
     )
     # The page says the same date above the form.
-    assert page.locator("p", has_text=f"ship by {shown(LATE_DEADLINE)}").is_visible()
+    expect(page.locator("p", has_text=f"ship by {shown(LATE_DEADLINE)}")).to_be_visible()
     assert page.url.endswith(f"/dashboard/ship/{late_order.pk}/")  # no packing slip
     shipped = page.get_by_role("row").filter(has_text="CHAIR-1").locator('[data-label="Shipped"]')
     assert shipped.inner_text() == "0"

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 import pytest
 from django.contrib.auth.models import Group, Permission
+from playwright.sync_api import expect
 
 from dashboard.access import GROUPS
 from inventory.models import Product
@@ -109,12 +110,12 @@ def test_every_dashboard_page_runs_under_the_csp_without_a_violation(live_server
     # Log in through the dashboard's own page.
     page.goto(f"{live_server.url}/dashboard/queue/")
     page.wait_for_url(re.compile(r"/dashboard/login/\?next=/dashboard/queue/$"))
-    assert page.get_by_role("heading", name="Log in").is_visible()
+    expect(page.get_by_role("heading", name="Log in")).to_be_visible()
     page.get_by_label("Username").fill(shop.username)
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Log in").click()
     page.wait_for_url(re.compile(r"/dashboard/queue/$"))
-    assert page.get_by_role("button", name=f"Log out {shop.username}").is_visible()
+    expect(page.get_by_role("button", name=f"Log out {shop.username}")).to_be_visible()
 
     for path in shop.pages:
         response = page.goto(f"{live_server.url}{path}")
@@ -128,7 +129,6 @@ def test_every_dashboard_page_runs_under_the_csp_without_a_violation(live_server
     assert problems == []
 
     # The new-order page's script: typing a SKU fetches the live quote.
-    from playwright.sync_api import expect
 
     page.goto(f"{live_server.url}/dashboard/orders/new/")
     page.get_by_label("Line 1 SKU").fill("LAMP-9")
@@ -202,5 +202,5 @@ def test_the_admin_runs_under_the_csp_without_a_violation(live_server, admin_pag
         assert response.status == 200, path
         assert page.evaluate("window.__csp") == [], path
     # The admin's date widget (static JavaScript) still adds its "Today" shortcut.
-    assert page.get_by_role("link", name="Today").first.is_visible()
+    expect(page.get_by_role("link", name="Today").first).to_be_visible()
     context.close()

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 import pytest
 from django.contrib.auth.models import Group, Permission
+from playwright.sync_api import expect
 
 from config.formats import format_date
 from dashboard.access import GROUPS
@@ -124,7 +125,7 @@ def test_staff_receive_stock_and_ship_the_first_order_in_the_queue(
     page.get_by_role("button", name="Receive", exact=True).click()
     page.wait_for_load_state()
     result = page.get_by_role("row").filter(has_text=first.number)
-    assert result.get_by_text("Ready to ship").is_visible()
+    expect(result.get_by_text("Ready to ship")).to_be_visible()
     assert page.get_by_role("row").filter(has_text=waiting_for_lamps.second.number).count() == 0
     page.screenshot(path=str(screenshot_dir / "dashboard-receive.png"), full_page=True)
 
@@ -135,12 +136,12 @@ def test_staff_receive_stock_and_ship_the_first_order_in_the_queue(
     page.screenshot(path=str(screenshot_dir / "dashboard-ship-order.png"), full_page=True)
     page.get_by_role("button", name=re.compile(r"\bship", re.IGNORECASE)).click()
     page.wait_for_load_state()
-    assert page.get_by_text(TRACKING).first.is_visible()
+    expect(page.get_by_text(TRACKING).first).to_be_visible()
 
     # The order page shows the shipment email the customer got.
     page.goto(f"{live_server.url}/dashboard/orders/{first.pk}/")
-    assert page.get_by_text(f"Order {first.number} has shipped").first.is_visible()
-    assert page.get_by_text(TRACKING).first.is_visible()
+    expect(page.get_by_text(f"Order {first.number} has shipped").first).to_be_visible()
+    expect(page.get_by_text(TRACKING).first).to_be_visible()
     page.screenshot(path=str(screenshot_dir / "dashboard-order-shipped.png"), full_page=True)
     assert page.evaluate("document.documentElement.scrollWidth") <= WIDTH
     context.close()
@@ -168,9 +169,9 @@ def test_a_manager_previews_and_saves_a_later_expected_date(
 
     # Ada and Ben move a week later; Cy stays on the lead time. Nothing is saved yet.
     assert page.get_by_test_id("orders-changed").inner_text() == "2"
-    assert page.get_by_text("+7 days").is_visible()
+    expect(page.get_by_text("+7 days")).to_be_visible()
     sample = page.get_by_role("table")
-    assert sample.get_by_role("row").filter(has_text=slipping_po.first.number).is_visible()
+    expect(sample.get_by_role("row").filter(has_text=slipping_po.first.number)).to_be_visible()
     assert sample.get_by_role("row").filter(has_text=slipping_po.last.number).count() == 0
     page.screenshot(path=str(screenshot_dir / "dashboard-reschedule-preview.png"), full_page=True)
 
@@ -181,13 +182,13 @@ def test_a_manager_previews_and_saves_a_later_expected_date(
         f"{po.number}: LAMP-2 now expected {format_date(day(12))}. "
         "2 customers' ETAs moved; their emails are queued."
     )
-    assert page.get_by_text("Port strike in Rotterdam").is_visible()  # the PO's history
+    expect(page.get_by_text("Port strike in Rotterdam")).to_be_visible()  # the PO's history
     page.screenshot(path=str(screenshot_dir / "dashboard-reschedule-saved.png"), full_page=True)
 
     # Ada's order shows the ETA email waiting in the outbox.
     page.goto(f"{live_server.url}/dashboard/orders/{slipping_po.first.pk}/")
     email = page.get_by_role("article", name="ETA changed")
-    assert email.is_visible()
+    expect(email).to_be_visible()
     assert "not sent yet" in email.inner_text()
     page.screenshot(path=str(screenshot_dir / "dashboard-order-eta-queued.png"), full_page=True)
     context.close()

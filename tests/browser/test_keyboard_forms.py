@@ -63,7 +63,7 @@ def test_staff_log_in_and_change_a_delivery_by_keyboard_alone(
     context.set_default_timeout(10_000)
     page = context.new_page()
     log_in_by_keyboard(page, live_server, operator)
-    assert page.get_by_role("button", name=f"Log out {operator}").is_visible()
+    expect(page.get_by_role("button", name=f"Log out {operator}")).to_be_visible()
 
     page.goto(f"{live_server.url}/dashboard/orders/{order.pk}/")
     tab_to(page, "Change delivery…")

@@ -17,6 +17,7 @@ import re
 from dataclasses import dataclass
 
 import pytest
+from playwright.sync_api import expect
 
 from orders.models import Order
 from tests.browser.test_dashboard_flows import log_in, manager, operator
@@ -73,7 +74,7 @@ def test_find_an_order_by_sku_from_the_search(live_server, operator, shop, brows
     rows = page.locator("tr[data-row]")
     assert rows.count() == 1
     assert shop.lamp_order.number in rows.first.inner_text()
-    assert page.get_by_text("1 order matches").is_visible()
+    expect(page.get_by_text("1 order matches")).to_be_visible()
     page.screenshot(path=str(screenshot_dir / "dashboard-orders-search-sku.png"), full_page=True)
     # On a phone the table scrolls inside its card; the page itself never scrolls sideways.
     page.set_viewport_size({"width": 390, "height": 844})
@@ -96,13 +97,13 @@ def test_print_the_packing_slips_of_ticked_orders(
     slips = opened.value
     slips.wait_for_load_state()
 
-    assert slips.get_by_role("heading", name="Packing slips · 2 orders").is_visible()
+    expect(slips.get_by_role("heading", name="Packing slips · 2 orders")).to_be_visible()
     assert slips.locator("article.slip").count() == 2
     text = slips.locator("main").inner_text()
     assert f"Order {first.number}" in text
     assert f"Order {second.number}" in text
     assert shop.lamp_order.number not in text
-    assert slips.get_by_role("button", name="Print all").is_visible()
+    expect(slips.get_by_role("button", name="Print all")).to_be_visible()
     slips.screenshot(path=str(screenshot_dir / "dashboard-packing-slips.png"), full_page=True)
     context.close()
 
@@ -180,11 +181,11 @@ def test_move_through_the_orders_by_keyboard(live_server, operator, shop, browse
 
     page.keyboard.press("?")
     help_overlay = page.get_by_role("dialog", name="Keyboard shortcuts")
-    assert help_overlay.is_visible()
+    expect(help_overlay).to_be_visible()
     assert "Search this list" in help_overlay.inner_text()
     page.screenshot(path=str(screenshot_dir / "dashboard-orders-keys-help.png"))
     page.keyboard.press("Escape")
-    assert not help_overlay.is_visible()
+    expect(help_overlay).to_be_hidden()
 
     page.keyboard.press("Enter")
     page.wait_for_url(re.compile(r"/dashboard/orders/\d+/$"))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 import pytest
+from playwright.sync_api import expect
 
 from tests.factories import UserFactory
 
@@ -49,7 +50,7 @@ def test_staff_log_in_on_the_dashboard_login_page_and_out_again(live_server, ope
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Log in").click()
     page.wait_for_url(re.compile(r"/dashboard/receive/$"))
-    assert page.get_by_role("heading", name=re.compile("Receive")).first.is_visible()
+    expect(page.get_by_role("heading", name=re.compile("Receive")).first).to_be_visible()
     # Readable on a phone: nothing wider than the screen.
     assert page.evaluate("document.documentElement.scrollWidth") <= 390
 

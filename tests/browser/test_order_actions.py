@@ -14,6 +14,7 @@ import re
 from dataclasses import dataclass
 
 import pytest
+from playwright.sync_api import expect
 
 from compliance.models import OrderCompliance
 from compliance.services import rule_run
@@ -69,11 +70,11 @@ def test_staff_ship_an_order_from_its_page(
     page.screenshot(path=str(screenshot_dir / "order-page-ship.png"), full_page=True)
     ship.get_by_role("button", name="Create shipment").click()
     page.wait_for_url(re.compile(r"/packing-slip/"))
-    assert page.get_by_text(f"shipped 2 units, tracking {TRACKING}").is_visible()
+    expect(page.get_by_text(f"shipped 2 units, tracking {TRACKING}")).to_be_visible()
 
     page.goto(f"{live_server.url}/dashboard/orders/{allocated_order.pk}/")
     shipments = page.locator("section").filter(has=page.get_by_role("heading", name="Shipments"))
-    assert shipments.get_by_text(TRACKING).is_visible()
+    expect(shipments.get_by_text(TRACKING)).to_be_visible()
     # Nothing allocated any more: no ship form; the cable still waits.
     assert page.get_by_role("heading", name="Ship what is allocated").count() == 0
     assert page.evaluate("document.documentElement.scrollWidth") <= WIDTH
@@ -109,17 +110,21 @@ def test_staff_apply_a_substitute_starting_from_the_queue(
     page.screenshot(path=str(screenshot_dir / "substitute-from-queue.png"), full_page=True)
     page.get_by_role("button", name="Send the substitute instead").click()
     page.wait_for_url(re.compile(r"/dashboard/queue/"))
-    assert page.get_by_text(
-        f"2 × {substitutable.substitute} sent instead of {substitutable.original}."
-    ).is_visible()
+    expect(
+        page.get_by_text(
+            f"2 × {substitutable.substitute} sent instead of {substitutable.original}."
+        )
+    ).to_be_visible()
     assert page.get_by_role("row").filter(has_text=substitutable.order.number).count() == 0
 
     page.goto(f"{live_server.url}/dashboard/orders/{substitutable.order.pk}/")
     lines = page.locator("section").filter(has=page.get_by_role("heading", name="Lines"))
-    assert lines.get_by_text("2 substituted").is_visible()
-    assert page.get_by_text(
-        f"2 × {substitutable.substitute} instead of {substitutable.original}: agreed by phone"
-    ).is_visible()
+    expect(lines.get_by_text("2 substituted")).to_be_visible()
+    expect(
+        page.get_by_text(
+            f"2 × {substitutable.substitute} instead of {substitutable.original}: agreed by phone"
+        )
+    ).to_be_visible()
     # On a phone the page still fits its width (wide tables scroll inside their card).
     page.set_viewport_size({"width": 390, "height": 844})
     assert page.evaluate("document.documentElement.scrollWidth") <= 390
@@ -151,37 +156,39 @@ def test_an_unpaid_order_is_flagged_refused_without_a_reason_then_paid_and_shipp
     # The ship list flags it.
     page.goto(f"{live_server.url}/dashboard/ship/")
     row = page.get_by_role("row").filter(has_text=money_order.number)
-    assert row.get_by_text("Unpaid").is_visible()
+    expect(row.get_by_text("Unpaid")).to_be_visible()
     # The order due today leads the list, highlighted.
     first_row = page.locator("tbody tr").first
     assert first_row.get_attribute("class") == "row-due"
-    assert first_row.get_by_text("due today").is_visible()
+    expect(first_row.get_by_text("due today")).to_be_visible()
     page.screenshot(path=str(screenshot_dir / "ship-list-due-and-unpaid.png"), full_page=True)
 
     # Shipping it unpaid without a reason is refused, and says what to do.
     row.get_by_role("link", name="Ship", exact=True).click()
-    assert page.get_by_text("Not paid yet.", exact=True).is_visible()
+    expect(page.get_by_text("Not paid yet.", exact=True)).to_be_visible()
     page.get_by_role("button", name="Create shipment").click()
     page.wait_for_load_state()
-    assert page.get_by_text(
-        f"Order {money_order.number} is not paid yet (Money order): record the payment first, "
-        "or give a reason to ship it unpaid."
-    ).is_visible()
+    expect(
+        page.get_by_text(
+            f"Order {money_order.number} is not paid yet (Money order): record the payment first, "
+            "or give a reason to ship it unpaid."
+        )
+    ).to_be_visible()
     page.screenshot(path=str(screenshot_dir / "ship-unpaid-refused.png"), full_page=True)
 
     # Record the payment from the order page's dialog, then ship from the same page.
     page.get_by_role("link", name="Record the payment on the order page").click()
     page.get_by_role("link", name="Record payment received…").click()
     dialog = page.locator("dialog#dialog-paid")
-    assert dialog.is_visible()
+    expect(dialog).to_be_visible()
     page.screenshot(path=str(screenshot_dir / "order-record-payment-dialog.png"))
     dialog.get_by_role("button", name="Record payment received").click()
     page.wait_for_load_state()
-    assert page.get_by_text("payment of 40.00 recorded; the order may ship.").is_visible()
+    expect(page.get_by_text("payment of 40.00 recorded; the order may ship.")).to_be_visible()
     assert page.get_by_label("Reason to ship before payment arrives").count() == 0
     page.get_by_role("button", name="Create shipment").click()
     page.wait_for_url(re.compile(r"/packing-slip/"))
-    assert page.get_by_text(f"{money_order.number}: shipped 1 unit").is_visible()
+    expect(page.get_by_text(f"{money_order.number}: shipped 1 unit")).to_be_visible()
     context.close()
 
 
@@ -205,7 +212,7 @@ def test_the_last_rows_prioritise_pop_up_is_seen_in_full(
     row = page.get_by_role("row").filter(has_text=last.number)
     row.get_by_role("link", name="Prioritise…").click()
     dialog = page.get_by_role("dialog")
-    assert dialog.is_visible()
+    expect(dialog).to_be_visible()
     button = dialog.get_by_role("button", name="Move to the front")
     box = dialog.bounding_box()
     assert box is not None
@@ -224,7 +231,9 @@ def test_the_last_rows_prioritise_pop_up_is_seen_in_full(
     dialog.get_by_label("Reason").fill("VIP customer")
     button.click()
     page.wait_for_load_state()
-    assert page.get_by_text(f"{last.number}: CABLE-9 moved to the front of its queue.").is_visible()
+    expect(
+        page.get_by_text(f"{last.number}: CABLE-9 moved to the front of its queue.")
+    ).to_be_visible()
     context.close()
 
 
@@ -254,7 +263,7 @@ def test_a_manager_prioritises_cancels_resends_and_records_a_bounced_check(
     page.get_by_role("dialog").get_by_label("Reason").fill("VIP customer")
     page.get_by_role("dialog").get_by_role("button", name="Prioritise the order").click()
     page.wait_for_load_state()
-    assert page.get_by_text(f"{number}: every open line moved to the front").is_visible()
+    expect(page.get_by_text(f"{number}: every open line moved to the front")).to_be_visible()
 
     cable_row = page.get_by_role("row").filter(has_text="CABLE-1")
     cable_row.get_by_role("link", name="Cancel…").click()
@@ -264,21 +273,21 @@ def test_a_manager_prioritises_cancels_resends_and_records_a_bounced_check(
     page.screenshot(path=str(screenshot_dir / "order-cancel-line-dialog.png"))
     dialog.get_by_role("button", name="Cancel these units").click()
     page.wait_for_load_state()
-    assert page.get_by_text(f"{number}: cancelled 1 × CABLE-1.").is_visible()
+    expect(page.get_by_text(f"{number}: cancelled 1 × CABLE-1.")).to_be_visible()
 
     page.get_by_role("button", name="Resend this email").first.click()
     page.wait_for_load_state()
-    assert page.get_by_text("Order confirmation queued again to eve@example.com").is_visible()
+    expect(page.get_by_text("Order confirmation queued again to eve@example.com")).to_be_visible()
 
     page.get_by_role("link", name="Payment dishonoured…").click()
     page.get_by_role("dialog").get_by_label("Reason").fill("the check bounced")
     page.get_by_role("dialog").get_by_role("button", name="Record dishonoured payment").click()
     page.wait_for_load_state()
-    assert page.get_by_text(f"{number}: payment recorded as dishonoured").is_visible()
+    expect(page.get_by_text(f"{number}: payment recorded as dishonoured")).to_be_visible()
     timeline = page.locator(".timeline")
-    assert timeline.get_by_text("Payment dishonoured: the check bounced").is_visible()
+    expect(timeline.get_by_text("Payment dishonoured: the check bounced")).to_be_visible()
     # Now unpaid: the ship form asks for a reason to ship the allocated phone.
-    assert page.get_by_label("Reason to ship before payment arrives").is_visible()
+    expect(page.get_by_label("Reason to ship before payment arrives")).to_be_visible()
     page.screenshot(path=str(screenshot_dir / "order-after-manager-actions.png"), full_page=True)
     context.close()
 
@@ -369,7 +378,7 @@ def test_staff_change_an_orders_delivery_from_its_page(
     page.screenshot(path=str(screenshot_dir / "order-change-delivery-dialog.png"))
     dialog.get_by_role("button", name="Change the delivery").click()
     page.wait_for_load_state()
-    assert page.get_by_text("delivery changed for everything not yet shipped.").is_visible()
-    assert page.locator("address.ship-to").get_by_text("1 Analytical Way").is_visible()
-    assert page.locator(".timeline").get_by_text("customer moved").is_visible()
+    expect(page.get_by_text("delivery changed for everything not yet shipped.")).to_be_visible()
+    expect(page.locator("address.ship-to").get_by_text("1 Analytical Way")).to_be_visible()
+    expect(page.locator(".timeline").get_by_text("customer moved")).to_be_visible()
     context.close()

@@ -13,6 +13,7 @@ from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver
 from django.urls.resolvers import RoutePattern
 from django.views.generic import RedirectView
+from playwright.sync_api import expect
 
 from tests.factories import UserFactory
 
@@ -89,7 +90,7 @@ def test_signing_in_works_in_chromium(
         page.get_by_role("button", name="Log in").click()
     page.wait_for_load_state()
     assert refused.value.status == 200
-    assert page.get_by_text("Please enter the correct username and password").is_visible()
+    expect(page.get_by_text("Please enter the correct username and password")).to_be_visible()
 
     page.get_by_label("Password").fill(PASSWORD)
     with page.expect_response(lambda r: r.request.method == "POST") as accepted:

@@ -12,6 +12,7 @@ import re
 from dataclasses import dataclass
 
 import pytest
+from playwright.sync_api import expect
 
 from inventory.services import PurchaseLineRequest, supplier_create
 from orders.selectors import store_today
@@ -81,8 +82,8 @@ def test_a_manager_creates_a_draft_po_then_sends_it(
     page.wait_for_url(re.compile(r"/dashboard/purchase-orders/\d+/$"))
     assert re.fullmatch(r"PO-\d+ saved as draft\.", message(page))
     assert page.get_by_role("heading", level=1).inner_text().endswith("Draft")
-    assert page.get_by_text("send first").is_visible()
-    assert page.get_by_text("Created with 1 line").is_visible()
+    expect(page.get_by_text("send first")).to_be_visible()
+    expect(page.get_by_text("Created with 1 line")).to_be_visible()
     assert page.locator("tbody tr").first.inner_text().split("\t")[:3] == [
         "SHADE-1",
         "Linen shade",
@@ -93,8 +94,8 @@ def test_a_manager_creates_a_draft_po_then_sends_it(
     page.wait_for_load_state()
     assert re.fullmatch(r"PO-\d+ sent; the ETAs it covers are updated\.", message(page))
     assert page.get_by_role("heading", level=1).inner_text().endswith("Sent")
-    assert page.get_by_label("Units of SHADE-1 received").is_visible()
-    assert page.get_by_text(shown(day(20))).first.is_visible()
+    expect(page.get_by_label("Units of SHADE-1 received")).to_be_visible()
+    expect(page.get_by_text(shown(day(20))).first).to_be_visible()
     page.screenshot(path=str(screenshot_dir / "po-sent.png"), full_page=True)
     context.close()
 
@@ -138,6 +139,6 @@ def test_a_manager_cancels_a_po_by_keyboard_alone(
     page.wait_for_load_state()
     assert message(page) == f"{supply.po_number} cancelled."
     assert page.get_by_role("heading", level=1).inner_text().endswith("Cancelled")
-    assert page.get_by_text("Supplier closed for the season").first.is_visible()
+    expect(page.get_by_text("Supplier closed for the season").first).to_be_visible()
     page.screenshot(path=str(screenshot_dir / "po-cancelled.png"), full_page=True)
     context.close()

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import pytest
+from playwright.sync_api import expect
 
 from tests.browser.test_dashboard_flows import log_in, staff
 from tests.factories import CustomerFactory, ProductFactory, place_order
@@ -76,7 +77,7 @@ def test_a_manager_prioritises_a_line_by_keyboard_alone(
     else:
         pytest.fail("Prioritise cannot be reached with Tab")
     page.keyboard.press("Enter")
-    assert page.get_by_role("dialog").is_visible()
+    expect(page.get_by_role("dialog")).to_be_visible()
     for _ in range(10):
         if page.evaluate("document.activeElement.name") == "reason":
             break
@@ -112,5 +113,5 @@ def test_staff_cancel_a_waiting_line_from_the_queue(
     )
     assert row_orders(page) == [queue.first]
     page.goto(f"{live_server.url}/dashboard/orders/{queue.second_id}/")
-    assert page.get_by_text("Ordered by mistake").first.is_visible()
+    expect(page.get_by_text("Ordered by mistake").first).to_be_visible()
     context.close()

@@ -12,6 +12,7 @@ import re
 from dataclasses import dataclass
 
 import pytest
+from playwright.sync_api import expect
 
 from inventory.services import supplier_create
 from orders.models import OrderLine
@@ -88,7 +89,7 @@ def test_sort_and_filter_the_queue(live_server, operator, shop, browser, screens
     assert row_orders(page) == shop.acme_by_units
     header = page.locator("th[aria-sort=descending]")
     assert header.text_content().startswith("Waiting")
-    assert page.get_by_text("3 waiting lines, sorted by waiting, descending").is_visible()
+    expect(page.get_by_text("3 waiting lines, sorted by waiting, descending")).to_be_visible()
     waiting = page.locator("tr[data-row] td[data-label=Waiting]").all_inner_texts()
     assert [text.split()[0] for text in waiting] == ["5", "3", "1"]
     page.screenshot(path=str(screenshot_dir / "queue-sorted-filtered.png"), full_page=True)
@@ -106,7 +107,7 @@ def test_sort_and_filter_the_queue(live_server, operator, shop, browser, screens
     page.get_by_role("button", name="Show").click()
     page.wait_for_url(re.compile(r"at_risk=1"))
     assert row_orders(page) == []
-    assert page.get_by_text("No waiting line matches these filters").is_visible()
+    expect(page.get_by_text("No waiting line matches these filters")).to_be_visible()
     page.get_by_role("link", name="Show the whole queue").click()
     page.wait_for_url(re.compile(r"/dashboard/queue/$"))
     assert len(row_orders(page)) == 4

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from django.conf import settings
 from django.urls import reverse
+from playwright.sync_api import expect
 
 from orders.selectors import order_status_token
 from tests.orders.test_views import MixedOrder, day, place_mixed_order, words
@@ -34,19 +35,19 @@ def test_customer_reads_their_order_status(
     assert response.headers["referrer-policy"] == "same-origin"
     heading = page.get_by_role("heading", level=1)
     assert heading.inner_text() == f"Order {mixed.order.number}"
-    assert heading.is_visible()
+    expect(heading).to_be_visible()
     eta = page.get_by_text(f"expected to ship by {words(day(5 + HANDLING))}")
-    assert eta.is_visible()
-    assert page.get_by_text("no date yet").is_visible()
-    assert page.get_by_text("1Z999AA10123456784").is_visible()
-    assert page.get_by_role("link", name=settings.STORE_SUPPORT_EMAIL).is_visible()
+    expect(eta).to_be_visible()
+    expect(page.get_by_text("no date yet")).to_be_visible()
+    expect(page.get_by_text("1Z999AA10123456784")).to_be_visible()
+    expect(page.get_by_role("link", name=settings.STORE_SUPPORT_EMAIL)).to_be_visible()
     # The stylesheet loaded, and nothing is wider than the screen.
     assert page.evaluate("getComputedStyle(document.body).backgroundColor") != "rgba(0, 0, 0, 0)"
     assert page.evaluate("document.documentElement.scrollWidth") <= width
     if name == "phone":
         # The items table has collapsed into cards: no column headings, labelled quantities.
-        assert not page.locator(".cs-items thead").is_visible()
-        assert page.get_by_text("Ordered: 3").is_visible()
+        expect(page.locator(".cs-items thead")).to_be_hidden()
+        expect(page.get_by_text("Ordered: 3")).to_be_visible()
 
     page.screenshot(path=str(screenshot_dir / f"status-{name}.png"), full_page=True)
     context.close()

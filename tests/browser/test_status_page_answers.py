@@ -14,6 +14,7 @@ from decimal import Decimal
 import pytest
 from django.conf import settings
 from django.urls import reverse
+from playwright.sync_api import expect
 
 from compliance.models import OrderCompliance
 from compliance.services import rule_run
@@ -107,7 +108,7 @@ def answer_in_chromium(
     assert first.headers["referrer-policy"] == "same-origin"
     page.screenshot(path=str(screenshot_dir / f"{shot}-before.png"), full_page=True)
     target = page.get_by_role("button", name=button, exact=True)
-    assert target.is_visible()
+    expect(target).to_be_visible()
     with page.expect_response(lambda r: r.request.method == "POST") as posted:
         target.click()
     page.wait_for_load_state()
@@ -134,10 +135,10 @@ def test_ill_wait_until_the_date(
     )
 
     assert status == 302
-    assert page.get_by_text(THANKS).is_visible()
+    expect(page.get_by_text(THANKS)).to_be_visible()
     assert page.get_by_role("heading", name="Your order is delayed: please choose").count() == 0
     assert page.get_by_role("button").count() == 0
-    assert page.get_by_text("Waiting for stock").is_visible()
+    expect(page.get_by_text("Waiting for stock")).to_be_visible()
     context.close()
 
 
@@ -157,10 +158,10 @@ def test_ill_wait_whatever_the_date(
     )
 
     assert status == 302
-    assert page.get_by_text(THANKS).is_visible()
-    assert page.get_by_text("You agreed to wait, whatever the date.").is_visible()
+    expect(page.get_by_text(THANKS)).to_be_visible()
+    expect(page.get_by_text("You agreed to wait, whatever the date.")).to_be_visible()
     # The right to cancel before shipment stays, offered plainly.
-    assert page.get_by_role("button", name="Cancel before it ships").is_visible()
+    expect(page.get_by_role("button", name="Cancel before it ships")).to_be_visible()
     assert page.get_by_role("heading", name="Your order is delayed: please choose").count() == 0
     context.close()
 
@@ -181,7 +182,7 @@ def test_send_the_substitute_instead(
     )
 
     assert status == 302
-    assert page.get_by_text(THANKS).is_visible()
+    expect(page.get_by_text(THANKS)).to_be_visible()
     substitute = page.locator(".cs-item", has_text="Desk Lamp Mk2")
     assert "1 in stock and set aside for you; it ships soon." in substitute.inner_text()
     assert page.get_by_role("button").count() == 0
@@ -204,10 +205,10 @@ def test_cancel_and_refund(
     )
 
     assert status == 302
-    assert page.get_by_text(THANKS).is_visible()
+    expect(page.get_by_text(THANKS)).to_be_visible()
     assert page.locator(".cs-status").inner_text() == "Cancelled"
     refund = page.locator(".cs-refund")
-    assert refund.is_visible()
+    expect(refund).to_be_visible()
     assert "$45.95" in refund.inner_text()
     assert "Not yet issued" in refund.inner_text()
     assert page.get_by_role("button").count() == 0
@@ -231,7 +232,7 @@ def test_cancel_before_it_ships_once_the_stock_arrived(
     )
 
     assert status == 302
-    assert page.get_by_text("Your order is cancelled. Your refund is shown below").is_visible()
+    expect(page.get_by_text("Your order is cancelled. Your refund is shown below")).to_be_visible()
     assert page.locator(".cs-status").inner_text() == "Cancelled"
     assert "$45.95" in page.locator(".cs-refund").inner_text()
     assert page.get_by_role("button").count() == 0
@@ -249,7 +250,7 @@ def test_once_the_stock_arrived_the_page_no_longer_says_delayed(
 
     assert page.locator(".cs-status").inner_text() == "Being prepared"
     assert "delayed" not in page.locator("main").inner_text()
-    assert page.get_by_role("heading", name="Changed your mind?").is_visible()
+    expect(page.get_by_role("heading", name="Changed your mind?")).to_be_visible()
     assert [b.inner_text() for b in page.get_by_role("button").all()] == ["Cancel before it ships"]
     assert page.evaluate("document.documentElement.scrollWidth") <= width
     page.screenshot(path=str(screenshot_dir / f"stock-arrived-{name}.png"), full_page=True)

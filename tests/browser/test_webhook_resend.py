@@ -9,6 +9,7 @@ from collections.abc import Iterator
 
 import pytest
 from django.utils import timezone
+from playwright.sync_api import expect
 
 from storefront.models import SalesChannel, WebhookDelivery, WebhookSubscription
 from tests.browser.test_dashboard_flows import HEIGHT, WIDTH, log_in, staff
@@ -66,7 +67,7 @@ def test_a_manager_resends_a_failed_webhook(
     page.get_by_role("button", name="Re-send shipment.created for BO-000042").click()
     page.wait_for_load_state()
 
-    assert page.get_by_text("queued to send again").is_visible()
+    expect(page.get_by_text("queued to send again")).to_be_visible()
     page.get_by_label("State").select_option("")
     page.get_by_role("button", name="Filter").click()
     page.wait_for_load_state()
