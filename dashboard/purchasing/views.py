@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any, cast
 
 from django.contrib import messages
@@ -160,6 +161,19 @@ def purchase_order_new(request: HttpRequest) -> HttpResponse:
     return render(request, "dashboard/purchasing/purchase_order_new.html", context, status=400)
 
 
+def _cost_totals(lines: list[PurchaseOrderLine]) -> dict[str, Any]:
+    """The PO's total and still-committed cost over its priced lines, and how many lack a cost."""
+    priced = [line for line in lines if line.unit_cost is not None]
+    return {
+        "cost": sum((line.cost or Decimal("0") for line in priced), Decimal("0")),
+        "cost_outstanding": sum(
+            (line.cost_outstanding or Decimal("0") for line in priced), Decimal("0")
+        ),
+        "priced": bool(priced),
+        "unpriced": len(lines) - len(priced),
+    }
+
+
 def _page(request: HttpRequest, po: PurchaseOrder, status: int = 200, **forms: Any) -> HttpResponse:
     is_open = po.status in PurchaseOrder.OPEN_STATUSES
     lines = list(po.lines.all())
@@ -184,6 +198,7 @@ def _page(request: HttpRequest, po: PurchaseOrder, status: int = 200, **forms: A
             "ordered": sum(line.quantity_ordered for line in lines),
             "received": sum(line.quantity_received for line in lines),
             "outstanding": sum(line.quantity_outstanding for line in lines),
+            **_cost_totals(lines),
         },
         "can_send": po.status == PurchaseOrder.Status.DRAFT,
         "can_cancel": po.status
