@@ -20,7 +20,7 @@ from config.formats import format_money
 
 from ..access import managers_required
 from ..charts import bar_chart, hbar_chart
-from .selectors.base import Column, Link, Stat, week_label
+from .selectors.base import Column, Link, Stat, week_label, week_start, weeks_between
 from .selectors.cash_flow import CashFlow, cash_flow, iso_week, supplier_commitments
 from .views import cell_class, display
 
@@ -129,22 +129,48 @@ TABLES: dict[str, tuple[str, Callable[[CashFlow], Table]]] = {
 }
 
 
+def _weekly(
+    today: dt.date, overdue: Decimal | None, by_week: dict[dt.date, Decimal]
+) -> list[tuple[str, int | float | Decimal]]:
+    """Bars for an overdue total (if any), then every week from this one up to the last with
+    money within the chart's horizon, empty weeks included."""
+    bars: list[tuple[str, int | float | Decimal]] = []
+    if overdue:
+        bars.append(("Overdue", overdue))
+    first = week_start(today)
+    shown = [week for week in by_week if first <= week < first + dt.timedelta(weeks=CHART_WEEKS)]
+    if shown:
+        bars.extend(
+            (week_label(week), by_week.get(week, Decimal("0.00")))
+            for week in weeks_between(first, max(shown))
+        )
+    return bars
+
+
 def _charts(data: CashFlow) -> list[tuple[str, Any]]:
-    horizon = data.today + dt.timedelta(weeks=CHART_WEEKS)
-    captures: list[tuple[str, int | float | Decimal]] = [
-        (c.label if c.overdue else week_label(c.week), c.total)
-        for c in data.captures
-        if c.week is not None and c.week < horizon
-    ]
+    captures = _weekly(
+        data.today,
+        sum((c.total for c in data.captures if c.overdue), Decimal("0.00")),
+        {c.week: c.total for c in data.captures if c.week is not None and not c.overdue},
+    )
+    arrivals = _weekly(
+        data.today,
+        sum((a.committed for a in data.arrivals if a.overdue), Decimal("0.00")),
+        {a.week: a.committed for a in data.arrivals if not a.overdue},
+    )
     end = data.today + dt.timedelta(days=CHART_DAYS)
-    refunds: list[tuple[str, int | float | Decimal]] = [
-        (f"{d.day:%b} {d.day.day}", d.total) for d in data.refunds if data.today <= d.day < end
-    ]
-    arrivals: list[tuple[str, int | float | Decimal]] = [
-        (a.label if a.overdue else week_label(a.week), a.committed)
-        for a in data.arrivals
-        if a.week < horizon
-    ]
+    by_day = {d.day: d.total for d in data.refunds if data.today <= d.day < end}
+    refunds: list[tuple[str, int | float | Decimal]] = (
+        [
+            (f"{day:%b} {day.day}", by_day.get(day, Decimal("0.00")))
+            for day in (
+                data.today + dt.timedelta(days=n)
+                for n in range((max(by_day) - data.today).days + 1)
+            )
+        ]
+        if by_day
+        else []
+    )
     by_supplier = supplier_commitments(data.commitments)[:10]
     return [
         (

@@ -15,6 +15,7 @@ from django.contrib.auth.models import Group
 from django.urls import reverse
 
 from compliance.services import rule_run
+from dashboard.reports.cash_flow_views import _weekly
 from dashboard.reports.selectors.cash_flow import (
     cash_flow,
     expected_captures,
@@ -338,3 +339,18 @@ def test_operations_staff_cannot_open_the_cash_flow(client):
     client.force_login(user)
 
     assert client.get(reverse("dashboard:cash_flow")).status_code in (302, 403)
+
+
+def test_the_weekly_charts_show_empty_weeks_between_and_overdue_first():
+    bars = _weekly(
+        TODAY,
+        Decimal("5.00"),
+        {W45: Decimal("1.00"), W47: Decimal("2.00"), W47 + dt.timedelta(weeks=20): Decimal("9")},
+    )
+
+    assert bars == [
+        ("Overdue", Decimal("5.00")),
+        ("Nov 2", Decimal("1.00")),
+        ("Nov 9", Decimal("0.00")),
+        ("Nov 16", Decimal("2.00")),
+    ]
