@@ -127,6 +127,17 @@ class ReceiveLineForm(forms.Form):
         self.fields["quantity"].widget.attrs["max"] = line.quantity_outstanding
 
 
+class LineCostForm(forms.Form):
+    unit_cost = forms.DecimalField(
+        label="Unit cost",
+        required=False,
+        min_value=Decimal("0"),
+        max_digits=12,
+        decimal_places=2,
+        help_text="Empty: the cost is not known.",
+    )
+
+
 class ReasonForm(forms.Form):
     reason = forms.CharField(max_length=200)
 

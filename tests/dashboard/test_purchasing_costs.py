@@ -71,7 +71,7 @@ def test_a_po_created_by_hand_keeps_each_lines_unit_cost(managed, acme):
         ("SHADE", None),  # the cost is optional
     ]
     page = managed.get(response["Location"]).content.decode()
-    assert "$12.50" in page  # the unit cost
+    assert 'value="12.50" aria-label="Unit cost of LAMP"' in page
     assert "$125.00" in page  # the line's cost and the PO total
     assert "1 line without a cost" in page
 
@@ -125,3 +125,28 @@ def test_a_cost_set_later_is_recorded_in_the_po_history(acme):
     )
     with pytest.raises(ValidationError):
         purchase_order_line_cost_set(line=line, unit_cost=Decimal("-1"))
+
+
+def test_a_manager_sets_and_clears_a_lines_cost_on_the_po_page(managed, acme):
+    lamp = ProductFactory(sku="LAMP")
+    po = purchase_order_create(
+        supplier=acme, lines=[PurchaseLineRequest(lamp, 10, day(5))], send=True
+    )
+    line = po.lines.get()
+    url = reverse("dashboard:po_line_cost", args=[line.pk])
+
+    saved = managed.post(url, {"unit_cost": "4.20"})
+
+    assert saved.status_code == 302
+    page = managed.get(saved["Location"]).content.decode()
+    assert f"LAMP on {po.number}: $4.20." in page
+    assert "$42.00" in page  # the PO total
+    refused = managed.post(url, {"unit_cost": "-4.20"})
+    assert refused.status_code == 400
+    assert "Ensure this value is greater than or equal to 0." in refused.content.decode()
+    line.refresh_from_db()
+    assert line.unit_cost == Decimal("4.20")
+
+    assert managed.post(url, {"unit_cost": ""}).status_code == 302
+    line.refresh_from_db()
+    assert line.unit_cost is None
