@@ -10,6 +10,7 @@ from .products import views as products
 from .purchasing import views as purchasing
 from .queue import views as queue
 from .receiving import views as receiving
+from .reports import cash_flow_views as cash_flow
 from .reports import views as reports
 from .shipping import views as shipping
 from .webhooks import views as webhooks
@@ -28,6 +29,7 @@ urlpatterns = [
     *purchasing.urlpatterns,
     *compliance.urlpatterns,
     *reports.urlpatterns,
+    *cash_flow.urlpatterns,
     *webhooks.urlpatterns,
     *lists.urlpatterns,
 ]

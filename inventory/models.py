@@ -227,6 +227,14 @@ class PurchaseOrderLine(models.Model):
     quantity_ordered = models.PositiveIntegerField(validators=[max_quantity])
     quantity_received = models.PositiveIntegerField(default=0)
     expected_date = models.DateField(validators=[validate_plausible_date])
+    unit_cost = models.DecimalField(
+        max_digits=12,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(Decimal("0"))],
+        help_text="What the supplier charges per unit; empty on lines entered before costs.",
+    )
     promised_date = models.DateField(
         null=True,
         blank=True,
@@ -255,6 +263,10 @@ class PurchaseOrderLine(models.Model):
                 condition=Q(quantity_received__lte=F("quantity_ordered")),
                 name="po_line_received_lte_ordered",
             ),
+            models.CheckConstraint(
+                condition=Q(unit_cost__isnull=True) | Q(unit_cost__gte=0),
+                name="po_line_unit_cost_not_negative",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -267,6 +279,19 @@ class PurchaseOrderLine(models.Model):
     @property
     def first_promised_date(self) -> dt.date:
         return self.promised_date or self.expected_date
+
+    @property
+    def cost(self) -> Decimal | None:
+        """Unit cost × the units bought (only those received, once cancelled); None unpriced."""
+        if self.unit_cost is None:
+            return None
+        units = self.quantity_received if self.is_cancelled else self.quantity_ordered
+        return self.unit_cost * units
+
+    @property
+    def cost_outstanding(self) -> Decimal | None:
+        """Unit cost × the units still to arrive: the money this line still commits."""
+        return None if self.unit_cost is None else self.unit_cost * self.quantity_outstanding
 
 
 class PurchaseReceipt(models.Model):

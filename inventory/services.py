@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 
 from django.db import transaction
@@ -44,6 +45,8 @@ class PurchaseLineRequest:
     product: Product
     quantity: int
     expected_date: dt.date
+    # What the supplier charges per unit; None when it was not given.
+    unit_cost: Decimal | None = None
 
 
 @transaction.atomic

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from decimal import Decimal
 from typing import Any
 
 from django import forms
@@ -56,6 +57,14 @@ class PurchaseLineForm(forms.Form):
     expected_date = forms.DateField(
         label="Expected date", widget=DateInput, validators=[validate_plausible_date]
     )
+    unit_cost = forms.DecimalField(
+        label="Unit cost",
+        required=False,
+        min_value=Decimal("0"),
+        max_digits=12,
+        decimal_places=2,
+        help_text="What the supplier charges per unit (optional).",
+    )
 
     def clean_expected_date(self) -> dt.date:
         expected: dt.date = self.cleaned_data["expected_date"]
@@ -88,6 +97,7 @@ class BasePurchaseLineFormSet(forms.BaseFormSet):
                     product=product,
                     quantity=form.cleaned_data["quantity"],
                     expected_date=form.cleaned_data["expected_date"],
+                    unit_cost=form.cleaned_data.get("unit_cost"),
                 )
             )
         if not valid:
@@ -115,6 +125,17 @@ class ReceiveLineForm(forms.Form):
         self.line = line
         self.fields["quantity"].validators.append(MaxValueValidator(line.quantity_outstanding))
         self.fields["quantity"].widget.attrs["max"] = line.quantity_outstanding
+
+
+class LineCostForm(forms.Form):
+    unit_cost = forms.DecimalField(
+        label="Unit cost",
+        required=False,
+        min_value=Decimal("0"),
+        max_digits=12,
+        decimal_places=2,
+        help_text="Empty: the cost is not known.",
+    )
 
 
 class ReasonForm(forms.Form):

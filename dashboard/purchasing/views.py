@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any, cast
 
 from django.contrib import messages
@@ -13,7 +14,7 @@ from django.urls import path, reverse
 from django.views.decorators.http import require_GET, require_POST
 
 from config.calendar import store_today
-from config.formats import format_date
+from config.formats import format_date, format_money
 from inventory.models import PurchaseOrder, PurchaseOrderLine
 from orders import services
 
@@ -24,6 +25,7 @@ from ..submissions import single_submission
 from . import selectors, suppliers
 from .forms import (
     BasePurchaseLineFormSet,
+    LineCostForm,
     PurchaseLineFormSet,
     PurchaseOrderFilterForm,
     PurchaseOrderForm,
@@ -160,10 +162,24 @@ def purchase_order_new(request: HttpRequest) -> HttpResponse:
     return render(request, "dashboard/purchasing/purchase_order_new.html", context, status=400)
 
 
+def _cost_totals(lines: list[PurchaseOrderLine]) -> dict[str, Any]:
+    """The PO's total and still-committed cost over its priced lines, and how many lack a cost."""
+    priced = [line for line in lines if line.unit_cost is not None]
+    return {
+        "cost": sum((line.cost or Decimal("0") for line in priced), Decimal("0")),
+        "cost_outstanding": sum(
+            (line.cost_outstanding or Decimal("0") for line in priced), Decimal("0")
+        ),
+        "priced": bool(priced),
+        "unpriced": len(lines) - len(priced),
+    }
+
+
 def _page(request: HttpRequest, po: PurchaseOrder, status: int = 200, **forms: Any) -> HttpResponse:
     is_open = po.status in PurchaseOrder.OPEN_STATUSES
     lines = list(po.lines.all())
     receive_forms = forms.get("receive_forms", {})
+    cost_forms = forms.get("cost_forms", {})
     rows = [
         {
             "line": line,
@@ -173,6 +189,8 @@ def _page(request: HttpRequest, po: PurchaseOrder, status: int = 200, **forms: A
             not in (PurchaseOrder.Status.CANCELLED, PurchaseOrder.Status.RECEIVED)
             and line.quantity_outstanding > 0,
             "receive_form": receive_forms.get(line.pk) or ReceiveLineForm(line=line),
+            "cost_form": cost_forms.get(line.pk)
+            or LineCostForm(initial={"unit_cost": line.unit_cost}),
         }
         for line in lines
     ]
@@ -184,8 +202,10 @@ def _page(request: HttpRequest, po: PurchaseOrder, status: int = 200, **forms: A
             "ordered": sum(line.quantity_ordered for line in lines),
             "received": sum(line.quantity_received for line in lines),
             "outstanding": sum(line.quantity_outstanding for line in lines),
+            **_cost_totals(lines),
         },
         "can_send": po.status == PurchaseOrder.Status.DRAFT,
+        "can_cost": po.status != PurchaseOrder.Status.CANCELLED,
         "can_cancel": po.status
         not in (PurchaseOrder.Status.CANCELLED, PurchaseOrder.Status.RECEIVED),
         "cancel_form": forms.get("cancel_form") or ReasonForm(),
@@ -273,6 +293,28 @@ def po_line_receive(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @managers_required
+@require_POST
+@single_submission
+def po_line_cost(request: HttpRequest, pk: int) -> HttpResponse:
+    line = get_object_or_404(
+        PurchaseOrderLine.objects.select_related("product", "purchase_order"), pk=pk
+    )
+    po_pk = line.purchase_order_id
+    form = LineCostForm(request.POST)
+    if not form.is_valid():
+        return _page(request, _load(po_pk), status=400, cost_forms={line.pk: form})
+    try:
+        line = services.purchase_order_line_cost_set(
+            line=line, unit_cost=form.cleaned_data["unit_cost"], actor=request.user
+        )
+    except ValidationError as exc:
+        return _page(request, _load(po_pk), status=400, errors=_errors(exc))
+    cost = "no cost" if line.unit_cost is None else format_money(line.unit_cost)
+    messages.success(request, f"{line.product.sku} on {line.purchase_order.number}: {cost}.")
+    return redirect("dashboard:purchase_order", pk=po_pk)
+
+
+@managers_required
 @single_submission
 def po_line_reschedule(request: HttpRequest, pk: int) -> HttpResponse:
     try:
@@ -347,6 +389,7 @@ urlpatterns = [
     path("purchase-orders/<int:pk>/send/", purchase_order_send, name="purchase_order_send"),
     path("purchase-orders/<int:pk>/cancel/", purchase_order_cancel, name="purchase_order_cancel"),
     path("purchase-orders/lines/<int:pk>/receive/", po_line_receive, name="po_line_receive"),
+    path("purchase-orders/lines/<int:pk>/cost/", po_line_cost, name="po_line_cost"),
     path(
         "purchase-orders/lines/<int:pk>/reschedule/", po_line_reschedule, name="po_line_reschedule"
     ),

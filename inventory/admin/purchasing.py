@@ -92,6 +92,7 @@ class PurchaseOrderLineInline(ReadOnlyInlineMixin, admin.TabularInline):
         "quantity_received",
         "quantity_outstanding",
         "expected_date",
+        "unit_cost",
         "is_cancelled",
     )
     readonly_fields = fields
@@ -258,6 +259,7 @@ class PurchaseOrderLineAdmin(NoAddOrDeleteMixin, admin.ModelAdmin):
         "quantity_received",
         "units_outstanding",
         "expected_date",
+        "unit_cost",
         "is_cancelled",
         "history",
     )

@@ -134,6 +134,7 @@ class DemoShop(DemoSupply, DemoCustomers, DemoHistory):
         # Dates promised from a simulated day are re-based on the real one.
         for product in self.products.values():
             product_eta_refresh(product_id=product.pk, reason="demo data loaded")
+        self.purchase_costs()
         self.tally()
         return self.summary
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import Counter, defaultdict
+from decimal import Decimal
 from typing import Any
 
 from django.db.models import Sum
@@ -19,6 +20,7 @@ from ..services import (
     product_allocate,
     purchase_order_cancel,
     purchase_order_create,
+    purchase_order_line_cost_set,
     purchase_order_line_receive,
     purchase_order_line_reschedule,
     purchase_orders_from_suggestions,
@@ -77,6 +79,17 @@ class DemoSupply(DemoBase):
             ]
         for po in pos:
             self.purchase_order_sent(po)
+
+    def purchase_costs(self) -> None:
+        """Every purchase line gets its supplier's unit cost: a steady share of the product's
+        price per supplier (wholesale at 45 to 60 percent of retail)."""
+        lines = PurchaseOrderLine.objects.filter(unit_cost__isnull=True).select_related(
+            "product", "purchase_order"
+        )
+        for line in lines.order_by("id"):
+            share = Decimal("0.45") + Decimal("0.05") * (line.purchase_order.supplier_id % 4)
+            cost = (line.product.unit_price * share).quantize(Decimal("0.01"))
+            purchase_order_line_cost_set(line=line, unit_cost=cost)
 
     def purchase_order_sent(self, po: PurchaseOrder) -> None:
         """Decide, once, how each line of a new purchase order will really arrive."""

@@ -76,6 +76,7 @@ from .purchasing import product_discontinue as product_discontinue
 from .purchasing import purchase_order_cancel as purchase_order_cancel
 from .purchasing import purchase_order_create as purchase_order_create
 from .purchasing import purchase_order_line_cancel as purchase_order_line_cancel
+from .purchasing import purchase_order_line_cost_set as purchase_order_line_cost_set
 from .purchasing import purchase_order_line_receive as purchase_order_line_receive
 from .purchasing import purchase_order_line_reschedule as purchase_order_line_reschedule
 from .purchasing import purchase_order_send as purchase_order_send

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -13,7 +14,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from config.calendar import store_today
-from config.formats import count_noun, format_date
+from config.formats import count_noun, format_date, format_money
 from inventory.bounds import MAX_QUANTITY, validate_plausible_date
 from inventory.locks import lock_stock, lock_stocks
 from inventory.models import (
@@ -71,6 +72,19 @@ def _expected_date_errors(expected_date: dt.date) -> list[str]:
     return []
 
 
+def _unit_cost_errors(unit_cost: Decimal | None) -> list[str]:
+    """A unit cost is optional; given, it is a whole number of cents from 0 that fits the
+    column (bulk_create skips the field validators)."""
+    if unit_cost is None:
+        return []
+    field = PurchaseOrderLine._meta.get_field("unit_cost")
+    try:
+        field.clean(unit_cost, None)
+    except ValidationError as exc:
+        return [f"unit cost: {message}" for message in exc.messages]
+    return []
+
+
 def _po_create(
     *,
     supplier: Supplier,
@@ -96,6 +110,10 @@ def _po_create(
         )
         if req.product.is_discontinued:
             errors.append(f"Line {number} ({req.product.sku}): the product is discontinued.")
+        errors.extend(
+            f"Line {number} ({req.product.sku}): {message}"
+            for message in _unit_cost_errors(req.unit_cost)
+        )
     if errors:
         raise ValidationError(errors)
     po = PurchaseOrder.objects.create(
@@ -110,6 +128,7 @@ def _po_create(
             quantity_ordered=req.quantity,
             expected_date=req.expected_date,
             promised_date=req.expected_date,
+            unit_cost=req.unit_cost,
         )
         for req in lines
     )
@@ -285,6 +304,32 @@ def _po_line_cancel(
         reason=reason,
     )
     _refresh_po_status(po)
+    return line
+
+
+@transaction.atomic
+def purchase_order_line_cost_set(
+    *, line: PurchaseOrderLine, unit_cost: Decimal | None, actor: Any = None
+) -> PurchaseOrderLine:
+    """Record (or clear) what the supplier charges per unit on a line; ETAs do not move."""
+    po, line = _lock_line(line)
+    errors = _unit_cost_errors(unit_cost)
+    if errors:
+        raise ValidationError([f"{po.number}: {line.product.sku} {m}" for m in errors])
+    if line.unit_cost == unit_cost:
+        return line
+    previous = line.unit_cost
+    line.unit_cost = unit_cost
+    line.save(update_fields=["unit_cost"])
+    cost = "no cost" if unit_cost is None else format_money(unit_cost)
+    _po_event(
+        po=po,
+        line=line,
+        message=f"{line.product.sku} unit cost set to {cost}",
+        actor=actor,
+        previous=None if previous is None else str(previous),
+        unit_cost=None if unit_cost is None else str(unit_cost),
+    )
     return line
 
 
