@@ -205,6 +205,31 @@ def origin_of_any_channel(*, origin: str) -> bool:
     return any(origin in origins for origins in rows)
 
 
+@dataclass(frozen=True)
+class WidgetPreview:
+    api_key: ApiKey | None
+    product: Product | None
+
+
+def widget_preview(*, sku: str = "") -> WidgetPreview:
+    """The newest active publishable key and a product to show the widget with: `sku`, else
+    one that customers are waiting for, else the first."""
+    api_key = (
+        ApiKey.objects.select_related("channel")
+        .filter(kind=ApiKey.Kind.PUBLISHABLE, revoked_at=None, channel__is_active=True)
+        .order_by("-created_at", "-pk")
+        .first()
+    )
+    products = Product.objects.order_by("sku")
+    product: Product | None
+    if sku:
+        product = products.annotate(sku_lower=Lower("sku")).filter(sku_lower=sku.lower()).first()
+    else:
+        waited_for = OrderLine.objects.filter(quantity_backordered__gt=0).values("product_id")
+        product = products.filter(pk__in=waited_for).first() or products.first()
+    return WidgetPreview(api_key=api_key, product=product)
+
+
 def held_quote_get(*, channel: SalesChannel, quote_id: uuid.UUID) -> HeldQuote | None:
     return HeldQuote.objects.filter(channel=channel, pk=quote_id).first()
 
