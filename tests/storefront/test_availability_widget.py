@@ -127,6 +127,17 @@ def test_the_answer_costs_a_fixed_few_queries(pk, lamp, django_assert_num_querie
         assert availability(pk, "LAMP-4").json()["ships_by"] == "2026-11-14"
 
 
+def test_each_visitor_has_a_budget_of_their_own(pk, settings):
+    settings.API_THROTTLE_RATE = "2/min"
+    ProductFactory(sku="MUG-1", on_hand=3)
+
+    answers = [availability(pk, "MUG-1").status_code for _ in range(3)]
+    other = Client(REMOTE_ADDR="203.0.113.9").get(URL, {"key": pk, "sku": "MUG-1"})
+
+    assert answers == [200, 200, 429]
+    assert other.status_code == 200
+
+
 # --- what a publishable key may do ---------------------------------------------------------
 
 
