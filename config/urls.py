@@ -22,6 +22,7 @@ urlpatterns = [
     path("orders/", include("compliance.urls")),
     path("dashboard/", include("dashboard.urls")),
     path("api/v1/", include("storefront.api.urls")),
+    path("storefront/", include("storefront.urls")),
     path("api/intake/", include("storefront.intake.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", ApiDocsView.as_view(url_name="api-schema"), name="api-docs"),

@@ -4,17 +4,27 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
+from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
 from .models import ApiKey, IntakeRecord, SalesChannel, WebhookEvent, WebhookSubscription
+from .origins import origin_normalise
 from .services import api_key_create, api_key_revoke
 
 
 class ApiKeyInline(admin.TabularInline):
     model = ApiKey
     extra = 0
-    fields = ("prefix", "name", "created_at", "last_used_at", "revoked_at")
+    fields = (
+        "prefix",
+        "kind",
+        "name",
+        "publishable_key",
+        "created_at",
+        "last_used_at",
+        "revoked_at",
+    )
     readonly_fields = fields
     can_delete = False
     show_change_link = True
@@ -23,13 +33,47 @@ class ApiKeyInline(admin.TabularInline):
         return False
 
 
+class OriginsField(forms.Field):
+    """The allowed origins, one per line."""
+
+    widget = forms.Textarea(attrs={"rows": 3, "cols": 60})
+
+    def prepare_value(self, value: Any) -> Any:
+        return "\n".join(value) if isinstance(value, list) else value
+
+    def to_python(self, value: Any) -> list[str]:
+        lines = [line.strip() for line in str(value or "").splitlines() if line.strip()]
+        found, errors = [], []
+        for line in lines:
+            try:
+                found.append(origin_normalise(line))
+            except ValidationError as exc:
+                errors.extend(exc.messages)
+        if errors:
+            raise ValidationError(errors)
+        return list(dict.fromkeys(found))
+
+
+class SalesChannelForm(forms.ModelForm):
+    allowed_origins = OriginsField(
+        required=False,
+        help_text="One per line, e.g. https://shop.example: the store's pages that may show the "
+        "availability widget (with a publishable key).",
+    )
+
+    class Meta:
+        model = SalesChannel
+        fields = ("name", "kind", "webhook_secret", "allowed_origins", "is_active")
+
+
 @admin.register(SalesChannel)
 class SalesChannelAdmin(admin.ModelAdmin):
+    form = SalesChannelForm
     list_display = ("name", "kind", "is_active", "created_at")
     list_filter = ("kind", "is_active")
     search_fields = ("name",)
     inlines = [ApiKeyInline]
-    actions = ["create_api_key"]
+    actions = ["create_api_key", "create_publishable_key"]
 
     @admin.action(description="Create an API key (shown once)")
     def create_api_key(self, request: HttpRequest, queryset: QuerySet[SalesChannel]) -> None:
@@ -41,14 +85,46 @@ class SalesChannelAdmin(admin.ModelAdmin):
                 messages.WARNING,
             )
 
+    @admin.action(description="Create a publishable key (for the availability widget)")
+    def create_publishable_key(
+        self, request: HttpRequest, queryset: QuerySet[SalesChannel]
+    ) -> None:
+        for channel in queryset:
+            _, raw_key = api_key_create(
+                channel=channel, name=f"created by {request.user}", kind=ApiKey.Kind.PUBLISHABLE
+            )
+            self.message_user(
+                request,
+                f"New publishable key for {channel}: {raw_key} — it can only read availability; "
+                "put it in the widget's data-key on the store's pages.",
+                messages.SUCCESS,
+            )
+
 
 @admin.register(ApiKey)
 class ApiKeyAdmin(admin.ModelAdmin):
-    list_display = ("prefix", "channel", "name", "created_at", "last_used_at", "revoked_at")
-    list_filter = ("channel",)
+    list_display = ("prefix", "kind", "channel", "name", "created_at", "last_used_at", "revoked_at")
+    list_filter = ("kind", "channel")
     search_fields = ("prefix", "name", "channel__name")
-    fields = ("channel", "name", "prefix", "created_at", "last_used_at", "revoked_at")
-    readonly_fields = ("channel", "prefix", "created_at", "last_used_at", "revoked_at")
+    fields = (
+        "channel",
+        "kind",
+        "name",
+        "prefix",
+        "publishable_key",
+        "created_at",
+        "last_used_at",
+        "revoked_at",
+    )
+    readonly_fields = (
+        "channel",
+        "kind",
+        "prefix",
+        "publishable_key",
+        "created_at",
+        "last_used_at",
+        "revoked_at",
+    )
     actions = ["revoke"]
 
     def has_add_permission(self, request: HttpRequest) -> bool:

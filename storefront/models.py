@@ -7,6 +7,8 @@ import uuid
 from django.db import models
 from django.db.models import Q
 
+from .origins import validate_origins
+
 
 class SalesChannel(models.Model):
     class Kind(models.TextChoices):
@@ -22,6 +24,13 @@ class SalesChannel(models.Model):
         blank=True,
         help_text="Signs what the channel sends us (Shopify, WooCommerce) and what we send it.",
     )
+    allowed_origins = models.JSONField(
+        default=list,
+        blank=True,
+        validators=[validate_origins],
+        help_text="The web addresses of the store's pages (e.g. https://shop.example) that may "
+        "show the availability widget with a publishable key.",
+    )
     is_active = models.BooleanField(default=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -33,10 +42,17 @@ class SalesChannel(models.Model):
 
 
 class ApiKey(models.Model):
-    """A channel's key: only its prefix and the SHA-256 of the whole key are kept."""
+    """A channel's key: only its prefix and the SHA-256 of the whole key are kept (and, for a
+    publishable key, which every visitor of the store's pages sees anyway, the key itself)."""
+
+    class Kind(models.TextChoices):
+        SECRET = "secret", "Secret (the store's server: everything)"
+        PUBLISHABLE = "publishable", "Publishable (web pages: read availability only)"
 
     channel = models.ForeignKey(SalesChannel, on_delete=models.CASCADE, related_name="api_keys")
+    kind = models.CharField(max_length=11, choices=Kind.choices, default=Kind.SECRET)
     name = models.CharField(max_length=100, blank=True, help_text="What uses it, e.g. 'shop 2026'.")
+    publishable_key = models.CharField(max_length=100, blank=True, editable=False)
     prefix = models.CharField(max_length=16, unique=True, editable=False)
     key_hash = models.CharField(max_length=64, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -46,6 +62,14 @@ class ApiKey(models.Model):
     class Meta:
         ordering = ["channel", "-created_at"]
         verbose_name = "API key"
+        constraints = [
+            # A secret key is never kept; a publishable one always is (staff copy it again).
+            models.CheckConstraint(
+                condition=Q(kind="secret", publishable_key="")
+                | (Q(kind="publishable") & ~Q(publishable_key="")),
+                name="apikey_only_publishable_kept",
+            )
+        ]
 
     def __str__(self) -> str:
         return f"{self.prefix}… ({self.channel})"
@@ -53,6 +77,10 @@ class ApiKey(models.Model):
     @property
     def is_active(self) -> bool:
         return self.revoked_at is None
+
+    @property
+    def is_publishable(self) -> bool:
+        return self.kind == self.Kind.PUBLISHABLE
 
 
 class IdempotencyRecord(models.Model):

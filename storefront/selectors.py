@@ -143,6 +143,93 @@ def storefront_quote(
     )
 
 
+class ShownStatus:
+    """What a product page tells its visitor (the widget's words, not the quote's)."""
+
+    IN_STOCK = "in_stock"
+    BACKORDERED = "backordered"
+    PREORDER = "preorder"
+    UNAVAILABLE = "unavailable"
+
+
+SHOWN_STATUS = {
+    QuoteStatus.IN_STOCK: ShownStatus.IN_STOCK,
+    QuoteStatus.BACKORDER: ShownStatus.BACKORDERED,
+    QuoteStatus.PREORDER: ShownStatus.PREORDER,
+    QuoteStatus.NOT_ORDERABLE: ShownStatus.UNAVAILABLE,
+}
+
+
+@dataclass(frozen=True)
+class ProductAvailability:
+    sku: str
+    name: str
+    quantity: int
+    status: str
+    ships_by: dt.date | None
+
+
+def product_availability(
+    *, sku: str, quantity: int = 1, now: dt.datetime | None = None
+) -> ProductAvailability | None:
+    """What a product page shows for `quantity` units: in stock, or backordered with the ship-by
+    date an order placed now would get (the quote's); None for an unknown SKU."""
+    product = (
+        Product.objects.select_related("preferred_supplier")
+        .annotate(sku_lower=Lower("sku"))
+        .filter(sku_lower=sku.lower())
+        .first()
+    )
+    if product is None:
+        return None
+    quote = products_quote(items=[(product, quantity)], now=now)[0]
+    waits = quote.status in (QuoteStatus.BACKORDER, QuoteStatus.PREORDER)
+    return ProductAvailability(
+        sku=product.sku,
+        name=product.name,
+        quantity=quantity,
+        status=SHOWN_STATUS[QuoteStatus(quote.status)],
+        ships_by=quote.eta.date if waits and quote.eta else None,
+    )
+
+
+def origin_allowed(*, channel: SalesChannel, origin: str) -> bool:
+    return bool(origin) and origin in channel.allowed_origins
+
+
+def origin_of_any_channel(*, origin: str) -> bool:
+    """Whether some active channel lists `origin` (a preflight carries no key to say which)."""
+    if not origin:
+        return False
+    rows = SalesChannel.objects.filter(is_active=True).values_list("allowed_origins", flat=True)
+    return any(origin in origins for origins in rows)
+
+
+@dataclass(frozen=True)
+class WidgetPreview:
+    api_key: ApiKey | None
+    product: Product | None
+
+
+def widget_preview(*, sku: str = "") -> WidgetPreview:
+    """The newest active publishable key and a product to show the widget with: `sku`, else
+    one that customers are waiting for, else the first."""
+    api_key = (
+        ApiKey.objects.select_related("channel")
+        .filter(kind=ApiKey.Kind.PUBLISHABLE, revoked_at=None, channel__is_active=True)
+        .order_by("-created_at", "-pk")
+        .first()
+    )
+    products = Product.objects.order_by("sku")
+    product: Product | None
+    if sku:
+        product = products.annotate(sku_lower=Lower("sku")).filter(sku_lower=sku.lower()).first()
+    else:
+        waited_for = OrderLine.objects.filter(quantity_backordered__gt=0).values("product_id")
+        product = products.filter(pk__in=waited_for).first() or products.first()
+    return WidgetPreview(api_key=api_key, product=product)
+
+
 def held_quote_get(*, channel: SalesChannel, quote_id: uuid.UUID) -> HeldQuote | None:
     return HeldQuote.objects.filter(channel=channel, pk=quote_id).first()
 

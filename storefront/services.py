@@ -20,6 +20,7 @@ from orders.services import LineRequest, ShippingAddress, order_cancel, order_pl
 
 from .keys import key_hash, new_key
 from .models import ApiKey, HeldQuote, IdempotencyRecord, SalesChannel
+from .origins import origin_normalise
 from .selectors import StorefrontQuote
 
 HELD_QUOTE_MINUTES = 10
@@ -55,13 +56,31 @@ def channel_create(*, name: str, kind: str = SalesChannel.Kind.CUSTOM) -> SalesC
 
 
 @transaction.atomic
-def api_key_create(*, channel: SalesChannel, name: str = "") -> tuple[ApiKey, str]:
-    """A new key for the channel; the returned raw key is shown once and never stored."""
-    raw_key, prefix = new_key()
+def api_key_create(
+    *, channel: SalesChannel, name: str = "", kind: str = ApiKey.Kind.SECRET
+) -> tuple[ApiKey, str]:
+    """A new key for the channel; a secret key is shown once and never stored, a publishable
+    one (read-only, for the store's web pages) is kept so staff can copy it again."""
+    publishable = kind == ApiKey.Kind.PUBLISHABLE
+    raw_key, prefix = new_key(publishable=publishable)
     api_key = ApiKey.objects.create(
-        channel=channel, name=name.strip(), prefix=prefix, key_hash=key_hash(raw_key)
+        channel=channel,
+        kind=kind,
+        name=name.strip(),
+        prefix=prefix,
+        key_hash=key_hash(raw_key),
+        publishable_key=raw_key if publishable else "",
     )
     return api_key, raw_key
+
+
+@transaction.atomic
+def channel_origins_set(*, channel: SalesChannel, origins: Sequence[str]) -> SalesChannel:
+    """Set the origins whose pages may call the availability widget's endpoint."""
+    channel.allowed_origins = list(dict.fromkeys(origin_normalise(o) for o in origins if o.strip()))
+    channel.full_clean()
+    channel.save(update_fields=["allowed_origins"])
+    return channel
 
 
 @transaction.atomic

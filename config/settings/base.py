@@ -378,7 +378,10 @@ EMAIL_PROVIDER = env("EMAIL_PROVIDER", default="")
 # The storefront REST API (/api/v1/): channel keys, problem+json errors, per-channel throttle.
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["storefront.api.authentication.ApiKeyAuthentication"],
-    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_PERMISSION_CLASSES": [
+        "rest_framework.permissions.IsAuthenticated",
+        "storefront.api.authentication.SecretKeyRequired",
+    ],
     "DEFAULT_THROTTLE_CLASSES": ["storefront.api.throttling.ChannelRateThrottle"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],

@@ -12,6 +12,7 @@ from django.conf import settings
 
 from inventory.models import Product, Supplier
 from inventory.services import PurchaseLineRequest, product_create, supplier_create
+from storefront.demo import demo_widget_channel_seed
 
 from ..services import (
     product_discontinue,
@@ -135,6 +136,7 @@ class DemoShop(DemoSupply, DemoCustomers, DemoHistory):
         for product in self.products.values():
             product_eta_refresh(product_id=product.pk, reason="demo data loaded")
         self.purchase_costs()
+        demo_widget_channel_seed()
         self.tally()
         return self.summary
 

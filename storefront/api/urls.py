@@ -1,6 +1,6 @@
 from django.urls import path, re_path
 
-from . import views
+from . import public, views
 from .problems import not_found
 
 app_name = "api"
@@ -12,5 +12,8 @@ urlpatterns = [
     path("orders/<str:number>/cancel/", views.OrderCancelView.as_view(), name="order-cancel"),
     path("products/", views.ProductsUpsertView.as_view(), name="products"),
     path("availability/", views.AvailabilityView.as_view(), name="availability"),
+    path(
+        "public/availability/", public.PublicAvailabilityView.as_view(), name="public-availability"
+    ),
     re_path(r"^.*$", not_found, name="not-found"),
 ]
