@@ -39,9 +39,7 @@ _LINE_LISTS = ("lines", "allocated", "cancelled", "shipped", "still_coming")
 _SKU_LISTS = (*_LINE_LISTS, "unknown_etas", "low_stock")
 _NOTICES = (Kind.DELAY_NOTICE, Kind.RENEWED_NOTICE)
 # Emails that may carry a goodwill gesture: every customer email but a cancellation.
-_GOODWILL = tuple(
-    set(Kind) - {Kind.CANCELLATION, Kind.STAFF_BACKORDER_ALERT, Kind.STAFF_DIGEST}
-)
+_GOODWILL = tuple(set(Kind) - {Kind.CANCELLATION, Kind.STAFF_BACKORDER_ALERT, Kind.STAFF_DIGEST})
 
 
 @dataclass(frozen=True)

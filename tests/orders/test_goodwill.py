@@ -50,7 +50,9 @@ def product():
 
 
 def waiting_order(product, placed_days_ago: int = 0, **kwargs) -> Order:
-    return place_order((product, 1), placed_at=MONDAY - dt.timedelta(days=placed_days_ago), **kwargs)
+    return place_order(
+        (product, 1), placed_at=MONDAY - dt.timedelta(days=placed_days_ago), **kwargs
+    )
 
 
 def credit_rule(**kwargs) -> GoodwillRule:
