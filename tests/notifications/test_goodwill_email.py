@@ -12,7 +12,7 @@ from django.core import mail
 
 from notifications.models import Notification
 from notifications.services import notification_send
-from orders.models import GoodwillGrant, GoodwillRule
+from orders.models import GoodwillRule
 from orders.services import goodwill_apply, goodwill_rule_create
 from tests.factories import ProductFactory, place_order, receive
 
