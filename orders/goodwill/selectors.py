@@ -13,9 +13,24 @@ from django.db.models.functions import Coalesce
 
 from config.calendar import start_of_store_day, store_today
 
+from ..models import EtaSource
 from .models import GoodwillGrant, GoodwillRule
 
 ZERO = Decimal("0.00")
+
+
+def eta_moved_later(data: dict[str, Any]) -> bool:
+    """Whether an ETA_CHANGED event's data moved a dated line later (or to "unknown").
+
+    A first date, an earlier one, or a lead-time estimate rolling forward as the days pass
+    with no purchase order yet (the customer is not told of that creep) is no reason.
+    """
+    for line in data.get("lines", []):
+        old, new = line.get("old"), line.get("new")
+        creep = line.get("old_source") == line.get("source") == EtaSource.LEAD_TIME
+        if old and (not new or new > old) and not creep:  # ISO dates compare as text
+            return True
+    return False
 
 
 def goodwill_month_start(*, now: dt.datetime) -> dt.datetime:

@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from config.calendar import start_of_store_day, store_today
 from orders.goodwill.models import GoodwillGesture, GoodwillGrant, GoodwillRule, GoodwillTrigger
-from orders.goodwill.selectors import goodwill_budget_used
+from orders.goodwill.selectors import eta_moved_later, goodwill_budget_used
 from orders.locks import lock_goodwill_rules
 from orders.models import Order, OrderEvent, OrderLine
 from orders.money import CENT
@@ -74,16 +74,6 @@ def goodwill_rule_update(*, rule: GoodwillRule, **fields: Any) -> GoodwillRule:
     return locked
 
 
-def _eta_moved_later(data: dict[str, Any]) -> bool:
-    """An ETA_CHANGED event that moved a dated line later (or to "unknown"); a first date or an
-    earlier one is no reason for goodwill."""
-    for line in data.get("lines", []):
-        old, new = line.get("old"), line.get("new")
-        if old and (not new or new > old):  # ISO dates compare as text
-            return True
-    return False
-
-
 def _candidates(rule: GoodwillRule, now: dt.datetime) -> list[tuple[Order, str]]:
     """Orders still waiting, not granted yet, that meet the rule's trigger: oldest first."""
     waiting = OrderLine.objects.filter(order=OuterRef("pk"), quantity_backordered__gt=0)
@@ -107,7 +97,7 @@ def _candidates(rule: GoodwillRule, now: dt.datetime) -> list[tuple[Order, str]]
     events = OrderEvent.objects.filter(
         order__in=orders, kind=OrderEvent.Kind.ETA_CHANGED, created_at__lte=now
     ).values_list("order_id", "data")
-    slipped = {order_id for order_id, data in events if _eta_moved_later(data or {})}
+    slipped = {order_id for order_id, data in events if eta_moved_later(data or {})}
     return [(order, "ETA moved later") for order in orders if order.pk in slipped]
 
 
