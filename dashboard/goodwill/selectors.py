@@ -15,6 +15,7 @@ class GoodwillPage:
     rules: list[RuleUsage]
     used: Decimal  # this calendar month, every rule
     cap: Decimal  # the active rules' monthly budgets together
+    grants_this_month: int
     grants: list[GoodwillGrant]
 
 
@@ -25,5 +26,6 @@ def goodwill_page(*, now: dt.datetime) -> GoodwillPage:
         rules=rules,
         used=sum((usage.used for usage in rules), Decimal("0.00")),
         cap=sum((u.rule.monthly_budget for u in rules if u.rule.is_active), Decimal("0.00")),
+        grants_this_month=sum(usage.grants for usage in rules),
         grants=list(goodwill_grants(limit=50)),
     )

@@ -33,6 +33,7 @@ from .catalog import (
     SUPPLIERS,
 )
 from .customers import DemoCustomers
+from .goodwill import demo_goodwill
 from .history import DemoHistory, history_units
 from .supply import DemoSupply
 
@@ -134,6 +135,7 @@ class DemoShop(DemoSupply, DemoCustomers, DemoHistory):
         # Dates promised from a simulated day are re-based on the real one.
         for product in self.products.values():
             product_eta_refresh(product_id=product.pk, reason="demo data loaded")
+        demo_goodwill()
         self.tally()
         return self.summary
 

@@ -90,7 +90,7 @@ def test_the_report_compares_cancellations_of_delayed_orders_with_and_without_go
         (orders[3].number, "Waited over 10 days", "—", "No"),
         (orders[4].number, "Waited over 10 days", "—", "No"),
     ]
-    assert data.charts[0].rows == [("With goodwill", 50.0), ("Without", 33.3)]
+    assert data.charts[0].rows == [("With", 50.0), ("Without", 33.3)]
 
 
 def test_the_goodwill_screen_shows_rules_budget_and_grants(clock, manager_client):

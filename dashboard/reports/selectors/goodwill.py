@@ -38,6 +38,10 @@ def delay_threshold_days() -> int | None:
     return days
 
 
+def _rate_text(cancelled: int, delayed: int) -> str:
+    return f"{percent(cancelled, delayed)} of {delayed:,}" if delayed else "—"
+
+
 def goodwill_report(*, days: int, today: dt.date) -> Report:
     since = period_start(days, today)
     threshold = delay_threshold_days()
@@ -134,12 +138,12 @@ def goodwill_report(*, days: int, today: dt.date) -> Report:
             Stat("Delayed orders", f"{with_n + without_n:,}"),
             Stat(
                 "Cancelled with goodwill",
-                f"{percent(with_c, with_n)} of {with_n:,}",
+                _rate_text(with_c, with_n),
                 "",
             ),
             Stat(
                 "Cancelled without goodwill",
-                f"{percent(without_c, without_n)} of {without_n:,}",
+                _rate_text(without_c, without_n),
                 "bad" if without_n and rate[False] > rate[True] else "",
             ),
             Stat(
@@ -150,8 +154,8 @@ def goodwill_report(*, days: int, today: dt.date) -> Report:
         charts=[
             ChartSpec(
                 "bar",
-                "Cancellation rate of delayed orders",
-                [("With goodwill", round(rate[True], 1)), ("Without", round(rate[False], 1))],
+                "Cancellation rate of delayed orders, with and without goodwill",
+                [("With", round(rate[True], 1)), ("Without", round(rate[False], 1))],
                 "%",
             )
         ],
