@@ -221,3 +221,13 @@ def test_the_hourly_task_applies_the_rules(clock, product):
     credit_rule()
 
     assert goodwill_apply_task.delay().get() == 1
+
+
+def test_beat_applies_the_rules_every_hour():
+    from django.conf import settings
+
+    from config import celery_app
+
+    entry = settings.CELERY_BEAT_SCHEDULE["goodwill"]
+    assert entry["task"] == goodwill_apply_task.name
+    assert entry["task"] in celery_app.tasks
