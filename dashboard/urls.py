@@ -2,6 +2,7 @@
 
 from .auth import views as auth
 from .compliance import views as compliance
+from .goodwill import views as goodwill
 from .lists import views as lists
 from .orders import actions as order_actions
 from .orders import views as orders
@@ -30,6 +31,7 @@ urlpatterns = [
     *compliance.urlpatterns,
     *reports.urlpatterns,
     *cash_flow.urlpatterns,
+    *goodwill.urlpatterns,
     *webhooks.urlpatterns,
     *lists.urlpatterns,
 ]

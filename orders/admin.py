@@ -428,3 +428,6 @@ class ShippingRateAdmin(admin.ModelAdmin):
     list_filter = ("kind", "is_active")
     fields = ("name", "kind", "amount", "free_over", "is_active")
     inlines = (ShippingRateBandInline,)
+
+
+from .goodwill import admin as goodwill_admin  # noqa: E402, F401 (registers its models)

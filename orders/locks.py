@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from .models import Order
+from .models import GoodwillRule, Order
 
 
 def lock_order(*, order_id: int) -> Order:
@@ -23,3 +23,9 @@ def lock_orders(*, order_ids: Iterable[int]) -> dict[int, Order]:
         Order.objects.select_for_update(no_key=True, of=("self",)).filter(pk__in=ids).order_by("pk")
     )
     return {order.pk: order for order in rows}
+
+
+def lock_goodwill_rules(*, active_only: bool = True) -> list[GoodwillRule]:
+    """Lock the goodwill rules (in id order): one applier at a time spends a rule's budget."""
+    rules = GoodwillRule.objects.select_for_update(of=("self",)).order_by("pk")
+    return list(rules.filter(is_active=True) if active_only else rules)

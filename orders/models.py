@@ -367,6 +367,7 @@ class OrderEvent(models.Model):
         MAIL_ORDER_RULE = "mail_order_rule", "Mail Order Rule"
         NOTE = "note", "Note"
         DELIVERY_CHANGED = "delivery_changed", "Delivery changed"
+        GOODWILL = "goodwill", "Goodwill"
 
     order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="events")
     kind = models.CharField(max_length=20, choices=Kind.choices)
@@ -539,3 +540,6 @@ class ShippingRateBand(models.Model):
 
     def __str__(self) -> str:
         return f"from {self.subtotal_from}: {self.amount}"
+
+
+from .goodwill.models import GoodwillGrant, GoodwillRule  # noqa: E402, F401 (the app's models)

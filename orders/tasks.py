@@ -32,3 +32,9 @@ def allocation_sweep_task() -> int:
 @shared_task(**RETRY)
 def low_stock_alerts_task() -> int:
     return services.low_stock_alerts_record()
+
+
+@shared_task(acks_late=True)
+def goodwill_apply_task() -> int:
+    """Grant goodwill gestures to orders that waited too long (within each month's budget)."""
+    return len(services.goodwill_apply())

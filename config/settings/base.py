@@ -209,6 +209,11 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
         "task": "orders.tasks.low_stock_alerts_task",
         "schedule": crontab(minute=15, hour=6),
     },
+    # Goodwill gestures for long waits and moved ETAs (each rule within its monthly budget).
+    "goodwill": {
+        "task": "orders.tasks.goodwill_apply_task",
+        "schedule": crontab(minute=25),
+    },
 }
 
 # The store

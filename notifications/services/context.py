@@ -7,6 +7,10 @@ come are read at send time, for a whole batch in a few queries. Writing the row 
 causing transaction no reads, and a slow queue never sends an outdated name or link.
 
 Rows written before this split carry everything; what they hold wins over what is read here.
+
+A goodwill gesture granted to an order is told in the next customer email about that order,
+whatever its kind (one email per gesture: the batch's first to the order); an order with no
+email due simply keeps it until the next one. It is read at send time, not frozen in the row.
 """
 
 from __future__ import annotations
@@ -22,7 +26,8 @@ from django.conf import settings
 from config.calendar import store_date, store_today
 from inventory.models import Product
 from inventory.selectors import supply_date_ranges
-from orders.models import EtaSource, Order, OrderLine
+from orders.goodwill.selectors import goodwill_email_facts, goodwill_untold
+from orders.models import EtaSource, GoodwillGrant, Order, OrderLine
 from orders.selectors import order_status_url
 
 from ..models import Notification
@@ -33,6 +38,8 @@ Kind = Notification.Kind
 _LINE_LISTS = ("lines", "allocated", "cancelled", "shipped", "still_coming")
 _SKU_LISTS = (*_LINE_LISTS, "unknown_etas", "low_stock")
 _NOTICES = (Kind.DELAY_NOTICE, Kind.RENEWED_NOTICE)
+# Emails that may carry a goodwill gesture: every customer email but a cancellation.
+_GOODWILL = tuple(set(Kind) - {Kind.CANCELLATION, Kind.STAFF_BACKORDER_ALERT, Kind.STAFF_DIGEST})
 
 
 @dataclass(frozen=True)
@@ -42,6 +49,7 @@ class EmailContext:
     facts: dict[str, Any]
     product_names: dict[str, str]
     notice_since: bool  # an ETA email whose news a delay notice gave meanwhile
+    goodwill_grant: int | None = None  # the gesture this email tells of
 
 
 def order_facts(order: Order) -> dict[str, Any]:
@@ -140,6 +148,7 @@ class _Batch:
                 ).values_list("pk", flat=True)
             }
         self.padded = _padded_etas(notifications) if settings.CUSTOMER_EMAIL_ETA == "padded" else {}
+        self.goodwill = _goodwill_by_notification(notifications)
 
     def context(self, notification: Notification) -> EmailContext:
         frozen = notification.facts
@@ -156,6 +165,9 @@ class _Batch:
                     if line.quantity_allocated or line.backordered
                 ]
         facts |= frozen
+        grant = self.goodwill.get(notification.pk)
+        if grant is not None:
+            facts["goodwill"] = goodwill_email_facts(grant)
         if notification.kind == Kind.ETA_CHANGED and "changes" in facts:
             facts["changes"] = {
                 line: row for line, row in facts["changes"].items() if str(line) in self.waiting
@@ -178,6 +190,7 @@ class _Batch:
                 sku: self.products[sku]["name"] for sku in _skus_in(facts) if sku in self.products
             },
             notice_since=notice_since,
+            goodwill_grant=grant.pk if grant is not None else None,
         )
 
     def _with_product(self, row: dict[str, Any]) -> dict[str, Any]:
@@ -248,6 +261,20 @@ def _pad(facts: dict[str, Any], padded: Padded, order_id: int) -> dict[str, Any]
             for line, row in facts["changes"].items()
         }
     return facts
+
+
+def _goodwill_by_notification(
+    notifications: Sequence[Notification],
+) -> dict[int, GoodwillGrant]:
+    """Each untold gesture, given to the batch's first customer email about its order."""
+    telling = [n for n in notifications if n.order_id is not None and n.kind in _GOODWILL]
+    untold = goodwill_untold(order_ids={n.order_id for n in telling if n.order_id})
+    found: dict[int, GoodwillGrant] = {}
+    for n in sorted(telling, key=lambda n: (n.created_at, n.pk)):
+        grant = untold.pop(n.order_id or 0, None)
+        if grant is not None:
+            found[n.pk] = grant
+    return found
 
 
 def _orders(notifications: Sequence[Notification]) -> dict[int, Order]:

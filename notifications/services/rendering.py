@@ -21,6 +21,7 @@ class Rendered:
     subject: str
     text: str
     html: str
+    goodwill_grant: int | None = None  # the goodwill gesture the email tells of
 
 
 SUBJECTS = {
@@ -98,4 +99,5 @@ def _render(notification: Notification, email: EmailContext) -> Rendered | None:
         subject=subject,
         text=render_to_string(f"{template}.txt", context).strip() + "\n",
         html=render_to_string(f"{template}.html", context),
+        goodwill_grant=email.goodwill_grant,
     )

@@ -28,6 +28,8 @@ from django.db import connection as db_connection
 from django.db.models import F
 from django.utils import timezone
 
+from orders.services import goodwill_grants_told
+
 from ..models import Notification
 from .outbox import _schedule
 from .rendering import Rendered, notifications_render
@@ -203,6 +205,8 @@ def _deliver_one(
         updated_at=timezone.now(),
         **what_was_said,
     )
+    if rendered.goodwill_grant is not None:
+        goodwill_grants_told(grant_ids=[rendered.goodwill_grant], told_at=timezone.now())
     return State.SENT
 
 

@@ -34,6 +34,7 @@ from .catalog import (
     SUPPLIERS,
 )
 from .customers import DemoCustomers
+from .goodwill import demo_goodwill
 from .history import DemoHistory, history_units
 from .supply import DemoSupply
 
@@ -137,6 +138,7 @@ class DemoShop(DemoSupply, DemoCustomers, DemoHistory):
             product_eta_refresh(product_id=product.pk, reason="demo data loaded")
         self.purchase_costs()
         demo_widget_channel_seed()
+        demo_goodwill()
         self.tally()
         return self.summary
 

@@ -49,6 +49,10 @@ from .eta import _eta_refresh_locked as _eta_refresh_locked
 from .eta import _eta_refresh_products as _eta_refresh_products
 from .eta import _eta_write as _eta_write
 from .eta import product_eta_refresh as product_eta_refresh
+from .goodwill import goodwill_apply as goodwill_apply
+from .goodwill import goodwill_grants_told as goodwill_grants_told
+from .goodwill import goodwill_rule_create as goodwill_rule_create
+from .goodwill import goodwill_rule_update as goodwill_rule_update
 from .imports import ImportKind as ImportKind
 from .imports import ImportRefused as ImportRefused
 from .imports import ImportStale as ImportStale

@@ -8,6 +8,7 @@ import base64
 import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -22,9 +23,14 @@ from dashboard.models import SavedView
 from inventory.models import PurchaseOrder, Stock
 from inventory.services import PurchaseLineRequest, supplier_create
 from notifications.models import Notification
-from orders.models import Order, OrderLine, Refund, Shipment
+from orders.models import GoodwillRule, Order, OrderLine, Refund, Shipment
 from orders.selectors import store_today
-from orders.services import catalogue_import_plan, line_cancel, purchase_order_create
+from orders.services import (
+    catalogue_import_plan,
+    goodwill_rule_create,
+    line_cancel,
+    purchase_order_create,
+)
 from storefront.models import SalesChannel, WebhookDelivery, WebhookSubscription
 from tests.addresses import PHONE_ORDER_ADDRESS
 from tests.factories import ProductFactory, place_order, staff_in
@@ -113,6 +119,29 @@ class Endpoint:
 
     def __str__(self) -> str:
         return self.name
+
+
+def _goodwill_rule() -> GoodwillRule:
+    return GoodwillRule.objects.first() or goodwill_rule_create(
+        name="Ten days",
+        trigger=GoodwillRule.Trigger.LONG_WAIT,
+        wait_days=10,
+        gesture=GoodwillRule.Gesture.STORE_CREDIT,
+        amount=Decimal("10"),
+        monthly_budget=Decimal("100"),
+    )
+
+
+def _goodwill_rule_data(name: str) -> dict[str, Any]:
+    return {
+        "name": name,
+        "trigger": "long_wait",
+        "wait_days": "10",
+        "gesture": "store_credit",
+        "amount": "10.00",
+        "monthly_budget": "100.00",
+        "is_active": "on",
+    }
 
 
 def _new_order(w: World) -> dict[str, Any]:
@@ -381,6 +410,20 @@ ENDPOINTS = [
         lambda w: {},
         lambda w: WebhookDelivery.objects.get(pk=w.webhook_delivery.pk).state == "pending",
     ),
+    Endpoint(
+        "goodwill_rule_new",
+        "Managers",
+        lambda w: reverse("dashboard:goodwill_rule_new"),
+        lambda w: _goodwill_rule_data("Thanks"),
+        lambda w: GoodwillRule.objects.filter(name="Thanks").exists(),
+    ),
+    Endpoint(
+        "goodwill_rule_edit",
+        "Managers",
+        lambda w: reverse("dashboard:goodwill_rule_edit", args=[_goodwill_rule().pk]),
+        lambda w: _goodwill_rule_data("Renamed"),
+        lambda w: GoodwillRule.objects.filter(name="Renamed").exists(),
+    ),
 ]
 
 
@@ -435,6 +478,7 @@ READ_ONLY = {
     "reports",
     "report_export",
     "webhook_deliveries",
+    "goodwill",
 }
 
 
@@ -478,6 +522,7 @@ SCREENS: dict[str, tuple[str, Callable[[World], list[Any]]]] = {
     "reports": ("Managers", lambda w: []),
     "report_export": ("Managers", lambda w: ["fill-rate"]),
     "webhook_deliveries": ("Managers", lambda w: []),
+    "goodwill": ("Managers", lambda w: []),
 }
 
 

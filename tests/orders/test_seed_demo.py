@@ -13,7 +13,16 @@ from inventory.models import (
     Supplier,
 )
 from inventory.selectors import RANGE_MIN_RECEIPTS, supplier_scorecards
-from orders.models import Customer, EtaSource, Order, OrderEvent, OrderLine, Refund, Shipment
+from orders.models import (
+    Customer,
+    EtaSource,
+    GoodwillGrant,
+    Order,
+    OrderEvent,
+    OrderLine,
+    Refund,
+    Shipment,
+)
 from orders.selectors import invariant_violations, store_today
 from orders.services import product_eta_refresh
 
@@ -140,6 +149,8 @@ def test_seed_demo_loads_a_believable_shop_once_and_keeps_every_invariant() -> N
         if product_eta_refresh(product_id=product.pk)
     ] == []
     assert invariant_violations() == []
+    # Goodwill: the demo rule granted store credit to some of the longest waits.
+    assert GoodwillGrant.objects.filter(rule__name="Thanks for waiting").exists()
 
     # When it runs again, then it changes nothing.
     before = _counts()

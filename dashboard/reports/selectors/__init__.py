@@ -12,6 +12,7 @@ from config.calendar import store_today
 from .base import DEFAULT_PERIOD, PERIODS, Report
 from .delay_cancellations import delay_cancellations
 from .fill_rate import fill_rate
+from .goodwill import goodwill_report
 from .most_backordered import most_backordered
 from .revenue_waiting import revenue_waiting
 from .supplier_reliability import supplier_reliability
@@ -25,6 +26,7 @@ REPORTS: dict[str, tuple[str, Callable[..., Report]]] = {
     "delay-cancellations": ("Delay cancellations", delay_cancellations),
     "revenue-waiting": ("Revenue waiting", revenue_waiting),
     "supplier-reliability": ("Supplier reliability", supplier_reliability),
+    "goodwill": ("Goodwill", goodwill_report),
 }
 
 
