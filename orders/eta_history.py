@@ -47,7 +47,15 @@ class EtaMoves(Func):
         sql = template.replace("{order}", order_sql).replace("{line}", line_sql)
         return sql, [*order_params, OrderEvent.Kind.ETA_CHANGED.value, *line_params]
 
-    def as_sql(self, compiler: Any, connection: Any, **extra_context: Any) -> Any:
+    def as_sql(
+        self,
+        compiler: Any,
+        connection: Any,
+        function: str | None = None,
+        template: str | None = None,
+        arg_joiner: str | None = None,
+        **extra_context: Any,
+    ) -> Any:
         raise NotSupportedError(f"ETA moves are not counted on {connection.vendor}.")
 
     def as_postgresql(self, compiler: Any, connection: Any, **extra_context: Any) -> Any:

@@ -26,6 +26,7 @@ from django.db.models import (
     ExpressionWrapper,
     F,
     IntegerField,
+    Q,
     QuerySet,
     Value,
     When,
@@ -86,7 +87,8 @@ def cancellation_risk_lines(*, today: dt.date) -> QuerySet[OrderLine]:
                 output_field=DecimalField(max_digits=14, decimal_places=2),
             ),
         )
-        .annotate(
+        # Not selected: only their sum is (each is inlined into it).
+        .alias(
             wait_points=_wait_points(today),
             eta_points=Least(F("eta_moves") * POINTS_PER_ETA_MOVE, Value(MAX_ETA_POINTS)),
             view_points=Least(Greatest(F("status_views") - 1, Value(0)), Value(MAX_VIEW_POINTS)),
@@ -152,4 +154,4 @@ def risk_rows(lines: list[OrderLine], *, today: dt.date) -> list[RiskRow]:
 
 def high_risk_count(*, today: dt.date) -> int:
     """How many waiting lines are at high cancellation risk (HIGH_RISK points or more)."""
-    return cancellation_risk_lines(today=today).filter(risk_score__gte=HIGH_RISK).count()
+    return cancellation_risk_lines(today=today).filter(Q(risk_score__gte=HIGH_RISK)).count()
