@@ -3,7 +3,8 @@ the database so the list ranks and pages without a query per line.
 
 The score is a sum of points, each factor capped so no single one decides alone:
 
-- store days waited: 1 point per full week, up to 4 — chip "waited 34 days";
+- store days waited: 1 point per full week, up to 4 — chip "waited 34 days" (not for a
+  preorder waiting for its release date: that wait was the promise);
 - times the line's ETA moved: 2 points per move, up to 6 — chip "ETA moved 2×";
 - opens of the order's status page: 1 point per open after the first, up to 4 — chip
   "opened status page 5×";
@@ -36,7 +37,7 @@ from django.db.models.functions import Greatest, Least
 from config.calendar import start_of_store_day
 from config.formats import format_money
 from orders.eta_history import EtaMoves
-from orders.models import OrderLine
+from orders.models import EtaSource, OrderLine
 
 from ..queue.selectors import waited_days
 
@@ -52,8 +53,10 @@ HIGH_RISK = 8
 
 def _wait_points(today: dt.date) -> Case:
     """1 point per full week waited: a line queued before the start of the store day after
-    `today` − 7k has waited at least 7k store days."""
-    whens = [
+    `today` − 7k has waited at least 7k store days. A preorder waiting for its release date
+    waits as promised: no point."""
+    whens = [When(eta_source=EtaSource.RELEASE, then=Value(0))]
+    whens += [
         When(
             queued_at__lt=start_of_store_day(today - dt.timedelta(days=WEEK_DAYS * weeks - 1)),
             then=Value(weeks),
@@ -142,7 +145,7 @@ def risk_rows(lines: list[OrderLine], *, today: dt.date) -> list[RiskRow]:
                 score=line.risk_score,  # type: ignore[attr-defined]
                 waited_days=waited,
                 reasons=risk_reasons(
-                    waited=waited,
+                    waited=0 if line.eta_source == EtaSource.RELEASE else waited,
                     eta_moves=line.eta_moves,  # type: ignore[attr-defined]
                     status_views=line.status_views,  # type: ignore[attr-defined]
                     waiting_value=line.waiting_value,  # type: ignore[attr-defined]

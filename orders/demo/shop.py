@@ -34,6 +34,7 @@ from .catalog import (
 )
 from .customers import DemoCustomers
 from .history import DemoHistory, history_units
+from .risk import status_page_opens
 from .supply import DemoSupply
 
 
@@ -134,6 +135,7 @@ class DemoShop(DemoSupply, DemoCustomers, DemoHistory):
         # Dates promised from a simulated day are re-based on the real one.
         for product in self.products.values():
             product_eta_refresh(product_id=product.pk, reason="demo data loaded")
+        status_page_opens(now=self.now)
         self.tally()
         return self.summary
 

@@ -108,6 +108,17 @@ def test_each_factor_is_capped(clock):
     ]
 
 
+def test_a_preorder_waiting_for_its_release_earns_no_wait_points(clock):
+    release = TODAY + dt.timedelta(days=30)
+    headset = ProductFactory(
+        on_hand=0, is_preorder=True, release_date=release, unit_price=Decimal("150.00")
+    )
+    order = placed(clock, 40, headset)
+    assert order.lines.get().eta_source == "release"
+
+    assert ranked() == [(order.number, 1, ["$150.00"])]
+
+
 def test_a_week_is_counted_in_store_days(clock):
     # Queued at 23:30 in New York six days before the evening of `today`: 6 store days.
     clock.move_to(dt.datetime(2026, 2, 23, 23, 30, tzinfo=NY))
