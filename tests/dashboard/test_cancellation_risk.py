@@ -252,3 +252,22 @@ def test_pages_follow_the_ranking(clock, operations, monkeypatch):
     assert following
     second = operations.get(URL + following.group(1).replace("&amp;", "&")).content.decode()
     assert page_orders(second) == [orders[1].number, orders[0].number]
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "after=99999999999999999999~2026-01-01T00:00:00%2B00:00~1",
+        "before=-5~2026-01-01T00:00:00%2B00:00~1",
+        "after=5~9999-12-31T23:59:59%2B00:00~1",
+        "after=5~0001-01-01T00:00:00%2B00:00~1",
+        "sort=-waited&after=0001-01-01T00:00:00%2B14:00~5",
+        "sort=waited&last=1",
+        "sort=risk&last=1",
+        "sort=nonsense&after=x~y~z",
+    ],
+)
+def test_hostile_cursors_never_give_a_server_error(clock, operations, query: str):
+    _risky_lines(clock, 2)
+    operations.raise_request_exception = False
+    assert operations.get(f"{URL}?{query}").status_code < 500
