@@ -12,6 +12,7 @@ from django.views.decorators.http import require_POST, require_safe
 from config.calendar import store_date
 from orders.models import Order
 from orders.selectors import order_from_status_token
+from orders.services import order_status_view_record
 
 from .models import DelayNotice
 from .selectors import customer_offers, customer_status_page
@@ -24,6 +25,9 @@ def order_status(request: HttpRequest, token: str) -> HttpResponse:
     found = order_from_status_token(token=token)
     if found is None:
         raise Http404("No such order.")
+    if request.method == "GET" and not request.user.is_authenticated:
+        # The customer's own opens only: not a link checker's HEAD, not staff looking.
+        order_status_view_record(order_id=found.pk)
     return _render_status(request, token, found)
 
 

@@ -1,6 +1,7 @@
 """Each screen's module declares its own routes; they all live in the "dashboard" namespace."""
 
 from .auth import views as auth
+from .cancellation_risk import views as cancellation_risk
 from .compliance import views as compliance
 from .goodwill import views as goodwill
 from .lists import views as lists
@@ -22,6 +23,7 @@ urlpatterns = [
     *auth.urlpatterns,
     *overview.urlpatterns,
     *queue.urlpatterns,
+    *cancellation_risk.urlpatterns,
     *products.urlpatterns,
     *receiving.urlpatterns,
     *shipping.urlpatterns,

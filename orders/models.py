@@ -163,6 +163,12 @@ class Order(models.Model):
         "country", max_length=2, blank=True, help_text="ISO 3166-1 alpha-2 code, e.g. US."
     )
     ship_to_phone = models.CharField("phone", max_length=30, blank=True)
+    # How often the customer opened their status page (staff opening it are not counted): a
+    # customer who keeps checking is close to cancelling.
+    status_views = models.PositiveIntegerField("status page opens", default=0, editable=False)
+    status_viewed_at = models.DateTimeField(
+        "status page last opened", null=True, blank=True, editable=False
+    )
 
     objects = OrderQuerySet.as_manager()
     # Not a column: on the order order_place returns, its lines exactly as saved (None when a

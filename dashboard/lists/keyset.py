@@ -92,7 +92,9 @@ def parse_datetime(value: str) -> dt.datetime:
     parsed = dt.datetime.fromisoformat(value)
     if parsed.tzinfo is None:
         raise ValueError("A cursor's time must carry its offset.")
-    return parsed
+    # In UTC, as the database compares it: a moment at the edge of the calendar whose offset
+    # takes it past the edge (0001-01-01T00:00+14:00) overflows here, where it is refused.
+    return parsed.astimezone(dt.UTC)
 
 
 def _text(value: Any) -> str:

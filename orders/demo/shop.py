@@ -36,6 +36,7 @@ from .catalog import (
 from .customers import DemoCustomers
 from .goodwill import demo_goodwill
 from .history import DemoHistory, history_units
+from .risk import status_page_opens
 from .supply import DemoSupply
 
 
@@ -139,6 +140,7 @@ class DemoShop(DemoSupply, DemoCustomers, DemoHistory):
         self.purchase_costs()
         demo_widget_channel_seed()
         demo_goodwill()
+        status_page_opens(now=self.now)
         self.tally()
         return self.summary
 

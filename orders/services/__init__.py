@@ -97,3 +97,4 @@ from .shipping import awaiting_payment as awaiting_payment
 from .shipping import awaiting_payment_q as awaiting_payment_q
 from .shipping import shipment_create as shipment_create
 from .shipping import shipment_refusal as shipment_refusal
+from .status_views import order_status_view_record as order_status_view_record

@@ -846,8 +846,9 @@ def test_if_stock_is_taken_back_the_unanswered_notice_stands_again(browser):
 
 
 # The token's order; the page's order with its lines, events, shipments and refunds; the
-# rule's state, the latest notice, the covered lines, the waiting lines and their substitutes.
-QUERIES_WITH_CHOICES = 11
+# rule's state, the latest notice, the covered lines, the waiting lines and their substitutes;
+# the count of the customer's opens (one UPDATE).
+QUERIES_WITH_CHOICES = 12
 
 
 @pytest.mark.parametrize("lines", [2, 6])

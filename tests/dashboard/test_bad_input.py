@@ -47,6 +47,7 @@ QUERY_BAD = ["abc", "-1", "99999999999999999999", "", NUL, HUGE, "0001-01-01", "
 PAGES = [
     "overview",
     "queue",
+    "queue_cancellation_risk",
     "products",
     "orders",
     "ship",

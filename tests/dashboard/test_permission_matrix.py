@@ -462,6 +462,7 @@ READ_ONLY = {
     "supplier",
     "overview",
     "queue",
+    "queue_cancellation_risk",
     "products",
     "product",
     "orders",
@@ -504,6 +505,7 @@ def test_every_dashboard_screen_that_writes_is_in_the_matrix_and_takes_a_token_o
 SCREENS: dict[str, tuple[str, Callable[[World], list[Any]]]] = {
     "overview": ("Operations", lambda w: []),
     "queue": ("Operations", lambda w: []),
+    "queue_cancellation_risk": ("Operations", lambda w: []),
     "products": ("Operations", lambda w: []),
     "product": ("Operations", lambda w: [w.phone.pk]),
     "orders": ("Operations", lambda w: []),

@@ -4,6 +4,7 @@ import pytest
 from django.core.management import call_command
 from django.db.models import Count
 
+from dashboard.cancellation_risk.selectors import cancellation_risk_lines, high_risk_count
 from inventory.models import (
     Product,
     PurchaseOrder,
@@ -75,6 +76,11 @@ def test_seed_demo_loads_a_believable_shop_once_and_keeps_every_invariant() -> N
     assert statuses == set(Order.Status.values)
     assert Order.objects.filter(paid_at=None).exists()
     assert Order.objects.filter(is_priority=True).exists()
+    # Cancellation risk: customers who keep opening their status page, ETAs that moved twice.
+    risky = list(cancellation_risk_lines(today=store_today()))
+    assert any(line.status_views >= 2 for line in risky)  # type: ignore[attr-defined]
+    assert any(line.eta_moves >= 2 for line in risky)  # type: ignore[attr-defined]
+    assert high_risk_count(today=store_today()) > 0
 
     # Suppliers: believable ones, nearly every product has one, a few set their own lead time.
     suppliers = list(Supplier.objects.all())
