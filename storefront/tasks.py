@@ -16,3 +16,24 @@ def webhook_deliveries_drain_task() -> int:
 @shared_task(acks_late=True)
 def webhook_deliveries_sweep_task() -> int:
     return webhooks.webhook_deliveries_sweep().claimed
+
+
+@shared_task(autoretry_for=(OperationalError,), retry_backoff=True, max_retries=5, acks_late=True)
+def waitlist_invite_task(product_id: int) -> int:
+    """Tell the product's waitlisters it is back, as far as free units go."""
+    from inventory.models import Product
+
+    from .waitlist.services import waitlist_invite_for_product
+
+    product = Product.objects.filter(pk=product_id).first()
+    if product is None:
+        return 0
+    return len(waitlist_invite_for_product(product=product).invited)
+
+
+@shared_task(acks_late=True)
+def waitlist_sweep_task() -> int:
+    """Invite wherever free units meet waitlisters (an invitation task lost with the broker)."""
+    from .waitlist.services import waitlist_sweep
+
+    return len(waitlist_sweep())
