@@ -305,10 +305,10 @@ ORDER_EVENT_SUBSCRIBERS: list[str] = [
     "storefront.webhooks.webhooks_from_events",
 ]
 # Called with the Stock rows whose on hand or allocated changed, inside the changing transaction.
-STOCK_CHANGE_SUBSCRIBERS: list[str] = [
-    "storefront.webhooks.webhooks_from_stock_changes",
-    "storefront.waitlist.services.waitlist_from_stock_changes",
-]
+STOCK_CHANGE_SUBSCRIBERS: list[str] = ["storefront.webhooks.webhooks_from_stock_changes"]
+# Called with the Stock row of each arrival (on hand up: a receipt, a return, a count up), inside
+# the receiving transaction.
+STOCK_ARRIVAL_SUBSCRIBERS: list[str] = ["storefront.waitlist.services.waitlist_from_stock_arrival"]
 # A waitlist invitation holds its place for this long: until then it counts against the free
 # units (unless the shopper ordered or left), so no more shoppers are told than units are free.
 WAITLIST_INVITATION_HOURS = env.int("WAITLIST_INVITATION_HOURS", default=48)

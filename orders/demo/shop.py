@@ -35,6 +35,7 @@ from .catalog import (
 from .customers import DemoCustomers
 from .history import DemoHistory, history_units
 from .supply import DemoSupply
+from .waitlist import demo_waitlist
 
 
 def demo_data_present() -> bool:
@@ -134,6 +135,7 @@ class DemoShop(DemoSupply, DemoCustomers, DemoHistory):
         # Dates promised from a simulated day are re-based on the real one.
         for product in self.products.values():
             product_eta_refresh(product_id=product.pk, reason="demo data loaded")
+        demo_waitlist(self)
         self.tally()
         return self.summary
 

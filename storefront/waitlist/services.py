@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 
 from django.core.exceptions import ValidationError
@@ -108,6 +107,8 @@ def waitlist_invite_for_product(*, product: Product) -> InvitationResult:
     once take turns, and the second sees the first one's invitations. Running it again
     changes nothing.
     """
+    if not waitlist_waiting(product_id=product.pk).exists():
+        return InvitationResult(product.pk, 0, [])  # nobody waits: no lock taken
     stock = lock_stock(product_id=product.pk)
     now = timezone.now()
     units = waitlist_free_units(stock=stock, now=now)
@@ -159,16 +160,10 @@ def _invite_enqueue(product_id: int) -> None:
     publish_on_commit(waitlist_invite_task, product_id)
 
 
-def waitlist_from_stock_changes(stocks: Sequence[Stock]) -> None:
-    """The stock writer's subscriber: where units are available and someone waits on the
-    product's waitlist, an invitation task runs once the change commits (one query)."""
-    candidates = [stock.pk for stock in stocks if stock.on_hand > stock.allocated]
-    if not candidates:
-        return
-    waited_for = (
-        WaitlistEntry.objects.filter(product_id__in=candidates, invited_at=None, left_at=None)
-        .values_list("product_id", flat=True)
-        .distinct()
-    )
-    for product_id in sorted(set(waited_for)):
-        _invite_enqueue(product_id)
+def waitlist_from_stock_arrival(stock: Stock) -> None:
+    """The stock writer's subscriber for arrivals: where someone waits on the product's
+    waitlist, an invitation task runs once the arrival commits (the task finds out, under the
+    lock, whether anyone can be told). One indexed query; nothing is published for a product
+    nobody waits for."""
+    if stock.on_hand > stock.allocated and waitlist_waiting(product_id=stock.pk).exists():
+        _invite_enqueue(stock.pk)
