@@ -220,3 +220,25 @@ def test_a_tampered_leave_link_is_404(lamp):
     entry = waitlist_join(product=lamp, email="ann@example.com").entry
     token = leave_token(entry=entry)
     assert Client().get(f"/waitlist/leave/{token}x/").status_code == 404
+
+
+# --- the admin -------------------------------------------------------------------------------
+
+
+def test_admins_see_the_waitlist_read_only_and_can_take_a_shopper_off(client, admin_user, lamp):
+    entry = waitlist_join(product=lamp, email="ann@example.com").entry
+    client.force_login(admin_user)
+
+    listing = client.get("/admin/storefront/waitlistentry/?q=ann")
+    assert listing.status_code == 200
+    assert "ann@example.com" in listing.content.decode()
+    response = client.post(
+        "/admin/storefront/waitlistentry/",
+        {"action": "take_off", "_selected_action": [entry.pk]},
+        follow=True,
+    )
+
+    assert [m.message for m in response.context["messages"]] == ["Taken off the waitlist."]
+    entry.refresh_from_db()
+    assert entry.left_at == MONDAY
+    assert client.get(f"/admin/storefront/waitlistentry/{entry.pk}/delete/").status_code == 403
