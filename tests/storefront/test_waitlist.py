@@ -212,7 +212,10 @@ def test_the_invitation_email_says_it_is_back_links_to_buy_and_how_to_leave(cloc
     email = notification_render(notification=with_link)
     assert email is not None
     assert email.subject == "Back in stock: Desk Lamp"
-    assert "You joined the waitlist for Desk Lamp (LAMP-1), and it is back in stock." in email.text
+    assert (
+        "You joined the waitlist for Desk Lamp (LAMP-1) on 2 Nov 2026, and it is back in stock."
+        in email.text
+    )
     assert "Buy it now:\nhttps://shop.example/lamp" in email.text
     assert 'href="https://shop.example/lamp"' in email.html
     entry = WaitlistEntry.objects.get(email="ann@example.com")
