@@ -272,3 +272,20 @@ def test_the_sweep_is_scheduled_every_minute(settings):
     schedule = settings.CELERY_BEAT_SCHEDULE["waitlist-sweep"]
     assert schedule["task"] == "storefront.tasks.waitlist_sweep_task"
     assert schedule["schedule"] == 60.0
+
+
+def test_the_tasks_invite_and_sweep_and_shrug_at_a_product_gone(clock):
+    from storefront.tasks import waitlist_invite_task, waitlist_sweep_task
+
+    lamp = ProductFactory(sku="LAMP-1", on_hand=0, backorder_policy=DENY)
+    cable = ProductFactory(sku="CABLE-1", on_hand=0, backorder_policy=DENY)
+    join_in_turn(clock, lamp, "ann@example.com", "bob@example.com")
+    join_in_turn(clock, cable, "cat@example.com")
+    receive(lamp, 1)
+    receive(cable, 1)
+
+    assert waitlist_invite_task.delay(lamp.pk).get() == 1
+    assert waitlist_invite_task.delay(lamp.pk).get() == 0  # twice: nothing more
+    assert waitlist_invite_task.delay(999_999).get() == 0
+    assert waitlist_sweep_task.delay().get() == 1  # the cable's task was lost
+    assert invited() == ["ann@example.com", "cat@example.com"]
