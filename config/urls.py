@@ -21,6 +21,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("orders/", include("compliance.urls")),
     path("dashboard/", include("dashboard.urls")),
+    path("waitlist/", include("storefront.waitlist.urls")),
     path("api/v1/", include("storefront.api.urls")),
     path("storefront/", include("storefront.urls")),
     path("api/intake/", include("storefront.intake.urls")),

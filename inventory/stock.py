@@ -65,6 +65,9 @@ def stock_movement_record(
     stock.on_hand += quantity
     stock.allocated += allocated_delta
     _stock_changed([stock])
+    if quantity > 0:
+        for path in settings.STOCK_ARRIVAL_SUBSCRIBERS:
+            import_string(path)(stock)
     return StockMovement.objects.create(
         product_id=stock.pk,
         kind=kind,

@@ -21,6 +21,7 @@ class Notification(models.Model):
         CONSENT_CONFIRMED = "consent_confirmed", "Consent confirmed"
         STAFF_BACKORDER_ALERT = "staff_backorder_alert", "Staff: new backorder"
         STAFF_DIGEST = "staff_digest", "Staff: daily digest"
+        WAITLIST_INVITATION = "waitlist_invitation", "Waitlist: back in stock"
 
     class State(models.TextChoices):
         PENDING = "pending", "Pending"

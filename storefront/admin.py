@@ -8,9 +8,17 @@ from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
-from .models import ApiKey, IntakeRecord, SalesChannel, WebhookEvent, WebhookSubscription
+from .models import (
+    ApiKey,
+    IntakeRecord,
+    SalesChannel,
+    WaitlistEntry,
+    WebhookEvent,
+    WebhookSubscription,
+)
 from .origins import origin_normalise
 from .services import api_key_create, api_key_revoke
+from .waitlist.services import waitlist_leave
 
 
 class ApiKeyInline(admin.TabularInline):
@@ -184,3 +192,31 @@ class WebhookSubscriptionAdmin(admin.ModelAdmin):
     list_display = ("channel", "url", "is_active", "created_at")
     list_filter = ("channel", "is_active")
     search_fields = ("url", "channel__name")
+
+
+@admin.register(WaitlistEntry)
+class WaitlistEntryAdmin(admin.ModelAdmin):
+    """Shoppers on products' waitlists, read-only; an entry leaves by the shopper's link or by
+    the action here (a shopper who wrote in asking to be taken off)."""
+
+    list_display = ("product", "email", "channel", "joined_at", "invited_at", "left_at")
+    list_filter = ("channel",)
+    search_fields = ("email", "product__sku", "product__name")
+    list_select_related = ("product", "channel")
+    date_hierarchy = "joined_at"
+    actions = ["take_off"]
+
+    @admin.action(description="Take off the waitlist")
+    def take_off(self, request: HttpRequest, queryset: QuerySet[WaitlistEntry]) -> None:
+        for entry in queryset.filter(left_at=None):
+            waitlist_leave(entry=entry)
+        self.message_user(request, "Taken off the waitlist.", messages.SUCCESS)
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False

@@ -245,3 +245,57 @@ class WebhookDelivery(models.Model):
 
     def __str__(self) -> str:
         return f"{self.event_type} {self.event_id}"
+
+
+class WaitlistEntry(models.Model):
+    """A shopper who asked to be told when a product is back: told in the order of joining,
+    once every backordered line has its units, never more of them than units free."""
+
+    product = models.ForeignKey(
+        "inventory.Product", on_delete=models.CASCADE, related_name="waitlist_entries"
+    )
+    email = models.EmailField(help_text="Kept in lower case: one entry per address.")
+    channel = models.ForeignKey(
+        SalesChannel,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="waitlist_entries",
+        help_text="The storefront it came through; empty for the embeddable form.",
+    )
+    product_url = models.URLField(
+        "product page",
+        max_length=500,
+        blank=True,
+        help_text="Where the shopper buys it (given by the storefront): the email links here.",
+    )
+    joined_at = models.DateTimeField(db_index=True)
+    invited_at = models.DateTimeField(null=True, blank=True)
+    left_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["joined_at", "id"]
+        verbose_name_plural = "waitlist entries"
+        indexes = [
+            # The invitation queue: a product's entries still waiting, oldest first.
+            models.Index(
+                fields=["product", "joined_at", "id"],
+                condition=Q(invited_at=None, left_at=None),
+                name="waitlist_waiting_idx",
+            ),
+        ]
+        constraints = [
+            # Joining twice is one entry: a second join finds the first.
+            models.UniqueConstraint(
+                fields=["product", "email"],
+                condition=Q(invited_at=None, left_at=None),
+                name="waitlist_one_waiting_entry",
+            ),
+            models.CheckConstraint(
+                condition=Q(invited_at=None) | Q(invited_at__gte=models.F("joined_at")),
+                name="waitlist_invited_after_joining",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.email} for {self.product_id}"

@@ -197,6 +197,12 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
         "schedule": 60.0,
         "options": {"expires": 55},
     },
+    # Waitlisters still to be told where units are free (their invitation task was lost).
+    "waitlist-sweep": {
+        "task": "storefront.tasks.waitlist_sweep_task",
+        "schedule": 60.0,
+        "options": {"expires": 55},
+    },
     "mail-order-rule": {
         "task": "compliance.tasks.rule_run_task",
         "schedule": crontab(minute=5),
@@ -305,6 +311,17 @@ ORDER_EVENT_SUBSCRIBERS: list[str] = [
 ]
 # Called with the Stock rows whose on hand or allocated changed, inside the changing transaction.
 STOCK_CHANGE_SUBSCRIBERS: list[str] = ["storefront.webhooks.webhooks_from_stock_changes"]
+# Called with the Stock row of each arrival (on hand up: a receipt, a return, a count up), inside
+# the receiving transaction.
+STOCK_ARRIVAL_SUBSCRIBERS: list[str] = ["storefront.waitlist.services.waitlist_from_stock_arrival"]
+# A waitlist invitation holds its place for this long: until then it counts against the free
+# units (unless the shopper ordered or left), so no more shoppers are told than units are free.
+WAITLIST_INVITATION_HOURS = env.int("WAITLIST_INVITATION_HOURS", default=48)
+# Joins through the public waitlist form per visitor address, e.g. "10/h"; empty for no limit.
+WAITLIST_FORM_RATE = env("WAITLIST_FORM_RATE", default="10/h")
+# The sites that may embed the waitlist form in a frame (CSP frame-ancestors), e.g.
+# "https://shop.example.com"; "*" for any.
+WAITLIST_FRAME_ANCESTORS: list[str] = env.list("WAITLIST_FRAME_ANCESTORS", default=["*"])
 # The storefronts' availability feed lists a stock change once it is this old, so a page never
 # runs ahead of a change still committing (see storefront.selectors.availability_changed_since).
 AVAILABILITY_SETTLE_SECONDS = env.int("AVAILABILITY_SETTLE_SECONDS", default=5)

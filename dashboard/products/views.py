@@ -22,6 +22,7 @@ from orders.services import (
     catalogue_import_plan,
 )
 from orders.services.imports import MAX_IMPORT_BYTES, MAX_IMPORT_ROWS, ImportPlan
+from storefront.waitlist.selectors import product_waitlist
 
 from ..access import can_manage, managers_required, operations_required
 from ..lists import Sort, keyset_page
@@ -103,6 +104,7 @@ def product(request: HttpRequest, pk: int) -> HttpResponse:
             "queue": queue_rows(queue, today=today),
             "more_waiting": more_waiting,
             "purchase_lines": list(product_open_purchase_lines(product_id=pk)),
+            "waitlist": product_waitlist(product_id=pk),
             "ledger": ledger,
             "page": ledger,
         },

@@ -18,7 +18,7 @@ never makes two rows (a unique dedupe key).
 from .context import EmailContext, notifications_context
 from .digest import staff_digest_create, staff_digest_facts
 from .drain import DrainResult, notifications_drain, notifications_send_due, notifications_sweep
-from .outbox import notification_create, notifications_from_events
+from .outbox import notification_create, notifications_from_events, notifications_queue
 from .rendering import (
     SUBJECTS,
     Rendered,
@@ -59,6 +59,7 @@ __all__ = [
     "notifications_deliver",
     "notifications_drain",
     "notifications_from_events",
+    "notifications_queue",
     "notifications_render",
     "notifications_send_due",
     "notifications_sweep",

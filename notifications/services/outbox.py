@@ -108,6 +108,22 @@ def notification_create(
     return row
 
 
+def notifications_queue(
+    *, kind: str, emails: Sequence[tuple[str, str, dict[str, Any]]]
+) -> list[Notification]:
+    """Queue customer emails about no order (a waitlist's invitations), each given as
+    (recipient, dedupe key, facts), for callers above this app."""
+    now = timezone.now()
+    return _create(
+        [
+            Notification(
+                kind=kind, recipient=recipient, dedupe_key=key, facts=facts, send_after=now
+            )
+            for recipient, key, facts in emails
+        ]
+    )
+
+
 def notifications_from_events(events: Sequence[OrderEvent]) -> None:
     """Turn an order service's timeline events into outbox rows, in its transaction."""
     by_kind: dict[str, list[OrderEvent]] = defaultdict(list)

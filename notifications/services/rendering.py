@@ -36,6 +36,7 @@ SUBJECTS = {
     Kind.CONSENT_CONFIRMED: "Order {order_number}: we have your answer",
     Kind.STAFF_BACKORDER_ALERT: "New backorder: {order_number}",
     Kind.STAFF_DIGEST: "Backorder digest for {date}",
+    Kind.WAITLIST_INVITATION: "Back in stock: {product_name}",
 }
 
 
@@ -93,7 +94,9 @@ def _render(notification: Notification, email: EmailContext) -> Rendered | None:
     }
     template = f"notifications/email/{notification.kind}"
     subject = SUBJECTS[Kind(notification.kind)].format(
-        order_number=facts.get("order_number", ""), date=facts.get("date", "")
+        order_number=facts.get("order_number", ""),
+        date=facts.get("date", ""),
+        product_name=facts.get("product_name", ""),
     )
     return Rendered(
         subject=subject,

@@ -54,6 +54,7 @@ class DemoSummary:
     units_backordered: int = 0
     refunds: int = 0
     refunds_open: int = 0
+    waitlist_invitations: int = 0
 
 
 def next_weekday(day: dt.date) -> dt.date:

@@ -38,6 +38,7 @@ from .goodwill import demo_goodwill
 from .history import DemoHistory, history_units
 from .risk import status_page_opens
 from .supply import DemoSupply
+from .waitlist import demo_waitlist
 
 
 def demo_data_present() -> bool:
@@ -141,6 +142,7 @@ class DemoShop(DemoSupply, DemoCustomers, DemoHistory):
         demo_widget_channel_seed()
         demo_goodwill()
         status_page_opens(now=self.now)
+        demo_waitlist(self)
         self.tally()
         return self.summary
 

@@ -1,6 +1,6 @@
 from django.urls import path, re_path
 
-from . import public, views
+from . import public, views, waitlist
 from .problems import not_found
 
 app_name = "api"
@@ -11,6 +11,7 @@ urlpatterns = [
     path("orders/<str:number>/", views.OrderDetailView.as_view(), name="order"),
     path("orders/<str:number>/cancel/", views.OrderCancelView.as_view(), name="order-cancel"),
     path("products/", views.ProductsUpsertView.as_view(), name="products"),
+    path("products/<str:sku>/waitlist/", waitlist.WaitlistJoinView.as_view(), name="waitlist"),
     path("availability/", views.AvailabilityView.as_view(), name="availability"),
     path(
         "public/availability/", public.PublicAvailabilityView.as_view(), name="public-availability"

@@ -29,6 +29,8 @@ PUBLIC_POSTS = {
     "admin:login": "test_public_forms.py",
     "dashboard:login": "test_login.py",
     "dashboard:logout": "test_login.py",
+    "waitlist:join": "test_waitlist_form.py",
+    "waitlist:leave": "test_waitlist_form.py",
 }
 # The email provider's webhook is posted by the provider, not by a browser form; the admin's
 # other pages all ask for a staff login first; the storefront API asks for a channel's key

@@ -76,5 +76,6 @@ class Command(BaseCommand):
             f"{summary.cancellations} cancellations.\n"
             f"{summary.lines_backordered} lines ({summary.units_backordered} units) on "
             f"backorder; ETAs: {etas}.\n"
-            f"{summary.refunds} refunds, {summary.refunds_open} still to issue."
+            f"{summary.refunds} refunds, {summary.refunds_open} still to issue.\n"
+            f"{summary.waitlist_invitations} waitlist invitations sent."
         )
