@@ -376,6 +376,13 @@ ENDPOINTS = [
         lambda w: w.sent.lines.get().expected_date == LATER,
     ),
     Endpoint(
+        "po_line_cost",
+        "Managers",
+        lambda w: reverse("dashboard:po_line_cost", args=[w.sent.lines.get().pk]),
+        lambda w: {"unit_cost": "7.50"},
+        lambda w: w.sent.lines.get().unit_cost == Decimal("7.50"),
+    ),
+    Endpoint(
         "refund_issue",
         "Managers",
         lambda w: reverse("dashboard:refund_issue", args=[w.refund.pk]),
@@ -480,6 +487,8 @@ READ_ONLY = {
     "report_export",
     "webhook_deliveries",
     "goodwill",
+    "cash_flow",
+    "cash_flow_export",
 }
 
 
@@ -525,6 +534,8 @@ SCREENS: dict[str, tuple[str, Callable[[World], list[Any]]]] = {
     "report_export": ("Managers", lambda w: ["fill-rate"]),
     "webhook_deliveries": ("Managers", lambda w: []),
     "goodwill": ("Managers", lambda w: []),
+    "cash_flow": ("Managers", lambda w: []),
+    "cash_flow_export": ("Managers", lambda w: ["captures"]),
 }
 
 
