@@ -69,6 +69,15 @@ def test_a_po_with_a_unit_cost_shows_up_in_the_cash_flow(
     expect(page.locator(".stat", has_text="PO total")).to_contain_text("$90.00")
     page.screenshot(path=str(screenshot_dir / "cash-flow-po-page.png"), full_page=True)
 
+    # A better price agreed later: the line's cost changes on the PO page.
+    page.get_by_label("Unit cost of SHADE-1").fill("8")
+    page.get_by_role("button", name="Save cost").click()
+    expect(page.get_by_text("SHADE-1 on PO-")).to_contain_text("$8.00")
+    expect(page.locator(".stat", has_text="PO total")).to_contain_text("$96.00")
+    page.get_by_label("Unit cost of SHADE-1").fill("7.50")
+    page.get_by_role("button", name="Save cost").click()
+    expect(page.locator(".stat", has_text="PO total")).to_contain_text("$90.00")
+
     page.goto(f"{live_server.url}/dashboard/reports/")
     page.get_by_role("link", name="Cash flow").click()
     page.wait_for_url(re.compile(r"/dashboard/reports/cash-flow/$"))

@@ -25,6 +25,9 @@ TEMPLATES = Path(settings.BASE_DIR) / "templates" / "dashboard"
 
 # Each dashboard address that accepts a POST → the browser test (file, function) submitting it.
 DASHBOARD_POSTS = {
+    "goodwill_rule_new": ("test_goodwill.py", "test_a_manager_creates_a_goodwill_rule"),
+    "goodwill_rule_edit": ("test_goodwill.py", "test_a_manager_creates_a_goodwill_rule"),
+    "po_line_cost": ("test_cash_flow.py", "test_a_po_with_a_unit_cost_shows_up_in_the_cash_flow"),
     "login": ("test_login.py", "test_staff_log_in_on_the_dashboard_login_page_and_out_again"),
     "logout": ("test_login.py", "test_staff_log_in_on_the_dashboard_login_page_and_out_again"),
     "queue_prioritise": (

@@ -75,6 +75,14 @@ def test_a_manager_creates_a_goodwill_rule(live_server, granted, manager, browse
     expect(row).to_contain_text("$150.00")
     page.screenshot(path=str(screenshot_dir / "goodwill-created.png"), full_page=True)
 
+    # Editing it: a bigger budget.
+    page.get_by_role("link", name="Moved dates").click()
+    expect(page.get_by_label("Monthly budget ($)")).to_have_value("150.00")
+    page.get_by_label("Monthly budget ($)").fill("200")
+    page.get_by_role("button", name="Save rule").click()
+    expect(page.get_by_text("Goodwill rule “Moved dates” saved.")).to_be_visible()
+    expect(page.locator("tbody tr", has_text="Moved dates")).to_contain_text("$200.00")
+
     page.set_viewport_size({"width": 390, "height": 844})
     page.screenshot(path=str(screenshot_dir / "goodwill-390.png"), full_page=True)
 

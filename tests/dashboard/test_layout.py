@@ -11,7 +11,9 @@ from django.conf import settings
 ROOT = Path(settings.BASE_DIR)
 AREAS = {
     "auth",
+    "cancellation_risk",
     "compliance",
+    "goodwill",
     "lists",
     "orders",
     "overview",

@@ -63,7 +63,7 @@ def test_the_api_answers_as_its_schema_says(shop_key, keep_test_connection):
     schema = schemathesis.openapi.from_wsgi("/api/schema/?format=json", get_wsgi_application())
     headers = {"Authorization": f"Bearer {shop_key}"}
     operations = [result.ok() for result in schema.get_all_operations()]
-    assert len(operations) == 9
+    assert len(operations) == 10
 
     for operation in operations:
 

@@ -169,9 +169,9 @@ def test_without_a_subscriber_a_stock_change_costs_one_query_more(
 ):
     lamp = ProductFactory(sku="LAMP", on_hand=0)
 
-    # In and out of the savepoint, the stock lock, the update, the ledger row, and the one
-    # more: the subscriptions read.
-    with django_assert_num_queries(6):
+    # In and out of the savepoint, the stock lock, the update, the ledger row, whether anyone
+    # is on the product's waitlist (an arrival), and the one more: the subscriptions read.
+    with django_assert_num_queries(7):
         stock_receive(product=lamp, quantity=1)
 
     assert not WebhookDelivery.objects.exists()
