@@ -129,3 +129,17 @@ def test_an_order_with_nothing_waiting_offers_no_goodwill(client):
     text = section(manager.get(reverse("dashboard:order", args=[order.pk])))
 
     assert "Nothing waits on this order" in text
+
+
+def test_the_same_form_sent_twice_gives_once(client, waiting):
+    credit = rule()
+    manager = signed_in(client, "Managers")
+    url = reverse("dashboard:order_goodwill", args=[waiting.pk])
+    data = {"rule": credit.pk, "submission_token": "goodwill-once-" + "x" * 12}
+
+    first = manager.post(url, data)
+    second = manager.post(url, data)
+
+    assert first.status_code == second.status_code == 302
+    assert second["Location"] == first["Location"]
+    assert GoodwillGrant.objects.filter(order=waiting).count() == 1
