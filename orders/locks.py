@@ -29,3 +29,9 @@ def lock_goodwill_rules(*, active_only: bool = True) -> list[GoodwillRule]:
     """Lock the goodwill rules (in id order): one applier at a time spends a rule's budget."""
     rules = GoodwillRule.objects.select_for_update(of=("self",)).order_by("pk")
     return list(rules.filter(is_active=True) if active_only else rules)
+
+
+def lock_goodwill_rule(*, rule_id: int) -> GoodwillRule:
+    """Lock one goodwill rule, active or not: a grant by hand spends its budget in turn with
+    goodwill_apply (which locks every active rule)."""
+    return GoodwillRule.objects.select_for_update(of=("self",)).get(pk=rule_id)

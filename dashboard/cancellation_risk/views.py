@@ -35,7 +35,8 @@ RISK_SORTS = [
 @operations_required
 def cancellation_risk(request: HttpRequest) -> HttpResponse:
     """The ranked list. Each row's "Goodwill" action opens the order's page at its goodwill
-    section, where a gesture for the customer is granted."""
+    section (#goodwill): the gesture already given, or for Managers the active rules with their
+    budget left and a "Give goodwill" button (dashboard:order_goodwill)."""
     today = store_today()
     page = keyset_page(
         request, cancellation_risk_lines(today=today), sorts=RISK_SORTS, page_size=PAGE_SIZE

@@ -1,5 +1,5 @@
-"""Dashboard: orders — one order, a new phone or email order, and the live quote (the list is
-in list_views)."""
+"""Dashboard: orders — one order (and goodwill given from its page), a new phone or email
+order, and the live quote (the list is in list_views)."""
 
 from __future__ import annotations
 
@@ -13,15 +13,16 @@ from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import path, reverse
-from django.views.decorators.http import require_GET, require_http_methods
+from django.utils import timezone
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from config.calendar import store_today
 from notifications.models import Notification
 from orders.models import EtaSource, Order
 from orders.selectors import Quote, product_quote
-from orders.services import order_place
+from orders.services import goodwill_grant, order_place
 
-from ..access import can_manage, operations_required
+from ..access import can_manage, managers_required, operations_required
 from ..submissions import single_submission
 from . import list_views
 from .actions import order_actions
@@ -33,6 +34,7 @@ from .forms import (
     OrderNewForm,
     order_line_formset,
 )
+from .goodwill import GoodwillGrantForm, active_rules, goodwill_section
 from .selectors import (
     order_page,
     product_by_sku,
@@ -43,13 +45,24 @@ from .selectors import (
 )
 
 
-@require_GET
-@operations_required
-def order(request: HttpRequest, pk: int) -> HttpResponse:
+def _order_page(
+    request: HttpRequest,
+    pk: int,
+    *,
+    goodwill_form: GoodwillGrantForm | None = None,
+    status: int = 200,
+) -> HttpResponse:
     try:
         page = order_page(order_id=pk)
     except Order.DoesNotExist as exc:
         raise Http404("No such order.") from exc
+    goodwill = goodwill_section(
+        order=page.order,
+        waiting=any(line.quantity_backordered for line in page.lines),
+        user=request.user,
+        now=timezone.now(),
+        form=goodwill_form,
+    )
     return render(
         request,
         "dashboard/orders/order.html",
@@ -58,11 +71,40 @@ def order(request: HttpRequest, pk: int) -> HttpResponse:
             "order": page.order,
             "can_manage": can_manage(request.user),
             "actions": order_actions(page=page, user=request.user),
+            "goodwill": goodwill,
             "today": store_today(),
             "store_zone": settings.STORE_TIME_ZONE,
             "pending_states": (Notification.State.PENDING, Notification.State.SENDING),
         },
+        status=status,
     )
+
+
+@require_GET
+@operations_required
+def order(request: HttpRequest, pk: int) -> HttpResponse:
+    return _order_page(request, pk)
+
+
+@require_POST
+@managers_required
+@single_submission
+def order_goodwill(request: HttpRequest, pk: int) -> HttpResponse:
+    """Give the order the chosen rule's gesture; back to its goodwill section, or the page
+    again with why not."""
+    order = Order.objects.filter(pk=pk).first()
+    if order is None:
+        raise Http404("No such order.")
+    form = GoodwillGrantForm(request.POST, rules=active_rules(now=timezone.now()))
+    if form.is_valid():
+        try:
+            grant = goodwill_grant(order=order, rule=form.chosen(), actor=request.user)
+        except ValidationError as exc:
+            form.add_error(None, exc)
+        else:
+            messages.success(request, f"{order.number}: goodwill given — {grant.customer_text}.")
+            return redirect(reverse("dashboard:order", args=[order.pk]) + "#goodwill")
+    return _order_page(request, pk, goodwill_form=form, status=400)
 
 
 # --- new order -------------------------------------------------------------------------------
@@ -238,5 +280,6 @@ urlpatterns = [
     *list_views.urlpatterns,
     path("orders/new/", order_new, name="order_new"),
     path("orders/<int:pk>/", order, name="order"),
+    path("orders/<int:pk>/goodwill/", order_goodwill, name="order_goodwill"),
     path("quote/", quote, name="quote"),
 ]

@@ -64,13 +64,18 @@ class RuleUsage:
 
 
 def goodwill_rules_usage(*, now: dt.datetime) -> list[RuleUsage]:
-    """Every rule with what it spent this month and how many grants it made (one query)."""
+    """Every rule, by name, with what it spent this month and how many grants it made (one
+    query)."""
     this_month = Q(grants__granted_at__gte=goodwill_month_start(now=now))
     money = DecimalField(max_digits=14, decimal_places=2)
-    rules = GoodwillRule.objects.select_related("channel").annotate(
-        used=Coalesce(Sum("grants__value", filter=this_month), Value(ZERO), output_field=money),
-        month_grants=Count("grants", filter=this_month),
-    )
+    rules = (
+        GoodwillRule.objects.select_related("channel")
+        .annotate(
+            used=Coalesce(Sum("grants__value", filter=this_month), Value(ZERO), output_field=money),
+            month_grants=Count("grants", filter=this_month),
+        )
+        .order_by("name", "pk")
+    )  # an aggregate drops Meta.ordering
     return [RuleUsage(rule, rule.used, rule.month_grants or 0) for rule in rules]
 
 

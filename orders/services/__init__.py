@@ -50,6 +50,7 @@ from .eta import _eta_refresh_products as _eta_refresh_products
 from .eta import _eta_write as _eta_write
 from .eta import product_eta_refresh as product_eta_refresh
 from .goodwill import goodwill_apply as goodwill_apply
+from .goodwill import goodwill_grant as goodwill_grant
 from .goodwill import goodwill_grants_told as goodwill_grants_told
 from .goodwill import goodwill_rule_create as goodwill_rule_create
 from .goodwill import goodwill_rule_update as goodwill_rule_update

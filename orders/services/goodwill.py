@@ -14,9 +14,10 @@ from django.db.models import Exists, F, OuterRef, Sum
 from django.utils import timezone
 
 from config.calendar import start_of_store_day, store_today
+from config.formats import format_date, format_money
 from orders.goodwill.models import GoodwillGesture, GoodwillGrant, GoodwillRule, GoodwillTrigger
 from orders.goodwill.selectors import eta_moved_later, goodwill_budget_used
-from orders.locks import lock_goodwill_rules
+from orders.locks import lock_goodwill_rule, lock_goodwill_rules, lock_order
 from orders.models import Order, OrderEvent, OrderLine
 from orders.money import CENT
 
@@ -119,6 +120,53 @@ def _new_code(taken: set[str]) -> str:
             return code
 
 
+def _grant_value(rule: GoodwillRule, order_value: Decimal) -> Decimal:
+    """What granting the rule's gesture costs: its amount, or for a percentage off the next
+    order that share of this order's value."""
+    if rule.discount_percent:
+        return (order_value * rule.discount_percent / 100).quantize(CENT)
+    return rule.amount
+
+
+def _grant_make(
+    *,
+    order: Order,
+    rule: GoodwillRule,
+    value: Decimal,
+    reason: str,
+    now: dt.datetime,
+    codes: set[str],
+    actor: Any = None,
+) -> tuple[GoodwillGrant, OrderEvent]:
+    """Write the grant; return it with its timeline event (for the caller to record)."""
+    grant = GoodwillGrant.objects.create(
+        order=order,
+        rule=rule,
+        gesture=rule.gesture,
+        value=value,
+        discount_percent=rule.discount_percent,
+        code=_new_code(codes) if rule.gesture == GoodwillGesture.DISCOUNT_CODE else "",
+        reason=reason,
+        granted_at=now,
+    )
+    event = OrderEvent(
+        order=order,
+        kind=OrderEvent.Kind.GOODWILL,
+        actor=actor,
+        message=f"Goodwill ({reason}): {grant.customer_text}"[:300],
+        data={
+            "grant": grant.pk,
+            "rule": rule.pk,
+            "rule_name": rule.name,
+            "gesture": grant.gesture,
+            "value": str(value),
+            "code": grant.code,
+            "reason": reason,
+        },
+    )
+    return grant, event
+
+
 @transaction.atomic
 def goodwill_apply(*, now: dt.datetime | None = None) -> list[GoodwillGrant]:
     """Grant each active rule's gesture to the waiting orders that qualify, once per order,
@@ -138,47 +186,65 @@ def goodwill_apply(*, now: dt.datetime | None = None) -> list[GoodwillGrant]:
         candidates = [(o, why) for o, why in _candidates(rule, now) if o.pk not in served]
         values = _order_values(o.pk for o, _ in candidates) if rule.discount_percent else {}
         for order, reason in candidates:
-            if rule.discount_percent:
-                # A percentage off the next order: counted as that share of this order's value.
-                value = (values.get(order.pk, Decimal("0")) * rule.discount_percent / 100).quantize(
-                    CENT
-                )
-            else:
-                value = rule.amount
+            value = _grant_value(rule, values.get(order.pk, Decimal("0")))
             if used + value > rule.monthly_budget:
                 break
             used += value
             served.add(order.pk)
-            grant = GoodwillGrant.objects.create(
-                order=order,
-                rule=rule,
-                gesture=rule.gesture,
-                value=value,
-                discount_percent=rule.discount_percent,
-                code=_new_code(codes) if rule.gesture == GoodwillGesture.DISCOUNT_CODE else "",
-                reason=reason,
-                granted_at=now,
+            grant, event = _grant_make(
+                order=order, rule=rule, value=value, reason=reason, now=now, codes=codes
             )
             grants.append(grant)
-            events.append(
-                OrderEvent(
-                    order=order,
-                    kind=OrderEvent.Kind.GOODWILL,
-                    message=f"Goodwill ({reason}): {grant.customer_text}"[:300],
-                    data={
-                        "grant": grant.pk,
-                        "rule": rule.pk,
-                        "rule_name": rule.name,
-                        "gesture": grant.gesture,
-                        "value": str(value),
-                        "code": grant.code,
-                        "reason": reason,
-                    },
-                )
-            )
+            events.append(event)
     if events:
         _events_record(events)
     return grants
+
+
+@transaction.atomic
+def goodwill_grant(
+    *, order: Order, rule: GoodwillRule, actor: Any, now: dt.datetime | None = None
+) -> GoodwillGrant:
+    """Give one waiting order the rule's gesture by hand, within the rule's budget for this
+    calendar month; a GOODWILL timeline event says who gave it.
+
+    The rule is locked as goodwill_apply locks it, so the two take turns on its budget; the
+    order is locked too, and its unique grant backs "once per order" in the database.
+    """
+    now = now or timezone.now()
+    locked = lock_goodwill_rule(rule_id=rule.pk)
+    order = lock_order(order_id=order.pk)
+    earlier = GoodwillGrant.objects.filter(order=order).first()
+    if earlier is not None:
+        raise ValidationError(
+            f"{order.number} already received goodwill on {format_date(earlier.granted_at)}: "
+            f"{earlier.customer_text}."
+        )
+    if not locked.is_active:
+        raise ValidationError(f"The goodwill rule “{locked.name}” is not active.")
+    if not OrderLine.objects.filter(order=order, quantity_backordered__gt=0).exists():
+        raise ValidationError(
+            f"Nothing is waiting on {order.number}: goodwill is for customers who wait."
+        )
+    value = _grant_value(locked, _order_values([order.pk]).get(order.pk, Decimal("0")))
+    left = locked.monthly_budget - goodwill_budget_used(now=now, rule_id=locked.pk)
+    if value > left:
+        raise ValidationError(
+            f"The rule “{locked.name}” has {format_money(max(left, Decimal('0')))} left of "
+            f"this month's budget; this gesture costs {format_money(value)}."
+        )
+    username = actor.get_username() if actor is not None else "staff"
+    grant, event = _grant_make(
+        order=order,
+        rule=locked,
+        value=value,
+        reason=f"given by {username}",
+        now=now,
+        codes=set(),
+        actor=actor,
+    )
+    _events_record([event])
+    return grant
 
 
 @transaction.atomic

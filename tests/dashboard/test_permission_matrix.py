@@ -23,7 +23,7 @@ from dashboard.models import SavedView
 from inventory.models import PurchaseOrder, Stock
 from inventory.services import PurchaseLineRequest, supplier_create
 from notifications.models import Notification
-from orders.models import GoodwillRule, Order, OrderLine, Refund, Shipment
+from orders.models import GoodwillGrant, GoodwillRule, Order, OrderLine, Refund, Shipment
 from orders.selectors import store_today
 from orders.services import (
     catalogue_import_plan,
@@ -423,6 +423,13 @@ ENDPOINTS = [
         lambda w: reverse("dashboard:goodwill_rule_new"),
         lambda w: _goodwill_rule_data("Thanks"),
         lambda w: GoodwillRule.objects.filter(name="Thanks").exists(),
+    ),
+    Endpoint(
+        "order_goodwill",
+        "Managers",
+        lambda w: reverse("dashboard:order_goodwill", args=[w.paid_waiting.order_id]),
+        lambda w: {"rule": str(_goodwill_rule().pk)},
+        lambda w: GoodwillGrant.objects.filter(order_id=w.paid_waiting.order_id).exists(),
     ),
     Endpoint(
         "goodwill_rule_edit",
