@@ -25,6 +25,10 @@ TEMPLATES = Path(settings.BASE_DIR) / "templates" / "dashboard"
 
 # Each dashboard address that accepts a POST → the browser test (file, function) submitting it.
 DASHBOARD_POSTS = {
+    "order_goodwill": (
+        "test_cancellation_risk_goodwill.py",
+        "test_a_manager_gives_goodwill_from_the_cancellation_risk_list",
+    ),
     "goodwill_rule_new": ("test_goodwill.py", "test_a_manager_creates_a_goodwill_rule"),
     "goodwill_rule_edit": ("test_goodwill.py", "test_a_manager_creates_a_goodwill_rule"),
     "po_line_cost": ("test_cash_flow.py", "test_a_po_with_a_unit_cost_shows_up_in_the_cash_flow"),
