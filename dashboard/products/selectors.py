@@ -46,30 +46,38 @@ def _sums(rows: QuerySet[Any]) -> dict[int, int]:
     return {product_id: units or 0 for product_id, units in rows.values_list("product_id", "units")}
 
 
-def board_figures(*, product_ids: Collection[int] | None = None) -> dict[str, Any]:
-    """The board's summed figures for every product (or those of `product_ids`), as
-    product_replenishment() defines them: backordered, incoming, projected, a suggested reorder
-    quantity (0 when none is needed) and a low-stock flag, each an expression to annotate.
-
-    The units waiting and incoming are summed first, per product, in two narrow queries (the
-    waiting ones from orderline_waiting_idx alone) and enter the figures as values: a
-    subquery per figure would sum each product's waiting lines again for every figure built
-    on them (six times a row)."""
+def units_by_product(
+    *, product_ids: Collection[int] | None = None
+) -> tuple[dict[int, int], dict[int, int]]:
+    """(units waiting, units incoming) per product with any, for every product or those of
+    `product_ids`: two narrow queries, the waiting units summed from orderline_waiting_idx
+    alone."""
     waiting = OrderLine.objects.filter(quantity_backordered__gt=0)
     supply = open_purchase_lines()
     if product_ids is not None:
         waiting = waiting.filter(product_id__in=product_ids)
         supply = supply.filter(product_id__in=product_ids)
-    backordered = _by_product(
-        _sums(waiting.order_by().values("product_id").annotate(units=Sum("quantity_backordered")))
-    )
-    incoming = _by_product(
+    return (
+        _sums(waiting.order_by().values("product_id").annotate(units=Sum("quantity_backordered"))),
         _sums(
             supply.order_by()
             .values("product_id")
             .annotate(units=Sum(F("quantity_ordered") - F("quantity_received")))
-        )
+        ),
     )
+
+
+def board_figures() -> dict[str, Any]:
+    """Every product's summed figures, as product_replenishment() defines them: backordered,
+    incoming, projected, a suggested reorder quantity (0 when none is needed) and a low-stock
+    flag, each an expression to annotate, for a sort or filter on them (board_rows() gives one
+    page's figures).
+
+    The units waiting and incoming are summed first (units_by_product) and enter the figures
+    as values: a subquery per figure would sum each product's waiting lines again for every
+    figure built on them (six times a row)."""
+    waiting, supply = units_by_product()
+    backordered, incoming = _by_product(waiting), _by_product(supply)
     target = ExpressionWrapper(F("reorder_point") + F("safety_stock"), output_field=_INTEGER)
     available = ExpressionWrapper(
         F("stock__on_hand") - F("stock__allocated"), output_field=_INTEGER
@@ -130,12 +138,24 @@ def _board_base() -> QuerySet[Product]:
 
 
 def board_rows(products: list[Product]) -> list[Product]:
-    """The page's products (from availability_board) with every figure, in the same order:
-    the sums of these products' lines only (two narrow queries) and one for the products."""
-    ids = [product.pk for product in products]
-    figured = _board_base().filter(pk__in=ids).annotate(**board_figures(product_ids=ids))
-    by_id = {product.pk: product for product in figured}
-    return [by_id[product.pk] for product in products if product.pk in by_id]
+    """The page's products (from availability_board) with every figure, as board_figures()
+    defines them, from the sums of these products' lines only (two narrow queries)."""
+    waiting, supply = units_by_product(product_ids=[product.pk for product in products])
+    for product in products:
+        row: Any = product
+        row.backordered = waiting.get(product.pk, 0)
+        row.incoming = supply.get(product.pk, 0)
+        row.projected = None
+        row.suggested_quantity = 0
+        if row.on_hand is not None and row.allocated is not None:
+            row.projected = row.on_hand + row.incoming - row.allocated - row.backordered
+            target = product.reorder_point + product.safety_stock
+            if not product.is_discontinued and row.projected < target:
+                row.suggested_quantity = max(target - row.projected, product.reorder_quantity)
+        row.is_low = (
+            row.available is not None and row.available <= product.safety_stock
+        ) or row.suggested_quantity > 0
+    return products
 
 
 def board_needs_sums(*, backordered_only: bool, low_stock_only: bool, stock: str) -> bool:
@@ -193,8 +213,7 @@ def suppliers() -> QuerySet[Supplier]:
 
 def product_availability(*, product_id: int) -> Product:
     """One product with the board's figures (DoesNotExist for an unknown id)."""
-    figures = board_figures(product_ids=[product_id])
-    return _board_base().annotate(**figures).get(pk=product_id)
+    return board_rows([_board_base().get(pk=product_id)])[0]
 
 
 def product_open_purchase_lines(*, product_id: int) -> QuerySet[PurchaseOrderLine]:
