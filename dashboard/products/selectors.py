@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Collection
 from typing import Any
 
@@ -10,6 +11,7 @@ from django.db.models import (
     Case,
     ExpressionWrapper,
     F,
+    Func,
     IntegerField,
     Q,
     QuerySet,
@@ -115,13 +117,32 @@ def board_figures() -> dict[str, Any]:
     }
 
 
-def _by_product(units: dict[int, int]) -> Case:
+class _UnitsOf(Func):
+    """The product's units from a {product id: units} map passed as one JSON value (0 for a
+    product not in it): one parameter however many products, where a CASE would carry two a
+    product into every figure built on it."""
+
+    output_field = IntegerField()
+
+    def __init__(self, units: dict[int, int]) -> None:
+        mapping = json.dumps({str(product_id): n for product_id, n in units.items() if n})
+        super().__init__(F("pk"), Value(mapping))
+
+    def as_sql(  # type: ignore[override]
+        self, compiler: Any, connection: Any, **extra_context: Any
+    ) -> tuple[str, list[Any]]:
+        pk_sql, pk_params = compiler.compile(self.source_expressions[0])
+        map_sql, map_params = compiler.compile(self.source_expressions[1])
+        if connection.vendor == "postgresql":
+            sql = f"COALESCE(({map_sql}::jsonb ->> ({pk_sql})::text)::integer, 0)"
+        else:
+            sql = f"COALESCE(json_extract({map_sql}, '$.\"' || {pk_sql} || '\"'), 0)"
+        return sql, [*map_params, *pk_params]
+
+
+def _by_product(units: dict[int, int]) -> _UnitsOf:
     """A product's units from `units` (0 for one not in it), as an expression."""
-    return Case(
-        *(When(pk=product_id, then=Value(n)) for product_id, n in sorted(units.items()) if n),
-        default=Value(0),
-        output_field=_INTEGER,
-    )
+    return _UnitsOf(units)
 
 
 def _board_base() -> QuerySet[Product]:
