@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import base64
+from dataclasses import replace
+from typing import Any
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
@@ -32,6 +34,9 @@ from ..submissions import single_submission
 from .forms import ImportApplyForm, ImportUploadForm, ProductFilterForm
 from .selectors import (
     availability_board,
+    board_figures,
+    board_needs_sums,
+    board_rows,
     product_availability,
     product_open_purchase_lines,
     product_stock_ledger,
@@ -42,17 +47,33 @@ LEDGER_PAGE_SIZE = 25
 QUEUE_PREVIEW = 50
 
 
+# The summed figures' sorts, each annotated (from board_figures()) only while the board is
+# sorted by it: (key, label, field).
+SUMMED_SORTS = [
+    ("backordered", "Backordered", "backordered"),
+    ("incoming", "Incoming", "incoming"),
+    ("projected", "Projected", "projected"),
+    ("reorder", "Reorder", "suggested_quantity"),
+]
 PRODUCT_SORTS = [
     Sort("product", "Product", "sku"),
     Sort("supplier", "Supplier", "supplier_name"),
     Sort("on_hand", "On hand", "on_hand", int, descending_first=True),
     Sort("allocated", "Allocated", "allocated", int, descending_first=True),
     Sort("available", "Available", "available", int, descending_first=True),
-    Sort("backordered", "Backordered", "backordered", int, descending_first=True),
-    Sort("incoming", "Incoming", "incoming", int, descending_first=True),
-    Sort("projected", "Projected", "projected", int, descending_first=True),
-    Sort("reorder", "Reorder", "suggested_quantity", int, descending_first=True),
+    *(Sort(key, label, field, int, descending_first=True) for key, label, field in SUMMED_SORTS),
 ]
+
+
+def product_sorts(figures: dict[str, Any] | None) -> list[Sort]:
+    """PRODUCT_SORTS, the summed ones ordering on `figures` (board_figures()) when given."""
+    if figures is None:
+        return PRODUCT_SORTS
+    summed = {key: field for key, _, field in SUMMED_SORTS}
+    return [
+        replace(sort, expression=figures[summed[sort.key]]) if sort.key in summed else sort
+        for sort in PRODUCT_SORTS
+    ]
 
 
 @require_GET
@@ -60,15 +81,27 @@ PRODUCT_SORTS = [
 def products(request: HttpRequest) -> HttpResponse:
     form = ProductFilterForm(request.GET or None)
     filters = form.cleaned_data if form.is_valid() else {}
+    stock = filters.get("stock") or ""
+    sort = request.GET.get("sort", "").removeprefix("-")
+    # Every product's sums only for a sort or filter on them; otherwise the page's alone.
+    summed = sort in {key for key, _, _ in SUMMED_SORTS} or board_needs_sums(
+        backordered_only=bool(filters.get("backordered")),
+        low_stock_only=bool(filters.get("low")),
+        stock=stock,
+    )
+    figures = board_figures() if summed else None
     board = availability_board(
         search=(filters.get("q") or "").strip(),
         backordered_only=bool(filters.get("backordered")),
         low_stock_only=bool(filters.get("low")),
         supplier_id=filters.get("supplier"),
         policy=filters.get("policy") or "",
-        stock=filters.get("stock") or "",
+        stock=stock,
+        figures=figures,
     )
-    page = keyset_page(request, board, sorts=PRODUCT_SORTS, page_size=PAGE_SIZE)
+    page = keyset_page(
+        request, board, sorts=product_sorts(figures), page_size=PAGE_SIZE, detail=board_rows
+    )
     return render(
         request,
         "dashboard/products/products.html",

@@ -12,9 +12,13 @@ from dataclasses import dataclass
 from typing import overload
 
 from django.db.models import (
+    BooleanField,
+    Case,
     Count,
     DateField,
+    Exists,
     F,
+    Func,
     IntegerField,
     OuterRef,
     Q,
@@ -22,6 +26,7 @@ from django.db.models import (
     Subquery,
     Sum,
     Value,
+    When,
     Window,
 )
 from django.db.models.expressions import CombinedExpression
@@ -101,6 +106,61 @@ def _waiting_ahead(aggregate: Count | Sum) -> CombinedExpression:
     return over(higher) + over(same)
 
 
+# From this place in its product's queue on, a line's units through it are summed by queue
+# time from orderline_waiting_idx (one index-only pass over the product's queue) rather than
+# line by line along the queue index, which reads each line ahead from the table.
+DEEP_IN_QUEUE = 500
+
+
+class _AtLeastRows(Func):
+    """Whether a (sliced) subquery returns as many rows as it was limited to: a count that
+    stops at the limit."""
+
+    template = "((SELECT COUNT(*) FROM %(expressions)s AS limited) >= %(rows)s)"
+    output_field = BooleanField()
+
+
+def _deep_in_queue() -> _AtLeastRows:
+    """Whether at least DEEP_IN_QUEUE lines of the same priority wait ahead of the outer line
+    in its product's queue (reads at most that many entries of orderline_queue_idx)."""
+    ahead = OrderLine.objects.filter(
+        quantity_backordered__gt=0,
+        product_id=OuterRef("product_id"),
+        priority=OuterRef("priority"),
+        queued_at__lt=OuterRef("queued_at"),
+    )
+    return _AtLeastRows(Subquery(ahead.order_by().values("id")[:DEEP_IN_QUEUE]), rows=DEEP_IN_QUEUE)
+
+
+def _units(lines: QuerySet[OrderLine]) -> Coalesce:
+    return Coalesce(
+        Subquery(
+            lines.filter(quantity_backordered__gt=0, product_id=OuterRef("product_id"))
+            .values("product_id")
+            .annotate(total=Sum("quantity_backordered"))
+            .values("total")[:1],
+            output_field=IntegerField(),
+        ),
+        0,
+        output_field=IntegerField(),
+    )
+
+
+def _units_through_by_time() -> CombinedExpression:
+    """Units through an unprioritised line (priority 0, the lowest) in its product's queue:
+    every waiting line queued at or before it (orderline_waiting_idx carries queued_at and the
+    units, so the table is not read), plus the prioritised lines queued after it (ahead of it
+    all the same; few), less the lines queued at the same instant after it by id (ties)."""
+    queued_by = OrderLine.objects.filter(queued_at__lte=OuterRef("queued_at"))
+    prioritised_later = OrderLine.objects.filter(
+        priority__gt=0, queued_at__gt=OuterRef("queued_at")
+    )
+    ties_behind = OrderLine.objects.filter(
+        priority=0, queued_at=OuterRef("queued_at"), id__gt=OuterRef("id")
+    )
+    return _units(queued_by) + _units(prioritised_later) - _units(ties_behind)
+
+
 def _detailed(lines: QuerySet[OrderLine]) -> QuerySet[OrderLine]:
     """The lines with their customer and product, place and units through them in their
     product's queue (index look-ups per line), ship-by date and consent state."""
@@ -108,7 +168,16 @@ def _detailed(lines: QuerySet[OrderLine]) -> QuerySet[OrderLine]:
         lines.select_related("order__customer", "product")
         .annotate(
             position=_waiting_ahead(Count("id")),
-            units_through=_waiting_ahead(Sum("quantity_backordered")),
+            # Deep in a long queue, by queue time from the index alone; nearer the front, along
+            # the queue (a few lines read). The same figure either way.
+            units_through=Case(
+                When(
+                    Q(priority=0) & Q(_deep_in_queue()),
+                    then=_units_through_by_time(),
+                ),
+                default=_waiting_ahead(Sum("quantity_backordered")),
+                output_field=IntegerField(),
+            ),
             deadline=ship_by_expression("order__compliance__"),
             consent_state=F("order__compliance__state"),
         )
@@ -343,13 +412,10 @@ def queue_rows(lines: Iterable[OrderLine], *, today: dt.date) -> list[QueueRow]:
 
 
 def queue_products() -> QuerySet[Product]:
-    """Products with a queue, for the queue's product filter."""
-    return (
-        Product.objects.filter(order_lines__quantity_backordered__gt=0)
-        .annotate(waiting=Count("order_lines"))
-        .order_by("sku")
-        .only("pk", "sku", "name")
-    )
+    """Products with a queue, for the queue's product filter: one look-up per product into
+    the waiting lines' index (does any line wait?), never a count of every waiting line."""
+    waits = OrderLine.objects.filter(product_id=OuterRef("pk"), quantity_backordered__gt=0)
+    return Product.objects.filter(Exists(waits)).order_by("sku").only("pk", "sku", "name")
 
 
 def queue_line(*, line_id: int) -> OrderLine:

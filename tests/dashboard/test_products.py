@@ -1,4 +1,5 @@
 import datetime as dt
+import re
 
 import pytest
 from django.db import connection
@@ -6,7 +7,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from inventory.services import PurchaseLineRequest, supplier_create
-from orders.selectors import store_today
+from orders.selectors import product_replenishment, store_today
 from orders.services import purchase_order_create
 from tests.factories import (
     CustomerFactory,
@@ -127,8 +128,41 @@ def test_the_board_costs_the_same_queries_for_10_or_60_products(operations):
     for _ in range(50):
         place_order((ProductFactory(), 2))
     assert board_queries(operations) == ten
-    # session, user, 2 × permissions, suppliers, the page, the bounded count, saved views.
-    assert ten == 8
+    # session, user, 2 × permissions, suppliers, the page, the bounded count, the page's
+    # waiting and incoming units, saved views.
+    assert ten == 10
+
+
+@pytest.mark.parametrize("sort", ["", "-projected", "reorder", "-backordered"])
+def test_the_board_sums_each_products_waiting_lines_once_and_agrees_with_replenishment(
+    operations, shop, sort
+):
+    """Whatever the sort, no query reads the waiting lines more than once (a subquery per
+    figure summed them six times a row), none pages by OFFSET, and the figures are
+    product_replenishment()'s."""
+    for i in range(6):
+        place_order((ProductFactory(sku=f"P-{i}", on_hand=i, safety_stock=2), i + 1))
+    with CaptureQueriesContext(connection) as ctx:
+        response = operations.get(reverse("dashboard:products"), {"sort": sort} if sort else {})
+    assert response.status_code == 200
+    for query in ctx.captured_queries:
+        assert len(re.findall(r'(?:FROM|JOIN) "orders_orderline"', query["sql"])) <= 1
+        assert "OFFSET" not in query["sql"].upper()
+    figures = ("backordered", "incoming", "projected", "suggested_quantity")
+    expected = {p.pk: tuple(getattr(p, name) for name in figures) for p in product_replenishment()}
+    rows = response.context["page"].rows
+    assert len(rows) == 8
+    for row in rows:
+        assert tuple(getattr(row, name) for name in figures) == expected[row.pk]
+        # Low: nothing spare beyond the safety stock, or a reorder due.
+        assert row.is_low == (row.available <= row.safety_stock or row.suggested_quantity > 0)
+    if sort:
+        # The order (from the figures in SQL) agrees with the figures shown.
+        field = {"projected": "projected", "reorder": "suggested_quantity"}.get(
+            sort.removeprefix("-"), sort.removeprefix("-")
+        )
+        values = [getattr(row, field) for row in rows]
+        assert values == sorted(values, reverse=sort.startswith("-"))
 
 
 def test_the_product_page_shows_queue_purchase_orders_and_ledger(operations, shop):

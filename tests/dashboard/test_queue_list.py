@@ -17,8 +17,11 @@ from django.urls import reverse
 
 from compliance.models import OrderCompliance
 from compliance.services import order_rule_evaluate
+from dashboard.queue import selectors as queue_selectors
+from dashboard.queue.selectors import BackorderQueue
 from inventory.services import supplier_create
 from orders.models import Order, OrderLine
+from orders.services import line_prioritise
 from storefront.models import SalesChannel
 from tests.factories import CustomerFactory, ProductFactory, place_order, staff_in
 
@@ -181,6 +184,49 @@ def test_a_deep_page_costs_the_queries_of_the_first_and_never_uses_offset(
     with CaptureQueriesContext(connection) as ctx:
         operations.get(deep)
     assert not [q["sql"] for q in ctx.captured_queries if "OFFSET" in q["sql"].upper()]
+
+
+def test_the_product_menu_lists_products_with_a_queue_without_counting_their_lines(operations):
+    """The menu asks whether any line waits per product (an index look-up each), never counts
+    every waiting line: on a big shop that count was the page's slowest query."""
+    waiting, served = (
+        ProductFactory(on_hand=0, sku="WAIT-1"),
+        ProductFactory(sku="SERVED-1", on_hand=5),
+    )
+    for _ in range(3):
+        place_order((waiting, 1))
+    place_order((served, 1))
+    with CaptureQueriesContext(connection) as ctx:
+        response = operations.get(QUEUE_URL)
+    assert [p.sku for p in response.context["products"]] == ["WAIT-1"]
+    assert "All products (1 with a queue)" in response.content.decode()
+    sqls = [q["sql"] for q in ctx.captured_queries]
+    menu = [sql for sql in sqls if sql.endswith('ORDER BY "inventory_product"."sku" ASC')]
+    assert len(menu) == 1
+    assert "COUNT(" not in menu[0].upper()
+
+
+def test_units_ahead_of_a_line_deep_in_its_queue_are_summed_by_queue_time(operations, monkeypatch):
+    """Past DEEP_IN_QUEUE lines of its own priority ahead, a line's units ahead are summed by
+    queue time from the waiting lines' index: the same figures as along the queue, with a
+    prioritised line queued later and lines queued at the same instant (ties by id)."""
+    monkeypatch.setattr(queue_selectors, "DEEP_IN_QUEUE", 2)
+    lamp = ProductFactory(sku="LAMP-1", on_hand=0)
+    for minutes in (0, 0, 5, 5, 5, 9, 12):
+        with time_machine.travel(NOW + dt.timedelta(minutes=minutes), tick=False):
+            place_order((lamp, 1 + minutes % 4))
+    late = OrderLine.objects.filter(product=lamp).order_by("-id").first()
+    line_prioritise(line=late, reason="VIP")
+    with CaptureQueriesContext(connection) as ctx:
+        rows = operations.get(QUEUE_URL).context["rows"]
+    assert any("AS limited" in q["sql"] for q in ctx.captured_queries)
+    # The reference: window functions over the whole queue (BackorderQueue, unsliced).
+    expected = {
+        line.pk: (line.position, line.units_through - line.quantity_backordered)
+        for line in BackorderQueue(product_id=lamp.pk)
+    }
+    assert [row.position for row in rows] == list(range(1, 8))
+    assert {row.line.pk: (row.position, row.units_ahead) for row in rows} == expected
 
 
 # --- filters ---------------------------------------------------------------------------------

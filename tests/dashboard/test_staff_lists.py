@@ -114,8 +114,9 @@ def test_products_page_by_keyset_with_fixed_queries(manager, django_assert_num_q
     assert [len(page) for page in pages] == [50, 10]
     assert sorted(sum(pages, [])) == [f"P-{i:03d}" for i in range(60)]
     first = manager.get(PRODUCTS_URL, {"sort": "-on_hand"}).context["page"]
-    # session, user, 2 × permissions, suppliers, the page, the bounded count, saved views.
-    with django_assert_num_queries(8):
+    # session, user, 2 × permissions, suppliers, the page, the bounded count, the page's
+    # waiting and incoming units, saved views.
+    with django_assert_num_queries(10):
         last = manager.get(PRODUCTS_URL + first.last_href)
     assert [row.sku for row in last.context["page"].rows] == sum(pages, [])[-50:]
 
