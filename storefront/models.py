@@ -178,6 +178,9 @@ class WebhookEvent(models.TextChoices):
     NOTICE_SENT = "notice.sent", "Delay notice sent"
     CONSENT_ANSWERED = "consent.answered", "Consent answered"
     STOCK_CHANGED = "stock.changed", "Stock changed"
+    GOODWILL_GRANTED = "goodwill.granted", "Goodwill granted"
+    WAITLIST_JOINED = "waitlist.joined", "Waitlist joined"
+    WAITLIST_INVITED = "waitlist.invited", "Waitlist invited"
 
 
 class WebhookSubscription(models.Model):

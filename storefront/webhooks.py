@@ -48,7 +48,10 @@ _SIMPLE_KINDS: dict[str, str] = {
     OrderEvent.Kind.SHIPPED: WebhookEvent.SHIPMENT_CREATED,
     OrderEvent.Kind.REFUND_DUE: WebhookEvent.REFUND_DUE,
     OrderEvent.Kind.REFUND_ISSUED: WebhookEvent.REFUND_ISSUED,
+    OrderEvent.Kind.GOODWILL: WebhookEvent.GOODWILL_GRANTED,
 }
+# What a goodwill.granted tells the store of its grant (not the rule's internal name or id).
+_GOODWILL_FIELDS = ("gesture", "value", "discount_percent", "code", "granted_at", "reason")
 
 
 def webhook_signature(*, secret: str, timestamp: int, body: bytes) -> str:
@@ -115,7 +118,7 @@ def webhooks_from_events(events: Sequence[OrderEvent]) -> list[WebhookDelivery]:
             "type": event_type,
             "created_at": (event.created_at or now).astimezone(dt.UTC).isoformat(),
             "order": {"number": order.number, "external_id": order.external_id},
-            "data": {"message": event.message, **event.data},
+            "data": _event_data(event, event_type),
         }
         rows += [
             WebhookDelivery(
@@ -134,6 +137,15 @@ def webhooks_from_events(events: Sequence[OrderEvent]) -> list[WebhookDelivery]:
         WebhookDelivery.objects.bulk_create(rows, ignore_conflicts=True)
         _drain_on_commit()
     return rows
+
+
+def _event_data(event: OrderEvent, event_type: str) -> dict[str, Any]:
+    if event_type == WebhookEvent.GOODWILL_GRANTED:
+        # The store honours the gesture at its checkout: the code, and its value as a string
+        # in the store's currency (a float would round it).
+        data = {name: event.data.get(name) for name in _GOODWILL_FIELDS}
+        return {"message": event.message, **data, "currency": settings.STORE_CURRENCY}
+    return {"message": event.message, **event.data}
 
 
 def _active_subscriptions() -> list[WebhookSubscription]:

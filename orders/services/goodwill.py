@@ -138,7 +138,8 @@ def _grant_make(
     codes: set[str],
     actor: Any = None,
 ) -> tuple[GoodwillGrant, OrderEvent]:
-    """Write the grant; return it with its timeline event (for the caller to record)."""
+    """Write the grant; return it with its timeline event (for the caller to record: its
+    subscribers send the storefront's goodwill.granted webhook in the same transaction)."""
     grant = GoodwillGrant.objects.create(
         order=order,
         rule=rule,
@@ -161,6 +162,8 @@ def _grant_make(
             "gesture": grant.gesture,
             "value": str(value),
             "code": grant.code,
+            "discount_percent": grant.discount_percent,
+            "granted_at": now.astimezone(dt.UTC).isoformat(),
             "reason": reason,
         },
     )

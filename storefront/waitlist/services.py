@@ -26,6 +26,7 @@ from .selectors import (
     waitlist_free_units,
     waitlist_waiting,
 )
+from .webhooks import webhooks_from_waitlist_invitations, webhooks_from_waitlist_join
 
 
 @dataclass(frozen=True)
@@ -75,6 +76,7 @@ def waitlist_join(
     )
     entry.full_clean(validate_constraints=False)
     if insert_unless_exists(entry):
+        webhooks_from_waitlist_join(entry)
         return JoinResult(entry, created=True)
     # A join of the same address committed meanwhile (the constraint let one of them in).
     return JoinResult(waitlist_waiting(product_id=product.pk).get(email=email), created=False)
@@ -130,6 +132,7 @@ def waitlist_invite_for_product(*, product: Product) -> InvitationResult:
             (entry.email, f"waitlist:{entry.pk}", _invitation_facts(entry)) for entry in chosen
         ],
     )
+    webhooks_from_waitlist_invitations(chosen, invited_at=now)
     return InvitationResult(product.pk, units.free, chosen)
 
 
