@@ -22,7 +22,6 @@ from django.db.models import (
 )
 from django.db.models.functions import Coalesce
 
-from compliance.selectors import ship_by_expression
 from orders.models import Order, OrderLine, Shipment
 from orders.selectors import order_list
 from orders.services import awaiting_payment_q
@@ -51,7 +50,8 @@ def shipping_orders() -> QuerySet[Order]:
         .annotate(
             units_allocated=_line_units("quantity_allocated"),
             units_backordered=_line_units("quantity_backordered"),
-            deadline=ship_by_expression("compliance__"),
+            # The ship-by date stored on the order: no read of its rule record.
+            deadline=F("ship_by"),
         )
         .annotate(
             ready_to_ship=Case(
