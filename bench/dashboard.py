@@ -121,7 +121,7 @@ def populate(*, orders: int) -> dict[str, int]:
     from django.db import connection, transaction
     from django.utils import timezone
 
-    from compliance.models import OrderCompliance
+    from compliance.models import DATED_STATE_VALUES, OrderCompliance
     from inventory.models import Product, PurchaseOrder, PurchaseOrderLine, Stock, Supplier
     from orders.models import (
         Customer,
@@ -318,6 +318,13 @@ def populate(*, orders: int) -> dict[str, int]:
             "FROM orders_orderline GROUP BY order_id) a ON a.order_id = o.id",
             [OrderCompliance.Basis.THIRTY_DAYS],
         )
+        # Each order's ship-by date, stored on it as the rule's services store it.
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "UPDATE orders_order o SET ship_by = coalesce(c.consented_until, c.deadline) "
+                "FROM compliance_ordercompliance c WHERE c.order_id = o.id AND c.state = ANY(%s)",
+                [list(DATED_STATE_VALUES)],
+            )
         pos = PurchaseOrder.objects.bulk_create(
             PurchaseOrder(
                 number=f"PO-{i + 1:06d}",

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import datetime as dt
 from decimal import Decimal
 
 from django.conf import settings
@@ -28,6 +29,10 @@ class Customer(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} <{self.email}>" if self.name else self.email
+
+
+# The ship-by sort key of an order the rule holds to no date: after every real date.
+SHIP_BY_NONE = dt.date(9999, 12, 31)
 
 
 class OrderStatus(models.TextChoices):
@@ -145,6 +150,10 @@ class Order(models.Model):
     amount_captured = models.DecimalField(max_digits=12, decimal_places=2, default=Decimal("0"))
     amount_refunded = models.DecimalField(max_digits=12, decimal_places=2, default=Decimal("0"))
     is_priority = models.BooleanField("priority", default=False)
+    # The date the Mail Order Rule holds the order to (its compliance record's consented date,
+    # else deadline T; None while it holds it to none), stored here by the rule's services in
+    # the same transaction, so lists sort and count by it through an index.
+    ship_by = models.DateField("ship by", null=True, blank=True, editable=False)
     customer_unreachable_at = models.DateTimeField(
         "customer unreachable by email since", null=True, blank=True
     )
@@ -185,6 +194,9 @@ class Order(models.Model):
                 name="order_unreachable_idx",
                 condition=Q(customer_unreachable_at__isnull=False),
             ),
+            # The orders list sorted by ship-by date, undated orders last (its sort key, the
+            # date or 9999-12-31), and paged by keyset on (key, id).
+            models.Index(Coalesce("ship_by", Value(SHIP_BY_NONE)), "id", name="order_ship_by_idx"),
         ]
         constraints = [
             # An external id is unique per channel (and among orders without a channel).
@@ -287,6 +299,13 @@ class OrderLine(models.Model):
                 fields=["order"],
                 name="orderline_allocated_order_idx",
                 condition=Q(quantity_allocated__gt=0),
+            ),
+            # The orders with units still to ship (the compliance screen's open deadlines): one
+            # probe of the index per order, never its lines' rows.
+            models.Index(
+                fields=["order"],
+                name="orderline_open_order_idx",
+                condition=Q(quantity__gt=F("quantity_shipped") + F("quantity_cancelled")),
             ),
             # Every figure about the waiting lines (the products board's and the queue's units
             # per product, the overview's totals, ages and revenue) from the index alone: the

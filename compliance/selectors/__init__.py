@@ -16,6 +16,8 @@ from .deadlines import (
     ship_by_date,
     ship_by_expression,
     ship_by_limit,
+    ship_by_mismatches,
+    ship_by_subquery,
     shipment_deadline,
     shipment_refusal,
 )
@@ -106,6 +108,8 @@ __all__ = [
     "ship_by_date",
     "ship_by_expression",
     "ship_by_limit",
+    "ship_by_mismatches",
+    "ship_by_subquery",
     "shipment_deadline",
     "shipment_refusal",
     "store_date",

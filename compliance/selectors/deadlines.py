@@ -8,12 +8,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.db.models import Case, DateField, Exists, OuterRef, Q, When
+from django.db.models import Case, DateField, Exists, F, OuterRef, Q, Subquery, Value, When
 from django.db.models.functions import Coalesce
 
 from config.calendar import add_working_days, end_of_store_day, store_date
 from config.formats import format_date
-from orders.models import Order, OrderLine
+from orders.models import SHIP_BY_NONE, Order, OrderLine
 
 from ..models import DATED_STATE_VALUES, DelayNotice, OrderCompliance
 from .outlook import notice_given_at
@@ -107,6 +107,33 @@ def ship_by_date(compliance: OrderCompliance | None) -> dt.date | None:
     if compliance is None or compliance.state not in DATED_STATES:
         return None
     return compliance.consented_until or compliance.deadline
+
+
+def ship_by_subquery() -> Subquery:
+    """The ship-by date of the order at OuterRef("pk"), read from its rule record."""
+    return Subquery(
+        OrderCompliance.objects.filter(order=OuterRef("pk"))
+        .annotate(ship_by=ship_by_expression(""))
+        .values("ship_by")[:1],
+        output_field=DateField(),
+    )
+
+
+def ship_by_mismatches() -> list[tuple[str, dt.date | None, dt.date | None]]:
+    """(order number, stored date, rule record's date) of every order whose stored ship-by
+    date (Order.ship_by) disagrees with its rule record's, by number."""
+    date = DateField()
+    expected = ship_by_subquery()
+    return list(
+        Order.objects.annotate(
+            expected=expected,
+            stored_key=Coalesce(F("ship_by"), Value(SHIP_BY_NONE), output_field=date),
+            expected_key=Coalesce(expected, Value(SHIP_BY_NONE), output_field=date),
+        )
+        .exclude(stored_key=F("expected_key"))
+        .order_by("number")
+        .values_list("number", "ship_by", "expected")
+    )
 
 
 def at_risk_lines_q() -> Q:

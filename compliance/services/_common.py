@@ -4,7 +4,7 @@ order record and cancelling under the rule."""
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -21,9 +21,11 @@ from orders.services import (
     lines_cancel_batch,
     order_rule_record,
     order_rule_records,
+    orders_ship_by_store,
 )
 
 from ..models import OrderCompliance
+from ..selectors import ship_by_subquery
 
 State = OrderCompliance.State
 Branch = OrderCompliance.Branch
@@ -49,6 +51,13 @@ def _lock_stocks_of_orders(*, order_ids: Sequence[int]) -> dict[int, Stock]:
         from_product_id__in=set(product_ids)
     ).values_list("to_product_id", flat=True)
     return lock_stocks(product_ids=[*product_ids, *substitute_ids])
+
+
+def _ship_by_store(*, order_ids: Iterable[int]) -> int:
+    """Copy these orders' ship-by dates from their rule records onto the orders where they
+    changed (one UPDATE): every service that changes a record's state, deadline or consented
+    date calls it before it commits. Returns how many orders changed."""
+    return orders_ship_by_store(order_ids=order_ids, ship_by=ship_by_subquery())
 
 
 def _record(order: Order, message: str, **data: Any) -> None:

@@ -28,7 +28,7 @@ from ..selectors import (
     order_outlook,
     substitute_choices,
 )
-from ._common import Branch, State, _lock_stocks_then_order, _record
+from ._common import Branch, State, _lock_stocks_then_order, _record, _ship_by_store
 from .notices import _notices_close
 
 
@@ -156,6 +156,7 @@ def consent_answer(
     if choice != ConsentAnswer.Choice.CANCEL:
         compliance.cancel_at_end_of = None
         compliance.save()
+        _ship_by_store(order_ids=[order.pk])
         _record(order, message, notice=notice.pk, choice=choice, at=now.isoformat())
         if choice == ConsentAnswer.Choice.SUBSTITUTE:
             _notices_close(
@@ -257,6 +258,7 @@ def _customer_cancel(
     compliance.state = State.CANCELLED
     compliance.cancel_at_end_of = None
     compliance.save()
+    _ship_by_store(order_ids=[order.pk])
     _record(order, record, at=now.isoformat(), **(answered or {}))
     _notices_close(
         order=order,

@@ -35,6 +35,7 @@ from ._common import (
     _fmt,
     _lock_stocks_then_order,
     _record,
+    _ship_by_store,
 )
 from .notices import _notice, _notice_reached, _notices_close
 
@@ -52,7 +53,9 @@ def order_rule_evaluate(*, order_id: int, now: dt.datetime | None = None) -> Ord
     # Stock rows first, then the order, as shipping and receiving take them: a decision may
     # cancel lines (and so lock their stock) while staff ship the same order.
     order = _lock_stocks_then_order(order_id=order_id)
-    return _evaluate_locked(order=order, now=now or timezone.now())
+    compliance = _evaluate_locked(order=order, now=now or timezone.now())
+    _ship_by_store(order_ids=[order_id])
+    return compliance
 
 
 def _evaluate_locked(

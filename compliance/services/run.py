@@ -24,7 +24,7 @@ from orders.services import cancellations_settle, lines_cancel_batch, order_rule
 
 from ..models import OrderCompliance
 from ..selectors import latest_delay_notices, orders_due_for_rule
-from ._common import RuleBatch, _lock_stocks_of_orders
+from ._common import RuleBatch, _lock_stocks_of_orders, _ship_by_store
 from .engine import _evaluate_locked, order_rule_evaluate
 
 logger = logging.getLogger("compliance.services")
@@ -105,6 +105,8 @@ def _batch_decide(*, order_ids: Sequence[int], now: dt.datetime) -> list[int]:
         batch.settle()
     if batch.products_to_refresh:
         cancellations_settle(product_ids=batch.products_to_refresh)
+    # The batch's new dates and cancellations, onto its orders at once.
+    _ship_by_store(order_ids=order_ids)
     return alone
 
 

@@ -99,8 +99,6 @@ def compliance_deadlines(
                 0,
             ),
             units_backordered=Coalesce(_order_line_sum(F("quantity_backordered")), 0),
-            order_number=F("order__number"),
-            customer_email=F("order__customer__email"),
             deadline_key=Coalesce("deadline", Value(NO_DATE), output_field=DateField()),
         )
         .select_related("order__customer")

@@ -10,6 +10,7 @@ from django import forms
 from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import ValidationError
+from django.db.models import F
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path, reverse
@@ -50,8 +51,9 @@ def _default_period(today: dt.date) -> tuple[dt.date, dt.date]:
 DEADLINE_PAGE_SIZE = 50
 DEADLINE_SORTS = [
     Sort("ship_by", "Ship by", "ship_by", parse_date),
-    Sort("order", "Order", "order_number"),
-    Sort("customer", "Customer", "customer_email"),
+    # Joined only while sorted by them: the list's count never reads orders or customers.
+    Sort("order", "Order", "order_number", expression=F("order__number")),
+    Sort("customer", "Customer", "customer_email", expression=F("order__customer__email")),
     Sort("state", "State", "state"),
     Sort("units_open", "Units to ship", "units_open", int, descending_first=True),
     Sort("backordered", "Backordered", "units_backordered", int, descending_first=True),

@@ -31,11 +31,11 @@ from compliance.selectors import (
     at_risk_lines_q,
     at_risk_orders_q,
     compliance_record,
-    ship_by_expression,
 )
 from inventory.models import Product
 from notifications.models import Notification
 from orders.models import (
+    SHIP_BY_NONE,
     Customer,
     Order,
     OrderEvent,
@@ -53,7 +53,7 @@ from orders.selectors import (
     usual_quantity,
 )
 
-from ..lists.filters import DEADLINE_WINDOWS, NO_DATE, channel_q, consent_q, window_q
+from ..lists.filters import DEADLINE_WINDOWS, channel_q, consent_q, window_q
 
 # What a customer never sees: emails that went to staff.
 STAFF_NOTIFICATION_KINDS = (
@@ -75,8 +75,9 @@ def _line_sum(expression: str | Combinable, output: IntegerField | DecimalField)
 # --- the orders list ---------------------------------------------------------------------------
 
 
-# A ship-by date that sorts after every real one, for orders the rule holds to no date.
-NO_SHIP_BY = NO_DATE
+# A ship-by date that sorts after every real one, for orders the rule holds to no date: the
+# key of the index the list walks when sorted by ship-by date (order_ship_by_idx).
+NO_SHIP_BY = SHIP_BY_NONE
 
 
 @dataclass(frozen=True)
@@ -124,10 +125,10 @@ def _search_q(search: str) -> Q:
 
 
 def order_rows(*, filters: OrderFilters, today: dt.date) -> QuerySet[Order]:
-    """Orders for the list, newest first, with status, unit counts, value and ship-by date."""
+    """Orders for the list, newest first, with status, unit counts, value and ship-by date
+    (the one stored on the order)."""
     integer = IntegerField()
     money = DecimalField(max_digits=14, decimal_places=2)
-    ship_by = ship_by_expression("compliance__")
     orders = (
         Order.objects.with_status()
         .select_related("customer", "compliance")
@@ -141,8 +142,8 @@ def order_rows(*, filters: OrderFilters, today: dt.date) -> QuerySet[Order]:
                 Decimal("0"),
                 output_field=money,
             ),
-            ship_by=ship_by,
-            ship_by_key=Coalesce(ship_by, Value(NO_SHIP_BY), output_field=DateField()),
+            # The stored ship-by date (Order.ship_by), as its index orders it.
+            ship_by_key=Coalesce("ship_by", Value(NO_SHIP_BY), output_field=DateField()),
             # A scalar subquery, run for the page's rows only: as EXISTS in the select list
             # PostgreSQL hashes every at-risk line of the shop first, whatever the page.
             at_risk=Subquery(

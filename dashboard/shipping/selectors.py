@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from typing import Any
 
 from django.db.models import (
     BooleanField,
@@ -22,7 +23,6 @@ from django.db.models import (
 )
 from django.db.models.functions import Coalesce
 
-from compliance.selectors import ship_by_expression
 from orders.models import Order, OrderLine, Shipment
 from orders.selectors import order_list
 from orders.services import awaiting_payment_q
@@ -51,7 +51,8 @@ def shipping_orders() -> QuerySet[Order]:
         .annotate(
             units_allocated=_line_units("quantity_allocated"),
             units_backordered=_line_units("quantity_backordered"),
-            deadline=ship_by_expression("compliance__"),
+            # The ship-by date stored on the order: no read of its rule record.
+            deadline=F("ship_by"),
         )
         .annotate(
             ready_to_ship=Case(
@@ -70,22 +71,47 @@ def shipping_orders() -> QuerySet[Order]:
     )
 
 
+def _due_q(today: dt.date) -> Q:
+    return Q(ship_by__lte=today)
+
+
+def _ready_order(today: dt.date) -> list[Any]:
+    """Due today or overdue first (the most overdue first), then priority, then the oldest."""
+    return [
+        Case(When(_due_q(today), then=Value(True)), default=Value(False)).desc(),
+        Case(When(_due_q(today), then=F("ship_by"))).asc(nulls_last=True),
+        F("is_priority").desc(),
+        "placed_at",
+        "id",
+    ]
+
+
 def ready_to_ship(*, today: dt.date) -> QuerySet[Order]:
     """Orders staff can ship now: those due today or overdue first (by ship-by date), then
-    priority orders, then the oldest; each flagged `is_due` and `awaiting_payment`."""
+    priority orders, then the oldest. Lean: only what the list is ordered by, so paging
+    through it never computes the rows' figures; ready_to_ship_rows() gives a page's rows."""
     return (
-        shipping_orders()
+        Order.objects
         # The same rule as ready_to_ship, as a semi-join on the few allocated lines and, for
-        # ship-complete orders alone, a look-up of a waiting line: the per-order sums then run
-        # for the page's rows only, not for every order holding stock.
+        # ship-complete orders alone, a look-up of a waiting line.
         .filter(
             Exists(OrderLine.objects.filter(order=OuterRef("pk"), quantity_allocated__gt=0)),
             ~Q(ship_preference=Order.ShipPreference.SHIP_COMPLETE)
             | ~Exists(OrderLine.objects.filter(order=OuterRef("pk"), quantity_backordered__gt=0)),
-        )
+        ).order_by(*_ready_order(today))
+    )
+
+
+def ready_to_ship_rows(*, orders: QuerySet[Order], today: dt.date) -> QuerySet[Order]:
+    """The rows of a page of ready_to_ship() (a slice of it), in its order, each with its
+    customer, units, held lines, ship-by date (`deadline`) and flags `is_due` and
+    `awaiting_payment`: one query whose per-order sums run for the page's rows alone."""
+    return (
+        shipping_orders()
+        .filter(pk__in=orders.values("pk"))
         .annotate(
             is_due=Case(
-                When(Q(deadline__lte=today), then=Value(True)),
+                When(_due_q(today), then=Value(True)),
                 default=Value(False),
                 output_field=BooleanField(),
             ),
@@ -104,14 +130,7 @@ def ready_to_ship(*, today: dt.date) -> QuerySet[Order]:
                 to_attr="allocated_lines",
             )
         )
-        .order_by(
-            "-is_due",
-            # Among the due, the most overdue first; the others keep their order.
-            Case(When(Q(deadline__lte=today), then=F("deadline"))).asc(nulls_last=True),
-            "-is_priority",
-            "placed_at",
-            "id",
-        )
+        .order_by(*_ready_order(today))
     )
 
 

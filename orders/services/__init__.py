@@ -88,6 +88,7 @@ from .purchasing import purchase_order_send as purchase_order_send
 from .records import order_flag_unreachable as order_flag_unreachable
 from .records import order_rule_record as order_rule_record
 from .records import order_rule_records as order_rule_records
+from .records import orders_ship_by_store as orders_ship_by_store
 from .replenishment import low_stock_alerts_record as low_stock_alerts_record
 from .replenishment import purchase_orders_from_suggestions as purchase_orders_from_suggestions
 from .requests import LINE_FIELDS as LINE_FIELDS

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from django.db import transaction
+from django.db.models import DateField, Expression, F, Subquery, Value
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from ..locks import lock_order
 from ..models import (
+    SHIP_BY_NONE,
     Order,
     OrderEvent,
 )
@@ -58,4 +61,24 @@ def order_rule_records(
             actor=_user(actor),
         )
         for order, message, data in records
+    )
+
+
+def orders_ship_by_store(*, order_ids: Iterable[int], ship_by: Subquery | Expression) -> int:
+    """Store the Mail Order Rule's ship-by date on these orders where it changed, in one
+    UPDATE: `ship_by` computes it for an order (a subquery over OuterRef("pk")), NULL when
+    the rule holds it to none. Returns how many orders changed. Called in the transaction
+    that changed the rule's records, so the stored date never disagrees with them."""
+    ids = sorted(set(order_ids))
+    if not ids:
+        return 0
+    date = DateField()
+    return (
+        Order.objects.filter(pk__in=ids)
+        .annotate(
+            stored_key=Coalesce(F("ship_by"), Value(SHIP_BY_NONE), output_field=date),
+            ship_by_key=Coalesce(ship_by, Value(SHIP_BY_NONE), output_field=date),
+        )
+        .exclude(stored_key=F("ship_by_key"))
+        .update(ship_by=ship_by)
     )

@@ -22,7 +22,7 @@ from notifications.models import Notification
 from orders.models import Order
 from orders.selectors import store_today
 from tests.browser.test_dashboard_flows import log_in, staff
-from tests.factories import CustomerFactory, ProductFactory, place_order
+from tests.factories import CustomerFactory, ProductFactory, place_order, rule_deadline_set
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -144,7 +144,7 @@ def money_order() -> Order:
         customer=CustomerFactory(email="cy@example.com", name="Cy"),
     )
     rule_run()
-    OrderCompliance.objects.filter(order=due).update(deadline=store_today())
+    rule_deadline_set(due, store_today())
     return unpaid
 
 

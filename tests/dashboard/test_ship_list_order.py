@@ -9,11 +9,16 @@ import re
 import pytest
 from django.urls import reverse
 
-from compliance.models import OrderCompliance
 from compliance.services import rule_run
 from config.calendar import store_today
 from orders.models import Order
-from tests.factories import CustomerFactory, ProductFactory, place_order, staff_in
+from tests.factories import (
+    CustomerFactory,
+    ProductFactory,
+    place_order,
+    rule_deadline_set,
+    staff_in,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -47,7 +52,7 @@ def test_due_and_overdue_orders_lead_the_list_highlighted(operations, django_ass
         (overdue, today - dt.timedelta(days=2)),
         (later, today + dt.timedelta(days=1)),
     ):
-        OrderCompliance.objects.filter(order=order).update(deadline=deadline)
+        rule_deadline_set(order, deadline)
 
     with django_assert_num_queries(8):
         html = operations.get(reverse("dashboard:ship")).content.decode()
