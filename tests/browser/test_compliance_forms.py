@@ -26,7 +26,7 @@ from orders.models import Order
 from orders.selectors import store_today
 from orders.services import add_working_days, order_cancel
 from tests.browser.test_dashboard_flows import log_in, staff
-from tests.factories import CustomerFactory, ProductFactory, place_order
+from tests.factories import CustomerFactory, ProductFactory, place_order, rule_deadline_set
 from tests.shown import shown
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -258,9 +258,8 @@ def late_order() -> Order:
     order = place_order((chair, 1), customer=CustomerFactory(email="cy@example.com"))
     long_ago = timezone.now() - dt.timedelta(days=40)
     Order.objects.filter(pk=order.pk).update(placed_at=long_ago, paid_at=long_ago)
-    OrderCompliance.objects.filter(order=order).update(
-        properly_completed_at=long_ago, deadline=LATE_DEADLINE
-    )
+    OrderCompliance.objects.filter(order=order).update(properly_completed_at=long_ago)
+    rule_deadline_set(order, LATE_DEADLINE)
     return order
 
 

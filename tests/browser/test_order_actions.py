@@ -16,7 +16,6 @@ from dataclasses import dataclass
 import pytest
 from playwright.sync_api import expect
 
-from compliance.models import OrderCompliance
 from compliance.services import rule_run
 from notifications.models import Notification
 from orders.models import Order
@@ -319,9 +318,8 @@ def at_risk_lamps() -> AtRisk:
     ada = place_order((lamp, 2), customer=CustomerFactory(email="ada@example.com", name="Ada"))
     ben = place_order((lamp, 2), customer=CustomerFactory(email="ben@example.com", name="Ben"))
     rule_run()
-    OrderCompliance.objects.filter(order__in=[ada, ben]).update(
-        deadline=store_today() + dt.timedelta(days=8)
-    )
+    for order in (ada, ben):
+        rule_deadline_set(order, store_today() + dt.timedelta(days=8))
     return AtRisk(first.lines.get().pk, first.number, second.number)
 
 

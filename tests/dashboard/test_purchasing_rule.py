@@ -8,20 +8,25 @@ import datetime as dt
 import pytest
 from django.urls import reverse
 
-from compliance.models import OrderCompliance
 from compliance.services import rule_run
 from config.formats import format_date
 from dashboard.purchasing.selectors import chase_ranking, reschedule_preview
 from orders.models import Order
 from orders.selectors import store_today
 from tests.dashboard.test_purchasing import day, send_po
-from tests.factories import CustomerFactory, ProductFactory, place_order, staff_in
+from tests.factories import (
+    CustomerFactory,
+    ProductFactory,
+    place_order,
+    rule_deadline_set,
+    staff_in,
+)
 
 pytestmark = pytest.mark.django_db
 
 
 def ship_by(order: Order, deadline: dt.date) -> None:
-    OrderCompliance.objects.filter(order=order).update(deadline=deadline)
+    rule_deadline_set(order, deadline)
 
 
 @pytest.fixture
