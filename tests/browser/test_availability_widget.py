@@ -4,10 +4,8 @@ or "Backordered — ships by …", and a page on an origin the channel did not a
 from __future__ import annotations
 
 import datetime as dt
-import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import urlsplit
 
 import pytest
@@ -21,6 +19,7 @@ from orders.services import purchase_order_create
 from storefront.models import ApiKey
 from storefront.selectors import product_availability
 from storefront.services import api_key_create, channel_create, channel_origins_set
+from tests.browser.other_site import other_site
 from tests.factories import ProductFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -47,25 +46,8 @@ class Store:
 def store_server(live_server) -> Iterator[tuple[int, dict[str, str]]]:
     """The store's own web server: one product page that embeds the live server's widget."""
     served: dict[str, str] = {}
-
-    class ProductPage(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:  # noqa: N802 - the standard library's name
-            body = served["html"].encode()
-            self.send_response(200)
-            self.send_header("Content-Type", "text/html; charset=utf-8")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, *args: object) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), ProductPage)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield server.server_address[1], served
-    server.shutdown()
-    thread.join()
+    with other_site(lambda: served["html"]) as port:
+        yield port, served
 
 
 @pytest.fixture

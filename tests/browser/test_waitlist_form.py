@@ -8,9 +8,7 @@ not run while Playwright's event loop is alive in this thread.
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 from playwright.sync_api import expect
@@ -19,6 +17,7 @@ from inventory.models import Product
 from storefront.models import WaitlistEntry
 from storefront.waitlist.selectors import leave_token
 from storefront.waitlist.services import waitlist_join
+from tests.browser.other_site import other_site
 from tests.browser.test_dashboard_flows import log_in, staff
 from tests.browser.test_double_submit import in_another_thread
 from tests.factories import ProductFactory
@@ -43,27 +42,9 @@ def shop(live_server) -> Iterator[str]:
     """The shop's site: another site than the live server's (127.0.0.1, not localhost), so the
     frame's cookies are third-party there, served for real (the browser refuses a page it
     cannot place on the network framing a local one)."""
-    body = shop_page(f"{live_server.url}/waitlist/LAMP-1/").encode()
-
-    class Shop(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:  # noqa: N802 - the standard library's name
-            self.send_response(200)
-            self.send_header("Content-Type", "text/html; charset=utf-8")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, *args: object) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Shop)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}"
-    finally:
-        server.shutdown()
-        server.server_close()
+    page = shop_page(f"{live_server.url}/waitlist/LAMP-1/")
+    with other_site(lambda: page) as port:
+        yield f"http://127.0.0.1:{port}"
 
 
 @pytest.fixture
