@@ -31,7 +31,9 @@ pytestmark = pytest.mark.django_db(transaction=True)
 def deliveries(name: str, slips: list[int]) -> None:
     """Lines sent 40 days ago, promised 30 days ago, each arriving `slip` days off."""
     supplier = supplier_create(name=name, lead_time_days=10)
-    start = timezone.now() - dt.timedelta(days=40)
+    # At 17:00 UTC, midday in the store: whole days added across the end of summer time
+    # (early November) never cross the store's midnight.
+    start = (timezone.now() - dt.timedelta(days=40)).replace(hour=17, minute=0)
     for n, slip in enumerate(slips):
         with time_machine.travel(start, tick=False) as clock:
             promised = store_today() + dt.timedelta(days=10)
