@@ -24,6 +24,10 @@ hand (backorders allowed), so it is backordered with an ETA. Measured:
       better of the two is the yardstick of (b));
   (d) checks: every order answered 201, as many orders in the database as placed, no
       oversell (invariant_violations() is empty).
+  (e) the framework floor, over HTTP as (b): the same posts answered by a view that
+      authenticates the key and validates the body as the order create does, then answers
+      201 without placing anything (bench/intake_floor.py): what no order code can beat on
+      this machine.
 
 Confirmation emails are enqueued (to an in-memory broker), not sent: intake ends at the
 enqueue, as in production where a worker sends them. Targets: at least 0.2× the limit (each
@@ -78,6 +82,7 @@ ON_HAND = 1_000_000
 SEED = 20261130
 TARGET_RATIO = 0.2
 TARGET_P95_MS = 150.0
+FLOOR = "bench.intake_floor"  # the same request answered without the order (see that module)
 
 
 def free_port() -> int:
@@ -210,9 +215,18 @@ def api_placer(raw_key: str, tag: str) -> Any:
 
 
 class Server:
-    def __init__(self, *, database: str, workers: int, threads: int, worker_class: str) -> None:
+    def __init__(
+        self,
+        *,
+        database: str,
+        workers: int,
+        threads: int,
+        worker_class: str,
+        settings: str = RUN_ENV["DJANGO_SETTINGS_MODULE"],
+    ) -> None:
         self.port = free_port()
         env = {**os.environ, **RUN_ENV, "DATABASE_URL": database_url(database)}
+        env["DJANGO_SETTINGS_MODULE"] = settings
         self.process = subprocess.Popen(  # noqa: S603 - our own gunicorn, fixed arguments
             [
                 str(Path(sys.executable).with_name("gunicorn")),
@@ -401,21 +415,36 @@ def main() -> None:
         bodies = order_bodies(orders, in_stock, out, seed=SEED)
         connection.close()
 
-        server = Server(
-            database=name,
-            workers=args.workers,
-            threads=args.threads,
-            worker_class=args.worker_class,
-        )
-        try:
-            post_orders(port=server.port, raw_key=raw_key, bodies=warm_up, clients=clients, tag="w")
-            seconds, latencies, statuses = post_orders(
-                port=server.port, raw_key=raw_key, bodies=bodies, clients=clients, tag="r"
+        runs = {}
+        for label, settings in (("orders", "config.settings.local"), ("floor", FLOOR)):
+            server = Server(
+                database=name,
+                workers=args.workers,
+                threads=args.threads,
+                worker_class=args.worker_class,
+                settings=settings,
             )
-        finally:
-            server.stop()
+            try:
+                post_orders(
+                    port=server.port,
+                    raw_key=raw_key,
+                    bodies=warm_up,
+                    clients=clients,
+                    tag=f"{label}-w",
+                )
+                runs[label] = post_orders(
+                    port=server.port,
+                    raw_key=raw_key,
+                    bodies=bodies,
+                    clients=clients,
+                    tag=f"{label}-r",
+                )
+            finally:
+                server.stop()
+        seconds, latencies, statuses = runs["orders"]
+        floor_seconds, floor_latencies, floor_statuses = runs["floor"]
 
-        posted = 2 * (local + 2) + len(warm_up) + len(bodies)
+        posted = 2 * (local + 2) + len(warm_up) + len(bodies)  # (the floor writes no order)
         in_db = Order.objects.count()
         backordered = OrderLine.objects.filter(quantity_backordered__gt=0).count()
         violations = invariant_violations()
@@ -450,6 +479,10 @@ def main() -> None:
         _setup.emit("intake.db_limit_orders_per_s", limit, 1)
         _setup.emit("intake.ratio_to_limit", rate / limit, 3)
         _setup.emit("intake.non_201", sum(1 for s in statuses if s != 201))
+        _setup.emit("intake.floor.orders_per_s", len(bodies) / floor_seconds, 1)
+        _setup.emit("intake.floor.p50_ms", statistics.median(floor_latencies) * 1000, 1)
+        _setup.emit("intake.floor.p95_ms", percentile(floor_latencies, 0.95) * 1000, 1)
+        _setup.emit("intake.floor.ratio_to_limit", len(bodies) / floor_seconds / limit, 3)
         _setup.emit("intake.orders_in_database", f"{in_db}/{posted}")
         _setup.emit("intake.backordered_lines", backordered)
         _setup.emit("intake.invariant_violations", len(violations))
@@ -461,7 +494,7 @@ def main() -> None:
         _setup.emit("intake.targets_met", "yes" if met else "no")
         _setup.emit("intake.loadavg_1m", os.getloadavg()[0], 2)
         connection.close()
-        if in_db != posted or any(s != 201 for s in statuses) or violations:
+        if in_db != posted or any(s != 201 for s in statuses + floor_statuses) or violations:
             raise SystemExit("bench: intake lost, refused or oversold orders")
 
 
