@@ -24,10 +24,10 @@ hand (backorders allowed), so it is backordered with an ETA. Measured:
       better of the two is the yardstick of (b));
   (d) checks: every order answered 201, as many orders in the database as placed, no
       oversell (invariant_violations() is empty).
-  (e) the framework floor, over HTTP as (b): the same posts answered by a view that
-      authenticates the key and validates the body as the order create does, then answers
-      201 without placing anything (bench/intake_floor.py): what no order code can beat on
-      this machine.
+  (e) the framework floor, in-process as (a) and over HTTP as (b): the same posts answered by
+      a view that authenticates the key and validates the body as the order create does,
+      then answers 201 without placing anything (bench/intake_floor.py): what no order code
+      can beat on this machine.
 
 Confirmation emails are enqueued (to an in-memory broker), not sent: intake ends at the
 enqueue, as in production where a worker sends them. Targets: at least 0.2× the limit (each
@@ -75,6 +75,7 @@ RUN_ENV = {
 os.environ.update(RUN_ENV)
 
 from bench import _setup  # noqa: E402
+from bench.intake_limit import database_limit  # noqa: E402
 
 PRODUCTS_IN_STOCK = 150
 PRODUCTS_OUT_OF_STOCK = 50
@@ -194,20 +195,22 @@ def service_placer() -> Any:
     return place
 
 
-def api_placer(raw_key: str, tag: str) -> Any:
-    """The whole API order create, through Django's test client (no network)."""
-    from django.test import Client
+def api_placer(raw_key: str, tag: str, urlconf: str | None = None) -> Any:
+    """The whole API order create, through Django's test client (no network); with `urlconf`,
+    the framework floor's view instead (bench/intake_floor_urls.py)."""
+    from django.test import Client, override_settings
 
     client = Client(HTTP_AUTHORIZATION=f"Bearer {raw_key}", SERVER_NAME="127.0.0.1")
     keys = iter(range(10**9))
 
     def place(body: dict[str, Any]) -> None:
-        response = client.post(
-            "/api/v1/orders/",
-            json.dumps(body),
-            content_type="application/json",
-            HTTP_IDEMPOTENCY_KEY=f"{tag}-{next(keys)}",
-        )
+        with override_settings(**({"ROOT_URLCONF": urlconf} if urlconf else {})):
+            response = client.post(
+                "/api/v1/orders/",
+                json.dumps(body),
+                content_type="application/json",
+                HTTP_IDEMPOTENCY_KEY=f"{tag}-{next(keys)}",
+            )
         if response.status_code != 201:
             raise SystemExit(f"bench: an in-process order answered {response.status_code}")
 
@@ -305,69 +308,6 @@ def post_orders(
     return time.perf_counter() - began, latencies, statuses
 
 
-# --- the database-level limit ---------------------------------------------------------------
-
-LIMIT_SETUP = [
-    "DROP TABLE IF EXISTS bench_i_line, bench_i_order, bench_i_stock",
-    "CREATE TABLE bench_i_stock (id int PRIMARY KEY, on_hand int, allocated int, "
-    "CHECK (allocated <= on_hand))",
-    "CREATE TABLE bench_i_order (id bigserial PRIMARY KEY, email text, "
-    "placed_at timestamptz DEFAULT now())",
-    "CREATE TABLE bench_i_line (id bigserial PRIMARY KEY, "
-    "order_id bigint REFERENCES bench_i_order, product_id int REFERENCES bench_i_stock, "
-    "qty int, allocated int)",
-    "INSERT INTO bench_i_stock SELECT g, 1000000, 0 FROM generate_series(1, 200) g",
-]
-
-
-def database_limit(*, dsn: str, orders: int, connections: int, seed: int) -> float:
-    """Orders per second of the same locks and inserts in raw SQL, `connections` at once."""
-    import psycopg
-
-    with psycopg.connect(dsn, autocommit=True) as conn:
-        for statement in LIMIT_SETUP:
-            conn.execute(statement)
-    barrier = threading.Barrier(connections + 1)
-
-    def worker(count: int, number: int) -> None:
-        rng = random.Random(seed + number)
-        with psycopg.connect(dsn) as conn:
-            barrier.wait()
-            for _ in range(count):
-                products = sorted(rng.sample(range(1, 201), 3))
-                with conn.transaction():
-                    conn.execute(
-                        "SELECT id FROM bench_i_stock WHERE id = ANY(%s) ORDER BY id FOR UPDATE",
-                        (products,),
-                    )
-                    row = conn.execute(
-                        "INSERT INTO bench_i_order (email) VALUES ('a@bench.example') RETURNING id"
-                    ).fetchone()
-                    assert row is not None
-                    conn.cursor().executemany(
-                        "INSERT INTO bench_i_line (order_id, product_id, qty, allocated) "
-                        "VALUES (%s, %s, 1, 1)",
-                        [(row[0], product) for product in products],
-                    )
-                    conn.execute(
-                        "UPDATE bench_i_stock SET allocated = allocated + 1 WHERE id = ANY(%s)",
-                        (products,),
-                    )
-
-    per = max(1, orders // connections)
-    threads = [threading.Thread(target=worker, args=(per, n)) for n in range(connections)]
-    for thread in threads:
-        thread.start()
-    barrier.wait()
-    began = time.perf_counter()
-    for thread in threads:
-        thread.join()
-    seconds = time.perf_counter() - began
-    with psycopg.connect(dsn, autocommit=True) as conn:
-        conn.execute("DROP TABLE bench_i_line, bench_i_order, bench_i_stock")
-    return per * connections / seconds
-
-
 def percentile(values: list[float], share: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, round(share * (len(ordered) - 1)))]
@@ -410,6 +350,10 @@ def main() -> None:
         )
         api = in_process(
             api_placer(raw_key, "in-process"), order_bodies(local + 2, in_stock, out, seed=SEED - 1)
+        )
+        floor = in_process(
+            api_placer(raw_key, "floor", f"{FLOOR}_urls"),
+            order_bodies(local + 2, in_stock, out, seed=SEED - 1),
         )
         warm_up = order_bodies(clients, in_stock, out, seed=SEED - 2)
         bodies = order_bodies(orders, in_stock, out, seed=SEED)
@@ -457,7 +401,7 @@ def main() -> None:
         rate = len(bodies) / seconds
         p95_ms = percentile(latencies, 0.95) * 1000
 
-        for label, run in (("order_place", service), ("api", api)):
+        for label, run in (("order_place", service), ("api", api), ("floor", floor)):
             prefix = f"intake.in_process.{label}"
             _setup.emit(f"{prefix}.orders", run.orders)
             _setup.emit(f"{prefix}.orders_per_s", run.rate, 1)

@@ -1,4 +1,5 @@
-"""The one address of bench/intake_floor.py's settings: the order create without the order."""
+"""The addresses of bench/intake_floor.py's settings: the project's, but the order create is
+answered without the order."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from config.urls import urlpatterns as project_urlpatterns
 from storefront.api.problems import problem_response
 from storefront.api.serializers import OrderCreateSerializer
 
@@ -21,4 +23,4 @@ class OrderCreateFloorView(APIView):
         return Response({"external_id": form.validated_data["external_id"]}, status=201)
 
 
-urlpatterns = [path("api/v1/orders/", OrderCreateFloorView.as_view())]
+urlpatterns = [path("api/v1/orders/", OrderCreateFloorView.as_view()), *project_urlpatterns]
