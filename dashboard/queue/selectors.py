@@ -32,6 +32,7 @@ from django.db.models.functions import Coalesce, RowNumber
 from compliance.models import OrderCompliance
 from compliance.selectors import at_risk_lines_q, line_at_risk, ship_by_expression
 from config.calendar import store_today
+from config.formats import format_date
 from inventory.models import Product
 from orders.models import Order, OrderLine
 from orders.selectors import QUEUE_ORDER
@@ -319,6 +320,11 @@ class QueueRow:
     consent_state: str
     overdue: bool
     at_risk: bool
+    # The dates as the page shows them ("12 Mar 2027"; "" for none), formatted once here
+    # rather than by a template filter per cell.
+    placed_on: str = ""
+    eta_on: str = ""
+    deadline_on: str = ""
 
     @property
     def consent_label(self) -> str:
@@ -352,6 +358,9 @@ def queue_rows(lines: Iterable[OrderLine], *, today: dt.date) -> list[QueueRow]:
                 consent_state=getattr(line, "consent_state", None) or "",
                 overdue=deadline is not None and deadline < today,
                 at_risk=line_at_risk(line=line, ship_by=deadline),
+                placed_on=format_date(line.order.placed_at),
+                eta_on=format_date(line.eta),
+                deadline_on=format_date(deadline),
             )
         )
     return rows
