@@ -17,6 +17,7 @@ from django.urls import reverse
 
 from compliance.models import OrderCompliance
 from compliance.services import order_rule_evaluate
+from config.formats import format_date
 from dashboard.queue import views as queue_views
 from dashboard.queue.selectors import BackorderQueue
 from inventory.services import supplier_create
@@ -278,6 +279,30 @@ def test_the_deepest_page_counts_its_lines_places_in_one_query(operations, busy_
         if "units_through" in q["sql"] or "jsonb_object_agg" in q["sql"]
     ]
     assert len(detail) == 1
+
+
+def test_each_rows_links_and_dates_are_worked_out_once_for_the_page(operations, three):
+    """The view reverses each route once for the page; every row's links must be what
+    reverse() gives for that row, and its dates those of the |day filter."""
+    response = operations.get(QUEUE_URL)
+    html = response.content.decode()
+    for row, links in response.context["shown"]:
+        line = row.line
+        assert links == queue_views.RowLinks(
+            pk=str(line.pk),
+            order=reverse("dashboard:order", args=[line.order_id]),
+            product=reverse("dashboard:product", args=[line.product_id]),
+            substitute=reverse("dashboard:order_line_substitute", args=[line.pk]),
+            prioritise=reverse("dashboard:queue_prioritise", args=[line.pk]),
+            cancel=reverse("dashboard:queue_cancel", args=[line.pk]),
+        )
+        assert (row.placed_on, row.eta_on) == (
+            format_date(line.order.placed_at),
+            format_date(line.eta),
+        )
+        assert f'href="{links.substitute}?next=/dashboard/queue/"' in html
+    # The last row: amy's kettle, ordered two days ago, its ETA unknown.
+    assert (row.placed_on, row.eta_on) == ("28 Feb 2026", "")
 
 
 # --- filters ---------------------------------------------------------------------------------
