@@ -273,12 +273,15 @@ class OrderLine(models.Model):
     class Meta:
         ordering = ["order_id", "id"]
         indexes = [
+            # Each product's queue in allocation order, carrying the units: a line's place and
+            # the units through it are counted from the index alone.
             models.Index(
                 F("product"),
                 F("priority").desc(),
                 F("queued_at"),
                 F("id"),
                 name="orderline_queue_idx",
+                include=["quantity_backordered"],
                 condition=Q(quantity_backordered__gt=0),
             ),
             # The whole queue in allocation order (all products): the dashboard's queue page.

@@ -9,16 +9,14 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from typing import overload
+from typing import Any, overload
 
+from django.db import connection
 from django.db.models import (
-    BooleanField,
-    Case,
     Count,
     DateField,
     Exists,
     F,
-    Func,
     IntegerField,
     OuterRef,
     Q,
@@ -26,7 +24,6 @@ from django.db.models import (
     Subquery,
     Sum,
     Value,
-    When,
     Window,
 )
 from django.db.models.expressions import CombinedExpression
@@ -35,11 +32,13 @@ from django.db.models.functions import Coalesce, RowNumber
 from compliance.models import OrderCompliance
 from compliance.selectors import at_risk_lines_q, line_at_risk, ship_by_expression
 from config.calendar import store_today
+from config.formats import format_date
 from inventory.models import Product
 from orders.models import Order, OrderLine
 from orders.selectors import QUEUE_ORDER
 
 from ..lists.filters import DEADLINE_WINDOWS, NO_DATE, channel_q, consent_q, window_q
+from .places import queue_places
 
 CONSENT_LABELS = dict(OrderCompliance.State.choices)
 CONSENT_SHORT = {
@@ -106,83 +105,31 @@ def _waiting_ahead(aggregate: Count | Sum) -> CombinedExpression:
     return over(higher) + over(same)
 
 
-# From this place in its product's queue on, a line's units through it are summed by queue
-# time from orderline_waiting_idx (one index-only pass over the product's queue) rather than
-# line by line along the queue index, which reads each line ahead from the table.
-DEEP_IN_QUEUE = 500
-
-
-class _AtLeastRows(Func):
-    """Whether a (sliced) subquery returns as many rows as it was limited to: a count that
-    stops at the limit."""
-
-    template = "((SELECT COUNT(*) FROM %(expressions)s AS limited) >= %(rows)s)"
-    output_field = BooleanField()
-
-
-def _deep_in_queue() -> _AtLeastRows:
-    """Whether at least DEEP_IN_QUEUE lines of the same priority wait ahead of the outer line
-    in its product's queue (reads at most that many entries of orderline_queue_idx)."""
-    ahead = OrderLine.objects.filter(
-        quantity_backordered__gt=0,
-        product_id=OuterRef("product_id"),
-        priority=OuterRef("priority"),
-        queued_at__lt=OuterRef("queued_at"),
-    )
-    return _AtLeastRows(Subquery(ahead.order_by().values("id")[:DEEP_IN_QUEUE]), rows=DEEP_IN_QUEUE)
-
-
-def _units(lines: QuerySet[OrderLine]) -> Coalesce:
-    return Coalesce(
-        Subquery(
-            lines.filter(quantity_backordered__gt=0, product_id=OuterRef("product_id"))
-            .values("product_id")
-            .annotate(total=Sum("quantity_backordered"))
-            .values("total")[:1],
-            output_field=IntegerField(),
-        ),
-        0,
-        output_field=IntegerField(),
-    )
-
-
-def _units_through_by_time() -> CombinedExpression:
-    """Units through an unprioritised line (priority 0, the lowest) in its product's queue:
-    every waiting line queued at or before it (orderline_waiting_idx carries queued_at and the
-    units, so the table is not read), plus the prioritised lines queued after it (ahead of it
-    all the same; few), less the lines queued at the same instant after it by id (ties)."""
-    queued_by = OrderLine.objects.filter(queued_at__lte=OuterRef("queued_at"))
-    prioritised_later = OrderLine.objects.filter(
-        priority__gt=0, queued_at__gt=OuterRef("queued_at")
-    )
-    ties_behind = OrderLine.objects.filter(
-        priority=0, queued_at=OuterRef("queued_at"), id__gt=OuterRef("id")
-    )
-    return _units(queued_by) + _units(prioritised_later) - _units(ties_behind)
-
-
-def _detailed(lines: QuerySet[OrderLine]) -> QuerySet[OrderLine]:
-    """The lines with their customer and product, place and units through them in their
-    product's queue (index look-ups per line), ship-by date and consent state."""
-    return (
-        lines.select_related("order__customer", "product")
+def _detailed(page: QuerySet[OrderLine, Any]) -> list[OrderLine]:
+    """The page's lines (a queryset of their ids) in queue order with their customer and
+    product, place and units through them in their product's queue, ship-by date and consent
+    state: one query."""
+    lines = (
+        OrderLine.objects.filter(pk__in=page)
+        .select_related("order__customer", "product")
         .annotate(
-            position=_waiting_ahead(Count("id")),
-            # Deep in a long queue, by queue time from the index alone; nearer the front, along
-            # the queue (a few lines read). The same figure either way.
-            units_through=Case(
-                When(
-                    Q(priority=0) & Q(_deep_in_queue()),
-                    then=_units_through_by_time(),
-                ),
-                default=_waiting_ahead(Sum("quantity_backordered")),
-                output_field=IntegerField(),
-            ),
             deadline=ship_by_expression("order__compliance__"),
             consent_state=F("order__compliance__state"),
         )
         .order_by(*QUEUE_ORDER)
     )
+    if connection.vendor != "postgresql":
+        # Index look-ups per line: each reads its queue from the front (fine for small shops).
+        return list(
+            lines.annotate(
+                position=_waiting_ahead(Count("id")),
+                units_through=_waiting_ahead(Sum("quantity_backordered")),
+            )
+        )
+    placed: list[Any] = list(lines.annotate(queue_place=queue_places(page)))
+    for line in placed:
+        line.position, line.units_through = line.queue_place or (0, 0)
+    return placed
 
 
 class BackorderQueue:
@@ -192,8 +139,9 @@ class BackorderQueue:
 
     Sliced (as Paginator does) it costs one query whatever the page: the page's line ids
     come from the queue index alone (a narrow scan, however deep the page), then only those
-    lines are joined to their order, customer, product and compliance record and counted
-    against their product's queue with index look-ups. count() is one index-only count.
+    lines are joined to their order, customer, product and compliance record and placed in
+    their product's queue (queue_places: each queue read once, from its index alone, up to the
+    page's deepest line of it). count() is one index-only count.
     """
 
     ordered = True
@@ -262,8 +210,7 @@ class BackorderQueue:
         if key.stop is None:
             # Open-ended: one pass of window functions over the queue beats a count per line.
             return list(self._windowed()[key])
-        page = self._waiting().values("pk")[key]
-        return list(_detailed(OrderLine.objects.filter(pk__in=page)))
+        return _detailed(self._waiting().values("pk")[key])
 
     def __iter__(self) -> Iterator[OrderLine]:
         return iter(self[:])
@@ -346,7 +293,7 @@ def queue_lines_shown(lines: list[OrderLine]) -> list[OrderLine]:
     """The page's lines (from queue_lines) in the same order, each with its customer, product,
     place and units through it in its product's queue, ship-by date and consent state: one
     query for the page, whatever its sort."""
-    detailed = _detailed(OrderLine.objects.filter(pk__in=[line.pk for line in lines]))
+    detailed = _detailed(OrderLine.objects.filter(pk__in=[line.pk for line in lines]).values("pk"))
     by_id = {line.pk: line for line in detailed}
     return [by_id[line.pk] for line in lines if line.pk in by_id]
 
@@ -373,6 +320,11 @@ class QueueRow:
     consent_state: str
     overdue: bool
     at_risk: bool
+    # The dates as the page shows them ("12 Mar 2027"; "" for none), formatted once here
+    # rather than by a template filter per cell.
+    placed_on: str = ""
+    eta_on: str = ""
+    deadline_on: str = ""
 
     @property
     def consent_label(self) -> str:
@@ -406,6 +358,9 @@ def queue_rows(lines: Iterable[OrderLine], *, today: dt.date) -> list[QueueRow]:
                 consent_state=getattr(line, "consent_state", None) or "",
                 overdue=deadline is not None and deadline < today,
                 at_risk=line_at_risk(line=line, ship_by=deadline),
+                placed_on=format_date(line.order.placed_at),
+                eta_on=format_date(line.eta),
+                deadline_on=format_date(deadline),
             )
         )
     return rows

@@ -3,10 +3,14 @@ sorted by any column, filtered, paged by keyset (the deepest page costs what the
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
+
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.template.defaultfilters import urlencode
 from django.urls import path, reverse
 from django.views.decorators.http import require_GET
 
@@ -30,6 +34,7 @@ from .forms import PrioritiseForm, QueueCancelForm
 from .selectors import (
     QUEUE_SORT_KEYS,
     QueueFilters,
+    QueueRow,
     cancelling_owes_refund,
     queue_line,
     queue_lines,
@@ -39,6 +44,52 @@ from .selectors import (
 )
 
 PAGE_SIZE = 50
+
+
+@dataclass(frozen=True)
+class RowLinks:
+    """A row's id (as text) and the addresses its links and forms point at."""
+
+    pk: str
+    order: str
+    product: str
+    substitute: str
+    prioritise: str
+    cancel: str
+
+
+_SOME_PK = 987654321
+
+
+def _by_pk(name: str) -> Callable[[int], str]:
+    """reverse(name, args=[pk]) for every row at the price of one reverse: only the pk
+    changes from row to row (a page has fifty rows of five links each)."""
+    head, tail = reverse(name, args=[_SOME_PK]).rsplit(str(_SOME_PK), 1)
+    return lambda pk: f"{head}{pk}{tail}"
+
+
+def row_links(rows: list[QueueRow]) -> list[RowLinks]:
+    order, product, substitute, prioritise, cancel = (
+        _by_pk(name)
+        for name in (
+            "dashboard:order",
+            "dashboard:product",
+            "dashboard:order_line_substitute",
+            "dashboard:queue_prioritise",
+            "dashboard:queue_cancel",
+        )
+    )
+    return [
+        RowLinks(
+            pk=str(row.line.pk),
+            order=order(row.line.order_id),
+            product=product(row.line.product_id),
+            substitute=substitute(row.line.pk),
+            prioritise=prioritise(row.line.pk),
+            cancel=cancel(row.line.pk),
+        )
+        for row in rows
+    ]
 
 
 def _back(request: HttpRequest) -> str:
@@ -90,15 +141,25 @@ def queue(request: HttpRequest) -> HttpResponse:
         page_size=PAGE_SIZE,
         detail=queue_lines_shown,
     )
+    rows = queue_rows(page.rows, today=today)
+    back = request.get_full_path()
     return render(
         request,
         "dashboard/queue/queue.html",
         {
             "page": page,
-            "rows": queue_rows(page.rows, today=today),
+            "rows": rows,
+            "shown": list(zip(rows, row_links(rows), strict=True)),
+            # Where each row's actions return to, as a form field and in a query string.
+            "back": back,
+            "back_query": urlencode(back),
             "filters": filters,
             "filtered": filters.any,
             "products": products,
+            # The product menu's options (hundreds): value, selected, label, worked out once.
+            "product_options": [
+                (str(p.pk), p.pk == filters.product_id, f"{p.sku} — {p.name}") for p in products
+            ],
             "product": product,
             "deadline_windows": DEADLINE_WINDOWS.items(),
             "consents": consent_choices(),

@@ -17,13 +17,14 @@ from django.urls import reverse
 
 from compliance.models import OrderCompliance
 from compliance.services import order_rule_evaluate
-from dashboard.queue import selectors as queue_selectors
+from config.formats import format_date
+from dashboard.queue import views as queue_views
 from dashboard.queue.selectors import BackorderQueue
 from inventory.services import supplier_create
 from orders.models import Order, OrderLine
-from orders.services import line_prioritise
+from orders.services import line_cancel, line_prioritise
 from storefront.models import SalesChannel
-from tests.factories import CustomerFactory, ProductFactory, place_order, staff_in
+from tests.factories import CustomerFactory, ProductFactory, place_order, receive, staff_in
 
 pytestmark = pytest.mark.django_db
 NY = ZoneInfo("America/New_York")
@@ -206,27 +207,102 @@ def test_the_product_menu_lists_products_with_a_queue_without_counting_their_lin
     assert "COUNT(" not in menu[0].upper()
 
 
-def test_units_ahead_of_a_line_deep_in_its_queue_are_summed_by_queue_time(operations, monkeypatch):
-    """Past DEEP_IN_QUEUE lines of its own priority ahead, a line's units ahead are summed by
-    queue time from the waiting lines' index: the same figures as along the queue, with a
-    prioritised line queued later and lines queued at the same instant (ties by id)."""
-    monkeypatch.setattr(queue_selectors, "DEEP_IN_QUEUE", 2)
+def _queue_figures() -> dict[int, tuple[int, int]]:
+    """The reference: each waiting line's place and units ahead of it, from window functions
+    over its product's whole queue (BackorderQueue, unsliced)."""
+    return {
+        line.pk: (line.position, line.units_through - line.quantity_backordered)
+        for line in BackorderQueue()
+    }
+
+
+@pytest.fixture
+def busy_queues() -> None:
+    """Two products' queues with lines queued at the same instant (ties by id), an order of
+    both, a prioritised line queued last, a line partly allocated, one cancelled and one
+    partly cancelled."""
     lamp = ProductFactory(sku="LAMP-1", on_hand=0)
+    fan = ProductFactory(sku="FAN-1", on_hand=0)
     for minutes in (0, 0, 5, 5, 5, 9, 12):
         with time_machine.travel(NOW + dt.timedelta(minutes=minutes), tick=False):
             place_order((lamp, 1 + minutes % 4))
-    late = OrderLine.objects.filter(product=lamp).order_by("-id").first()
-    line_prioritise(line=late, reason="VIP")
+            if minutes == 5:
+                place_order((fan, 2), (lamp, 1))
+            else:
+                place_order((fan, 1 + minutes % 3))
+    lamps = list(OrderLine.objects.filter(product=lamp).order_by("queued_at", "id"))
+    line_prioritise(line=lamps[-1], reason="VIP")
+    receive(lamp, 4)  # the prioritised line, the two oldest, then 1 of the next line's 2
+    line_cancel(line=lamps[5], reason="Changed mind")
+    line_cancel(line=lamps[8], reason="Changed mind", quantity=1)  # 1 of 2
+    line_prioritise(
+        line=OrderLine.objects.filter(product=fan).order_by("-id").first(), reason="VIP"
+    )
+    partly = OrderLine.objects.filter(
+        product=lamp, quantity_allocated__gt=0, quantity_backordered__gt=0
+    )
+    assert partly.count() == 1
+    assert OrderLine.objects.filter(quantity_cancelled__gt=0, quantity_backordered__gt=0).exists()
+
+
+@pytest.mark.parametrize("sort", ["", "-queue", "customer", "-waiting", "product"])
+def test_every_page_shows_each_lines_place_and_units_ahead_in_its_products_queue(
+    operations, monkeypatch, busy_queues, sort
+):
+    """Pages of 4, in queue order or sorted by another column (a page then holds lines from
+    anywhere in their queues): every line's place and the units ahead of it are those of its
+    product's whole queue, with priorities, ties, partial allocations and cancelled lines."""
+    monkeypatch.setattr(queue_views, "PAGE_SIZE", 4)
+    expected = _queue_figures()
+    shown: dict[int, tuple[int, int]] = {}
+    url = f"{QUEUE_URL}?sort={sort}"
+    while url:
+        response = operations.get(url)
+        shown |= {row.line.pk: (row.position, row.units_ahead) for row in response.context["rows"]}
+        href = response.context["page"].next_href
+        url = QUEUE_URL + href if href else ""
+    assert shown == expected
+    assert len(shown) == 13
+
+
+def test_the_deepest_page_counts_its_lines_places_in_one_query(operations, busy_queues):
+    """On the last page the figures come with the lines (one query), as on the first."""
+    lines = QUEUE_URL + "?last=1"
     with CaptureQueriesContext(connection) as ctx:
-        rows = operations.get(QUEUE_URL).context["rows"]
-    assert any("AS limited" in q["sql"] for q in ctx.captured_queries)
-    # The reference: window functions over the whole queue (BackorderQueue, unsliced).
-    expected = {
-        line.pk: (line.position, line.units_through - line.quantity_backordered)
-        for line in BackorderQueue(product_id=lamp.pk)
+        rows = operations.get(lines).context["rows"]
+    assert {row.line.pk: (row.position, row.units_ahead) for row in rows} == {
+        pk: figures for pk, figures in _queue_figures().items() if pk in {r.line.pk for r in rows}
     }
-    assert [row.position for row in rows] == list(range(1, 8))
-    assert {row.line.pk: (row.position, row.units_ahead) for row in rows} == expected
+    detail = [
+        q["sql"]
+        for q in ctx.captured_queries
+        if "units_through" in q["sql"] or "jsonb_object_agg" in q["sql"]
+    ]
+    assert len(detail) == 1
+
+
+def test_each_rows_links_and_dates_are_worked_out_once_for_the_page(operations, three):
+    """The view reverses each route once for the page; every row's links must be what
+    reverse() gives for that row, and its dates those of the |day filter."""
+    response = operations.get(QUEUE_URL)
+    html = response.content.decode()
+    for row, links in response.context["shown"]:
+        line = row.line
+        assert links == queue_views.RowLinks(
+            pk=str(line.pk),
+            order=reverse("dashboard:order", args=[line.order_id]),
+            product=reverse("dashboard:product", args=[line.product_id]),
+            substitute=reverse("dashboard:order_line_substitute", args=[line.pk]),
+            prioritise=reverse("dashboard:queue_prioritise", args=[line.pk]),
+            cancel=reverse("dashboard:queue_cancel", args=[line.pk]),
+        )
+        assert (row.placed_on, row.eta_on) == (
+            format_date(line.order.placed_at),
+            format_date(line.eta),
+        )
+        assert f'href="{links.substitute}?next=/dashboard/queue/"' in html
+    # The last row: amy's kettle, ordered two days ago, its ETA unknown.
+    assert (row.placed_on, row.eta_on) == ("28 Feb 2026", "")
 
 
 # --- filters ---------------------------------------------------------------------------------
