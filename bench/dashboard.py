@@ -325,6 +325,11 @@ def populate(*, orders: int) -> dict[str, int]:
                 "FROM compliance_ordercompliance c WHERE c.order_id = o.id AND c.state = ANY(%s)",
                 [list(DATED_STATE_VALUES)],
             )
+            # And whether it holds allocated stock, as the allocation services store it.
+            cursor.execute(
+                "UPDATE orders_order o SET holds_stock = true WHERE EXISTS (SELECT 1 FROM "
+                "orders_orderline l WHERE l.order_id = o.id AND l.quantity_allocated > 0)"
+            )
         pos = PurchaseOrder.objects.bulk_create(
             PurchaseOrder(
                 number=f"PO-{i + 1:06d}",

@@ -73,7 +73,8 @@ class OrderCompliance(models.Model):
             models.Index(fields=["state", "deadline"]),
             # The ship-by date exactly as compliance.selectors.ship_by_expression("") computes
             # it, over the states that hold an order to a date: the compliance screen's
-            # deadlines come from this index in order, however many orders are open.
+            # deadlines come from this index in order (its keyset's ties broken by id), however
+            # many orders are open, on the first page as on the last.
             models.Index(
                 models.Case(
                     models.When(
@@ -83,9 +84,16 @@ class OrderCompliance(models.Model):
                     default=None,
                     output_field=models.DateField(),
                 ),
-                "order",
+                "id",
                 name="compliance_ship_by_idx",
                 condition=models.Q(state__in=DATED_STATE_VALUES),
+            ),
+            # The few orders the engine could not decide (the compliance screen's list), in
+            # the order it lists them, without reading the whole table.
+            models.Index(
+                fields=["engine_failed_at", "order"],
+                name="compliance_engine_failure_idx",
+                condition=~models.Q(engine_failure=""),
             ),
         ]
 

@@ -154,6 +154,12 @@ class Order(models.Model):
     # else deadline T; None while it holds it to none), stored here by the rule's services in
     # the same transaction, so lists sort and count by it through an index.
     ship_by = models.DateField("ship by", null=True, blank=True, editable=False)
+    # Set on every order one of whose lines holds allocated units, by every service that
+    # changes a line's allocated units, in its transaction, so the ready-to-ship list reads
+    # the few orders holding stock through a partial index. Cleared once none is held, except
+    # while a line of a product whose stock the clearing service does not lock still waits
+    # (another transaction could be giving it units): readers check the lines too.
+    holds_stock = models.BooleanField("holds allocated stock", default=False, editable=False)
     customer_unreachable_at = models.DateTimeField(
         "customer unreachable by email since", null=True, blank=True
     )
@@ -197,6 +203,21 @@ class Order(models.Model):
             # The orders list sorted by ship-by date, undated orders last (its sort key, the
             # date or 9999-12-31), and paged by keyset on (key, id).
             models.Index(Coalesce("ship_by", Value(SHIP_BY_NONE)), "id", name="order_ship_by_idx"),
+            # The orders holding stock in the ready-to-ship list's two orders: those due by
+            # ship-by date, then priority and age; the others by priority and age. A page reads
+            # the entries up to it, never all the orders holding stock.
+            models.Index(
+                fields=["ship_by", "-is_priority", "placed_at", "id"],
+                include=["ship_preference"],
+                name="order_ready_due_idx",
+                condition=Q(holds_stock=True),
+            ),
+            models.Index(
+                fields=["-is_priority", "placed_at", "id"],
+                include=["ship_by", "ship_preference"],
+                name="order_ready_idx",
+                condition=Q(holds_stock=True),
+            ),
         ]
         constraints = [
             # An external id is unique per channel (and among orders without a channel).

@@ -100,6 +100,17 @@ def products_with_idle_stock(*, limit: int = 500) -> list[int]:
     )
 
 
+def holds_stock_unflagged() -> list[str]:
+    """The numbers of the orders holding allocated units whose Order.holds_stock is clear (it
+    may stay set on an order holding none: readers check the lines too)."""
+    holding = Exists(OrderLine.objects.filter(order=OuterRef("pk"), quantity_allocated__gt=0))
+    return list(
+        Order.objects.filter(holding, holds_stock=False)
+        .order_by("number")
+        .values_list("number", flat=True)
+    )
+
+
 def invariant_violations() -> list[str]:
     """Every breach of the stock and order invariants (1–5 and 7) in the database, in words."""
     problems: list[str] = []
@@ -140,6 +151,9 @@ def invariant_violations() -> list[str]:
                 f"{stock.product.sku}: stock says {stock.allocated} allocated, its lines say "
                 f"{line_sums.get(stock.pk) or 0}."
             )
+    # Every order holding stock is flagged so (the ready-to-ship list reads the flag).
+    for number in holds_stock_unflagged():
+        problems.append(f"{number}: holds allocated units but is not flagged as holding stock.")
     # 5: stock is never left free while a line waits for it.
     idle = (
         Stock.objects.filter(allocated__lt=F("on_hand"))

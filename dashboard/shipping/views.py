@@ -18,7 +18,7 @@ from orders.services import shipment_create
 
 from ..access import operations_required
 from ..lists.views import saved_views_context
-from ..paging import BoundedPaginator
+from ..paging import ChainedPaginator
 from ..params import MAX_ID, id_param
 from ..submissions import single_submission
 from .forms import ShipForm
@@ -26,7 +26,7 @@ from .selectors import (
     PackingSlip,
     order_for_shipping,
     orders_for_slips,
-    ready_to_ship,
+    ready_to_ship_parts,
     ready_to_ship_rows,
     shipment_for_slip,
     slip_contents,
@@ -47,8 +47,9 @@ def _order_or_404(order_id: int) -> Order:
 @operations_required
 def ship(request: HttpRequest) -> HttpResponse:
     today = store_today()
-    page = BoundedPaginator(ready_to_ship(today=today), PAGE_SIZE).get_page(request.GET.get("page"))
-    # The page's slice of the lean list, as the rows shown (still one query).
+    paginator = ChainedPaginator(ready_to_ship_parts(today=today), PAGE_SIZE)
+    page = paginator.get_page(request.GET.get("page"))
+    # The page's slice of the lean lists, as the rows shown (still one query).
     rows = cast("QuerySet[Order]", page.object_list)
     page.object_list = ready_to_ship_rows(orders=rows, today=today)
     return render(

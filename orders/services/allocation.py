@@ -38,6 +38,7 @@ from ._common import (
 )
 from .eta import _eta_refresh_locked
 from .fifo import hand_out
+from .holding import _orders_hold_stock_clear, _orders_hold_stock_mark
 from .purchasing import purchase_order_line_receive
 
 # Reverse of "most recently allocated first", ties broken by reverse queue order.
@@ -68,9 +69,11 @@ class StockChangeResult:
 
 
 def _allocate_locked(
-    *, stock: Stock, now: dt.datetime, actor: Any = None, reason: str = ""
+    *, stock: Stock, now: dt.datetime, actor: Any = None, reason: str = "", mark: bool = True
 ) -> AllocationResult:
-    """Hand the product's available units to its queue, head first. Caller holds the lock."""
+    """Hand the product's available units to its queue, head first. Caller holds the lock.
+    With mark=False the caller marks the orders served as holding stock (several products'
+    orders at once, so it locks them in one go, in id order)."""
     result = AllocationResult(product_id=stock.pk)
     available = stock.on_hand - stock.allocated
     if available <= 0:
@@ -89,6 +92,8 @@ def _allocate_locked(
     result.lines_filled = handout.lines_filled
     result.units_by_order = handout.units_by_order
     stock_allocate(stock=stock, units=result.units, now=now)
+    if mark:
+        _orders_hold_stock_mark(order_ids=result.units_by_order)
     return result
 
 
@@ -96,9 +101,14 @@ def _refresh_products_locked(
     *, stocks: Mapping[int, Stock], now: dt.datetime, reason: str = "", actor: Any = None
 ) -> None:
     """Allocate, then recompute ETAs, for each locked product."""
+    served: set[int] = set()
     for product_id in sorted(stocks):
-        _allocate_locked(stock=stocks[product_id], now=now, actor=actor, reason=reason)
+        result = _allocate_locked(
+            stock=stocks[product_id], now=now, actor=actor, reason=reason, mark=False
+        )
+        served.update(result.units_by_order)
         _eta_refresh_locked(product_id=product_id, now=now, reason=reason, actor=actor)
+    _orders_hold_stock_mark(order_ids=served)
 
 
 @transaction.atomic
@@ -166,6 +176,7 @@ def _take_back_locked(
         for order_id, lines in by_order.items()
     )
     stock_allocate(stock=stock, units=-units, now=now)
+    _orders_hold_stock_clear(order_ids=by_order, product_ids=[stock.pk])
     return taken
 
 

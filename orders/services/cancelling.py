@@ -38,6 +38,7 @@ from ..selectors import (
 from ._common import _events_record, _positive_quantity, _required_reason, _user
 from .allocation import _refresh_products_locked
 from .eta import _eta_refresh_locked
+from .holding import _orders_hold_stock_store
 from .payments import _refund_obligations_create
 
 # Who or what cancelled: the customer asked, the shop cannot ship, the product is gone.
@@ -116,6 +117,9 @@ def _cancel_batch_locked(
         result.lines += chosen
         chosen_of[order.pk], amounts[order.pk] = chosen, amount
     _lines_quantities_write(result.lines)
+    _orders_hold_stock_store(
+        orders={pk: orders[pk] for pk in chosen_of}, lines_of=lines_of, product_ids=stocks
+    )
     stocks_allocate(stocks=stocks, units={pid: -units for pid, units in released.items()}, now=now)
     # An order now closed owes everything paid (shipping included) except what the shipped
     # items alone would have cost under the store's prices and shipping rates.
@@ -413,6 +417,9 @@ def line_substitute(
         last_allocated_at=now,
     )
     stock_allocate(stock=stocks[substitute.pk], units=units, now=now)
+    if not order.holds_stock:
+        order.holds_stock = True
+        Order.objects.filter(pk=order.pk).update(holds_stock=True)
     _events_record(
         [
             OrderEvent(

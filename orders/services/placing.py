@@ -409,6 +409,7 @@ def order_place(
             ship_preference=ship_preference,
             payment_method=payment_method,
             is_priority=is_priority,
+            holds_stock=any(line.quantity_allocated for line in plan.lines),
             created_by=_user(actor),
             **address.order_fields(),
         )

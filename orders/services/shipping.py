@@ -176,9 +176,16 @@ def shipment_create(
             actor=_user(actor),
         )
     value = to_cents(sum((lines[i].unit_price * u for i, u in quantities.items()), Decimal("0")))
+    changes: dict[str, Any] = {}
     if settings.PAYMENT_CAPTURE == "shipment" and order.amount_paid > order.amount_captured:
         capture = min(value, order.amount_paid - order.amount_captured)
-        Order.objects.filter(pk=order.pk).update(amount_captured=F("amount_captured") + capture)
+        changes["amount_captured"] = F("amount_captured") + capture
+    # Every product's stock of the order is locked: no one else can give it units now.
+    holds_stock = any(line.quantity_allocated for line in lines.values())
+    if order.holds_stock != holds_stock:
+        order.holds_stock = changes["holds_stock"] = holds_stock
+    if changes:
+        Order.objects.filter(pk=order.pk).update(**changes)
     _events_record(
         [
             OrderEvent(

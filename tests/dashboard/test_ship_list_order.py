@@ -54,7 +54,7 @@ def test_due_and_overdue_orders_lead_the_list_highlighted(operations, django_ass
     ):
         rule_deadline_set(order, deadline)
 
-    with django_assert_num_queries(8):
+    with django_assert_num_queries(9):
         html = operations.get(reverse("dashboard:ship")).content.decode()
 
     assert _rows(html) == [
@@ -93,3 +93,43 @@ def test_queue_dialogs_sit_outside_the_scroll_area(client):
     assert f'<dialog id="prio-dialog-{line.pk}"' in html
     assert f'<dialog id="cancel-dialog-{line.pk}"' in html
     assert f'data-dialog="prio-dialog-{line.pk}"' in table_wrap
+
+
+def test_pages_run_from_the_orders_due_into_the_others_in_the_lists_order(operations, monkeypatch):
+    """The list is read as two parts (due, then the others), each in an index's order: the
+    pages together give ready_to_ship() exactly, a page straddling the two included."""
+    from dashboard.shipping import views
+    from dashboard.shipping.selectors import ready_to_ship
+
+    monkeypatch.setattr(views, "PAGE_SIZE", 2)
+    today = store_today()
+    phone = ProductFactory(on_hand=10)
+    orders = [place_order((phone, 1), is_priority=i == 4) for i in range(7)]
+    rule_run()
+    for order, days in zip(orders, (-3, 0, -3, 5, 9, 1, 20), strict=True):
+        rule_deadline_set(order, today + dt.timedelta(days=days))
+
+    shown = []
+    for page in (1, 2, 3, 4):
+        html = operations.get(reverse("dashboard:ship"), {"page": page}).content.decode()
+        shown += [number for _, number in _rows(html)]
+
+    expected = list(ready_to_ship(today=today).values_list("number", flat=True))
+    assert shown == expected
+    assert expected == [orders[i].number for i in (0, 2, 1, 4, 3, 5, 6)]
+
+
+def test_the_count_of_the_two_parts_stops_at_the_bound(monkeypatch):
+    from dashboard import paging
+    from dashboard.paging import ChainedPaginator
+
+    monkeypatch.setattr(paging, "COUNT_LIMIT", 3)
+    phone = ProductFactory(on_hand=10)
+    for _ in range(6):
+        place_order((phone, 1))
+    held = Order.objects.filter(holds_stock=True).order_by("pk")
+
+    paginator = ChainedPaginator([held.filter(pk__lte=held[1].pk), held], 2)
+
+    assert paginator.part_counts == [2, 2]
+    assert paginator.count_label == "3+"
