@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
     dependencies = [
         ("inventory", "0006_purchase_line_unit_cost"),
-        ("orders", "0015_order_ship_by"),
+        ("orders", "0016_order_holds_stock"),
     ]
 
     operations = [
