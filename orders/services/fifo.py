@@ -132,7 +132,10 @@ def _hand_out_in_batches(
 # One statement: `queue` is the head of the queue (never more lines than units to give,
 # as each waits for at least one) with a running sum of what the lines wait for; a line
 # gets what is left after everyone ahead of it. The lines are updated, then one event per
-# order is inserted in the order the queue reached the orders (event ids follow the queue).
+# order is inserted in the order the queue reached the orders: each order takes its event's
+# id from the table's sequence in that order (event ids follow the queue), so the statement
+# hands back what it wrote from `orders` itself (units, lines, the lines' JSON), without
+# reading the inserted events back and joining them to their orders.
 HAND_OUT_SQL = """
 WITH queue AS (
     SELECT id, order_id, quantity_backordered AS backordered,
@@ -162,27 +165,28 @@ lines AS (
     RETURNING given.id, given.order_id, given.running, given.units,
               given.units = given.backordered AS filled
 ),
-orders AS (
-    SELECT order_id, min(running) AS reached, sum(units) AS units, count(*) AS lines,
-           count(*) FILTER (WHERE filled) AS filled,
+served AS (
+    SELECT order_id, min(running) AS reached, sum(units)::int AS units, count(*)::int AS lines,
+           (count(*) FILTER (WHERE filled))::int AS filled,
            jsonb_object_agg(id::text, units) AS given
     FROM lines
     GROUP BY order_id
 ),
+orders AS (
+    SELECT nextval((SELECT pg_get_serial_sequence('orders_orderevent', 'id')::regclass))
+               AS event_id,
+           order_id, units, lines, filled, given
+    FROM (SELECT * FROM served ORDER BY reached) by_queue
+),
 events AS (
-    INSERT INTO orders_orderevent (order_id, kind, message, data, actor_id, created_at)
-    SELECT order_id, %(kind)s,
-           units || %(message_tail)s,
-           jsonb_build_object('sku', %(sku)s::text, 'lines', given),
-           %(actor_id)s, %(now)s
+    INSERT INTO orders_orderevent (id, order_id, kind, message, data, actor_id, created_at)
+    SELECT event_id, order_id, %(kind)s, units || %(message_tail)s,
+           jsonb_build_object('sku', %(sku)s::text, 'lines', given), %(actor_id)s, %(now)s
     FROM orders
-    ORDER BY reached
-    RETURNING id, order_id, message, data
 )
-SELECT events.id, events.order_id, events.message, events.data::text,
-       orders.units, orders.lines, orders.filled
-FROM events JOIN orders USING (order_id)
-ORDER BY events.id
+SELECT event_id, order_id, units, lines, filled, given::text
+FROM orders
+ORDER BY event_id
 """
 
 
@@ -192,6 +196,7 @@ def _hand_out_set_based(
     """The PostgreSQL walk: one statement; the events it wrote go to the subscribers a batch
     at a time, so memory stays one batch whatever the size of the receipt."""
     handout = Handout()
+    message_tail = _message_tail(sku=sku, reason=reason)
     with connection.cursor() as cursor:
         cursor.execute(
             HAND_OUT_SQL,
@@ -200,22 +205,25 @@ def _hand_out_set_based(
                 "available": available,
                 "now": now,
                 "kind": OrderEvent.Kind.ALLOCATED.value,
-                "message_tail": _message_tail(sku=sku, reason=reason),
+                "message_tail": message_tail,
                 "sku": sku,
                 "actor_id": actor.pk if actor is not None else None,
             },
         )
         for rows in _fetch_batches(cursor):
-            for _, order_id, _, _, total, count, full in rows:
-                # PostgreSQL sums integers as numeric: back to int before anything keeps them.
-                units, lines, filled = int(total), int(count), int(full)
+            for _, order_id, units, lines, filled, _ in rows:
                 handout.units_by_order[order_id] = units
                 handout.units += units
                 handout.lines += lines
                 handout.lines_filled += filled
             if settings.ORDER_EVENT_SUBSCRIBERS:
                 _events_publish(
-                    [_event_from_row(row, actor=actor, now=now) for row in rows],
+                    [
+                        _event_from_row(
+                            row, sku=sku, message_tail=message_tail, actor=actor, now=now
+                        )
+                        for row in rows
+                    ],
                 )
     return handout
 
@@ -225,14 +233,17 @@ def _fetch_batches(cursor: Any) -> Iterator[Sequence[tuple[Any, ...]]]:
         yield rows
 
 
-def _event_from_row(row: tuple[Any, ...], *, actor: Any, now: dt.datetime) -> OrderEvent:
-    event_id, order_id, message, data, *_ = row
+def _event_from_row(
+    row: tuple[Any, ...], *, sku: str, message_tail: str, actor: Any, now: dt.datetime
+) -> OrderEvent:
+    """The event the statement wrote for one order, as the row it inserted says."""
+    event_id, order_id, units, _, _, given = row
     event = OrderEvent(
         id=event_id,
         order_id=order_id,
         kind=OrderEvent.Kind.ALLOCATED,
-        message=message,
-        data=json.loads(data),
+        message=f"{units}{message_tail}",
+        data={"sku": sku, "lines": json.loads(given)},
         actor=actor,
         created_at=now,
     )
