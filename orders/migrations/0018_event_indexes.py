@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('orders', '0015_order_ship_by'),
+        ('orders', '0017_queue_index_carries_units'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
