@@ -17,6 +17,7 @@ from django.urls import reverse
 from compliance.export import CSV_HEADER
 from compliance.models import NoticeFollowUp, OrderCompliance
 from compliance.services import order_rule_evaluate, rule_run
+from dashboard.compliance.selectors import SCREEN_LIST_ROWS
 from notifications.models import Notification
 from orders.models import Order, Refund
 from orders.services import order_cancel
@@ -156,6 +157,16 @@ def test_the_screen_costs_the_same_queries_for_one_or_many_stories(managers):
     for _ in range(4):
         rule_story()
     assert queries() == one
+
+
+def test_the_refunds_list_shows_the_ones_due_first_and_says_how_many_more(managers):
+    product = ProductFactory(on_hand=100, unit_price="10.00")
+    for _ in range(SCREEN_LIST_ROWS + 1):
+        order_cancel(order=place_order((product, 1)), reason="Customer asked")
+    html = section(managers.get(SCREEN_URL).content.decode(), "h-refunds")
+    assert html.count(">Mark issued</button>") == SCREEN_LIST_ROWS
+    shown_text = f"Showing the {SCREEN_LIST_ROWS} due first of {SCREEN_LIST_ROWS + 1}."
+    assert shown_text in html
 
 
 # --- marking a refund issued ---------------------------------------------------------------
