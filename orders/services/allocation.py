@@ -85,6 +85,7 @@ def _allocate_locked(
         now=now,
         reason=reason,
         actor=_user(actor),
+        mark=mark,
     )
     result.units = handout.units
     result.lines = handout.lines
@@ -92,8 +93,6 @@ def _allocate_locked(
     result.lines_filled = handout.lines_filled
     result.units_by_order = handout.units_by_order
     stock_allocate(stock=stock, units=result.units, now=now)
-    if mark:
-        _orders_hold_stock_mark(order_ids=result.units_by_order)
     return result
 
 

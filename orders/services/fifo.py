@@ -27,6 +27,7 @@ from django.db.models import F
 from ..models import OrderEvent, OrderLine
 from ..selectors import QUEUE_ORDER
 from ._common import ALLOCATION_BATCH_SIZE, _events_publish, _events_record
+from .holding import _orders_hold_stock_mark
 
 
 @dataclass
@@ -66,17 +67,31 @@ def hand_out(
     reason: str = "",
     actor: Any = None,
     set_based: bool | None = None,
+    mark: bool = False,
 ) -> Handout:
     """Give `available` units to the product's waiting lines in queue order; record one
-    event per order served. `set_based` defaults to whether the database is PostgreSQL."""
+    event per order served; with `mark`, flag the orders served as holding stock.
+    `set_based` defaults to whether the database is PostgreSQL."""
     if available <= 0:
         return Handout()
     if set_based is None:
         set_based = connection.vendor == "postgresql"
-    walk = _hand_out_set_based if set_based else _hand_out_in_batches
-    return walk(
+    if set_based:
+        return _hand_out_set_based(
+            product_id=product_id,
+            sku=sku,
+            available=available,
+            now=now,
+            reason=reason,
+            actor=actor,
+            mark=mark,
+        )
+    handout = _hand_out_in_batches(
         product_id=product_id, sku=sku, available=available, now=now, reason=reason, actor=actor
     )
+    if mark:
+        _orders_hold_stock_mark(order_ids=handout.units_by_order)
+    return handout
 
 
 def _hand_out_in_batches(
@@ -135,7 +150,9 @@ def _hand_out_in_batches(
 # order is inserted in the order the queue reached the orders: each order takes its event's
 # id from the table's sequence in that order (event ids follow the queue), so the statement
 # hands back what it wrote from `orders` itself (units, lines, the lines' JSON), without
-# reading the inserted events back and joining them to their orders.
+# reading the inserted events back and joining them to their orders. With `mark`, the orders
+# served are flagged as holding stock (Order.holds_stock) in the same statement, locked in id
+# order like every other writer of the flag.
 HAND_OUT_SQL = """
 WITH queue AS (
     SELECT id, order_id, quantity_backordered AS backordered,
@@ -178,6 +195,15 @@ orders AS (
            order_id, units, lines, filled, given
     FROM (SELECT * FROM served ORDER BY reached) by_queue
 ),
+marking AS (
+    SELECT o.id FROM orders_order o
+    WHERE %(mark)s AND o.id IN (SELECT order_id FROM served) AND NOT o.holds_stock
+    ORDER BY o.id
+    FOR UPDATE
+),
+marked AS (
+    UPDATE orders_order o SET holds_stock = true FROM marking WHERE o.id = marking.id
+),
 events AS (
     INSERT INTO orders_orderevent (id, order_id, kind, message, data, actor_id, created_at)
     SELECT event_id, order_id, %(kind)s, units || %(message_tail)s,
@@ -191,7 +217,14 @@ ORDER BY event_id
 
 
 def _hand_out_set_based(
-    *, product_id: int, sku: str, available: int, now: dt.datetime, reason: str, actor: Any
+    *,
+    product_id: int,
+    sku: str,
+    available: int,
+    now: dt.datetime,
+    reason: str,
+    actor: Any,
+    mark: bool,
 ) -> Handout:
     """The PostgreSQL walk: one statement; the events it wrote go to the subscribers a batch
     at a time, so memory stays one batch whatever the size of the receipt."""
@@ -208,6 +241,7 @@ def _hand_out_set_based(
                 "message_tail": message_tail,
                 "sku": sku,
                 "actor_id": actor.pk if actor is not None else None,
+                "mark": mark,
             },
         )
         for rows in _fetch_batches(cursor):
