@@ -51,11 +51,15 @@ def test_the_intake_benchmark_smoke_run_prints_its_figures():
         "intake.queries_per_order",
         "intake.db_limit_orders_per_s",
         "intake.ratio_to_limit",
+        "intake.in_process.floor.ratio_to_limit",
+        "intake.floor.orders_per_s",
+        "intake.floor.ratio_to_limit",
     ):
         assert re.fullmatch(r"\d+(\.\d+)?", figures.get(name, "")), (name, figures)
     assert figures["intake.orders"] == "160"
     assert figures["intake.non_201"] == "0"
-    # 42 + 42 in-process (40 timed each), 16 warm-up and 160 over HTTP
+    # 42 + 42 in-process (40 timed each), 16 warm-up and 160 over HTTP; the floor's posts
+    # (in-process and over HTTP) write no order
     assert figures["intake.orders_in_database"] == "260/260"
     assert figures["intake.invariant_violations"] == "0"
     assert int(figures["intake.backordered_lines"]) > 0
