@@ -154,11 +154,8 @@ class Order(models.Model):
     # else deadline T; None while it holds it to none), stored here by the rule's services in
     # the same transaction, so lists sort and count by it through an index.
     ship_by = models.DateField("ship by", null=True, blank=True, editable=False)
-    # Set on every order one of whose lines holds allocated units, by every service that
-    # changes a line's allocated units, in its transaction, so the ready-to-ship list reads
-    # the few orders holding stock through a partial index. Cleared once none is held, except
-    # while a line of a product whose stock the clearing service does not lock still waits
-    # (another transaction could be giving it units): readers check the lines too.
+    # Set while a line holds allocated units (the ready-to-ship list's partial indexes); it may
+    # outlast them, so readers check the lines too (orders/services/holding.py says when).
     holds_stock = models.BooleanField("holds allocated stock", default=False, editable=False)
     customer_unreachable_at = models.DateTimeField(
         "customer unreachable by email since", null=True, blank=True
@@ -203,9 +200,7 @@ class Order(models.Model):
             # The orders list sorted by ship-by date, undated orders last (its sort key, the
             # date or 9999-12-31), and paged by keyset on (key, id).
             models.Index(Coalesce("ship_by", Value(SHIP_BY_NONE)), "id", name="order_ship_by_idx"),
-            # The orders holding stock in the ready-to-ship list's two orders: those due by
-            # ship-by date, then priority and age; the others by priority and age. A page reads
-            # the entries up to it, never all the orders holding stock.
+            # The orders holding stock in the ready-to-ship list's two orders (due, then the rest).
             models.Index(
                 fields=["ship_by", "-is_priority", "placed_at", "id"],
                 include=["ship_preference"],
@@ -294,8 +289,7 @@ class OrderLine(models.Model):
     class Meta:
         ordering = ["order_id", "id"]
         indexes = [
-            # Each product's queue in allocation order, carrying the units: a line's place and
-            # the units through it are counted from the index alone.
+            # Each product's queue in allocation order, carrying the units (places count from it).
             models.Index(
                 F("product"),
                 F("priority").desc(),
@@ -418,17 +412,14 @@ class OrderEvent(models.Model):
         DELIVERY_CHANGED = "delivery_changed", "Delivery changed"
         GOODWILL = "goodwill", "Goodwill"
 
-    # Indexed by (order, created_at) below, which serves every lookup by order: a second
-    # index on the order alone would only cost each event written (thousands per receipt).
-    order = models.ForeignKey(
-        Order, on_delete=models.CASCADE, related_name="events", db_index=False
-    )
+    # (order, created_at) below serves every lookup by order; one on the order alone would not.
+    order = models.ForeignKey(Order, models.CASCADE, related_name="events", db_index=False)
     kind = models.CharField(max_length=20, choices=Kind.choices)
     message = models.CharField(max_length=300)
     data = models.JSONField(default=dict, blank=True)
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL,
-        on_delete=models.PROTECT,
+        models.PROTECT,
         null=True,
         blank=True,
         related_name="+",
@@ -440,8 +431,7 @@ class OrderEvent(models.Model):
         ordering = ["created_at", "id"]
         indexes = [
             models.Index(fields=["order", "created_at"]),
-            # Only deleting a user looks events up by actor, and most events (allocations,
-            # ETA moves, the rule engine's) have none: those are kept out of the index.
+            # Only deleting a user looks events up by actor; events without one stay out.
             models.Index(
                 fields=["actor"],
                 name="orderevent_actor_idx",
