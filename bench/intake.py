@@ -75,7 +75,7 @@ RUN_ENV = {
 os.environ.update(RUN_ENV)
 
 from bench import _setup  # noqa: E402
-from bench.intake_limit import database_limit  # noqa: E402
+from bench.intake_limit import database_limit, run_together  # noqa: E402
 
 PRODUCTS_IN_STOCK = 150
 PRODUCTS_OUT_OF_STOCK = 50
@@ -299,13 +299,7 @@ def post_orders(
             statuses.extend(status for _, status in mine)
 
     threads = [threading.Thread(target=client, args=(n,)) for n in range(clients)]
-    for thread in threads:
-        thread.start()
-    barrier.wait()
-    began = time.perf_counter()
-    for thread in threads:
-        thread.join()
-    return time.perf_counter() - began, latencies, statuses
+    return run_together(threads, barrier), latencies, statuses
 
 
 def percentile(values: list[float], share: float) -> float:

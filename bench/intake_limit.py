@@ -57,13 +57,19 @@ def database_limit(*, dsn: str, orders: int, connections: int, seed: int) -> flo
 
     per = max(1, orders // connections)
     threads = [threading.Thread(target=worker, args=(per, n)) for n in range(connections)]
+    seconds = run_together(threads, barrier)
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        conn.execute("DROP TABLE bench_i_line, bench_i_order, bench_i_stock")
+    return per * connections / seconds
+
+
+def run_together(threads: list[threading.Thread], barrier: threading.Barrier) -> float:
+    """Start the threads, let them go at once (each waits on `barrier` when ready; so does
+    this one), and return the seconds until the last one ends."""
     for thread in threads:
         thread.start()
     barrier.wait()
     began = time.perf_counter()
     for thread in threads:
         thread.join()
-    seconds = time.perf_counter() - began
-    with psycopg.connect(dsn, autocommit=True) as conn:
-        conn.execute("DROP TABLE bench_i_line, bench_i_order, bench_i_stock")
-    return per * connections / seconds
+    return time.perf_counter() - began
