@@ -38,7 +38,7 @@ from ..selectors import (
 from ._common import _events_record, _positive_quantity, _required_reason, _user
 from .allocation import _refresh_products_locked
 from .eta import _eta_refresh_locked
-from .holding import _orders_hold_stock_store
+from .holding import _orders_hold_stock_mark, _orders_hold_stock_store
 from .payments import _refund_obligations_create
 
 # Who or what cancelled: the customer asked, the shop cannot ship, the product is gone.
@@ -418,8 +418,8 @@ def line_substitute(
     )
     stock_allocate(stock=stocks[substitute.pk], units=units, now=now)
     if not order.holds_stock:
+        _orders_hold_stock_mark(order_ids=[order.pk])
         order.holds_stock = True
-        Order.objects.filter(pk=order.pk).update(holds_stock=True)
     _events_record(
         [
             OrderEvent(
