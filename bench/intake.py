@@ -27,7 +27,10 @@ hand (backorders allowed), so it is backordered with an ETA. Measured:
   (e) the framework floor, in-process as (a) and over HTTP as (b): the same posts answered by
       a view that authenticates the key and validates the body as the order create does,
       then answers 201 without placing anything (bench/intake_floor.py): what no order code
-      can beat on this machine.
+      can beat on this machine;
+  (f) the ORM floor of order_place, in-process as (a): the rows an order writes (stock locks,
+      customer, order, lines, allocated counts, one event, one outbox row) through the ORM and
+      nothing else (bench/intake_writes.py): what no ORM version of order_place can beat.
 
 Confirmation emails are enqueued (to an in-memory broker), not sent: intake ends at the
 enqueue, as in production where a worker sends them. Targets: at least 0.2× the limit (each
@@ -76,6 +79,7 @@ os.environ.update(RUN_ENV)
 
 from bench import _setup  # noqa: E402
 from bench.intake_limit import database_limit, run_together  # noqa: E402
+from bench.intake_writes import orm_writes_placer  # noqa: E402
 
 PRODUCTS_IN_STOCK = 150
 PRODUCTS_OUT_OF_STOCK = 50
@@ -342,6 +346,9 @@ def main() -> None:
         service = in_process(
             service_placer(), order_bodies(local + 2, in_stock, out, seed=SEED - 3)
         )
+        orm_floor = in_process(
+            orm_writes_placer(), order_bodies(local + 2, in_stock, out, seed=SEED - 4)
+        )
         api = in_process(
             api_placer(raw_key, "in-process"), order_bodies(local + 2, in_stock, out, seed=SEED - 1)
         )
@@ -382,7 +389,7 @@ def main() -> None:
         seconds, latencies, statuses = runs["orders"]
         floor_seconds, floor_latencies, floor_statuses = runs["floor"]
 
-        posted = 2 * (local + 2) + len(warm_up) + len(bodies)  # (the floor writes no order)
+        posted = 3 * (local + 2) + len(warm_up) + len(bodies)  # (the API floor writes none)
         in_db = Order.objects.count()
         backordered = OrderLine.objects.filter(quantity_backordered__gt=0).count()
         violations = invariant_violations()
@@ -395,7 +402,12 @@ def main() -> None:
         rate = len(bodies) / seconds
         p95_ms = percentile(latencies, 0.95) * 1000
 
-        for label, run in (("order_place", service), ("api", api), ("floor", floor)):
+        for label, run in (
+            ("order_place", service),
+            ("orm_floor", orm_floor),
+            ("api", api),
+            ("floor", floor),
+        ):
             prefix = f"intake.in_process.{label}"
             _setup.emit(f"{prefix}.orders", run.orders)
             _setup.emit(f"{prefix}.orders_per_s", run.rate, 1)

@@ -150,9 +150,8 @@ class Order(models.Model):
     amount_captured = models.DecimalField(max_digits=12, decimal_places=2, default=Decimal("0"))
     amount_refunded = models.DecimalField(max_digits=12, decimal_places=2, default=Decimal("0"))
     is_priority = models.BooleanField("priority", default=False)
-    # The date the Mail Order Rule holds the order to (its compliance record's consented date,
-    # else deadline T; None while it holds it to none), stored here by the rule's services in
-    # the same transaction, so lists sort and count by it through an index.
+    # The date the Mail Order Rule holds the order to (its record's consented date, else deadline
+    # T; None while none), stored by the rule's services so lists sort and count by it.
     ship_by = models.DateField("ship by", null=True, blank=True, editable=False)
     # Set while a line holds allocated units (the ready-to-ship list's partial indexes); it may
     # outlast them, so readers check the lines too (orders/services/holding.py says when).
@@ -175,17 +174,15 @@ class Order(models.Model):
         "country", max_length=2, blank=True, help_text="ISO 3166-1 alpha-2 code, e.g. US."
     )
     ship_to_phone = models.CharField("phone", max_length=30, blank=True)
-    # How often the customer opened their status page (staff opening it are not counted): a
-    # customer who keeps checking is close to cancelling.
+    # Status page opens by the customer (not staff): one who keeps checking may cancel soon.
     status_views = models.PositiveIntegerField("status page opens", default=0, editable=False)
     status_viewed_at = models.DateTimeField(
         "status page last opened", null=True, blank=True, editable=False
     )
 
     objects = OrderQuerySet.as_manager()
-    # Not a column: on the order order_place returns, its lines exactly as saved (None when a
-    # queue refresh in the same transaction may have moved them), so the new order can be
-    # shown without reading them back.
+    # Not a column: on order_place's order, its lines as saved (None when a queue refresh in the
+    # same transaction may have moved them), shown without reading them back.
     lines_as_placed: list[OrderLine] | None = None
 
     class Meta:
@@ -325,9 +322,8 @@ class OrderLine(models.Model):
                 name="orderline_open_order_idx",
                 condition=Q(quantity__gt=F("quantity_shipped") + F("quantity_cancelled")),
             ),
-            # Every figure about the waiting lines (the products board's and the queue's units
-            # per product, the overview's totals, ages and revenue) from the index alone: the
-            # heap rows of hundreds of thousands of waiting lines are never read.
+            # Every figure about the waiting lines (units per product, the overview's totals,
+            # ages and revenue) from the index alone, never the waiting lines' heap rows.
             models.Index(
                 fields=["product"],
                 include=[
@@ -412,8 +408,12 @@ class OrderEvent(models.Model):
         DELIVERY_CHANGED = "delivery_changed", "Delivery changed"
         GOODWILL = "goodwill", "Goodwill"
 
-    # (order, created_at) below serves every lookup by order; one on the order alone would not.
-    order = models.ForeignKey(Order, models.CASCADE, related_name="events", db_index=False)
+    # (order, created_at) below serves every lookup by order. No database constraint: orders are
+    # never deleted, event writers take the id from the order or its lines, and the check cost
+    # a fifth of a big restock's commit (invariant_violations() reports an event of no order).
+    order = models.ForeignKey(
+        Order, models.CASCADE, related_name="events", db_index=False, db_constraint=False
+    )
     kind = models.CharField(max_length=20, choices=Kind.choices)
     message = models.CharField(max_length=300)
     data = models.JSONField(default=dict, blank=True)

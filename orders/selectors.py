@@ -151,9 +151,11 @@ def invariant_violations() -> list[str]:
                 f"{stock.product.sku}: stock says {stock.allocated} allocated, its lines say "
                 f"{line_sums.get(stock.pk) or 0}."
             )
-    # Every order holding stock is flagged so (the ready-to-ship list reads the flag).
-    for number in holds_stock_unflagged():
+    for number in holds_stock_unflagged():  # (the ready-to-ship list reads the flag)
         problems.append(f"{number}: holds allocated units but is not flagged as holding stock.")
+    # Every event belongs to an order (OrderEvent.order has no database constraint).
+    for event in OrderEvent.objects.exclude(Exists(Order.objects.filter(pk=OuterRef("order_id")))):
+        problems.append(f"Event {event.pk}: its order {event.order_id} does not exist.")
     # 5: stock is never left free while a line waits for it.
     idle = (
         Stock.objects.filter(allocated__lt=F("on_hand"))

@@ -41,6 +41,7 @@ def test_the_intake_benchmark_smoke_run_prints_its_figures():
         "intake.in_process.order_place.orders_per_s",
         "intake.in_process.order_place.p95_ms",
         "intake.in_process.order_place.ratio_to_limit",
+        "intake.in_process.orm_floor.ratio_to_limit",
         "intake.in_process.api.orders_per_s",
         "intake.in_process.api.p95_ms",
         "intake.in_process.api.ratio_to_limit",
@@ -58,9 +59,9 @@ def test_the_intake_benchmark_smoke_run_prints_its_figures():
         assert re.fullmatch(r"\d+(\.\d+)?", figures.get(name, "")), (name, figures)
     assert figures["intake.orders"] == "160"
     assert figures["intake.non_201"] == "0"
-    # 42 + 42 in-process (40 timed each), 16 warm-up and 160 over HTTP; the floor's posts
-    # (in-process and over HTTP) write no order
-    assert figures["intake.orders_in_database"] == "260/260"
+    # 42 each in-process by order_place, the ORM floor and the API (40 timed each), 16
+    # warm-up and 160 over HTTP; the framework floor's posts write no order
+    assert figures["intake.orders_in_database"] == "302/302"
     assert figures["intake.invariant_violations"] == "0"
     assert int(figures["intake.backordered_lines"]) > 0
 
