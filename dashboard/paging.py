@@ -64,11 +64,12 @@ class ChainedPaginator(BoundedPaginator):
 
     @cached_property
     def part_counts(self) -> list[int]:
-        """Each part's rows, counted only up to COUNT_LIMIT + 1 rows in all."""
+        """Each part's rows, counted only up to COUNT_LIMIT + 1 rows in all, each read in its
+        own order (its index's: the count reads the index's first rows, not a bitmap of all)."""
         counts: list[int] = []
         left = COUNT_LIMIT + 1
         for part in self.parts:
-            count = part.order_by().values("pk")[:left].count() if left > 0 else 0
+            count = part.values("pk")[:left].count() if left > 0 else 0
             counts.append(count)
             left -= count
         return counts

@@ -22,6 +22,7 @@ from django.db.models import (
     When,
 )
 from django.db.models.functions import Coalesce
+from django.db.models.lookups import IsNull
 
 from orders.models import Order, OrderLine, Shipment
 from orders.selectors import order_list
@@ -92,13 +93,10 @@ def _ready_q() -> Q:
     holding units (the flag may outlast them), and, for ship-complete orders alone, of a
     waiting line."""
     lines = OrderLine.objects.filter(order=OuterRef("pk"))
-    # A probe per order read, inside a CASE: as a bare EXISTS PostgreSQL would turn it into a
-    # semi-join that reads every line holding units (~80,000 at 1M orders) before the index.
-    holding = Case(
-        When(Exists(lines.filter(quantity_allocated__gt=0)), then=Value(True)),
-        default=Value(False),
-        output_field=BooleanField(),
-    )
+    # A probe per order read, as a scalar sub-select: PostgreSQL turns an EXISTS (even inside
+    # a CASE) into a hash of every line holding units (100,000 at 1M orders, ~45 ms) first.
+    held = lines.filter(quantity_allocated__gt=0).order_by().values("order_id")  # index only
+    holding = IsNull(Subquery(held[:1]), False)
     waiting = Exists(lines.filter(quantity_backordered__gt=0))
     return (
         Q(holds_stock=True)
