@@ -315,8 +315,7 @@ class OrderLine(models.Model):
                 name="orderline_allocated_order_idx",
                 condition=Q(quantity_allocated__gt=0),
             ),
-            # The orders with units still to ship (the compliance screen's open deadlines): one
-            # probe of the index per order, never its lines' rows.
+            # Orders with units to ship (open deadlines): one index probe per order, no heap.
             models.Index(
                 fields=["order"],
                 name="orderline_open_order_idx",
@@ -337,8 +336,7 @@ class OrderLine(models.Model):
                 name="orderline_waiting_idx",
                 condition=Q(quantity_backordered__gt=0),
             ),
-            # Lines that waited (only they get an ETA) and wait no longer: the overview's
-            # backordered series looks for those whose wait ended recently.
+            # Lines that waited (only they get an ETA) and wait no longer (overview's series).
             models.Index(
                 fields=["last_allocated_at"],
                 name="orderline_waited_idx",
@@ -511,7 +509,9 @@ class Refund(models.Model):
     class Meta:
         ordering = ["due_date", "id"]
         indexes = [
-            models.Index(fields=["due_date"], name="refund_open_idx", condition=Q(issued_at=None))
+            models.Index(
+                fields=["due_date", "id"], name="refund_open_idx", condition=Q(issued_at=None)
+            )
         ]
         constraints = [
             models.CheckConstraint(condition=Q(amount__gt=0), name="refund_amount_positive"),
