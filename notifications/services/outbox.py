@@ -17,6 +17,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from config.celery import publish_once_on_commit
+from config.db import update_rows
 from orders.models import Order, OrderEvent
 
 from ..models import Notification
@@ -245,5 +246,5 @@ def _eta_changes(events: list[OrderEvent], now: dt.datetime) -> None:
         if reason and reason not in batch.facts["reasons"]:
             batch.facts["reasons"].append(reason)
     if open_batches:
-        Notification.objects.bulk_update(list(open_batches.values()), ["facts", "updated_at"])
+        update_rows(list(open_batches.values()), ["facts", "updated_at"])
     _create(list(new.values()))
