@@ -61,8 +61,12 @@ def update_rows(objs: Sequence[models.Model], fields: Sequence[str]) -> int:
     batch_size = connection.ops.bulk_batch_size(["pk", *targets], objs)
     table, pk = quote(meta.db_table), quote(meta.pk.column)
     # VALUES columns are named column1, column2, … by both databases; column1 is the pk.
+    # PostgreSQL types a VALUES column by its rows (one of NULLs alone would be text): cast it.
+    cast_to = connection.vendor == "postgresql"
     assignments = ", ".join(
-        f"{quote(field.column)} = v.column{n}" for n, field in enumerate(targets, start=2)
+        f"{quote(field.column)} = "
+        + (f"CAST(v.column{n} AS {field.cast_db_type(connection)})" if cast_to else f"v.column{n}")
+        for n, field in enumerate(targets, start=2)
     )
     row = "(" + ", ".join(["%s"] * (len(targets) + 1)) + ")"
     updated = 0

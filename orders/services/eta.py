@@ -3,17 +3,17 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from django.db import transaction
-from django.db.models import Case, DateField, Value, When
-from django.db.models.functions import Cast
 from django.utils import timezone
 
 from config.calendar import store_today
+from config.db import update_rows
 from config.formats import format_date
 from inventory.locks import lock_stock, lock_stocks
 from inventory.models import Product, Stock
@@ -95,20 +95,13 @@ def _eta_write(
     actor: Any,
     public_reason: str = "",
 ) -> None:
-    """One UPDATE for a batch of changed lines (by their new ETA), one event per order."""
-    by_eta: dict[Eta, list[int]] = defaultdict(list)
-    for line_id, (_, _, new) in changes.items():
-        by_eta[new].append(line_id)
-    OrderLine.objects.filter(pk__in=list(changes)).update(
-        # Cast: with only unknown (NULL) dates PostgreSQL would type the CASE as text.
-        eta=Cast(
-            Case(*(When(pk__in=ids, then=Value(eta.date)) for eta, ids in by_eta.items())),
-            output_field=DateField(),
-        ),
-        eta_source=Case(*(When(pk__in=ids, then=Value(eta.source)) for eta, ids in by_eta.items())),
-        eta_reference=Case(
-            *(When(pk__in=ids, then=Value(eta.reference)) for eta, ids in by_eta.items())
-        ),
+    """One UPDATE for a batch of changed lines (each to its new ETA), one event per order."""
+    update_rows(
+        [
+            OrderLine(pk=line_id, eta=new.date, eta_source=new.source, eta_reference=new.reference)
+            for line_id, (_, _, new) in changes.items()
+        ],
+        ["eta", "eta_source", "eta_reference"],
     )
     by_order: dict[int, list[dict[str, Any]]] = defaultdict(list)
     for line_id, (order_id, old, new) in changes.items():
@@ -123,14 +116,15 @@ def _eta_write(
                 "reference": new.reference,
             }
         )
+    shown = functools.cache(format_date)  # a few dates among thousands of lines
     _events_record(
         OrderEvent(
             order_id=order_id,
             kind=OrderEvent.Kind.ETA_CHANGED,
             message="; ".join(
-                f"{c['sku']}: ETA {format_date(c['old'])} → {format_date(c['new']) or 'unknown'}"
+                f"{c['sku']}: ETA {shown(c['old'])} → {shown(c['new']) or 'unknown'}"
                 if c["old"]
-                else f"{c['sku']}: ETA set to {format_date(c['new']) or 'unknown'}"
+                else f"{c['sku']}: ETA set to {shown(c['new']) or 'unknown'}"
                 for c in lines
             )[:300],
             data={"lines": lines, "reason": reason, "public_reason": public_reason},
