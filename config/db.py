@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Sequence
 from typing import Any, cast
 
@@ -55,8 +56,13 @@ def update_rows(objs: Sequence[models.Model], fields: Sequence[str]) -> int:
         return 0
     meta = objs[0]._meta
     connection = transaction.get_connection(router.db_for_write(type(objs[0])))
-    quote = connection.ops.quote_name
     targets = [cast("models.Field[Any, Any]", meta.get_field(name)) for name in fields]
+    if connection.vendor == "sqlite" and sqlite3.sqlite_version_info < (3, 33):
+        for obj in objs:  # (no UPDATE … FROM before SQLite 3.33)
+            for field in targets:
+                setattr(obj, field.attname, field.pre_save(obj, add=False))
+        return type(objs[0])._default_manager.bulk_update(objs, list(fields))
+    quote = connection.ops.quote_name
     # As many rows per statement as the database takes parameters for (all, on PostgreSQL).
     batch_size = connection.ops.bulk_batch_size(["pk", *targets], objs)
     table, pk = quote(meta.db_table), quote(meta.pk.column)

@@ -57,3 +57,17 @@ def test_update_rows_splits_what_the_database_cannot_take_in_one_statement(
     names = dict(Product.objects.values_list("pk", "name"))
     assert [names[p.pk] for p in products] == [f"Renamed {n}" for n in range(40)]
     assert update_rows([], ["name"]) == 0
+
+
+def test_update_rows_falls_back_on_an_sqlite_without_update_from(monkeypatch):
+    stock = ProductFactory(on_hand=3).stock
+    long_ago = timezone.now() - dt.timedelta(days=30)
+    Stock.objects.filter(pk=stock.pk).update(updated_at=long_ago)
+    stock.on_hand = 8
+    # As SQLite 3.31 (Django's oldest) would be: no UPDATE … FROM.
+    monkeypatch.setattr("config.db.sqlite3.sqlite_version_info", (3, 31, 1))
+
+    assert update_rows([stock], ["on_hand", "updated_at"]) == 1
+
+    stock.refresh_from_db()
+    assert (stock.on_hand, stock.updated_at > long_ago) == (8, True)
