@@ -44,10 +44,21 @@ def order_outlook(*, lines: list[OrderLine], today: dt.date) -> Outlook:
 
 
 def delay_reason(*, lines: Sequence[OrderLine]) -> str:
-    """The reason given in a notice: which items wait and for what."""
+    """The reason given in a notice: which items wait and for what, within the notice's room
+    (DelayNotice.delay_reason): with many items, the first names and how many others."""
     waiting = [line for line in lines if line.backordered > 0]
     if not waiting:
         return "The items are being prepared."
+    room = DelayNotice._meta.get_field("delay_reason").max_length or 300
+    names = sorted({line.product.name for line in waiting if not line.product.is_preorder})
+    for shown in range(len(names), -1, -1):
+        reason = _delay_reason(waiting, names=names, shown=shown)
+        if len(reason) <= room:
+            return reason
+    return reason[: room - 1] + "…"
+
+
+def _delay_reason(waiting: Sequence[OrderLine], *, names: list[str], shown: int) -> str:
     reasons = []
     # A preorder waits for its release, not for a supplier's delivery.
     releases = {
@@ -55,17 +66,20 @@ def delay_reason(*, lines: Sequence[OrderLine]) -> str:
     }
     backordered = [line for line in waiting if not line.product.is_preorder]
     if backordered:
-        names = ", ".join(sorted({line.product.name for line in backordered}))
+        others = len(names) - shown
+        listed = ", ".join(names[:shown]) if shown else ""
+        if others:
+            items = "item" if others == 1 else "items"
+            listed = f"{listed} and {others} other {items}" if shown else f"{others} items"
         if any(line.product.is_discontinued for line in backordered):
-            reasons.append(f"{names}: the manufacturer has stopped making it.")
+            reasons.append(f"{listed}: the manufacturer has stopped making it.")
         elif any(line.eta is None for line in backordered):
             reasons.append(
-                f"{names}: out of stock and our supplier has not confirmed a delivery date."
+                f"{listed}: out of stock and our supplier has not confirmed a delivery date."
             )
         else:
-            reasons.append(
-                f"{names}: out of stock; our next delivery from the supplier is later than planned."
-            )
+            late = "out of stock; our next delivery from the supplier is later than planned."
+            reasons.append(f"{listed}: {late}")
     for name, released in sorted(releases.items()):
         reasons.append(
             f"{name}: a preorder, not released yet; its release date is {format_date(released)}."

@@ -1805,3 +1805,24 @@ def test_a_bounced_renewed_notice_must_reach_the_customer_before_the_agreed_date
     with on("2026-02-21"):
         rule_run()
     assert (rule(order).state, rule(order).consented_until) == (State.CONSENTED, date("2026-03-10"))
+
+
+def test_a_notice_for_many_waiting_items_names_the_first_and_counts_the_rest():
+    # Eight long product names would not fit the notice's 300 characters.
+    products = [
+        ProductFactory(
+            name=f"Handmade Walnut Reading Lamp With Linen Shade No. {n}",
+            on_hand=0,
+            lead_time_days=None,
+        )
+        for n in range(1, 9)
+    ]
+    with on("2026-01-05"):
+        order = place_order(*((p, 1) for p in products))
+        rule_run()  # no delivery date anywhere: the notice goes out at once
+
+    notice = DelayNotice.objects.get(order=order)
+    assert len(notice.delay_reason) <= 300
+    assert notice.delay_reason.startswith("Handmade Walnut Reading Lamp With Linen Shade No. 1, ")
+    assert "Shade No. 4 and 4 other items: out of stock" in notice.delay_reason
+    assert OrderCompliance.objects.get(order=order).state == OrderCompliance.State.NOTICE_SENT
