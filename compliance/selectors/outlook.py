@@ -49,44 +49,35 @@ def delay_reason(*, lines: Sequence[OrderLine]) -> str:
     waiting = [line for line in lines if line.backordered > 0]
     if not waiting:
         return "The items are being prepared."
-    room = DelayNotice._meta.get_field("delay_reason").max_length or 300
-    names = sorted({line.product.name for line in waiting if not line.product.is_preorder})
-    for shown in range(len(names), -1, -1):
-        reason = _delay_reason(waiting, names=names, shown=shown)
-        if len(reason) <= room:
-            return reason
-    return reason[: room - 1] + "…"
-
-
-def _delay_reason(waiting: Sequence[OrderLine], *, names: list[str], shown: int) -> str:
-    reasons = []
+    backordered = [line for line in waiting if not line.product.is_preorder]
+    if any(line.product.is_discontinued for line in backordered):
+        why = "the manufacturer has stopped making it."
+    elif any(line.eta is None for line in backordered):
+        why = "out of stock and our supplier has not confirmed a delivery date."
+    else:
+        why = "out of stock; our next delivery from the supplier is later than planned."
     # A preorder waits for its release, not for a supplier's delivery.
     releases = {
         line.product.name: line.product.release_date for line in waiting if line.product.is_preorder
     }
-    backordered = [line for line in waiting if not line.product.is_preorder]
-    if backordered:
+    preorders = " ".join(
+        f"{name}: a preorder, not released yet; its release date is "
+        + (f"{format_date(released)}." if released else "not confirmed.")
+        for name, released in sorted(releases.items())
+    )
+    names = sorted({line.product.name for line in backordered})
+    room = DelayNotice._meta.get_field("delay_reason").max_length or 300
+    reason = preorders
+    for shown in range(len(names), -1, -1):  # fewer names until it fits
         others = len(names) - shown
-        listed = ", ".join(names[:shown]) if shown else ""
+        listed = ", ".join(names[:shown])
         if others:
-            items = "item" if others == 1 else "items"
-            listed = f"{listed} and {others} other {items}" if shown else f"{others} items"
-        if any(line.product.is_discontinued for line in backordered):
-            reasons.append(f"{listed}: the manufacturer has stopped making it.")
-        elif any(line.eta is None for line in backordered):
-            reasons.append(
-                f"{listed}: out of stock and our supplier has not confirmed a delivery date."
-            )
-        else:
-            late = "out of stock; our next delivery from the supplier is later than planned."
-            reasons.append(f"{listed}: {late}")
-    for name, released in sorted(releases.items()):
-        reasons.append(
-            f"{name}: a preorder, not released yet; its release date is {format_date(released)}."
-            if released
-            else f"{name}: a preorder, not released yet; its release date is not confirmed."
-        )
-    return " ".join(reasons)
+            rest = f"{others} other item{'s' if others > 1 else ''}"
+            listed = f"{listed} and {rest}" if shown else f"{others} items"
+        reason = " ".join(filter(None, [f"{listed}: {why}" if names else "", preorders]))
+        if len(reason) <= room:
+            return reason
+    return reason[: room - 1] + "…"
 
 
 def notice_closed_reason(*, lines: Sequence[OrderLine]) -> str:
